@@ -1,0 +1,208 @@
+//! `/auth/*`: register, login, refresh, logout. Idempotency keys are ignored here (API.md).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::extract::{json, Command};
+use super::people::User;
+use crate::auth::{
+    hash_password, new_refresh_token, refresh_token_hash, verify_password, CurrentUser,
+};
+use crate::db::tokens::{self, Rotation};
+use crate::db::users::{self, NewUser, UserRow};
+use crate::db::DbConnection;
+use crate::domain::people::{Password, PersonName, Phone, Role};
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
+
+/// `POST /auth/register`.
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// 11 digits starting with 1.
+    pub phone: String,
+    /// 1–50 characters.
+    pub name: String,
+    /// 8–128 characters.
+    pub password: String,
+}
+
+/// `POST /auth/login`.
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub phone: String,
+    pub password: String,
+}
+
+/// `POST /auth/refresh` and `POST /auth/logout`.
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// A signed-in session's tokens.
+#[derive(Serialize, ToSchema)]
+pub struct Auth {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: u64,
+    pub user: User,
+}
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Starts a refresh-token family (a sign-in) or continues one, and signs an access token.
+fn session(
+    state: &AppState,
+    conn: &mut DbConnection,
+    user: &UserRow,
+    family: Option<String>,
+    now: chrono::NaiveDateTime,
+) -> Result<Auth, AppError> {
+    let family = family.unwrap_or_else(|| Uuid::new_v4().to_string());
+    let (refresh_token, hash) = new_refresh_token();
+    let ttl = TimeDelta::from_std(state.config.refresh_token_ttl).unwrap_or(TimeDelta::days(30));
+    tokens::insert(conn, &user.id, &family, &hash, now, now + ttl)?;
+    let user_id = Uuid::parse_str(&user.id).map_err(|e| AppError::Internal(e.into()))?;
+    let sid = Uuid::parse_str(&family).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Auth {
+        access_token: state.tokens.issue(user_id, user.role(), sid)?,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl().as_secs(),
+        user: User::from(user),
+    })
+}
+
+/// Hashes on the blocking pool: argon2 is deliberately slow.
+pub async fn hash(password: Password) -> Result<String, AppError> {
+    crate::db::blocking(move || hash_password(password.expose())).await
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cmd: Command<RegisterRequest>,
+) -> Result<HttpResponse, AppError> {
+    state.limiters.registrations.hit(&client_address(&req))?;
+    let body = cmd.body;
+    let mut errs = FieldErrors::default();
+    let phone = errs.check("phone", Phone::parse(&body.phone));
+    let name = errs.check("name", PersonName::parse(&body.name));
+    let password = errs.check("password", Password::parse(&body.password));
+    let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
+        return Err(errs.into_error());
+    };
+    let hash = hash(password).await?;
+    let now = state.clock.now_naive();
+    let st = state.clone();
+    let auth = state
+        .db
+        .write(move |conn| {
+            let user = users::create(
+                conn,
+                NewUser {
+                    phone: &phone,
+                    name: &name.into_inner(),
+                    role: Role::Volunteer,
+                    password_hash: &hash,
+                    now,
+                },
+            )?;
+            session(&st, conn, &user, None, now)
+        })
+        .await?;
+    Ok(json(StatusCode::CREATED, &auth))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cmd: Command<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    state.limiters.logins.hit(&client_address(&req))?;
+    let phone = cmd.body.phone.trim().to_owned();
+    state.limiters.login_failures.check(&phone)?;
+    let lookup = phone.clone();
+    let user = state
+        .db
+        .read(move |conn| users::find_by_phone(conn, &lookup))
+        .await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let password = cmd.body.password;
+    let ok = crate::db::blocking(move || Ok(verify_password(&password, stored.as_deref()))).await?;
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            state.limiters.login_failures.record(&phone);
+            return Err(AppError::InvalidCredentials);
+        }
+    };
+    state.limiters.login_failures.reset(&phone);
+    let now = state.clock.now_naive();
+    let st = state.clone();
+    let auth = state
+        .db
+        .write(move |conn| session(&st, conn, &user, None, now))
+        .await?;
+    Ok(json(StatusCode::OK, &auth))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Auth), (status = 401, body = crate::error::Problem)))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    cmd: Command<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    let hash = refresh_token_hash(&cmd.body.refresh_token);
+    let now = state.clock.now_naive();
+    let st = state.clone();
+    // The rotation commits even when it refuses: a reuse revokes the family for good.
+    let auth = state
+        .db
+        .write(move |conn| match tokens::rotate(conn, &hash, now)? {
+            Rotation::Rotated { user_id, family } => {
+                let user = users::find(conn, &user_id)?.ok_or(AppError::NotFound("user"))?;
+                Ok(Some(session(&st, conn, &user, Some(family), now)?))
+            }
+            Rotation::Reused | Rotation::Invalid => Ok(None),
+        })
+        .await?;
+    match auth {
+        Some(auth) => Ok(json(StatusCode::OK, &auth)),
+        None => Err(AppError::Unauthenticated(
+            "the refresh token is unknown, used, revoked or expired",
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+pub async fn logout(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    cmd: Command<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    let hash = refresh_token_hash(&cmd.body.refresh_token);
+    let now = state.clock.now_naive();
+    let id = user.id.to_string();
+    state
+        .db
+        .write(move |conn| tokens::logout(conn, &id, &hash, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,216 @@
+//! Request parsing shared by every handler: the JSON command body (size, media type, shape) with
+//! its idempotency key, list parameters, and how an answer becomes a response.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+
+use crate::auth::CurrentUser;
+use crate::db::idempotency::{self, Answer, KeyedRequest};
+use crate::db::DbConnection;
+use crate::domain::page::{self, Cursor};
+use crate::error::{AppError, PROBLEM_JSON};
+use crate::startup::AppState;
+
+/// The largest request body (API.md: over 64 KiB is 413).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The header that carries an idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// A JSON request body with the request's idempotency key, if it came with one. An empty body
+/// reads as `{}` (for actions without fields); a non-empty one must be `application/json`.
+pub struct Command<T> {
+    /// The parsed body.
+    pub body: T,
+    /// The key and request hash, when the request had an `Idempotency-Key`.
+    pub keyed: Option<KeyedRequest>,
+}
+
+impl<T> Command<T> {
+    /// 400 `idempotency-key-required` unless the request had a key.
+    pub fn require_key(&self) -> Result<(), AppError> {
+        match self.keyed {
+            Some(_) => Ok(()),
+            None => Err(AppError::IdempotencyKeyRequired),
+        }
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Command<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Command<T>, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let key = idempotency_key(&req)?;
+            let declared = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > MAX_BODY) {
+                return Err(AppError::PayloadTooLarge);
+            }
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| AppError::BadRequest(format!("reading the body failed: {e}")))?;
+                if bytes.len() + chunk.len() > MAX_BODY {
+                    return Err(AppError::PayloadTooLarge);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let body: T = if bytes.iter().all(u8::is_ascii_whitespace) {
+                parse_json(b"{}")?
+            } else {
+                if !is_json(&req) {
+                    return Err(AppError::UnsupportedMediaType);
+                }
+                parse_json(&bytes)?
+            };
+            let keyed = key.map(|key| KeyedRequest {
+                key,
+                request_hash: request_hash(&req, &bytes),
+            });
+            Ok(Command { body, keyed })
+        })
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        let what = match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => "the body is not valid JSON",
+            Category::Data => "the body does not have the expected fields and types",
+        };
+        AppError::BadRequest(format!("{what}: {e}"))
+    })
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters (else 400 `bad-request`).
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let bad =
+        || AppError::BadRequest("Idempotency-Key must be 1–255 visible ASCII characters".into());
+    let s = value.to_str().map_err(|_| bad())?;
+    if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad());
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// SHA-256 of method, path and body bytes: what makes two requests "the same".
+fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update(b"\n");
+    h.update(req.path().as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs a command's work in one write transaction, at most once per idempotency key, and turns
+/// its result into the response (`status` and the JSON of the result, or the problem).
+pub async fn run_command<R, F>(
+    state: &AppState,
+    caller: &CurrentUser,
+    keyed: Option<KeyedRequest>,
+    status: StatusCode,
+    work: F,
+) -> Result<HttpResponse, AppError>
+where
+    R: Serialize,
+    F: FnOnce(&mut DbConnection, chrono::NaiveDateTime) -> Result<R, AppError> + Send + 'static,
+{
+    let db = state.db.clone();
+    let caller = caller.id.to_string();
+    let now = state.clock.now_naive();
+    let answer = crate::db::blocking(move || {
+        idempotency::execute(&db, &caller, keyed.as_ref(), now, |conn| {
+            let result = work(conn, now)?;
+            let body = serde_json::to_string(&result)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("serialising failed: {e}")))?;
+            Ok((status.as_u16(), body))
+        })
+    })
+    .await?;
+    Ok(respond(answer))
+}
+
+/// The response for a kept or fresh answer.
+pub fn respond(answer: Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    if answer.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    if answer.body.is_empty() {
+        return response.finish();
+    }
+    let media = if status.is_client_error() || status.is_server_error() {
+        PROBLEM_JSON
+    } else {
+        "application/json"
+    };
+    response.insert_header((header::CONTENT_TYPE, media));
+    response.body(answer.body)
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageParams {
+    /// Page size, 1–100 (default 20).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    /// The checked limit (422 outside 1–100) and the decoded cursor (400 if not one of ours).
+    pub fn parse(&self) -> Result<(i64, Option<Cursor>), AppError> {
+        let limit = page::limit(self.limit).map_err(|m| AppError::invalid("limit", m))?;
+        let cursor = match &self.cursor {
+            None => None,
+            Some(raw) => Some(
+                Cursor::decode(raw)
+                    .ok_or_else(|| AppError::BadRequest("the cursor is not valid".into()))?,
+            ),
+        };
+        Ok((limit, cursor))
+    }
+}
+
+/// A JSON 200/201 answer.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
+    HttpResponse::build(status).json(value)
+}

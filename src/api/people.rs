@@ -1,0 +1,314 @@
+//! People: `/me`, passwords, the staff directory, desk registration, roles and desk resets.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::hash;
+use super::extract::{json, run_command, Command, PageParams};
+use crate::auth::{verify_password, Admin, CurrentUser, Staff};
+use crate::db::tokens;
+use crate::db::users::{self, NewUser, UserRow};
+use crate::domain::page::Page;
+use crate::domain::people::{Password, PersonName, Phone, Role};
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
+
+/// A person as others see them.
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub phone: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&UserRow> for User {
+    fn from(u: &UserRow) -> User {
+        User {
+            id: u.id.clone(),
+            phone: u.phone.clone(),
+            name: u.name.clone(),
+            role: u.role(),
+            created_at: u.created_at.and_utc(),
+        }
+    }
+}
+
+impl From<UserRow> for User {
+    fn from(u: UserRow) -> User {
+        User::from(&u)
+    }
+}
+
+/// One of the caller's teams.
+#[derive(Serialize, ToSchema)]
+pub struct MyTeam {
+    pub team_id: String,
+    pub name: String,
+    /// `member` or `leader`.
+    pub role: String,
+}
+
+/// The caller, with their teams.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    pub teams: Vec<MyTeam>,
+}
+
+/// `PUT /me/password`.
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /volunteers`.
+#[derive(Deserialize, ToSchema)]
+pub struct NewVolunteer {
+    pub phone: String,
+    pub name: String,
+    /// Optional: without one the person cannot sign in until staff reset it at the desk.
+    pub password: Option<String>,
+}
+
+/// `PUT /volunteers/{id}/role`.
+#[derive(Deserialize, ToSchema)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// `PUT /volunteers/{id}/password`.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// `?q=` of the directory.
+#[derive(Deserialize, IntoParams)]
+pub struct Search {
+    /// Part of a name or phone.
+    pub q: Option<String>,
+}
+
+/// The person with this path id, if the caller may see them (staff, or themself); else 404.
+pub fn visible_person(caller: &CurrentUser, id: &Uuid) -> Result<String, AppError> {
+    if caller.is_staff() || caller.id == *id {
+        Ok(id.to_string())
+    } else {
+        Err(AppError::NotFound("volunteer"))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = Me),
+    (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
+    let id = caller.id.to_string();
+    let (user, teams) = state
+        .db
+        .read(move |conn| {
+            let user = users::find(conn, &id)?
+                .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
+            let teams = crate::db::teams::of_user(conn, &id)?;
+            Ok((user, teams))
+        })
+        .await?;
+    let me = Me {
+        user: User::from(user),
+        teams: teams
+            .into_iter()
+            .map(|(team_id, name, role)| MyTeam {
+                team_id,
+                name,
+                role,
+            })
+            .collect(),
+    };
+    Ok(json(StatusCode::OK, &me))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "people", request_body = ChangePassword,
+    responses((status = 204), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    cmd: Command<ChangePassword>,
+) -> Result<HttpResponse, AppError> {
+    let id = caller.id.to_string();
+    let lookup = id.clone();
+    let user = state
+        .db
+        .read(move |conn| users::find(conn, &lookup))
+        .await?
+        .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
+    let current = cmd.body.current_password;
+    let stored = user.password_hash;
+    if !crate::db::blocking(move || Ok(verify_password(&current, Some(&stored)))).await? {
+        return Err(AppError::InvalidCredentials);
+    }
+    let new = Password::parse(&cmd.body.new_password)
+        .map_err(|m| AppError::invalid("new_password", m))?;
+    let hash = hash(new).await?;
+    let now = state.clock.now_naive();
+    let keep = caller.session.to_string();
+    state
+        .db
+        .write(move |conn| {
+            users::set_password(conn, &id, &hash)?;
+            tokens::revoke_user(conn, &id, Some(&keep), now)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/volunteers", tag = "people", params(Search, PageParams),
+    responses((status = 200, body = inline(Page<User>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    search: web::Query<Search>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let q = search
+        .into_inner()
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    let rows = state
+        .db
+        .read(move |conn| users::list(conn, q.as_deref(), limit, cursor.as_ref()))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, UserRow::cursor, User::from),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/volunteers", tag = "people", request_body = NewVolunteer,
+    responses((status = 201, body = User), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: Staff,
+    cmd: Command<NewVolunteer>,
+) -> Result<HttpResponse, AppError> {
+    let body = cmd.body;
+    let mut errs = FieldErrors::default();
+    let phone = errs.check("phone", Phone::parse(&body.phone));
+    let name = errs.check("name", PersonName::parse(&body.name));
+    let password = errs.check_opt("password", body.password.as_deref(), Password::parse);
+    let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
+        return Err(errs.into_error());
+    };
+    // Without a password, an unguessable one: nobody can sign in until a desk reset.
+    let password = match password {
+        Some(p) => p,
+        None => Password::parse(&Uuid::new_v4().to_string())
+            .map_err(|m| AppError::Internal(anyhow::anyhow!(m)))?,
+    };
+    let hash = hash(password).await?;
+    run_command(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            let user = users::create(
+                conn,
+                NewUser {
+                    phone: &phone,
+                    name: &name.into_inner(),
+                    role: Role::Volunteer,
+                    password_hash: &hash,
+                    now,
+                },
+            )?;
+            Ok(User::from(user))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}", tag = "people",
+    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = visible_person(&caller, &path)?;
+    let user = state
+        .db
+        .read(move |conn| users::find(conn, &id))
+        .await?
+        .ok_or(AppError::NotFound("volunteer"))?;
+    Ok(json(StatusCode::OK, &User::from(user)))
+}
+
+#[utoipa::path(put, path = "/api/v1/volunteers/{id}/role", tag = "people", request_body = RoleChange,
+    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_role(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<Uuid>,
+    cmd: Command<RoleChange>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let role = cmd.body.role;
+    let now = state.clock.now_naive();
+    let user = state
+        .db
+        .write(move |conn| {
+            let user = users::set_role(conn, &id, role)?.ok_or(AppError::NotFound("volunteer"))?;
+            // The role travels in access tokens: no refresh may mint one with the old role.
+            tokens::revoke_user(conn, &id, None, now)?;
+            Ok(user)
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &User::from(user)))
+}
+
+#[utoipa::path(put, path = "/api/v1/volunteers/{id}/password", tag = "people", request_body = PasswordReset,
+    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<Uuid>,
+    cmd: Command<PasswordReset>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let password =
+        Password::parse(&cmd.body.password).map_err(|m| AppError::invalid("password", m))?;
+    let lookup = id.clone();
+    let target = state
+        .db
+        .read(move |conn| users::find(conn, &lookup))
+        .await?
+        .ok_or(AppError::NotFound("volunteer"))?;
+    if target.role().is_staff() && staff.0.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "only an admin resets a staff or admin password",
+        ));
+    }
+    let hash = hash(password).await?;
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| {
+            users::set_password(conn, &id, &hash)?;
+            tokens::revoke_user(conn, &id, None, now)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,138 @@
+//! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{tokens, users, Db};
+use crate::domain::people::{Password, PersonName, Phone, Role};
+use crate::startup::{open_database, Application};
+
+/// volunteer-points: volunteer hours → points → rewards.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an admin, or promote an existing account to admin. The password of a new account
+    /// comes from ADMIN_PASSWORD or is asked on the terminal.
+    CreateAdmin {
+        /// Phone number: 11 digits starting with 1.
+        #[arg(long)]
+        phone: String,
+        /// Display name (1–50 characters).
+        #[arg(long)]
+        name: String,
+    },
+    /// Check the ledger's invariants over the whole database; exits 1 if any is broken.
+    VerifyLedger,
+}
+
+/// Runs the command the user asked for.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = open_database(&config)?;
+            db.migrate()?;
+            println!("migrations applied ({})", db.backend().name());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin { phone, name } => create_admin(&config, &phone, &name),
+        Command::VerifyLedger => verify_ledger(&config),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let backend = crate::db::Backend::of(&config.database_url);
+    let where_ = if backend == crate::db::Backend::Sqlite {
+        format!("SQLite file {}", config.database_url)
+    } else {
+        "PostgreSQL (DATABASE_URL)".to_owned()
+    };
+    let app = Application::build(config.clone(), Clock::System)?;
+    let addr = format!("http://{}", config.bind_addr);
+    println!("volunteer-points listening on {addr} (API under {addr}/api/v1)");
+    println!("API docs: {addr}/docs (OpenAPI: {addr}/api-docs/openapi.json)");
+    println!("database: {where_}");
+    tracing::info!(port = app.port(), database = backend.name(), "started");
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn migrated(config: &Config) -> anyhow::Result<Db> {
+    let db = open_database(config)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+fn create_admin(config: &Config, phone: &str, name: &str) -> anyhow::Result<ExitCode> {
+    let phone = Phone::parse(phone).map_err(|m| anyhow::anyhow!("--phone {m}"))?;
+    let name = PersonName::parse(name).map_err(|m| anyhow::anyhow!("--name {m}"))?;
+    let db = migrated(config)?;
+    let now = Clock::System.now_naive();
+    if let Some(existing) = db.read_blocking(|conn| users::find_by_phone(conn, phone.as_str()))? {
+        db.write_blocking(|conn| {
+            users::set_role(conn, &existing.id, Role::Admin)?;
+            tokens::revoke_user(conn, &existing.id, None, now)
+        })?;
+        println!("{} ({}) is now an admin", existing.name, existing.phone);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let raw = match std::env::var("ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => rpassword::prompt_password("Password for the new admin: ")
+            .context("ADMIN_PASSWORD is not set and no terminal to ask on")?,
+    };
+    let password = Password::parse(&raw).map_err(|m| anyhow::anyhow!("the password {m}"))?;
+    let hash = crate::auth::hash_password(password.expose())?;
+    let user = db.write_blocking(|conn| {
+        users::create(
+            conn,
+            users::NewUser {
+                phone: &phone,
+                name: &name.clone().into_inner(),
+                role: Role::Admin,
+                password_hash: &hash,
+                now,
+            },
+        )
+    })?;
+    println!(
+        "admin {} ({}) created, id {}",
+        user.name, user.phone, user.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_ledger(config: &Config) -> anyhow::Result<ExitCode> {
+    let db = migrated(config)?;
+    let report = db.read_blocking(crate::db::verify_all)?;
+    println!(
+        "checked {} accounts and {} transactions (rules L1, L2, L9, L10)",
+        report.accounts_checked, report.transactions_checked
+    );
+    for p in &report.problems {
+        println!("{} {}: {}", p.rule, p.subject, p.detail);
+    }
+    if report.ok {
+        println!("ledger ok");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} problem(s) found", report.problems.len());
+        Ok(ExitCode::FAILURE)
+    }
+}

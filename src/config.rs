@@ -1,0 +1,232 @@
+//! Settings from the environment, with defaults that run out of the box. A bad value stops the
+//! start with a message naming the variable.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+/// Where the SQLite database lives when `DATABASE_URL` is unset.
+pub const DEFAULT_SQLITE_PATH: &str = "./data/volunteer-points.db";
+
+/// Every setting of the service.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DATABASE_URL`: a `postgres://` URL or a SQLite file path.
+    pub database_url: String,
+    /// `BIND_ADDR`: where the HTTP server listens.
+    pub bind_addr: String,
+    /// `JWT_SECRET`; `None` means "use (or create) the secret file beside the SQLite database".
+    pub jwt_secret: Option<String>,
+    /// `ACCESS_TOKEN_TTL`.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL`.
+    pub refresh_token_ttl: Duration,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `DATABASE_POOL_SIZE`: connections in the pool.
+    pub pool_size: u32,
+    /// `DATABASE_TIMEOUT`: how long a request waits for a connection before answering 503.
+    pub database_timeout: Duration,
+    /// The rate limits.
+    pub limits: Limits,
+}
+
+/// How logs are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Attempts allowed per key in a sliding window.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    /// How many attempts.
+    pub max: u32,
+    /// In how long.
+    pub window: Duration,
+}
+
+/// The rate limits, each configurable.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `LOGIN_FAILURES_PER_PHONE` failed logins per `LOGIN_FAILURE_WINDOW` for one phone.
+    pub login_failures_per_phone: Limit,
+    /// `LOGINS_PER_ADDRESS` login attempts a minute from one client address.
+    pub logins_per_address: Limit,
+    /// `REGISTRATIONS_PER_ADDRESS` registrations a minute from one client address.
+    pub registrations_per_address: Limit,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            login_failures_per_phone: Limit {
+                max: 5,
+                window: Duration::from_secs(15 * 60),
+            },
+            logins_per_address: Limit {
+                max: 100,
+                window: Duration::from_secs(60),
+            },
+            registrations_per_address: Limit {
+                max: 100,
+                window: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Config> {
+        Config::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads settings from a map of variables (the environment, or a test's).
+    pub fn from_vars(vars: &HashMap<String, String>) -> anyhow::Result<Config> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let duration = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => parse_duration(v).with_context(|| {
+                    format!("{name}={v:?} is not a duration (like 900, 15m, 12h or 30d)")
+                }),
+            }
+        };
+        let number = |name: &str, default: u32| -> anyhow::Result<u32> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<u32>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => bail!("{name}={v:?} must be a whole number above 0"),
+                },
+            }
+        };
+
+        let database_url = get("DATABASE_URL")
+            .unwrap_or(DEFAULT_SQLITE_PATH)
+            .to_owned();
+        let bind_addr = get("BIND_ADDR").unwrap_or("127.0.0.1:8080").to_owned();
+        if bind_addr.parse::<std::net::SocketAddr>().is_err() {
+            bail!("BIND_ADDR={bind_addr:?} is not an address like 127.0.0.1:8080");
+        }
+        let jwt_secret = get("JWT_SECRET").map(str::to_owned);
+        if let Some(secret) = &jwt_secret {
+            if secret.len() < 32 {
+                bail!("JWT_SECRET must be at least 32 characters long");
+            }
+        }
+        let log_format = match get("LOG_FORMAT").unwrap_or("pretty") {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => bail!("LOG_FORMAT={other:?} must be pretty or json"),
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            login_failures_per_phone: Limit {
+                max: number(
+                    "LOGIN_FAILURES_PER_PHONE",
+                    defaults.login_failures_per_phone.max,
+                )?,
+                window: duration(
+                    "LOGIN_FAILURE_WINDOW",
+                    defaults.login_failures_per_phone.window,
+                )?,
+            },
+            logins_per_address: Limit {
+                max: number("LOGINS_PER_ADDRESS", defaults.logins_per_address.max)?,
+                window: defaults.logins_per_address.window,
+            },
+            registrations_per_address: Limit {
+                max: number(
+                    "REGISTRATIONS_PER_ADDRESS",
+                    defaults.registrations_per_address.max,
+                )?,
+                window: defaults.registrations_per_address.window,
+            },
+        };
+        Ok(Config {
+            database_url,
+            bind_addr,
+            jwt_secret,
+            access_token_ttl: duration("ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
+            refresh_token_ttl: duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 24 * 3600))?,
+            log_format,
+            pool_size: number("DATABASE_POOL_SIZE", 8)?,
+            database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
+            limits,
+        })
+    }
+}
+
+/// Parses `900`, `900s`, `15m`, `12h` or `30d`.
+pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let n: u64 = digits.parse().context("no number")?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        other => bail!("unknown unit {other:?}"),
+    };
+    if seconds == 0 {
+        bail!("must be above zero");
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_run_out_of_the_box() {
+        let c = Config::from_vars(&HashMap::new()).expect("defaults are valid");
+        assert_eq!(c.database_url, DEFAULT_SQLITE_PATH);
+        assert_eq!(c.bind_addr, "127.0.0.1:8080");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
+        assert!(c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (name, value) in [
+            ("ACCESS_TOKEN_TTL", "soon"),
+            ("LOG_FORMAT", "xml"),
+            ("BIND_ADDR", "here"),
+            ("JWT_SECRET", "short"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("LOGIN_FAILURES_PER_PHONE", "-1"),
+        ] {
+            let err = Config::from_vars(&vars(&[(name, value)])).expect_err(name);
+            assert!(format!("{err:#}").contains(name), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("900").ok(), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("15m").ok(), Some(Duration::from_secs(900)));
+        assert_eq!(
+            parse_duration("30d").ok(),
+            Some(Duration::from_secs(2_592_000))
+        );
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5 weeks").is_err());
+    }
+}

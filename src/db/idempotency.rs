@@ -1,0 +1,166 @@
+//! Idempotency keys (L5): one mechanism every POST goes through. The key row is written in the
+//! same transaction as the request's effect and answer, so a retry finds either nothing (the
+//! first attempt left no trace) or the effect together with the answer to replay.
+//!
+//! Concurrent requests with one key are serialised by the key's primary key: the row is inserted
+//! first thing, so on PostgreSQL a second insert waits for the first transaction and then fails
+//! (replay), or succeeds if the first rolled back (its 5xx freed the key); on SQLite write
+//! transactions run one at a time.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use super::schema::idempotency_keys as keys;
+use super::{is_unique_violation, savepoint, Db, DbConnection};
+use crate::error::AppError;
+
+/// How long an answer is kept (API.md: at least 24 hours).
+pub const RETENTION: TimeDelta = TimeDelta::hours(24);
+
+/// A request's key and the hash of its method, path and body.
+#[derive(Debug, Clone)]
+pub struct KeyedRequest {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// A stored or fresh answer: status and body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    /// Whether this answer is a replay of an earlier one.
+    pub replayed: bool,
+}
+
+/// What a request's work produced: an answer, or a refusal to keep (an `AppError` below 500).
+pub type Effect = Result<(u16, String), AppError>;
+
+/// Runs `effect` at most once per `(caller, key)`: in one write transaction with the key, or not
+/// at all if the key already holds an answer (then that answer is replayed). Without a key it
+/// runs once in its own transaction. Answers below 500 are kept, refusals included; a 5xx (an
+/// `Err` of 500 or above) rolls everything back and leaves the key free.
+pub fn execute(
+    db: &Db,
+    caller: &str,
+    keyed: Option<&KeyedRequest>,
+    now: NaiveDateTime,
+    effect: impl FnOnce(&mut DbConnection) -> Effect,
+) -> Result<Answer, AppError> {
+    let Some(keyed) = keyed else {
+        let (status, body) = db.write_blocking(effect)?;
+        return Ok(Answer {
+            status,
+            body,
+            replayed: false,
+        });
+    };
+    // A replay needs no write transaction.
+    if let Some(answer) = db.read_blocking(|conn| stored(conn, caller, keyed))? {
+        return Ok(answer);
+    }
+    let fresh = db.write_blocking(|conn| {
+        let claimed = savepoint(conn, |conn| {
+            diesel::insert_into(keys::table)
+                .values((
+                    keys::caller_id.eq(caller),
+                    keys::key.eq(&keyed.key),
+                    keys::request_hash.eq(&keyed.request_hash),
+                    keys::response_status.eq(0),
+                    keys::response_body.eq(""),
+                    keys::created_at.eq(now),
+                ))
+                .execute(conn)
+                .map_err(AppError::from)
+        });
+        match claimed {
+            Ok(_) => {}
+            Err(AppError::Database(e)) if is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let (status, body) = match savepoint(conn, effect) {
+            Ok(answer) => answer,
+            Err(refusal) if !refusal.is_fault() => {
+                let (status, body) = refusal.to_body();
+                (status.as_u16(), body)
+            }
+            Err(fault) => return Err(fault),
+        };
+        diesel::update(
+            keys::table
+                .filter(keys::caller_id.eq(caller))
+                .filter(keys::key.eq(&keyed.key)),
+        )
+        .set((
+            keys::response_status.eq(i32::from(status)),
+            keys::response_body.eq(&body),
+        ))
+        .execute(conn)?;
+        Ok(Some((status, body)))
+    })?;
+    match fresh {
+        Some((status, body)) => Ok(Answer {
+            status,
+            body,
+            replayed: false,
+        }),
+        // Another request with this key committed first: answer as it did.
+        None => db
+            .read_blocking(|conn| stored(conn, caller, keyed))?
+            .ok_or_else(|| {
+                AppError::conflict(
+                    "idempotency-in-flight",
+                    "a request with this Idempotency-Key is still running",
+                )
+            }),
+    }
+}
+
+/// The kept answer for this key, if any; 422 if the key was used for another request.
+fn stored(
+    conn: &mut DbConnection,
+    caller: &str,
+    keyed: &KeyedRequest,
+) -> Result<Option<Answer>, AppError> {
+    let row: Option<(String, i32, String)> = keys::table
+        .filter(keys::caller_id.eq(caller))
+        .filter(keys::key.eq(&keyed.key))
+        .select((
+            keys::request_hash,
+            keys::response_status,
+            keys::response_body,
+        ))
+        .first(conn)
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((hash, _, _)) if hash != keyed.request_hash => Err(AppError::IdempotencyKeyReused),
+        Some((_, status, body)) => Ok(Some(Answer {
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+            replayed: true,
+        })),
+    }
+}
+
+/// Deletes answers older than the retention, a batch at a time so no request waits long.
+/// Returns how many were deleted.
+pub fn purge(conn: &mut DbConnection, now: NaiveDateTime, batch: i64) -> Result<usize, AppError> {
+    let cutoff = now - RETENTION;
+    let old: Vec<(String, String)> = keys::table
+        .filter(keys::created_at.lt(cutoff))
+        .select((keys::caller_id, keys::key))
+        .limit(batch)
+        .load(conn)?;
+    let mut deleted = 0;
+    for (caller, key) in old {
+        deleted += diesel::delete(
+            keys::table
+                .filter(keys::caller_id.eq(caller))
+                .filter(keys::key.eq(key))
+                .filter(keys::created_at.lt(cutoff)),
+        )
+        .execute(conn)?;
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,589 @@
+//! The points ledger (LEDGER.md): the only code that writes accounts, transactions and entries.
+//!
+//! Every function takes the caller's connection inside the caller's transaction and opens none
+//! of its own (L7): a business event (approval, redemption, ...) commits its ledger writes
+//! together with its own rows, or nothing.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::schema::{accounts, ledger_entries as entries, ledger_transactions as txs};
+use super::DbConnection;
+use crate::domain::page::Cursor;
+use crate::error::AppError;
+
+/// The community fund: issues points for approved hours and adjustments; may go negative.
+pub const COMMUNITY_FUND: &str = "00000000-0000-0000-0000-000000000001";
+/// Receives the points spent on rewards.
+pub const REDEMPTIONS: &str = "00000000-0000-0000-0000-000000000002";
+
+/// What a transaction records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Earn,
+    Redeem,
+    Refund,
+    Adjust,
+    Reversal,
+}
+
+impl Kind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Earn => "earn",
+            Kind::Redeem => "redeem",
+            Kind::Refund => "refund",
+            Kind::Adjust => "adjust",
+            Kind::Reversal => "reversal",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "earn" => Kind::Earn,
+            "redeem" => Kind::Redeem,
+            "refund" => Kind::Refund,
+            "adjust" => Kind::Adjust,
+            "reversal" => Kind::Reversal,
+            _ => return None,
+        })
+    }
+
+    /// How a volunteer entry of `amount` in a transaction of this kind moves the account's
+    /// `(earned_total, spent_total)`: earned counts approvals less reversals, spent counts
+    /// redemptions less refunds, adjustments count in neither.
+    fn totals_delta(self, amount: i64) -> (i64, i64) {
+        match self {
+            Kind::Earn => (amount, 0),
+            Kind::Redeem | Kind::Refund => (0, -amount),
+            Kind::Adjust | Kind::Reversal => (0, 0),
+        }
+    }
+}
+
+/// What caused a transaction; the UNIQUE indexes on these keep L4.
+#[derive(Debug, Clone, Default)]
+pub struct Cause {
+    /// The activity log an earn or its reversal belongs to.
+    pub activity_log_id: Option<String>,
+    /// The redemption a redeem or its refund belongs to.
+    pub redemption_id: Option<String>,
+}
+
+/// Opens the points account of a new volunteer (their id is its id).
+pub fn open_account(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::id.eq(volunteer_id),
+            accounts::kind.eq("volunteer"),
+            accounts::volunteer_id.eq(volunteer_id),
+            accounts::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Who records an event, why, what caused it, and when.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// Shown on statements.
+    pub memo: &'a str,
+    /// The person who did it (`None` for the system).
+    pub created_by: Option<&'a str>,
+    /// The activity log or redemption behind it.
+    pub cause: Cause,
+    /// The service's clock.
+    pub now: NaiveDateTime,
+}
+
+/// Credits `amount` (> 0) to a volunteer from the community fund: an earn or a positive
+/// adjustment. Returns the transaction id.
+pub fn credit(
+    conn: &mut DbConnection,
+    kind: Kind,
+    volunteer_id: &str,
+    amount: i64,
+    event: Event<'_>,
+) -> Result<String, AppError> {
+    let legs = vec![
+        (volunteer_id.to_owned(), amount),
+        (COMMUNITY_FUND.to_owned(), -amount),
+    ];
+    post(conn, kind, kind, None, legs, event)
+}
+
+/// Debits `amount` (> 0) from a volunteer to `to` (a system account): a redemption or a negative
+/// adjustment. Refused with `insufficient-points`, changing nothing, if the balance would go
+/// below zero (L2).
+pub fn debit(
+    conn: &mut DbConnection,
+    kind: Kind,
+    volunteer_id: &str,
+    to: &str,
+    amount: i64,
+    event: Event<'_>,
+) -> Result<String, AppError> {
+    let legs = vec![(volunteer_id.to_owned(), -amount), (to.to_owned(), amount)];
+    post(conn, kind, kind, None, legs, event)
+}
+
+/// Refunds `amount` (> 0) from `from` (a system account) back to a volunteer.
+pub fn refund(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    from: &str,
+    amount: i64,
+    event: Event<'_>,
+) -> Result<String, AppError> {
+    let legs = vec![
+        (from.to_owned(), -amount),
+        (volunteer_id.to_owned(), amount),
+    ];
+    post(conn, Kind::Refund, Kind::Refund, None, legs, event)
+}
+
+/// Reverses a whole transaction with one that negates each of its entries. At most once (L4:
+/// UNIQUE `reverses_id`); refused with `insufficient-points` if a volunteer has spent the points.
+pub fn reverse(
+    conn: &mut DbConnection,
+    transaction_id: &str,
+    event: Event<'_>,
+) -> Result<String, AppError> {
+    let original =
+        find_transaction(conn, transaction_id)?.ok_or(AppError::NotFound("transaction"))?;
+    let totals_kind = Kind::parse(&original.kind).unwrap_or(Kind::Adjust);
+    let legs = original
+        .entries
+        .iter()
+        .map(|e| (e.account_id.clone(), -e.amount))
+        .collect();
+    post(
+        conn,
+        Kind::Reversal,
+        totals_kind,
+        Some(transaction_id),
+        legs,
+        event,
+    )
+}
+
+/// Writes one transaction and its entries: the only writer of entries (L1, L2, L6, L9).
+///
+/// `totals_kind` is the kind whose totals rule applies: a reversal undoes its original's.
+fn post(
+    conn: &mut DbConnection,
+    kind: Kind,
+    totals_kind: Kind,
+    reverses: Option<&str>,
+    mut legs: Vec<(String, i64)>,
+    e: Event<'_>,
+) -> Result<String, AppError> {
+    // L1: the legs sum to zero, with checked arithmetic.
+    let sum = legs
+        .iter()
+        .try_fold(0i64, |acc, (_, a)| acc.checked_add(*a))
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("ledger amount overflow")))?;
+    if sum != 0 || legs.len() < 2 || legs.iter().any(|(_, a)| *a == 0) {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "unbalanced posting: {:?}",
+            legs
+        )));
+    }
+    // Rows are touched in one fixed order, so concurrent transactions never deadlock.
+    legs.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let id = Uuid::new_v4().to_string();
+    diesel::insert_into(txs::table)
+        .values((
+            txs::id.eq(&id),
+            txs::kind.eq(kind.as_str()),
+            txs::memo.eq(e.memo),
+            txs::created_by.eq(e.created_by),
+            txs::created_at.eq(e.now),
+            txs::activity_log_id.eq(e.cause.activity_log_id.as_deref()),
+            txs::redemption_id.eq(e.cause.redemption_id.as_deref()),
+            txs::reverses_id.eq(reverses),
+        ))
+        .execute(conn)?;
+
+    for (account, amount) in &legs {
+        let is_system = account == COMMUNITY_FUND || account == REDEMPTIONS;
+        let (seq, balance_after) = if is_system {
+            // No cached balance on system accounts: no hot row every transaction waits on.
+            (None, None)
+        } else {
+            let (earned, spent) = totals_kind.totals_delta(*amount);
+            // L2/L3: one conditional UPDATE; no read-then-write window. 0 rows = refuse.
+            let moved: Option<(i64, i64)> = diesel::update(
+                accounts::table
+                    .filter(accounts::id.eq(account))
+                    .filter(accounts::kind.eq("volunteer"))
+                    .filter(accounts::balance.ge(-*amount)),
+            )
+            .set((
+                accounts::balance.eq(accounts::balance + *amount),
+                accounts::earned_total.eq(accounts::earned_total + earned),
+                accounts::spent_total.eq(accounts::spent_total + spent),
+                accounts::entry_count.eq(accounts::entry_count + 1),
+            ))
+            .returning((accounts::balance, accounts::entry_count))
+            .get_result(conn)
+            .optional()?;
+            match moved {
+                Some((balance, count)) => (Some(count), Some(balance)),
+                None if *amount < 0 => {
+                    return Err(AppError::conflict(
+                        "insufficient-points",
+                        "the balance is lower than the points this needs",
+                    ))
+                }
+                None => return Err(AppError::NotFound("account")),
+            }
+        };
+        diesel::insert_into(entries::table)
+            .values((
+                entries::id.eq(Uuid::new_v4().to_string()),
+                entries::transaction_id.eq(&id),
+                entries::account_id.eq(account),
+                entries::amount.eq(*amount),
+                entries::seq.eq(seq),
+                entries::balance_after.eq(balance_after),
+                entries::created_at.eq(e.now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(id)
+}
+
+/// A volunteer account's cached figures.
+#[derive(Debug, Clone)]
+pub struct AccountFigures {
+    pub balance: i64,
+    pub earned_total: i64,
+    pub spent_total: i64,
+}
+
+/// A volunteer's balance and totals: one primary-key read, whatever the ledger's size.
+pub fn figures(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+) -> Result<Option<AccountFigures>, AppError> {
+    let row: Option<(i64, i64, i64)> = accounts::table
+        .filter(accounts::volunteer_id.eq(volunteer_id))
+        .select((
+            accounts::balance,
+            accounts::earned_total,
+            accounts::spent_total,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(
+        row.map(|(balance, earned_total, spent_total)| AccountFigures {
+            balance,
+            earned_total,
+            spent_total,
+        }),
+    )
+}
+
+/// One line of a volunteer's statement.
+#[derive(Debug, Clone, Queryable)]
+pub struct StatementLine {
+    pub id: String,
+    pub transaction_id: String,
+    pub kind: String,
+    pub amount: i64,
+    pub balance_after: Option<i64>,
+    pub seq: Option<i64>,
+    pub memo: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl StatementLine {
+    /// The keyset position of this line.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.seq.unwrap_or_default().to_string(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// A statement page, newest first by ledger order: a keyset walk down the
+/// `(account_id, seq)` index, so a page costs the same at any ledger size. Up to `limit + 1`.
+pub fn statement(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<StatementLine>, AppError> {
+    let mut q = entries::table
+        .inner_join(txs::table)
+        .filter(entries::account_id.eq(volunteer_id))
+        .select((
+            entries::id,
+            entries::transaction_id,
+            txs::kind,
+            entries::amount,
+            entries::balance_after,
+            entries::seq,
+            txs::memo,
+            entries::created_at,
+        ))
+        .order(entries::seq.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = after {
+        let seq: i64 = c
+            .key
+            .parse()
+            .map_err(|_| AppError::BadRequest("the cursor is not valid".to_owned()))?;
+        q = q.filter(entries::seq.lt(seq));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// A transaction with its entries.
+#[derive(Debug, Clone)]
+pub struct TransactionRow {
+    pub id: String,
+    pub kind: String,
+    pub memo: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub entries: Vec<EntryRow>,
+}
+
+/// One leg of a transaction.
+#[derive(Debug, Clone, Queryable)]
+pub struct EntryRow {
+    pub account_id: String,
+    pub account_kind: String,
+    pub volunteer_id: Option<String>,
+    pub amount: i64,
+}
+
+/// The transaction with this id and its entries.
+pub fn find_transaction(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<TransactionRow>, AppError> {
+    let head: Option<(String, String, String, Option<String>, NaiveDateTime)> = txs::table
+        .find(id)
+        .select((
+            txs::id,
+            txs::kind,
+            txs::memo,
+            txs::created_by,
+            txs::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, kind, memo, created_by, created_at)) = head else {
+        return Ok(None);
+    };
+    let legs = entries::table
+        .inner_join(accounts::table)
+        .filter(entries::transaction_id.eq(&id))
+        .select((
+            entries::account_id,
+            accounts::kind,
+            accounts::volunteer_id,
+            entries::amount,
+        ))
+        .order(entries::account_id)
+        .load(conn)?;
+    Ok(Some(TransactionRow {
+        id,
+        kind,
+        memo,
+        created_by,
+        created_at,
+        entries: legs,
+    }))
+}
+
+/// One broken rule that `verify` found.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Problem {
+    /// The LEDGER.md rule (`L1`, `L2`, `L9`, `L10`).
+    pub rule: String,
+    /// What breaks it: `account:<id>`, `transaction:<id>`, `entry:<id>` or `reward:<id>`.
+    pub subject: String,
+    /// How.
+    pub detail: String,
+}
+
+/// What `verify` checked and found.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    /// No rule is broken.
+    pub ok: bool,
+    pub accounts_checked: i64,
+    pub transactions_checked: i64,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(QueryableByName)]
+struct TxSum {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = BigInt)]
+    legs: i64,
+}
+
+#[derive(QueryableByName)]
+struct AccountSum {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    balance: i64,
+    #[diesel(sql_type = BigInt)]
+    entry_count: i64,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = BigInt)]
+    entries: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    last_balance_after: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct ChainBreak {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    account_id: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    seq: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    balance_after: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    expected: Option<i64>,
+}
+
+/// Checks L1, L2 and L9 over the whole ledger and names everything that breaks one.
+/// (Reward rules, L10, are added by the caller that owns rewards.)
+pub fn verify(conn: &mut DbConnection) -> Result<Report, AppError> {
+    let mut problems = Vec::new();
+
+    // L1: every transaction has two or more entries summing to zero.
+    let sums: Vec<TxSum> = diesel::sql_query(
+        "SELECT t.id AS id, CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS total, \
+                CAST(COUNT(e.id) AS BIGINT) AS legs \
+         FROM ledger_transactions t LEFT JOIN ledger_entries e ON e.transaction_id = t.id \
+         GROUP BY t.id \
+         HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.id) < 2",
+    )
+    .load(conn)?;
+    for s in sums {
+        problems.push(Problem {
+            rule: "L1".into(),
+            subject: format!("transaction:{}", s.id),
+            detail: format!("{} entries sum to {}, not 0", s.legs, s.total),
+        });
+    }
+
+    // L2 and L9, per volunteer account: balance >= 0, balance = sum of entries = last
+    // entry's balance_after, and the entry count matches.
+    let accounts: Vec<AccountSum> = diesel::sql_query(
+        "SELECT a.id AS id, a.balance AS balance, a.entry_count AS entry_count, \
+                CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS total, \
+                CAST(COUNT(e.id) AS BIGINT) AS entries, \
+                (SELECT l.balance_after FROM ledger_entries l \
+                  WHERE l.account_id = a.id ORDER BY l.seq DESC LIMIT 1) AS last_balance_after \
+         FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id \
+         WHERE a.kind = 'volunteer' \
+         GROUP BY a.id, a.balance, a.entry_count",
+    )
+    .load(conn)?;
+    for a in &accounts {
+        let subject = format!("account:{}", a.id);
+        if a.balance < 0 {
+            problems.push(Problem {
+                rule: "L2".into(),
+                subject: subject.clone(),
+                detail: format!("balance is {}", a.balance),
+            });
+        }
+        if a.balance != a.total {
+            problems.push(Problem {
+                rule: "L9".into(),
+                subject: subject.clone(),
+                detail: format!(
+                    "cached balance {} but entries sum to {}",
+                    a.balance, a.total
+                ),
+            });
+        }
+        if a.balance != a.last_balance_after.unwrap_or(0) {
+            problems.push(Problem {
+                rule: "L9".into(),
+                subject: subject.clone(),
+                detail: format!(
+                    "cached balance {} but the last entry's balance_after is {:?}",
+                    a.balance, a.last_balance_after
+                ),
+            });
+        }
+        if a.entry_count != a.entries {
+            problems.push(Problem {
+                rule: "L9".into(),
+                subject,
+                detail: format!("entry_count {} but {} entries", a.entry_count, a.entries),
+            });
+        }
+    }
+
+    // L2 and L9 entry by entry: each balance_after is never negative and equals the previous
+    // one plus this amount; positions run 1, 2, 3, ... without gaps.
+    let breaks: Vec<ChainBreak> = diesel::sql_query(
+        "SELECT id, account_id, seq, balance_after, expected FROM ( \
+           SELECT e.id AS id, e.account_id AS account_id, e.seq AS seq, \
+                  e.balance_after AS balance_after, \
+                  COALESCE(LAG(e.balance_after) OVER w, 0) + e.amount AS expected, \
+                  COALESCE(LAG(e.seq) OVER w, 0) + 1 AS expected_seq \
+           FROM ledger_entries e JOIN accounts a ON a.id = e.account_id \
+           WHERE a.kind = 'volunteer' \
+           WINDOW w AS (PARTITION BY e.account_id ORDER BY e.seq) \
+         ) chain \
+         WHERE balance_after IS NULL OR balance_after < 0 \
+            OR balance_after <> expected OR seq <> expected_seq",
+    )
+    .load(conn)?;
+    for b in breaks {
+        let rule = if b.balance_after.is_some_and(|v| v < 0) {
+            "L2"
+        } else {
+            "L9"
+        };
+        problems.push(Problem {
+            rule: rule.into(),
+            subject: format!("entry:{}", b.id),
+            detail: format!(
+                "entry {:?} of account {} has balance_after {:?}, expected {:?}",
+                b.seq, b.account_id, b.balance_after, b.expected
+            ),
+        });
+    }
+
+    let accounts_checked: i64 = accounts::table.count().get_result(conn)?;
+    let transactions_checked: i64 = txs::table.count().get_result(conn)?;
+    Ok(Report {
+        ok: problems.is_empty(),
+        accounts_checked,
+        transactions_checked,
+        problems,
+    })
+}

@@ -1,0 +1,169 @@
+//! People: accounts to sign in with, roles, the staff directory.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::users;
+use super::{is_unique_violation, DbConnection};
+use crate::domain::page::Cursor;
+use crate::domain::people::{Phone, Role};
+use crate::error::AppError;
+
+/// A stored person.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub phone: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl UserRow {
+    /// The stored role (the CHECK constraint keeps it one of the three).
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Volunteer)
+    }
+
+    /// The keyset position of this row in the directory.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.created_at.and_utc().timestamp_micros().to_string(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// A person to create.
+pub struct NewUser<'a> {
+    pub phone: &'a Phone,
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+    pub now: NaiveDateTime,
+}
+
+/// Creates a person and their points account together; a taken phone is 409 `phone-taken`
+/// (the UNIQUE index decides, so concurrent registrations of one phone give one winner).
+pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppError> {
+    let id = Uuid::new_v4().to_string();
+    let inserted = diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&id),
+            users::phone.eq(new.phone.as_str()),
+            users::name.eq(new.name),
+            users::role.eq(new.role.as_str()),
+            users::password_hash.eq(new.password_hash),
+            users::created_at.eq(new.now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::conflict(
+                "phone-taken",
+                "an account with this phone already exists",
+            ))
+        }
+        other => other?,
+    };
+    super::ledger::open_account(conn, &id, new.now)?;
+    find(conn, &id)?.ok_or(AppError::NotFound("user"))
+}
+
+/// The person with this id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<UserRow>, AppError> {
+    Ok(users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The person with this phone.
+pub fn find_by_phone(conn: &mut DbConnection, phone: &str) -> Result<Option<UserRow>, AppError> {
+    Ok(users::table
+        .filter(users::phone.eq(phone))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A directory page, newest first, optionally only names or phones containing `q`;
+/// returns up to `limit + 1` rows (the extra one says a next page exists).
+pub fn list(
+    conn: &mut DbConnection,
+    q: Option<&str>,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<UserRow>, AppError> {
+    let mut query = users::table
+        .select(UserRow::as_select())
+        .order((users::created_at.desc(), users::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(q) = q {
+        let pattern = format!("%{}%", escape_like(q));
+        query = query.filter(
+            users::name
+                .like(pattern.clone())
+                .escape('\\')
+                .or(users::phone.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(c) = after {
+        let at = micros_to_naive(&c.key)?;
+        query = query.filter(
+            users::created_at
+                .lt(at)
+                .or(users::created_at.eq(at).and(users::id.lt(c.id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Changes a role; `None` if there is no such person.
+pub fn set_role(
+    conn: &mut DbConnection,
+    id: &str,
+    role: Role,
+) -> Result<Option<UserRow>, AppError> {
+    let n = diesel::update(users::table.find(id))
+        .set(users::role.eq(role.as_str()))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    find(conn, id)
+}
+
+/// Replaces a password hash.
+pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as the escape character.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Reads a cursor key made from a time in microseconds.
+pub fn micros_to_naive(key: &str) -> Result<NaiveDateTime, AppError> {
+    key.parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.naive_utc())
+        .ok_or_else(|| AppError::BadRequest("the cursor is not valid".to_owned()))
+}

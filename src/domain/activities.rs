@@ -1,0 +1,1 @@
+//! Rules of activities (filled in by its issue).

@@ -1,0 +1,1 @@
+//! Rules of rewards (filled in by its issue).

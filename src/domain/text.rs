@@ -1,0 +1,63 @@
+//! Text fields as API.md bounds them: stored trimmed, counted in characters (not bytes).
+
+/// Trims `raw` and checks it has `min..=max` characters.
+pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, String> {
+    let trimmed = raw.trim();
+    let len = trimmed.chars().count();
+    if len < min {
+        Err(if min == 1 {
+            "must not be empty".to_owned()
+        } else {
+            format!("must have at least {min} characters")
+        })
+    } else if len > max {
+        Err(format!("must have at most {max} characters"))
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+/// A name or title: 1–100 characters.
+pub fn title(raw: &str) -> Result<String, String> {
+    bounded(raw, 1, 100)
+}
+
+/// A description or location: up to 2,000 characters.
+pub fn description(raw: &str) -> Result<String, String> {
+    bounded(raw, 0, 2000)
+}
+
+/// A reason or note: 1–500 characters.
+pub fn reason(raw: &str) -> Result<String, String> {
+    bounded(raw, 1, 500)
+}
+
+/// Checks an integer lies in `min..=max`.
+pub fn in_range(value: i64, min: i64, max: i64) -> Result<i64, String> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be between {min} and {max}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_counted_in_characters() {
+        assert_eq!(bounded("  蒋姐姐  ", 1, 3), Ok("蒋姐姐".to_owned()));
+        assert!(bounded("蒋姐姐助", 1, 3).is_err());
+        assert!(bounded("   ", 1, 3).is_err());
+        assert_eq!(bounded("", 0, 3), Ok(String::new()));
+    }
+
+    #[test]
+    fn ranges_are_inclusive() {
+        assert!(in_range(1, 1, 10).is_ok());
+        assert!(in_range(10, 1, 10).is_ok());
+        assert!(in_range(0, 1, 10).is_err());
+        assert!(in_range(11, 1, 10).is_err());
+    }
+}

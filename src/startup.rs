@@ -1,0 +1,229 @@
+//! Building the application: configuration → database (pool, migrations) → shared state →
+//! HTTP server with the route table, extractor error handlers, request logs and docs.
+
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpServer, ResponseError};
+use anyhow::{bail, Context};
+use rand::RngCore;
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::TokenKeys;
+use crate::clock::Clock;
+use crate::config::{Config, Limits};
+use crate::db::{idempotency, Backend, Db};
+use crate::error::{AppError, PROBLEM_JSON};
+use crate::ratelimit::Limiter;
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Where "now" comes from.
+    pub clock: Clock,
+    /// Access-token keys.
+    pub tokens: TokenKeys,
+    /// The settings.
+    pub config: Config,
+    /// The rate limiters.
+    pub limiters: Limiters,
+}
+
+/// One limiter per limited action.
+pub struct Limiters {
+    /// Failed logins per phone.
+    pub login_failures: Limiter,
+    /// Login attempts per client address.
+    pub logins: Limiter,
+    /// Registrations per client address.
+    pub registrations: Limiter,
+}
+
+impl Limiters {
+    fn new(limits: &Limits) -> Limiters {
+        Limiters {
+            login_failures: Limiter::new(limits.login_failures_per_phone),
+            logins: Limiter::new(limits.logins_per_address),
+            registrations: Limiter::new(limits.registrations_per_address),
+        }
+    }
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// The shared state (tests read the clock and database through it).
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects and migrates the database and binds `config.bind_addr`.
+    pub fn build(config: Config, clock: Clock) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&config.bind_addr)
+            .with_context(|| format!("cannot listen on BIND_ADDR={}", config.bind_addr))?;
+        let db = open_database(&config)?;
+        db.migrate().context("applying migrations failed")?;
+        let secret = jwt_secret(&config, db.backend())?;
+        let state = web::Data::new(AppState {
+            tokens: TokenKeys::new(secret.as_bytes(), config.access_token_ttl),
+            limiters: Limiters::new(&config.limits),
+            db,
+            clock,
+            config,
+        });
+        let port = listener.local_addr()?.port();
+        let server = run(listener, state.clone())?;
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the pool for `DATABASE_URL`, creating the SQLite file's folder if needed.
+pub fn open_database(config: &Config) -> anyhow::Result<Db> {
+    if Backend::of(&config.database_url) == Backend::Sqlite {
+        let path = config.database_url.trim_start_matches("sqlite://");
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
+        }
+    }
+    Ok(Db::connect(
+        &config.database_url,
+        config.pool_size,
+        config.database_timeout,
+    )?)
+}
+
+/// `JWT_SECRET`, or on SQLite a random secret kept beside the database file (mode 0600) and
+/// reused on every start. PostgreSQL deployments must set it: instances share it.
+fn jwt_secret(config: &Config, backend: Backend) -> anyhow::Result<String> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(secret.clone());
+    }
+    if backend == Backend::Postgres {
+        bail!("JWT_SECRET is not set: on PostgreSQL set JWT_SECRET to a random string of at least 32 characters, the same for every instance");
+    }
+    let db_path = Path::new(config.database_url.trim_start_matches("sqlite://"));
+    let path = db_path.with_file_name(format!(
+        "{}.jwt-secret",
+        db_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("volunteer-points")
+    ));
+    if let Ok(existing) = fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot write the JWT secret file {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    Ok(secret)
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let purge_state = state.clone();
+    actix_web::rt::spawn(async move { purge_idempotency_keys(purge_state).await });
+    let openapi = crate::api::openapi();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| AppError::NotFound("resource").into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                AppError::BadRequest(format!("bad query parameters: {e}")).into()
+            }))
+            .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+            .wrap(TracingLogger::default())
+            .configure(crate::api::routes)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(AppError::NotFound("route"))
+            }))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Deletes expired idempotency answers in small batches, off the request path.
+async fn purge_idempotency_keys(state: web::Data<AppState>) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let now = state.clock.now_naive();
+        let result = state
+            .db
+            .write(move |conn| idempotency::purge(conn, now, 1000))
+            .await;
+        match result {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "purged expired idempotency keys"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        }
+    }
+}
+
+/// Turns actix's own error answers (unknown route, wrong method, ...) into problem+json.
+fn problem_for_plain_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let error = match res.status().as_u16() {
+        404 => AppError::NotFound("route"),
+        405 => AppError::MethodNotAllowed,
+        413 => AppError::PayloadTooLarge,
+        415 => AppError::UnsupportedMediaType,
+        503 => AppError::Unavailable,
+        s if s >= 500 => AppError::Internal(anyhow::anyhow!("unhandled {s} response")),
+        _ => AppError::BadRequest("the request could not be read".into()),
+    };
+    let (req, _) = res.into_parts();
+    let response = error.error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body::<B>(),
+    ))
+}

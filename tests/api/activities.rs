@@ -1,0 +1,1 @@
+//! Tests of activities (filled in by its issue).

@@ -1,0 +1,1 @@
+//! Tests of authentication: register, login, tokens, refresh, logout, rate limits.

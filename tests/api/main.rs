@@ -1,0 +1,12 @@
+//! The behaviour of the service over real HTTP. One binary; `spawn_app` gives each test its own
+//! server and database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set).
+
+mod helpers;
+
+mod activities;
+mod auth;
+mod ledger;
+mod ops;
+mod people;
+mod rewards;
+mod teams;

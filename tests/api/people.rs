@@ -1,0 +1,1 @@
+//! Tests of people: /me, passwords, the directory, desk registration, roles.

@@ -1,0 +1,1 @@
+//! Tests of rewards (filled in by its issue).

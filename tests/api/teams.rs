@@ -1,0 +1,1 @@
+//! Tests of teams (filled in by its issue).
