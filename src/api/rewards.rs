@@ -1,12 +1,344 @@
-//! rewards endpoints (filled in by its issue).
+//! Rewards: the catalogue staff keep (create, edit, restock) and volunteers browse (active ones
+//! only). Redemptions are in [`redemptions`]; both are mounted here.
 
-use actix_web::web;
-use utoipa::OpenApi;
+pub mod redemptions;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{json, run_command, Command, PageParams};
+use crate::auth::{CurrentUser, Staff};
+use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardRow};
+use crate::domain::page::Page;
+use crate::domain::rewards as rules;
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        create,
+        list,
+        get,
+        update,
+        restock,
+        redemptions::redeem,
+        redemptions::mine,
+        redemptions::list,
+        redemptions::get,
+        redemptions::fulfil,
+        redemptions::cancel,
+    ),
+    components(schemas(
+        Reward,
+        RewardInput,
+        RewardPatch,
+        Restock,
+        redemptions::Redemption,
+        redemptions::RedeemRequest,
+        redemptions::FulfilRequest,
+        rules::RedemptionStatus,
+    ))
+)]
 pub struct Doc;
 
-/// This module's routes, inside `/api/v1`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+/// This module's routes, inside `/api/v1`. `/redemptions/fulfil` comes before
+/// `/redemptions/{id}`, so it is never read as an id.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{get as g, patch as pa, post as p, resource};
+    cfg.service(
+        resource("/rewards")
+            .route(g().to(list))
+            .route(p().to(create)),
+    )
+    .service(
+        resource("/rewards/{id}")
+            .route(g().to(get))
+            .route(pa().to(update)),
+    )
+    .service(resource("/rewards/{id}/restock").route(p().to(restock)))
+    .service(resource("/me/redemptions").route(g().to(redemptions::mine)))
+    .service(
+        resource("/redemptions")
+            .route(g().to(redemptions::list))
+            .route(p().to(redemptions::redeem)),
+    )
+    .service(resource("/redemptions/fulfil").route(p().to(redemptions::fulfil)))
+    .service(resource("/redemptions/{id}").route(g().to(redemptions::get)))
+    .service(resource("/redemptions/{id}/cancel").route(p().to(redemptions::cancel)));
+}
+
+/// A reward in the catalogue.
+#[derive(Serialize, ToSchema)]
+pub struct Reward {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub sponsor: Option<String>,
+    pub cost_points: i64,
+    /// Units left; null = unlimited.
+    pub stock: Option<i64>,
+    /// Units one volunteer may hold (reserved + fulfilled); null = no limit.
+    pub per_volunteer_limit: Option<i64>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<RewardRow> for Reward {
+    fn from(r: RewardRow) -> Reward {
+        Reward {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            sponsor: r.sponsor,
+            cost_points: r.cost_points,
+            stock: r.stock,
+            per_volunteer_limit: r.per_volunteer_limit,
+            active: r.active,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+/// `POST /rewards`.
+#[derive(Deserialize, ToSchema)]
+pub struct RewardInput {
+    /// 1–100 characters.
+    pub name: String,
+    /// Up to 2,000 characters.
+    pub description: Option<String>,
+    /// Up to 100 characters.
+    pub sponsor: Option<String>,
+    /// 1–1,000,000.
+    pub cost_points: i64,
+    /// 0–1,000,000; absent or null = unlimited.
+    pub stock: Option<i64>,
+    /// 1–1,000; absent or null = no limit.
+    pub per_volunteer_limit: Option<i64>,
+    /// Default true.
+    pub active: Option<bool>,
+}
+
+/// Reads a field that is present (possibly null) as `Some(..)`; `#[serde(default)]` makes an
+/// absent one `None`, so a PATCH can tell "clear it" from "leave it".
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor` and
+/// `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
+#[derive(Deserialize, ToSchema)]
+pub struct RewardPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub sponsor: Option<Option<String>>,
+    pub cost_points: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub per_volunteer_limit: Option<Option<i64>>,
+    pub active: Option<bool>,
+}
+
+/// `POST /rewards/{id}/restock`.
+#[derive(Deserialize, ToSchema)]
+pub struct Restock {
+    /// 1–100,000.
+    pub quantity: i64,
+}
+
+/// Parses an optional text field that may also be cleared: `None` stays, null or blank clears.
+fn clearable(
+    errs: &mut FieldErrors,
+    field: &str,
+    value: Option<Option<String>>,
+    parse: fn(&str) -> Result<Option<String>, String>,
+) -> Option<Option<Option<String>>> {
+    match value {
+        None => Some(None),
+        Some(None) => Some(Some(None)),
+        Some(Some(s)) => errs.check(field, parse(&s)).map(Some),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/rewards", tag = "rewards", request_body = RewardInput,
+    responses((status = 201, body = Reward), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: Staff,
+    cmd: Command<RewardInput>,
+) -> Result<HttpResponse, AppError> {
+    let b = cmd.body;
+    let mut errs = FieldErrors::default();
+    let name = errs.check("name", rules::name(&b.name));
+    let description = errs.check_opt("description", b.description.as_deref(), rules::description);
+    let sponsor = errs.check_opt("sponsor", b.sponsor.as_deref(), rules::sponsor);
+    let cost = errs.check("cost_points", rules::cost_points(b.cost_points));
+    let stock = errs.check_opt("stock", b.stock, rules::stock);
+    let limit = errs.check_opt(
+        "per_volunteer_limit",
+        b.per_volunteer_limit,
+        rules::per_volunteer_limit,
+    );
+    let (Some(name), Some(description), Some(sponsor), Some(cost), Some(stock), Some(limit)) =
+        (name, description, sponsor, cost, stock, limit)
+    else {
+        return Err(errs.into_error());
+    };
+    let new = NewReward {
+        name,
+        description: description.flatten(),
+        sponsor: sponsor.flatten(),
+        cost_points: cost,
+        stock,
+        per_volunteer_limit: limit,
+        active: b.active.unwrap_or(true),
+        created_by: staff.0.id.to_string(),
+        now: state.clock.now_naive(),
+    };
+    run_command(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            let reward = rewards::create(conn, NewReward { now, ..new })?;
+            Ok(Reward::from(reward))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/rewards", tag = "rewards", params(PageParams),
+    responses((status = 200, body = inline(Page<Reward>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let active_only = !caller.is_staff();
+    let rows = state
+        .db
+        .read(move |conn| rewards::list(conn, active_only, limit, cursor.as_ref()))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, RewardRow::cursor, Reward::from),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/rewards/{id}", tag = "rewards",
+    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let reward = state
+        .db
+        .read(move |conn| rewards::find(conn, &id))
+        .await?
+        .filter(|r| r.active || caller.is_staff())
+        .ok_or(AppError::NotFound("reward"))?;
+    Ok(json(StatusCode::OK, &Reward::from(reward)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/rewards/{id}", tag = "rewards", request_body = RewardPatch,
+    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<Uuid>,
+    cmd: Command<RewardPatch>,
+) -> Result<HttpResponse, AppError> {
+    let b = cmd.body;
+    let mut errs = FieldErrors::default();
+    let name = errs.check_opt("name", b.name.as_deref(), rules::name);
+    let description = clearable(&mut errs, "description", b.description, rules::description);
+    let sponsor = clearable(&mut errs, "sponsor", b.sponsor, rules::sponsor);
+    let cost = errs.check_opt("cost_points", b.cost_points, rules::cost_points);
+    let limit = match b.per_volunteer_limit {
+        None => Some(None),
+        Some(None) => Some(Some(None)),
+        Some(Some(n)) => errs
+            .check("per_volunteer_limit", rules::per_volunteer_limit(n))
+            .map(|n| Some(Some(n))),
+    };
+    let (Some(name), Some(description), Some(sponsor), Some(cost), Some(limit)) =
+        (name, description, sponsor, cost, limit)
+    else {
+        return Err(errs.into_error());
+    };
+    let changes = RewardChanges {
+        name,
+        description,
+        sponsor,
+        cost_points: cost,
+        per_volunteer_limit: limit,
+        active: b.active,
+    };
+    let id = path.to_string();
+    run_command(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, _| {
+            let reward =
+                rewards::update(conn, &id, changes)?.ok_or(AppError::NotFound("reward"))?;
+            Ok(Reward::from(reward))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/rewards/{id}/restock", tag = "rewards", request_body = Restock,
+    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn restock(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<Uuid>,
+    cmd: Command<Restock>,
+) -> Result<HttpResponse, AppError> {
+    let quantity =
+        rules::restock_quantity(cmd.body.quantity).map_err(|m| AppError::invalid("quantity", m))?;
+    let id = path.to_string();
+    run_command(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, _| match rewards::restock(conn, &id, quantity, rules::MAX_STOCK)? {
+            Ok(reward) => Ok(Reward::from(reward)),
+            Err(RestockRefusal::NotFound) => Err(AppError::NotFound("reward")),
+            Err(RestockRefusal::Unlimited) => Err(AppError::invalid(
+                "quantity",
+                "this reward's stock is unlimited; it cannot be restocked",
+            )),
+            Err(RestockRefusal::TooMuch) => Err(AppError::invalid(
+                "quantity",
+                format!("the stock would pass {}", rules::MAX_STOCK),
+            )),
+        },
+    )
+    .await
+}

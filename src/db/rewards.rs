@@ -1,10 +1,488 @@
-//! Rewards and redemptions (issue 5 fills this in).
+//! The rewards catalogue: rewards, their stock and restocks, the per-volunteer claim counters,
+//! and the L10 check of `verify` (LEDGER.md). Redemptions live in [`super::redemptions`].
+//!
+//! Stock changes only by restock and redemptions, each one conditional `UPDATE`: `stock` never
+//! goes below zero (and `CHECK (stock >= 0)` backs it). `stocked_total` (initial stock plus every
+//! restock) lets `verify` recompute what the stock must be.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use uuid::Uuid;
 
 use super::ledger::Problem;
-use super::DbConnection;
+use super::schema::users;
+use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::page::Cursor;
 use crate::error::AppError;
 
-/// L10 over every reward: problems found.
-pub fn verify(_conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
-    Ok(Vec::new())
+diesel::table! {
+    rewards (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        sponsor -> Nullable<Text>,
+        cost_points -> BigInt,
+        stock -> Nullable<BigInt>,
+        stocked_total -> Nullable<BigInt>,
+        per_volunteer_limit -> Nullable<BigInt>,
+        active -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    redemptions (id) {
+        id -> Text,
+        reward_id -> Text,
+        volunteer_id -> Text,
+        quantity -> BigInt,
+        points -> BigInt,
+        status -> Text,
+        pickup_code -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        fulfilled_at -> Nullable<Timestamp>,
+        fulfilled_by -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<Text>,
+        redeem_transaction_id -> Text,
+        refund_transaction_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reward_claims (reward_id, volunteer_id) {
+        reward_id -> Text,
+        volunteer_id -> Text,
+        units -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(rewards, redemptions, reward_claims, users);
+
+/// A stored reward.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rewards)]
+pub struct RewardRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub sponsor: Option<String>,
+    pub cost_points: i64,
+    pub stock: Option<i64>,
+    pub stocked_total: Option<i64>,
+    pub per_volunteer_limit: Option<i64>,
+    pub active: bool,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl RewardRow {
+    /// The keyset position of this row in the catalogue (by name).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.name.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// A reward to create (values already checked by `domain::rewards`).
+pub struct NewReward {
+    pub name: String,
+    pub description: Option<String>,
+    pub sponsor: Option<String>,
+    pub cost_points: i64,
+    /// `None` = unlimited.
+    pub stock: Option<i64>,
+    pub per_volunteer_limit: Option<i64>,
+    pub active: bool,
+    pub created_by: String,
+    pub now: NaiveDateTime,
+}
+
+/// What a PATCH changes: `None` leaves a field alone, `Some(None)` clears a nullable one.
+/// Stock is not here: it changes only by restock and redemptions.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = rewards)]
+pub struct RewardChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub sponsor: Option<Option<String>>,
+    pub cost_points: Option<i64>,
+    pub per_volunteer_limit: Option<Option<i64>>,
+    pub active: Option<bool>,
+}
+
+impl RewardChanges {
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.sponsor.is_none()
+            && self.cost_points.is_none()
+            && self.per_volunteer_limit.is_none()
+            && self.active.is_none()
+    }
+}
+
+/// Creates a reward.
+pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppError> {
+    let id = Uuid::new_v4().to_string();
+    diesel::insert_into(rewards::table)
+        .values((
+            rewards::id.eq(&id),
+            rewards::name.eq(&new.name),
+            rewards::description.eq(&new.description),
+            rewards::sponsor.eq(&new.sponsor),
+            rewards::cost_points.eq(new.cost_points),
+            rewards::stock.eq(new.stock),
+            rewards::stocked_total.eq(new.stock),
+            rewards::per_volunteer_limit.eq(new.per_volunteer_limit),
+            rewards::active.eq(new.active),
+            rewards::created_by.eq(&new.created_by),
+            rewards::created_at.eq(new.now),
+        ))
+        .execute(conn)?;
+    find(conn, &id)?.ok_or(AppError::NotFound("reward"))
+}
+
+/// The reward with this id, active or not.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RewardRow>, AppError> {
+    Ok(rewards::table
+        .find(id)
+        .select(RewardRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A catalogue page by name (then id), only active rewards when `active_only`; up to
+/// `limit + 1` rows.
+pub fn list(
+    conn: &mut DbConnection,
+    active_only: bool,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<RewardRow>, AppError> {
+    let mut q = rewards::table
+        .select(RewardRow::as_select())
+        .order((rewards::name.asc(), rewards::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if active_only {
+        q = q.filter(rewards::active.eq(true));
+    }
+    if let Some(c) = after {
+        q = q.filter(
+            rewards::name.gt(c.key.clone()).or(rewards::name
+                .eq(c.key.clone())
+                .and(rewards::id.gt(c.id.clone()))),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Applies a PATCH; `None` if there is no such reward.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    changes: RewardChanges,
+) -> Result<Option<RewardRow>, AppError> {
+    if !changes.is_empty() {
+        diesel::update(rewards::table.find(id))
+            .set(&changes)
+            .execute(conn)?;
+    }
+    find(conn, id)
+}
+
+/// What a restock may be refused for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RestockRefusal {
+    /// No such reward.
+    NotFound,
+    /// Its stock is unlimited.
+    Unlimited,
+    /// The stock would pass its maximum.
+    TooMuch,
+}
+
+/// Adds `quantity` units to a limited stock, keeping the stock at most `max`: one conditional
+/// UPDATE, so it composes with concurrent redemptions.
+pub fn restock(
+    conn: &mut DbConnection,
+    id: &str,
+    quantity: i64,
+    max: i64,
+) -> Result<Result<RewardRow, RestockRefusal>, AppError> {
+    let n = diesel::update(
+        rewards::table
+            .filter(rewards::id.eq(id))
+            .filter(rewards::stock.is_not_null())
+            .filter(rewards::stock.le(max - quantity)),
+    )
+    .set((
+        rewards::stock.eq(rewards::stock + quantity),
+        rewards::stocked_total.eq(rewards::stocked_total + quantity),
+    ))
+    .execute(conn)?;
+    let reward = find(conn, id)?;
+    Ok(match reward {
+        None => Err(RestockRefusal::NotFound),
+        Some(r) if n == 1 => Ok(r),
+        Some(r) if r.stock.is_none() => Err(RestockRefusal::Unlimited),
+        Some(_) => Err(RestockRefusal::TooMuch),
+    })
+}
+
+/// What a reward is, as a redemption takes it.
+#[derive(Debug, Clone, Queryable)]
+pub struct Taken {
+    pub name: String,
+    pub cost_points: i64,
+    pub per_volunteer_limit: Option<i64>,
+}
+
+/// Takes `quantity` units of an active reward in one conditional UPDATE (L10): `None` when the
+/// reward is unknown, inactive or short of stock (nothing changed). An unlimited stock stays
+/// unlimited; the UPDATE still locks the row, so the price and limit read are current.
+pub fn take_stock(
+    conn: &mut DbConnection,
+    id: &str,
+    quantity: i64,
+) -> Result<Option<Taken>, AppError> {
+    Ok(diesel::update(
+        rewards::table
+            .filter(rewards::id.eq(id))
+            .filter(rewards::active.eq(true))
+            .filter(rewards::stock.is_null().or(rewards::stock.ge(quantity))),
+    )
+    .set(rewards::stock.eq(rewards::stock - quantity))
+    .returning((
+        rewards::name,
+        rewards::cost_points,
+        rewards::per_volunteer_limit,
+    ))
+    .get_result(conn)
+    .optional()?)
+}
+
+/// Puts back `quantity` units of a cancelled redemption (an unlimited stock stays unlimited).
+pub fn return_stock(conn: &mut DbConnection, id: &str, quantity: i64) -> Result<(), AppError> {
+    diesel::update(
+        rewards::table
+            .filter(rewards::id.eq(id))
+            .filter(rewards::stock.is_not_null()),
+    )
+    .set(rewards::stock.eq(rewards::stock + quantity))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Counts `quantity` more units against a volunteer's holding of a reward, refusing (`false`,
+/// nothing changed) if that would pass `limit`. One conditional UPDATE of the pair's counter row:
+/// concurrent redemptions by one volunteer of one reward queue on that row (PostgreSQL re-checks
+/// the condition on the row it waited for), so the limit holds under concurrency on both
+/// databases. The counter is kept for every reward, limited or not, so a limit set later is
+/// right from the start.
+pub fn claim(
+    conn: &mut DbConnection,
+    reward_id: &str,
+    volunteer_id: &str,
+    quantity: i64,
+    limit: Option<i64>,
+) -> Result<bool, AppError> {
+    let exists: i64 = reward_claims::table
+        .find((reward_id, volunteer_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        let inserted = savepoint(conn, |conn| {
+            diesel::insert_into(reward_claims::table)
+                .values((
+                    reward_claims::reward_id.eq(reward_id),
+                    reward_claims::volunteer_id.eq(volunteer_id),
+                    reward_claims::units.eq(0i64),
+                ))
+                .execute(conn)
+                .map_err(AppError::from)
+        });
+        match inserted {
+            Ok(_) => {}
+            // A concurrent first redemption made the row: use it.
+            Err(AppError::Database(e)) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let target = reward_claims::table
+        .filter(reward_claims::reward_id.eq(reward_id))
+        .filter(reward_claims::volunteer_id.eq(volunteer_id));
+    let n = match limit {
+        Some(limit) => diesel::update(target.filter(reward_claims::units.le(limit - quantity)))
+            .set(reward_claims::units.eq(reward_claims::units + quantity))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set(reward_claims::units.eq(reward_claims::units + quantity))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Gives back `quantity` units of a cancelled redemption to the volunteer's holding.
+pub fn unclaim(
+    conn: &mut DbConnection,
+    reward_id: &str,
+    volunteer_id: &str,
+    quantity: i64,
+) -> Result<(), AppError> {
+    diesel::update(
+        reward_claims::table
+            .filter(reward_claims::reward_id.eq(reward_id))
+            .filter(reward_claims::volunteer_id.eq(volunteer_id)),
+    )
+    .set(reward_claims::units.eq(reward_claims::units - quantity))
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct StockCheck {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    stock: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    stocked_total: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    held: i64,
+}
+
+#[derive(QueryableByName)]
+struct ClaimCheck {
+    #[diesel(sql_type = Text)]
+    reward_id: String,
+    #[diesel(sql_type = Text)]
+    volunteer_id: String,
+    #[diesel(sql_type = BigInt)]
+    units: i64,
+    #[diesel(sql_type = BigInt)]
+    held: i64,
+}
+
+#[derive(QueryableByName)]
+struct RedemptionCheck {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    reward_id: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = BigInt)]
+    points: i64,
+    #[diesel(sql_type = BigInt)]
+    redeemed: i64,
+    #[diesel(sql_type = BigInt)]
+    refunded: i64,
+    #[diesel(sql_type = BigInt)]
+    refunds: i64,
+}
+
+/// L10 over every reward: stock is never negative and equals initial stock plus restocks less
+/// the units of reserved and fulfilled redemptions; each volunteer's claim counter equals their
+/// reserved and fulfilled units; every redemption was paid once with its `points`, and refunded
+/// exactly once if and only if it was cancelled (never handed out twice).
+pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
+    let mut problems = Vec::new();
+    let problem = |reward: &str, detail: String| Problem {
+        rule: "L10".into(),
+        subject: format!("reward:{reward}"),
+        detail,
+    };
+
+    let stocks: Vec<StockCheck> = diesel::sql_query(
+        "SELECT r.id AS id, r.stock AS stock, r.stocked_total AS stocked_total, \
+                CAST(COALESCE(SUM(d.quantity), 0) AS BIGINT) AS held \
+         FROM rewards r LEFT JOIN redemptions d \
+           ON d.reward_id = r.id AND d.status IN ('reserved', 'fulfilled') \
+         GROUP BY r.id, r.stock, r.stocked_total",
+    )
+    .load(conn)?;
+    for s in stocks {
+        match (s.stock, s.stocked_total) {
+            (None, None) => {}
+            (Some(stock), Some(total)) => {
+                if stock < 0 {
+                    problems.push(problem(&s.id, format!("stock is {stock}")));
+                }
+                if stock != total - s.held {
+                    problems.push(problem(
+                        &s.id,
+                        format!(
+                            "stock is {stock} but restocks total {total} and redemptions hold {}",
+                            s.held
+                        ),
+                    ));
+                }
+            }
+            (stock, total) => problems.push(problem(
+                &s.id,
+                format!("stock {stock:?} and stocked total {total:?} disagree on being limited"),
+            )),
+        }
+    }
+
+    let claims: Vec<ClaimCheck> = diesel::sql_query(
+        "SELECT c.reward_id AS reward_id, c.volunteer_id AS volunteer_id, c.units AS units, \
+                CAST(COALESCE(SUM(d.quantity), 0) AS BIGINT) AS held \
+         FROM reward_claims c LEFT JOIN redemptions d \
+           ON d.reward_id = c.reward_id AND d.volunteer_id = c.volunteer_id \
+          AND d.status IN ('reserved', 'fulfilled') \
+         GROUP BY c.reward_id, c.volunteer_id, c.units \
+         HAVING c.units <> COALESCE(SUM(d.quantity), 0)",
+    )
+    .load(conn)?;
+    for c in claims {
+        problems.push(problem(
+            &c.reward_id,
+            format!(
+                "volunteer {} is counted for {} units but holds {}",
+                c.volunteer_id, c.units, c.held
+            ),
+        ));
+    }
+
+    // What the redemptions account received and returned per redemption.
+    let paid: Vec<RedemptionCheck> = diesel::sql_query(
+        "SELECT d.id AS id, d.reward_id AS reward_id, d.status AS status, d.points AS points, \
+                CAST(COALESCE(SUM(CASE WHEN t.kind = 'redeem' THEN e.amount ELSE 0 END), 0) \
+                     AS BIGINT) AS redeemed, \
+                CAST(COALESCE(SUM(CASE WHEN t.kind = 'refund' THEN -e.amount ELSE 0 END), 0) \
+                     AS BIGINT) AS refunded, \
+                CAST(COUNT(DISTINCT CASE WHEN t.kind = 'refund' THEN t.id END) AS BIGINT) \
+                     AS refunds \
+         FROM redemptions d \
+         LEFT JOIN ledger_transactions t ON t.redemption_id = d.id \
+         LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = $1 \
+         GROUP BY d.id, d.reward_id, d.status, d.points",
+    )
+    .bind::<Text, _>(super::ledger::REDEMPTIONS)
+    .load(conn)?;
+    for r in paid {
+        let cancelled = r.status == "cancelled";
+        let expected_refund = if cancelled { r.points } else { 0 };
+        if r.redeemed != r.points
+            || r.refunded != expected_refund
+            || r.refunds != i64::from(cancelled)
+        {
+            problems.push(problem(
+                &r.reward_id,
+                format!(
+                    "redemption {} ({}) cost {} but paid {} and {} refunds returned {}",
+                    r.id, r.status, r.points, r.redeemed, r.refunds, r.refunded
+                ),
+            ));
+        }
+    }
+    Ok(problems)
 }

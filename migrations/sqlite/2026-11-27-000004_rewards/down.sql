@@ -1,0 +1,3 @@
+DROP TABLE reward_claims;
+DROP TABLE redemptions;
+DROP TABLE rewards;

@@ -1,0 +1,247 @@
+//! Redemptions: spending points on a reward (`POST /redemptions`, idempotent), the desk handing it
+//! out by pickup code, cancellation with refund, and the lists. Pickup codes are shown only to
+//! the owner and staff; someone else's redemption is 404.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::extract::{json, run_command, Command, PageParams};
+use crate::auth::{CurrentUser, Staff};
+use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
+use crate::domain::page::Page;
+use crate::domain::rewards::{self as rules, PickupCode, RedemptionStatus};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// A redemption, as its owner and staff see it.
+#[derive(Serialize, ToSchema)]
+pub struct Redemption {
+    pub id: String,
+    pub reward_id: String,
+    pub reward_name: String,
+    pub volunteer_id: String,
+    pub volunteer_name: String,
+    /// 1–10.
+    pub quantity: i64,
+    /// The points paid (what a cancellation refunds).
+    pub points: i64,
+    pub status: RedemptionStatus,
+    /// Six digits, unique among reserved redemptions.
+    pub pickup_code: String,
+    /// Who asked: the volunteer, or staff on their behalf.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub fulfilled_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<RedemptionView> for Redemption {
+    fn from(r: RedemptionView) -> Redemption {
+        Redemption {
+            status: RedemptionStatus::parse(&r.status).unwrap_or(RedemptionStatus::Reserved),
+            id: r.id,
+            reward_id: r.reward_id,
+            reward_name: r.reward_name,
+            volunteer_id: r.volunteer_id,
+            volunteer_name: r.volunteer_name,
+            quantity: r.quantity,
+            points: r.points,
+            pickup_code: r.pickup_code,
+            created_by: r.created_by,
+            created_at: r.created_at.and_utc(),
+            fulfilled_at: r.fulfilled_at.map(|t| t.and_utc()),
+            cancelled_at: r.cancelled_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// `POST /redemptions`.
+#[derive(Deserialize, ToSchema)]
+pub struct RedeemRequest {
+    pub reward_id: String,
+    /// 1–10, default 1.
+    pub quantity: Option<i64>,
+    /// Staff only (on behalf of someone); a volunteer may name only themself.
+    pub volunteer_id: Option<String>,
+}
+
+/// `POST /redemptions/fulfil`.
+#[derive(Deserialize, ToSchema)]
+pub struct FulfilRequest {
+    /// The six digits the volunteer shows.
+    pub pickup_code: String,
+}
+
+/// An action without fields.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// `?status=` of the redemption lists.
+#[derive(Deserialize, IntoParams)]
+pub struct StatusFilter {
+    /// `reserved`, `fulfilled` or `cancelled`.
+    pub status: Option<RedemptionStatus>,
+}
+
+fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
+    Page::from_rows(rows, limit, RedemptionView::cursor, Redemption::from)
+}
+
+#[utoipa::path(post, path = "/api/v1/redemptions", tag = "rewards", request_body = RedeemRequest,
+    params(("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 201, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn redeem(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    cmd: Command<RedeemRequest>,
+) -> Result<HttpResponse, AppError> {
+    cmd.require_key()?;
+    let b = &cmd.body;
+    let volunteer = match &b.volunteer_id {
+        None => caller.id,
+        Some(raw) => {
+            let named = Uuid::parse_str(raw).ok();
+            if !caller.is_staff() && named != Some(caller.id) {
+                return Err(AppError::Forbidden("a volunteer redeems only for themself"));
+            }
+            named.ok_or(AppError::NotFound("volunteer"))?
+        }
+    };
+    let quantity = rules::quantity(b.quantity).map_err(|m| AppError::invalid("quantity", m))?;
+    let reward = Uuid::parse_str(&b.reward_id).map_err(|_| AppError::NotFound("reward"))?;
+    let (reward, volunteer, by) = (
+        reward.to_string(),
+        volunteer.to_string(),
+        caller.id.to_string(),
+    );
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            let r = redemptions::redeem(
+                conn,
+                Redeem {
+                    reward_id: &reward,
+                    volunteer_id: &volunteer,
+                    quantity,
+                    created_by: &by,
+                    now,
+                },
+            )?;
+            Ok(Redemption::from(r))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn mine(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    filter: web::Query<StatusFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let status = filter.status;
+    let me = caller.id.to_string();
+    let rows = state
+        .db
+        .read(move |conn| redemptions::list(conn, Some(&me), status, limit, cursor.as_ref()))
+        .await?;
+    Ok(json(StatusCode::OK, &page_of(rows, limit)))
+}
+
+#[utoipa::path(get, path = "/api/v1/redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    filter: web::Query<StatusFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let status = filter.status;
+    let rows = state
+        .db
+        .read(move |conn| redemptions::list(conn, None, status, limit, cursor.as_ref()))
+        .await?;
+    Ok(json(StatusCode::OK, &page_of(rows, limit)))
+}
+
+#[utoipa::path(get, path = "/api/v1/redemptions/{id}", tag = "rewards",
+    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let r = state
+        .db
+        .read(move |conn| redemptions::find(conn, &id))
+        .await?
+        .filter(|r| caller.is_staff() || r.volunteer_id == caller.id.to_string())
+        .ok_or(AppError::NotFound("redemption"))?;
+    Ok(json(StatusCode::OK, &Redemption::from(r)))
+}
+
+#[utoipa::path(post, path = "/api/v1/redemptions/fulfil", tag = "rewards", request_body = FulfilRequest,
+    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn fulfil(
+    state: web::Data<AppState>,
+    staff: Staff,
+    cmd: Command<FulfilRequest>,
+) -> Result<HttpResponse, AppError> {
+    let code = PickupCode::parse(&cmd.body.pickup_code)
+        .map_err(|m| AppError::invalid("pickup_code", m))?;
+    let by = staff.0.id.to_string();
+    run_command(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, now| {
+            Ok(Redemption::from(redemptions::fulfil(
+                conn, &code, &by, now,
+            )?))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/redemptions/{id}/cancel", tag = "rewards",
+    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+    cmd: Command<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let by = caller.id.to_string();
+    let is_staff = caller.is_staff();
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, now| {
+            let by = Canceller { id: &by, is_staff };
+            Ok(Redemption::from(redemptions::cancel(conn, &id, by, now)?))
+        },
+    )
+    .await
+}

@@ -1,0 +1,318 @@
+//! Redemptions: spending points on a reward, the desk handing it out by pickup code, and
+//! cancellation with its refund. Each is one function running inside the caller's write
+//! transaction (L7); none opens its own.
+//!
+//! Rows are touched in one order on every path (reward, claim counter, volunteer account), so
+//! concurrent redemptions and cancellations never deadlock on PostgreSQL.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::ledger::{self, Cause, Event, Kind};
+use super::rewards::{self as catalogue, redemptions, rewards};
+use super::schema::users;
+use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::page::Cursor;
+use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
+use crate::error::AppError;
+
+/// How many fresh pickup codes to try before giving up (a clash needs another reserved
+/// redemption holding the same one of a million codes).
+const CODE_ATTEMPTS: usize = 20;
+
+/// A redemption as API.md shows it, with its reward's and volunteer's names.
+#[derive(Debug, Clone, Queryable)]
+pub struct RedemptionView {
+    pub id: String,
+    pub reward_id: String,
+    pub reward_name: String,
+    pub volunteer_id: String,
+    pub volunteer_name: String,
+    pub quantity: i64,
+    pub points: i64,
+    pub status: String,
+    pub pickup_code: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub fulfilled_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+impl RedemptionView {
+    /// The keyset position of this row (newest first).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.created_at.and_utc().timestamp_micros().to_string(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+type ViewColumns = (
+    redemptions::id,
+    redemptions::reward_id,
+    rewards::name,
+    redemptions::volunteer_id,
+    users::name,
+    redemptions::quantity,
+    redemptions::points,
+    redemptions::status,
+    redemptions::pickup_code,
+    redemptions::created_by,
+    redemptions::created_at,
+    redemptions::fulfilled_at,
+    redemptions::cancelled_at,
+);
+
+const VIEW: ViewColumns = (
+    redemptions::id,
+    redemptions::reward_id,
+    rewards::name,
+    redemptions::volunteer_id,
+    users::name,
+    redemptions::quantity,
+    redemptions::points,
+    redemptions::status,
+    redemptions::pickup_code,
+    redemptions::created_by,
+    redemptions::created_at,
+    redemptions::fulfilled_at,
+    redemptions::cancelled_at,
+);
+
+/// The redemption with this id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RedemptionView>, AppError> {
+    Ok(redemptions::table
+        .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
+        .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
+        .filter(redemptions::id.eq(id))
+        .select(VIEW)
+        .first(conn)
+        .optional()?)
+}
+
+/// A page of redemptions, newest first, optionally one volunteer's and/or one status; up to
+/// `limit + 1` rows.
+pub fn list(
+    conn: &mut DbConnection,
+    volunteer_id: Option<&str>,
+    status: Option<RedemptionStatus>,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<RedemptionView>, AppError> {
+    let mut q = redemptions::table
+        .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
+        .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
+        .select(VIEW)
+        .order((redemptions::created_at.desc(), redemptions::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(v) = volunteer_id {
+        q = q.filter(redemptions::volunteer_id.eq(v.to_owned()));
+    }
+    if let Some(s) = status {
+        q = q.filter(redemptions::status.eq(s.as_str()));
+    }
+    if let Some(c) = after {
+        let at = super::users::micros_to_naive(&c.key)?;
+        q = q.filter(
+            redemptions::created_at.lt(at).or(redemptions::created_at
+                .eq(at)
+                .and(redemptions::id.lt(c.id.clone()))),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
+/// A redemption to make.
+pub struct Redeem<'a> {
+    pub reward_id: &'a str,
+    pub volunteer_id: &'a str,
+    /// 1–10 (checked by `domain::rewards::quantity`).
+    pub quantity: i64,
+    /// Who asked: the volunteer, or staff on their behalf.
+    pub created_by: &'a str,
+    pub now: NaiveDateTime,
+}
+
+/// Reserves `quantity` units of a reward for a volunteer and pays for them, all or nothing:
+/// takes the stock (409 `out-of-stock`), counts the units against the per-volunteer limit
+/// (409 `limit-reached`), debits cost × quantity (409 `insufficient-points`) and creates the
+/// redemption `reserved` with a pickup code unique among reserved ones. Any refusal is an `Err`,
+/// and the caller's transaction rolls back what came before it.
+pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, AppError> {
+    if super::users::find(conn, r.volunteer_id)?.is_none() {
+        return Err(AppError::NotFound("volunteer"));
+    }
+    let Some(taken) = catalogue::take_stock(conn, r.reward_id, r.quantity)? else {
+        return Err(match catalogue::find(conn, r.reward_id)? {
+            Some(reward) if reward.active => {
+                AppError::conflict("out-of-stock", "the reward does not have that many left")
+            }
+            _ => AppError::NotFound("reward"),
+        });
+    };
+    if !catalogue::claim(
+        conn,
+        r.reward_id,
+        r.volunteer_id,
+        r.quantity,
+        taken.per_volunteer_limit,
+    )? {
+        return Err(AppError::conflict(
+            "limit-reached",
+            "this would pass the reward's limit per volunteer",
+        ));
+    }
+    let points = total_cost(taken.cost_points, r.quantity)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reward cost overflow")))?;
+    let id = Uuid::new_v4().to_string();
+    let memo = format!("Redeemed {} × {}", r.quantity, taken.name);
+    let transaction_id = ledger::debit(
+        conn,
+        Kind::Redeem,
+        r.volunteer_id,
+        ledger::REDEMPTIONS,
+        points,
+        Event {
+            memo: &memo,
+            created_by: Some(r.created_by),
+            cause: Cause {
+                redemption_id: Some(id.clone()),
+                ..Cause::default()
+            },
+            now: r.now,
+        },
+    )?;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let code = PickupCode::random();
+        let inserted = savepoint(conn, |conn| {
+            diesel::insert_into(redemptions::table)
+                .values((
+                    redemptions::id.eq(&id),
+                    redemptions::reward_id.eq(r.reward_id),
+                    redemptions::volunteer_id.eq(r.volunteer_id),
+                    redemptions::quantity.eq(r.quantity),
+                    redemptions::points.eq(points),
+                    redemptions::status.eq(RedemptionStatus::Reserved.as_str()),
+                    redemptions::pickup_code.eq(code.as_str()),
+                    redemptions::created_by.eq(r.created_by),
+                    redemptions::created_at.eq(r.now),
+                    redemptions::redeem_transaction_id.eq(&transaction_id),
+                ))
+                .execute(conn)
+                .map_err(AppError::from)
+        });
+        match inserted {
+            Ok(_) => break,
+            // The code is held by another reserved redemption: draw again.
+            Err(AppError::Database(e)) if is_unique_violation(&e) && attempts < CODE_ATTEMPTS => {}
+            Err(e) => return Err(e),
+        }
+    }
+    find(conn, &id)?.ok_or(AppError::NotFound("redemption"))
+}
+
+/// Hands out the reserved redemption with this pickup code: one state-machine UPDATE
+/// (`reserved` → `fulfilled`), so a code is honoured once and never after a cancellation.
+/// 404 if no reserved redemption has the code.
+pub fn fulfil(
+    conn: &mut DbConnection,
+    code: &PickupCode,
+    by: &str,
+    now: NaiveDateTime,
+) -> Result<RedemptionView, AppError> {
+    let id: Option<String> = diesel::update(
+        redemptions::table
+            .filter(redemptions::pickup_code.eq(code.as_str()))
+            .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str())),
+    )
+    .set((
+        redemptions::status.eq(RedemptionStatus::Fulfilled.as_str()),
+        redemptions::fulfilled_at.eq(now),
+        redemptions::fulfilled_by.eq(by),
+    ))
+    .returning(redemptions::id)
+    .get_result(conn)
+    .optional()?;
+    let id = id.ok_or(AppError::NotFound("redemption"))?;
+    find(conn, &id)?.ok_or(AppError::NotFound("redemption"))
+}
+
+/// Who is cancelling.
+pub struct Canceller<'a> {
+    pub id: &'a str,
+    pub is_staff: bool,
+}
+
+/// Cancels a reserved redemption: the state-machine UPDATE (`reserved` → `cancelled`) decides,
+/// then stock, claim counter and points go back in the same transaction, exactly once (L4:
+/// UNIQUE `(redemption_id, kind)` on ledger transactions and `refund_transaction_id`).
+/// Someone else's redemption is 404 to a volunteer; a fulfilled or cancelled one is 409
+/// `redemption-not-reserved`.
+pub fn cancel(
+    conn: &mut DbConnection,
+    id: &str,
+    by: Canceller<'_>,
+    now: NaiveDateTime,
+) -> Result<RedemptionView, AppError> {
+    let row: Option<(String, String, i64, i64)> = redemptions::table
+        .find(id)
+        .select((
+            redemptions::reward_id,
+            redemptions::volunteer_id,
+            redemptions::quantity,
+            redemptions::points,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((reward_id, volunteer_id, quantity, points)) = row else {
+        return Err(AppError::NotFound("redemption"));
+    };
+    if !by.is_staff && volunteer_id != by.id {
+        return Err(AppError::NotFound("redemption"));
+    }
+    let n = diesel::update(
+        redemptions::table
+            .filter(redemptions::id.eq(id))
+            .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str())),
+    )
+    .set((
+        redemptions::status.eq(RedemptionStatus::Cancelled.as_str()),
+        redemptions::cancelled_at.eq(now),
+        redemptions::cancelled_by.eq(by.id),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "redemption-not-reserved",
+            "only a reserved redemption can be cancelled",
+        ));
+    }
+    // Reward and claim rows before the account, as in `redeem`.
+    catalogue::return_stock(conn, &reward_id, quantity)?;
+    catalogue::unclaim(conn, &reward_id, &volunteer_id, quantity)?;
+    let memo = "Redemption cancelled: points refunded";
+    let refund_id = ledger::refund(
+        conn,
+        &volunteer_id,
+        ledger::REDEMPTIONS,
+        points,
+        Event {
+            memo,
+            created_by: Some(by.id),
+            cause: Cause {
+                redemption_id: Some(id.to_owned()),
+                ..Cause::default()
+            },
+            now,
+        },
+    )?;
+    diesel::update(redemptions::table.find(id))
+        .set(redemptions::refund_transaction_id.eq(&refund_id))
+        .execute(conn)?;
+    find(conn, id)?.ok_or(AppError::NotFound("redemption"))
+}
