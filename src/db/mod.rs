@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod idempotency;
 pub mod ledger;
+pub mod redemptions;
 pub mod rewards;
 pub mod schema;
 pub mod teams;
