@@ -172,11 +172,13 @@ fn current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or(AppError::Unauthenticated("sign in first: no bearer token"))?;
+    // The scheme name is case-insensitive (RFC 7235 §2.1).
     let token = header
         .to_str()
         .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .ok_or(AppError::Unauthenticated(
             "the Authorization header is not a bearer token",
         ))?;

@@ -70,9 +70,11 @@ impl Application {
     pub fn build(config: Config, clock: Clock) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(&config.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", config.bind_addr))?;
+        // The pool connects lazily: a missing JWT_SECRET on PostgreSQL is refused before the
+        // database is touched (no migration runs for a service that will not start).
         let db = open_database(&config)?;
-        db.migrate().context("applying migrations failed")?;
         let secret = jwt_secret(&config, db.backend())?;
+        db.migrate().context("applying migrations failed")?;
         let state = web::Data::new(AppState {
             tokens: TokenKeys::new(secret.as_bytes(), config.access_token_ttl),
             limiters: Limiters::new(&config.limits),
@@ -174,6 +176,15 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(TracingLogger::default())
             .configure(crate::api::routes)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            // Swagger UI's assets are relative to `/docs/`; `/docs` itself only redirects there.
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    actix_web::HttpResponse::PermanentRedirect()
+                        .insert_header((header::LOCATION, "/docs/"))
+                        .finish()
+                }),
+            )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(AppError::NotFound("route"))
             }))

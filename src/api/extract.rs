@@ -50,7 +50,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Command<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let key = idempotency_key(&req)?;
+            // API.md: keys are ignored on `/auth/*` (they must not even be checked there).
+            let key = if req.path().starts_with("/api/v1/auth/") {
+                None
+            } else {
+                idempotency_key(&req)?
+            };
             let declared = req
                 .headers()
                 .get(header::CONTENT_LENGTH)

@@ -1,1 +1,505 @@
 //! Tests of people: /me, passwords, the directory, desk registration, roles.
+
+use std::collections::HashSet;
+
+use reqwest::{Method, Response};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn refresh(app: &TestApp, refresh_token: &str) -> Response {
+    app.request(
+        Method::POST,
+        "/auth/refresh",
+        None,
+        Some(&json!({ "refresh_token": refresh_token })),
+    )
+    .await
+}
+
+/// `GET /volunteers` with query parameters (encoded properly).
+async fn directory(app: &TestApp, token: &str, query: &[(&str, &str)]) -> Response {
+    app.client
+        .get(app.url("/volunteers"))
+        .bearer_auth(token)
+        .query(query)
+        .send()
+        .await
+        .expect("sent")
+}
+
+async fn register_named(app: &TestApp, name: &str) -> TestUser {
+    let phone = unique_phone();
+    let password = "correct horse battery".to_owned();
+    let res = app.register(&phone, name, &password).await;
+    assert_eq!(res.status(), 201);
+    let auth = body(res).await;
+    TestUser {
+        id: auth["user"]["id"].as_str().expect("id").to_owned(),
+        phone,
+        password,
+        token: auth["access_token"].as_str().expect("token").to_owned(),
+        refresh_token: auth["refresh_token"].as_str().expect("refresh").to_owned(),
+    }
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|u| u["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn me_shows_the_caller_with_no_teams_yet() {
+    let app = spawn_app().await;
+    let v = app.volunteer().await;
+    let res = app.get("/me", &v.token).await;
+    assert_eq!(res.status(), 200);
+    let me = body(res).await;
+    assert_eq!(me["id"], v.id.as_str());
+    assert_eq!(me["phone"], v.phone.as_str());
+    assert_eq!(me["name"], "志愿者");
+    assert_eq!(me["role"], "volunteer");
+    assert!(me["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(me["teams"], json!([]));
+    assert!(me.get("password_hash").is_none());
+}
+
+#[actix_web::test]
+async fn unknown_routes_are_404_and_wrong_methods_are_405() {
+    let app = spawn_app().await;
+    let v = app.volunteer().await;
+    let res = app.get("/no-such-thing", &v.token).await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app
+        .request(Method::GET, "/not-even-the-api", None, None)
+        .await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app
+        .request(Method::DELETE, "/me", Some(&v.token), None)
+        .await;
+    assert_problem(res, 405, "method-not-allowed").await;
+    let res = app.request(Method::GET, "/auth/login", None, None).await;
+    assert_problem(res, 405, "method-not-allowed").await;
+}
+
+#[actix_web::test]
+async fn a_path_id_that_is_not_a_uuid_is_404() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let res = app.get("/volunteers/not-a-uuid", &staff.token).await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app
+        .get(
+            &format!("/volunteers/{}", uuid::Uuid::new_v4()),
+            &staff.token,
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+}
+
+#[actix_web::test]
+async fn a_volunteer_sees_their_own_record_but_not_anothers_nor_the_directory() {
+    let app = spawn_app().await;
+    let v = app.volunteer().await;
+    let other = app.volunteer().await;
+    let res = app.get(&format!("/volunteers/{}", v.id), &v.token).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(body(res).await["id"], v.id.as_str());
+    let res = app
+        .get(&format!("/volunteers/{}", other.id), &v.token)
+        .await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app.get("/volunteers", &v.token).await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = app
+        .post(
+            "/volunteers",
+            &v.token,
+            &json!({"phone": unique_phone(), "name": "Nope"}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    // Staff see anyone.
+    let staff = app.staff().await;
+    let res = app
+        .get(&format!("/volunteers/{}", other.id), &staff.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(body(res).await["phone"], other.phone.as_str());
+}
+
+#[actix_web::test]
+async fn staff_search_the_directory_by_name_and_by_phone() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let wanda = register_named(&app, "Wanda Quux").await;
+    let other = register_named(&app, "Bob 100% Plain").await;
+    let res = directory(&app, &staff.token, &[("q", "quux")]).await;
+    // LIKE is case-insensitive for ASCII on SQLite, not on PostgreSQL: search the exact case too.
+    let page = body(res).await;
+    let found = ids(&page);
+    let res = directory(&app, &staff.token, &[("q", "Quux")]).await;
+    assert_eq!(res.status(), 200);
+    let page = body(res).await;
+    assert_eq!(ids(&page), vec![wanda.id.clone()]);
+    assert!(found.is_empty() || found == vec![wanda.id.clone()]);
+    assert_eq!(page["next_cursor"], Value::Null);
+    assert_eq!(page["items"][0]["name"], "Wanda Quux");
+    // By phone, whole or in part.
+    let res = directory(&app, &staff.token, &[("q", &other.phone)]).await;
+    assert_eq!(ids(&body(res).await), vec![other.id.clone()]);
+    let res = directory(&app, &staff.token, &[("q", &wanda.phone[5..])]).await;
+    assert_eq!(ids(&body(res).await), vec![wanda.id.clone()]);
+    // LIKE wildcards in `q` are taken literally.
+    let res = directory(&app, &staff.token, &[("q", "100%")]).await;
+    assert_eq!(ids(&body(res).await), vec![other.id.clone()]);
+    let res = directory(&app, &staff.token, &[("q", "%")]).await;
+    assert_eq!(ids(&body(res).await), vec![other.id.clone()]);
+    let res = directory(&app, &staff.token, &[("q", "nobody-has-this")]).await;
+    assert_eq!(ids(&body(res).await), Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn the_directory_pages_by_cursor_through_every_person_exactly_once() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let mut everyone: HashSet<String> = HashSet::from([staff.id.clone()]);
+    for _ in 0..4 {
+        everyone.insert(app.volunteer().await.id);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut query = vec![("limit", "2".to_owned())];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c.clone()));
+        }
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let res = directory(&app, &staff.token, &query).await;
+        assert_eq!(res.status(), 200);
+        let page = body(res).await;
+        let items = ids(&page);
+        assert!(items.len() <= 2);
+        seen.extend(items);
+        pages += 1;
+        assert!(pages <= 10, "the walk does not end");
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), everyone);
+    assert_eq!(pages, 3);
+    // Newest first: the last volunteer registered opens the first page.
+    let first = body(directory(&app, &staff.token, &[("limit", "1")]).await).await;
+    assert_eq!(ids(&first)[0], seen[0]);
+    assert_eq!(seen[4], staff.id, "the oldest comes last");
+}
+
+#[actix_web::test]
+async fn page_sizes_outside_1_to_100_are_422_and_a_foreign_cursor_is_400() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    for limit in ["0", "101", "-1"] {
+        let res = directory(&app, &staff.token, &[("limit", limit)]).await;
+        let problem = assert_problem(res, 422, "validation-failed").await;
+        assert_eq!(problem["errors"][0]["field"], "limit", "limit={limit}");
+    }
+    for limit in ["1", "100"] {
+        let res = directory(&app, &staff.token, &[("limit", limit)]).await;
+        assert_eq!(res.status(), 200, "limit={limit}");
+    }
+    let res = directory(&app, &staff.token, &[("limit", "ten")]).await;
+    assert_problem(res, 400, "bad-request").await;
+    let res = directory(&app, &staff.token, &[("cursor", "!!not-ours!!")]).await;
+    assert_problem(res, 400, "bad-request").await;
+}
+
+#[actix_web::test]
+async fn staff_register_someone_without_the_app_who_signs_in_only_after_a_desk_reset() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let phone = unique_phone();
+    let res = app
+        .post(
+            "/volunteers",
+            &staff.token,
+            &json!({"phone": phone, "name": " 王奶奶 ", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let user = body(res).await;
+    assert_eq!(user["name"], "王奶奶");
+    assert_eq!(user["role"], "volunteer");
+    assert_eq!(user["phone"], phone.as_str());
+    let id = user["id"].as_str().expect("id").to_owned();
+    // Nobody can sign in: there is no password anyone knows.
+    for guess in ["correct horse battery", "", &id] {
+        let res = app.login(&phone, guess).await;
+        assert_problem(res, 401, "invalid-credentials").await;
+    }
+    let res = app
+        .put(
+            &format!("/volunteers/{id}/password"),
+            &staff.token,
+            &json!({"password": "set at the desk"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app.login(&phone, "set at the desk").await;
+    assert_eq!(res.status(), 200);
+    // The same phone again is taken; rule-breaking values name their fields.
+    let res = app
+        .post(
+            "/volunteers",
+            &staff.token,
+            &json!({"phone": phone, "name": "Again"}),
+        )
+        .await;
+    assert_problem(res, 409, "phone-taken").await;
+    let res = app
+        .post(
+            "/volunteers",
+            &staff.token,
+            &json!({"phone": "12", "name": "", "password": "short"}),
+        )
+        .await;
+    let problem = assert_problem(res, 422, "validation-failed").await;
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field"))
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["name", "password", "phone"]);
+    // With a password, they can sign in at once.
+    let phone2 = unique_phone();
+    let res = app
+        .post(
+            "/volunteers",
+            &staff.token,
+            &json!({"phone": phone2, "name": "Has App", "password": "their own password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(app.login(&phone2, "their own password").await.status(), 200);
+}
+
+#[actix_web::test]
+async fn changing_ones_password_ends_other_sessions_and_keeps_this_one() {
+    let app = spawn_app().await;
+    let v = app.volunteer().await;
+    // A second sign-in: the session that changes the password.
+    let auth = body(app.login(&v.phone, &v.password).await).await;
+    let token = auth["access_token"].as_str().expect("token");
+    let this_refresh = auth["refresh_token"].as_str().expect("refresh");
+
+    let res = app
+        .put(
+            "/me/password",
+            token,
+            &json!({"current_password": "not my password", "new_password": "a new password"}),
+        )
+        .await;
+    assert_problem(res, 401, "invalid-credentials").await;
+    let res = app
+        .put(
+            "/me/password",
+            token,
+            &json!({"current_password": v.password, "new_password": "short"}),
+        )
+        .await;
+    let problem = assert_problem(res, 422, "validation-failed").await;
+    assert_eq!(problem["errors"][0]["field"], "new_password");
+    let res = app
+        .put(
+            "/me/password",
+            token,
+            &json!({"current_password": v.password}),
+        )
+        .await;
+    assert_problem(res, 400, "bad-request").await;
+    // None of the refusals above changed the password.
+    assert_eq!(app.login(&v.phone, &v.password).await.status(), 200);
+    let res = app
+        .put(
+            "/me/password",
+            token,
+            &json!({"current_password": v.password, "new_password": "a new password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+
+    let res = refresh(&app, &v.refresh_token).await;
+    assert_problem(res, 401, "unauthenticated").await;
+    let res = refresh(&app, this_refresh).await;
+    assert_eq!(res.status(), 200, "the session that changed it goes on");
+    let res = app.login(&v.phone, &v.password).await;
+    assert_problem(res, 401, "invalid-credentials").await;
+    let res = app.login(&v.phone, "a new password").await;
+    assert_eq!(res.status(), 200);
+}
+
+#[actix_web::test]
+async fn a_desk_reset_ends_the_persons_sessions_and_the_new_password_works() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let v = app.volunteer().await;
+    let (second_refresh,) = {
+        let auth = body(app.login(&v.phone, &v.password).await).await;
+        (auth["refresh_token"].as_str().expect("refresh").to_owned(),)
+    };
+    let path = format!("/volunteers/{}/password", v.id);
+    let res = app
+        .put(&path, &staff.token, &json!({"password": "short"}))
+        .await;
+    let problem = assert_problem(res, 422, "validation-failed").await;
+    assert_eq!(problem["errors"][0]["field"], "password");
+    let res = app
+        .put(
+            &path,
+            &staff.token,
+            &json!({"password": "reset at the desk"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    for old in [&v.refresh_token, &second_refresh] {
+        let res = refresh(&app, old).await;
+        assert_problem(res, 401, "unauthenticated").await;
+    }
+    let res = app.login(&v.phone, &v.password).await;
+    assert_problem(res, 401, "invalid-credentials").await;
+    let res = app.login(&v.phone, "reset at the desk").await;
+    assert_eq!(res.status(), 200);
+    // Unknown people are 404.
+    let res = app
+        .put(
+            &format!("/volunteers/{}/password", uuid::Uuid::new_v4()),
+            &staff.token,
+            &json!({"password": "reset at the desk"}),
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+}
+
+#[actix_web::test]
+async fn staff_may_not_reset_a_staff_or_admin_password_but_an_admin_may() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let other_staff = app.staff().await;
+    let admin = app.admin().await;
+    let v = app.volunteer().await;
+    let body_ = json!({"password": "reset at the desk"});
+    for target in [&other_staff, &admin, &staff] {
+        let res = app
+            .put(
+                &format!("/volunteers/{}/password", target.id),
+                &staff.token,
+                &body_,
+            )
+            .await;
+        assert_problem(res, 403, "forbidden").await;
+    }
+    // A volunteer may reset nobody's, not even their own this way.
+    let res = app
+        .put(&format!("/volunteers/{}/password", v.id), &v.token, &body_)
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    // The refusals changed nothing.
+    assert_eq!(
+        app.login(&other_staff.phone, &other_staff.password)
+            .await
+            .status(),
+        200
+    );
+    let res = app
+        .put(
+            &format!("/volunteers/{}/password", other_staff.id),
+            &admin.token,
+            &body_,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = refresh(&app, &other_staff.refresh_token).await;
+    assert_problem(res, 401, "unauthenticated").await;
+    assert_eq!(
+        app.login(&other_staff.phone, "reset at the desk")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[actix_web::test]
+async fn an_admin_changes_roles_which_revokes_the_persons_refresh_tokens() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = app.staff().await;
+    let v = app.volunteer().await;
+    let path = format!("/volunteers/{}/role", v.id);
+
+    let res = app
+        .put(&path, &staff.token, &json!({"role": "staff"}))
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = app.put(&path, &v.token, &json!({"role": "admin"})).await;
+    assert_problem(res, 403, "forbidden").await;
+    // 403 comes before the path is even looked at.
+    let res = app
+        .put(
+            "/volunteers/nope/role",
+            &staff.token,
+            &json!({"role": "admin"}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    assert_eq!(
+        refresh(&app, &v.refresh_token).await.status(),
+        200,
+        "still live"
+    );
+
+    let auth = body(app.login(&v.phone, &v.password).await).await;
+    let live_refresh = auth["refresh_token"].as_str().expect("refresh").to_owned();
+    let res = app.put(&path, &admin.token, &json!({"role": "root"})).await;
+    assert_problem(res, 400, "bad-request").await;
+    let res = app.put(&path, &admin.token, &json!({})).await;
+    assert_problem(res, 400, "bad-request").await;
+    let res = app
+        .put(
+            &format!("/volunteers/{}/role", uuid::Uuid::new_v4()),
+            &admin.token,
+            &json!({"role": "staff"}),
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+    assert_eq!(
+        refresh(&app, &live_refresh).await.status(),
+        200,
+        "refusals revoke nothing"
+    );
+
+    let auth = body(app.login(&v.phone, &v.password).await).await;
+    let live_refresh = auth["refresh_token"].as_str().expect("refresh").to_owned();
+    let res = app
+        .put(&path, &admin.token, &json!({"role": "staff"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let user = body(res).await;
+    assert_eq!(user["role"], "staff");
+    assert_eq!(user["id"], v.id.as_str());
+    let res = refresh(&app, &live_refresh).await;
+    assert_problem(res, 401, "unauthenticated").await;
+    // Signing in again gives a token with the new role.
+    let auth = body(app.login(&v.phone, &v.password).await).await;
+    assert_eq!(auth["user"]["role"], "staff");
+    let token = auth["access_token"].as_str().expect("token");
+    assert_eq!(app.get("/volunteers", token).await.status(), 200);
+}
