@@ -64,7 +64,13 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         "PostgreSQL (DATABASE_URL)".to_owned()
     };
     let app = Application::build(config.clone(), Clock::System)?;
-    let addr = format!("http://{}", config.bind_addr);
+    // The bound port, not the configured one: `BIND_ADDR=…:0` picks a free port.
+    let mut bound: std::net::SocketAddr = config
+        .bind_addr
+        .parse()
+        .with_context(|| format!("BIND_ADDR={:?} is not an address", config.bind_addr))?;
+    bound.set_port(app.port());
+    let addr = format!("http://{bound}");
     println!("volunteer-points listening on {addr} (API under {addr}/api/v1)");
     println!("API docs: {addr}/docs (OpenAPI: {addr}/api-docs/openapi.json)");
     println!("database: {where_}");

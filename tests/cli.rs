@@ -207,3 +207,58 @@ fn serve_on_postgres_without_jwt_secret_refuses_to_start_naming_it() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn serve_prints_where_it_listens_the_docs_and_the_database_and_answers_there() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let database = dir.path().join("cli.db");
+    let mut child = cli(&database)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while lines.len() < 3 {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => lines.push(line),
+            Err(_) => break,
+        }
+    }
+    let printed = lines.join("\n");
+    let address = printed
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|a| a.trim_end_matches(|c: char| !c.is_ascii_digit()).to_owned());
+    let answer = address.as_deref().and_then(|addr| {
+        let mut stream = std::net::TcpStream::connect(addr).ok()?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(printed.contains("/docs"), "{printed}");
+    assert!(printed.contains("SQLite"), "{printed}");
+    let address = address.expect("a printed http:// address");
+    assert!(
+        !address.ends_with(":0"),
+        "the real port is printed: {printed}"
+    );
+    let answer = answer.expect("the printed address answers");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

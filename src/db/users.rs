@@ -105,9 +105,10 @@ pub fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some(q) = q {
-        let pattern = format!("%{}%", escape_like(q));
+        // LIKE ignores ASCII case on SQLite but not on PostgreSQL: compare lower-cased on both.
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
         query = query.filter(
-            users::name
+            lower(users::name)
                 .like(pattern.clone())
                 .escape('\\')
                 .or(users::phone.like(pattern).escape('\\')),
@@ -145,6 +146,11 @@ pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(),
         .set(users::password_hash.eq(hash))
         .execute(conn)?;
     Ok(())
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, the same on both databases for ASCII.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as the escape character.

@@ -559,3 +559,43 @@ async fn the_bearer_scheme_is_case_insensitive() {
         assert_eq!(res.status(), 200, "{scheme}");
     }
 }
+
+#[actix_web::test]
+async fn a_chunked_body_over_64_kib_without_a_length_is_413_too() {
+    use std::io::{Read, Write};
+    let app = spawn_app().await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let answer = actix_web::web::block(move || {
+        let mut stream = std::net::TcpStream::connect(&host).expect("connects");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        let head = format!(
+            "POST /api/v1/auth/register HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).expect("head");
+        let chunk = format!("{{\"pad\": \"{}", "x".repeat(8 * 1024));
+        // Writes may fail once the server has answered and closed: that is fine.
+        for _ in 0..10 {
+            let piece = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+            if stream.write_all(piece.as_bytes()).is_err() {
+                break;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    })
+    .await
+    .expect("the blocking task ends");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload-too-large"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+}

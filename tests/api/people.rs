@@ -138,15 +138,13 @@ async fn staff_search_the_directory_by_name_and_by_phone() {
     let staff = app.staff().await;
     let wanda = register_named(&app, "Wanda Quux").await;
     let other = register_named(&app, "Bob 100% Plain").await;
-    let res = directory(&app, &staff.token, &[("q", "quux")]).await;
-    // LIKE is case-insensitive for ASCII on SQLite, not on PostgreSQL: search the exact case too.
-    let page = body(res).await;
-    let found = ids(&page);
-    let res = directory(&app, &staff.token, &[("q", "Quux")]).await;
-    assert_eq!(res.status(), 200);
-    let page = body(res).await;
-    assert_eq!(ids(&page), vec![wanda.id.clone()]);
-    assert!(found.is_empty() || found == vec![wanda.id.clone()]);
+    // Case does not matter, on either database.
+    for q in ["Quux", "quux", "WANDA Q"] {
+        let res = directory(&app, &staff.token, &[("q", q)]).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(ids(&body(res).await), vec![wanda.id.clone()], "q={q}");
+    }
+    let page = body(directory(&app, &staff.token, &[("q", "Quux")]).await).await;
     assert_eq!(page["next_cursor"], Value::Null);
     assert_eq!(page["items"][0]["name"], "Wanda Quux");
     // By phone, whole or in part.
