@@ -45,6 +45,8 @@ pub struct Limiters {
     pub logins: Limiter,
     /// Registrations per client address.
     pub registrations: Limiter,
+    /// Wrong check-in codes per volunteer and activity (5 in 10 minutes).
+    pub check_in_codes: Limiter,
 }
 
 impl Limiters {
@@ -53,6 +55,10 @@ impl Limiters {
             login_failures: Limiter::new(limits.login_failures_per_phone),
             logins: Limiter::new(limits.logins_per_address),
             registrations: Limiter::new(limits.registrations_per_address),
+            check_in_codes: Limiter::new(crate::config::Limit {
+                max: 5,
+                window: crate::ratelimit::minutes(10),
+            }),
         }
     }
 }

@@ -1,12 +1,693 @@
-//! activities endpoints (filled in by its issue).
+//! Activities: publishing and editing, the time-overlap list, enrolment, cancelling, the
+//! rotating check-in code (JSON and SVG QR), check-in and check-out.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
 
-/// This module's part of the OpenAPI document.
+use super::activity_logs::{ActivityLog, Location};
+use super::extract::{json, run_command, Command, PageParams};
+use crate::auth::CurrentUser;
+use crate::db::activities::{self, ActivityRow, Editable, Manager};
+use crate::db::{activity_logs, teams, DbConnection};
+use crate::domain::activities as rules;
+use crate::domain::page::Page;
+use crate::domain::text;
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
+
+/// This module's part of the OpenAPI document (with the activity logs' paths).
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    create,
+    update,
+    list,
+    get,
+    cancel,
+    enroll,
+    unenroll,
+    check_in_code,
+    check_in_code_svg,
+    check_in,
+    check_out,
+    super::activity_logs::record,
+    super::activity_logs::list,
+    super::activity_logs::mine,
+    super::activity_logs::approve,
+    super::activity_logs::reject,
+    super::activity_logs::bulk_approve,
+    super::activity_logs::reverse,
+))]
 pub struct Doc;
 
-/// This module's routes, inside `/api/v1`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+/// This module's routes, inside `/api/v1` (with the activity logs' routes).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{delete, get as get_, patch, post, resource};
+    cfg.service(
+        resource("/activities")
+            .route(get_().to(list))
+            .route(post().to(create)),
+    )
+    .service(
+        resource("/activities/{id}")
+            .route(get_().to(get))
+            .route(patch().to(update)),
+    )
+    .service(resource("/activities/{id}/cancel").route(post().to(cancel)))
+    .service(
+        resource("/activities/{id}/enrollment")
+            .route(post().to(enroll))
+            .route(delete().to(unenroll)),
+    )
+    .service(resource("/activities/{id}/check-in-code").route(get_().to(check_in_code)))
+    .service(resource("/activities/{id}/check-in-code.svg").route(get_().to(check_in_code_svg)))
+    .service(resource("/activities/{id}/check-in").route(post().to(check_in)))
+    .service(resource("/activities/{id}/check-out").route(post().to(check_out)));
+    super::activity_logs::routes(cfg);
+}
+
+/// An activity's geofence.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
+pub struct Geofence {
+    pub lat: f64,
+    pub lng: f64,
+    /// 10–10,000 metres.
+    pub radius_m: i64,
+}
+
+/// `POST /activities`.
+#[derive(Deserialize, ToSchema)]
+pub struct ActivityInput {
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub team_id: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: Option<i64>,
+    pub points_per_hour: Option<i64>,
+    pub fixed_points: Option<i64>,
+    pub geofence: Option<Geofence>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `PATCH /activities/{id}`: any field of `ActivityInput` but the points rule (ignored).
+#[derive(Deserialize, ToSchema)]
+pub struct ActivityPatch {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub team_id: Option<Option<String>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub capacity: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Geofence>)]
+    pub geofence: Option<Option<Geofence>>,
+}
+
+/// An activity as the caller sees it.
+#[derive(Serialize, ToSchema)]
+pub struct Activity {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub team_id: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: Option<i64>,
+    pub points_per_hour: Option<i64>,
+    pub fixed_points: Option<i64>,
+    pub geofence: Option<Geofence>,
+    pub enrolled_count: i64,
+    /// Whether the caller is enrolled.
+    pub enrolled: bool,
+    /// `scheduled` or `cancelled`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn activity(a: ActivityRow, enrolled: bool) -> Activity {
+    let geofence = a
+        .geofence()
+        .map(|(lat, lng, radius_m)| Geofence { lat, lng, radius_m });
+    Activity {
+        geofence,
+        id: a.id,
+        title: a.title,
+        description: a.description,
+        location: a.location,
+        team_id: a.team_id,
+        starts_at: a.starts_at.and_utc(),
+        ends_at: a.ends_at.and_utc(),
+        capacity: a.capacity,
+        points_per_hour: a.points_per_hour,
+        fixed_points: a.fixed_points,
+        enrolled_count: a.enrolled_count,
+        enrolled,
+        status: a.status,
+        created_at: a.created_at.and_utc(),
+    }
+}
+
+/// The activity as `user` sees it (with their `enrolled`).
+fn activity_for(conn: &mut DbConnection, a: ActivityRow, user: &str) -> Result<Activity, AppError> {
+    let enrolled =
+        activities::enrolled_in(conn, user, std::slice::from_ref(&a.id))?.contains(&a.id);
+    Ok(activity(a, enrolled))
+}
+
+/// A time as stored: UTC, microseconds (what PostgreSQL keeps).
+fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    let t = t.naive_utc();
+    t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
+/// A path or body id: not a UUID means no such thing (404).
+fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
+    Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::NotFound(what))
+}
+
+/// Checks what API.md bounds on an activity's editable fields, naming every broken one.
+fn check_fields(f: &Editable, errs: &mut FieldErrors) {
+    if let Err(m) = rules::check_times(f.starts_at, f.ends_at) {
+        errs.add("ends_at", m);
+    }
+    if let Some(c) = f.capacity {
+        errs.check("capacity", text::in_range(c, 1, 10_000));
+    }
+    if let Some((lat, lng, r)) = f.geofence {
+        errs.check("geofence", rules::check_coordinates(lat, lng));
+        errs.check("geofence.radius_m", text::in_range(r, 10, 10_000));
+    }
+}
+
+fn new_activity(body: ActivityInput) -> Result<(Editable, rules::PointsRule), AppError> {
+    let mut errs = FieldErrors::default();
+    let title = errs.check("title", text::title(&body.title));
+    let description = errs.check_opt(
+        "description",
+        body.description.as_deref(),
+        text::description,
+    );
+    let location = errs.check_opt("location", body.location.as_deref(), text::description);
+    let rule = errs.check(
+        "points_per_hour",
+        rules::PointsRule::parse(body.points_per_hour, body.fixed_points),
+    );
+    let fields = Editable {
+        title: title.unwrap_or_default(),
+        description: description.flatten(),
+        location: location.flatten(),
+        team_id: body.team_id,
+        starts_at: naive(body.starts_at),
+        ends_at: naive(body.ends_at),
+        capacity: body.capacity,
+        geofence: body.geofence.map(|g| (g.lat, g.lng, g.radius_m)),
+    };
+    check_fields(&fields, &mut errs);
+    let Some(rule) = rule else {
+        return Err(errs.into_error());
+    };
+    errs.finish()?;
+    Ok((fields, rule))
+}
+
+fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
+    let mut errs = FieldErrors::default();
+    if let Some(t) = p.title {
+        f.title = errs.check("title", text::title(&t)).unwrap_or_default();
+    }
+    if let Some(d) = p.description {
+        f.description = errs
+            .check_opt("description", d.as_deref(), text::description)
+            .flatten();
+    }
+    if let Some(l) = p.location {
+        f.location = errs
+            .check_opt("location", l.as_deref(), text::description)
+            .flatten();
+    }
+    if let Some(t) = p.team_id {
+        f.team_id = t;
+    }
+    if let Some(s) = p.starts_at {
+        f.starts_at = naive(s);
+    }
+    if let Some(e) = p.ends_at {
+        f.ends_at = naive(e);
+    }
+    if let Some(c) = p.capacity {
+        f.capacity = c;
+    }
+    if let Some(g) = p.geofence {
+        f.geofence = g.map(|g| (g.lat, g.lng, g.radius_m));
+    }
+    check_fields(&f, &mut errs);
+    errs.finish()?;
+    Ok(f)
+}
+
+/// 404 unless the team exists (an unknown id inside a body).
+fn require_team(
+    conn: &mut DbConnection,
+    team_id: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    match team_id {
+        None => Ok(None),
+        Some(raw) => {
+            let id = parse_id(raw, "team")?;
+            teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
+            Ok(Some(id))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/activities", tag = "activities", request_body = ActivityInput,
+    responses((status = 201, body = Activity), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    cmd: Command<ActivityInput>,
+) -> Result<HttpResponse, AppError> {
+    let team = cmd.body.team_id.clone();
+    let parsed = new_activity(cmd.body);
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            // Staff publish anything; a leader publishes only with their own team's id.
+            who.require(team.as_deref())?;
+            let (mut fields, rule) = parsed?;
+            fields.team_id = require_team(conn, fields.team_id.as_deref())?;
+            let row = activities::create(conn, &fields, rule, &caller_id, now)?;
+            Ok(activity(row, false))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(patch, path = "/api/v1/activities/{id}", tag = "activities", request_body = ActivityPatch,
+    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    cmd: Command<ActivityPatch>,
+) -> Result<HttpResponse, AppError> {
+    let raw = path.into_inner();
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let patch = cmd.body;
+    let updated = state
+        .db
+        .write(move |conn| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
+            who.require(row.team_id.as_deref())?;
+            let moves_team = matches!(&patch.team_id, Some(t) if *t != row.team_id);
+            let mut fields = patched(Editable::of(&row), patch)?;
+            if moves_team {
+                // Moving it to another team needs the right to publish for that team too.
+                who.require(fields.team_id.as_deref())?;
+                fields.team_id = require_team(conn, fields.team_id.as_deref())?;
+            }
+            activities::update(conn, &row.id, &fields)?;
+            let row = activities::get(conn, &row.id)?;
+            activity_for(conn, row, &caller_id)
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &updated))
+}
+
+/// `?from=&to=&team_id=` of the activity list.
+#[derive(Deserialize, IntoParams)]
+pub struct ActivityQuery {
+    /// Start of the window (default: now).
+    pub from: Option<DateTime<Utc>>,
+    /// End of the window (exclusive; default: open).
+    pub to: Option<DateTime<Utc>>,
+    /// Only this team's activities.
+    pub team_id: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/activities", tag = "activities", params(ActivityQuery, PageParams),
+    responses((status = 200, body = inline(Page<Activity>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    query: web::Query<ActivityQuery>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let q = query.into_inner();
+    let from = q.from.map(naive).unwrap_or_else(|| state.clock.now_naive());
+    let to = q.to.map(naive);
+    if to.is_some_and(|to| to <= from) {
+        return Err(AppError::invalid("to", "must be after from"));
+    }
+    let team = q.team_id;
+    let caller_id = caller.id.to_string();
+    let (rows, enrolled) = state
+        .db
+        .read(move |conn| {
+            let rows = activities::list(conn, from, to, team.as_deref(), limit, cursor.as_ref())?;
+            let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
+            let enrolled = activities::enrolled_in(conn, &caller_id, &ids)?;
+            Ok((rows, enrolled))
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, ActivityRow::cursor, |a| {
+            let e = enrolled.contains(&a.id);
+            activity(a, e)
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/activities/{id}", tag = "activities",
+    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let caller_id = caller.id.to_string();
+    let found = state
+        .db
+        .read(move |conn| {
+            let row = activities::get(conn, &id)?;
+            activity_for(conn, row, &caller_id)
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &found))
+}
+
+#[utoipa::path(post, path = "/api/v1/activities/{id}/cancel", tag = "activities",
+    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    cmd: Command<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    let raw = path.into_inner();
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, _now| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
+            who.require(row.team_id.as_deref())?;
+            activities::cancel(conn, &row.id)?;
+            let row = activities::get(conn, &row.id)?;
+            activity_for(conn, row, &caller_id)
+        },
+    )
+    .await
+}
+
+/// An enrolment.
+#[derive(Serialize, ToSchema)]
+pub struct Enrollment {
+    pub activity_id: String,
+    pub volunteer_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[utoipa::path(post, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
+    responses((status = 201, body = Enrollment), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn enroll(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+    cmd: Command<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let caller_id = caller.id.to_string();
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            activities::enroll(conn, &id, &caller_id, now)?;
+            Ok(Enrollment {
+                activity_id: id,
+                volunteer_id: caller_id,
+                created_at: now.and_utc(),
+            })
+        },
+    )
+    .await
+}
+
+#[utoipa::path(delete, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
+    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn unenroll(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let caller_id = caller.id.to_string();
+    state
+        .db
+        .write(move |conn| activities::unenroll(conn, &id, &caller_id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The current check-in code.
+#[derive(Serialize, ToSchema)]
+pub struct CheckInCode {
+    /// 6 digits.
+    pub code: String,
+    /// The end of this code's minute (it is still accepted during the next one).
+    pub valid_until: DateTime<Utc>,
+    /// `vp-checkin:<activity_id>:<code>`: what the QR code shows.
+    pub qr_payload: String,
+}
+
+async fn current_code(
+    state: &AppState,
+    caller: &CurrentUser,
+    raw: String,
+) -> Result<CheckInCode, AppError> {
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let row = state
+        .db
+        .read(move |conn| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
+            who.require(row.team_id.as_deref())?;
+            Ok(row)
+        })
+        .await?;
+    if row.is_cancelled() {
+        return Err(AppError::conflict(
+            "activity-cancelled",
+            "this activity was cancelled",
+        ));
+    }
+    let step = rules::code_step(state.clock.now_naive());
+    let code = rules::code_at(&row.secret(), step);
+    Ok(CheckInCode {
+        qr_payload: rules::qr_payload(&row.id, &code),
+        valid_until: rules::step_end(step).and_utc(),
+        code,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code", tag = "activities",
+    responses((status = 200, body = CheckInCode), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn check_in_code(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let code = current_code(&state, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(code))
+}
+
+#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code.svg", tag = "activities",
+    responses((status = 200, content_type = "image/svg+xml", body = String),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn check_in_code_svg(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let code = current_code(&state, &caller, path.into_inner()).await?;
+    let qr = qrcode::QrCode::new(code.qr_payload.as_bytes())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code failed: {e}")))?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .build();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "image/svg+xml"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(svg))
+}
+
+/// `POST /activities/{id}/check-in`.
+#[derive(Deserialize, ToSchema)]
+pub struct CheckIn {
+    /// The 6-digit code shown at the site.
+    pub code: String,
+    pub location: Option<Location>,
+}
+
+/// `POST /activities/{id}/check-out`.
+#[derive(Deserialize, ToSchema)]
+pub struct CheckOut {
+    pub location: Option<Location>,
+}
+
+fn position(location: Option<Location>) -> Result<Option<activity_logs::Position>, AppError> {
+    match location {
+        None => Ok(None),
+        Some(l) => {
+            rules::check_coordinates(l.lat, l.lng).map_err(|m| AppError::invalid("location", m))?;
+            Ok(Some((l.lat, l.lng, l.accuracy_m)))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/activities/{id}/check-in", tag = "activities", request_body = CheckIn,
+    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn check_in(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+    cmd: Command<CheckIn>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let caller_id = caller.id.to_string();
+    let attempts_key = format!("{caller_id}:{id}");
+    // After 5 wrong codes in 10 minutes, no more guesses (429).
+    state.limiters.check_in_codes.check(&attempts_key)?;
+    let at = position(cmd.body.location)?;
+    let code = cmd.body.code;
+    let limits = state.clone();
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            let activity = activities::get(conn, &id)?;
+            if activity.is_cancelled() {
+                return Err(AppError::conflict(
+                    "activity-cancelled",
+                    "this activity was cancelled",
+                ));
+            }
+            if !rules::check_in_open(activity.starts_at, activity.ends_at, now) {
+                return Err(AppError::conflict(
+                    "outside-check-in-window",
+                    "check-in opens 30 minutes before the start and closes at the end",
+                ));
+            }
+            if !rules::code_accepted(&activity.secret(), &code, now) {
+                limits.limiters.check_in_codes.record(&attempts_key);
+                return Err(AppError::Unprocessable {
+                    code: "invalid-check-in-code",
+                    detail: "this check-in code is wrong or expired".into(),
+                });
+            }
+            let distance = match activity.geofence() {
+                None => None,
+                Some((lat, lng, radius)) => {
+                    let Some((at_lat, at_lng, _)) = at else {
+                        return Err(AppError::Unprocessable {
+                            code: "outside-geofence",
+                            detail: "this activity needs your location to check in".into(),
+                        });
+                    };
+                    let d = rules::distance_m(lat, lng, at_lat, at_lng);
+                    if d > radius as f64 {
+                        return Err(AppError::Unprocessable {
+                            code: "outside-geofence",
+                            detail: format!("you are {d:.0} m away; the limit is {radius} m"),
+                        });
+                    }
+                    Some(d)
+                }
+            };
+            let log = activity_logs::check_in(conn, &activity.id, &caller_id, at, distance, now)?;
+            Ok(ActivityLog::from(activity_logs::get(conn, &log)?))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/activities/{id}/check-out", tag = "activities", request_body = CheckOut,
+    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn check_out(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+    cmd: Command<CheckOut>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let caller_id = caller.id.to_string();
+    let at = position(cmd.body.location)?;
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, now| {
+            let activity = activities::get(conn, &id)?;
+            let log = activity_logs::check_out(conn, &activity, &caller_id, at, now)?;
+            Ok(ActivityLog::from(activity_logs::get(conn, &log)?))
+        },
+    )
+    .await
+}

@@ -2,6 +2,7 @@
 //! domain values, one call into `db::`, map rows to response types.
 
 pub mod activities;
+pub mod activity_logs;
 pub mod auth;
 pub mod extract;
 pub mod ledger;

@@ -1,12 +1,287 @@
-//! teams endpoints (filled in by its issue).
+//! Teams and memberships: `/teams`, `/teams/{id}`, `/teams/{id}/members[/{volunteer_id}]`.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{json, run_command, Command, PageParams};
+use crate::auth::{CurrentUser, Staff};
+use crate::db::teams::{self, MemberRow, TeamRow};
+use crate::db::{users, DbConnection};
+use crate::domain::page::Page;
+use crate::domain::text;
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(create, list, get, members, set_member, remove_member))]
 pub struct Doc;
 
 /// This module's routes, inside `/api/v1`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{delete, get as get_, post, put, resource};
+    cfg.service(
+        resource("/teams")
+            .route(get_().to(list))
+            .route(post().to(create)),
+    )
+    .service(resource("/teams/{id}").route(get_().to(get)))
+    .service(resource("/teams/{id}/members").route(get_().to(members)))
+    .service(
+        resource("/teams/{id}/members/{volunteer_id}")
+            .route(put().to(set_member))
+            .route(delete().to(remove_member)),
+    );
+}
+
+/// A team.
+#[derive(Serialize, ToSchema)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub member_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /teams`.
+#[derive(Deserialize, ToSchema)]
+pub struct NewTeam {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// One member of a team.
+#[derive(Serialize, ToSchema)]
+pub struct Member {
+    pub volunteer_id: String,
+    pub name: String,
+    pub phone: String,
+    /// `member` or `leader`.
+    pub role: String,
+}
+
+impl From<MemberRow> for Member {
+    fn from(m: MemberRow) -> Member {
+        Member {
+            volunteer_id: m.volunteer_id,
+            name: m.name,
+            phone: m.phone,
+            role: m.role,
+        }
+    }
+}
+
+/// A team role.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamRole {
+    Member,
+    Leader,
+}
+
+impl TeamRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            TeamRole::Member => "member",
+            TeamRole::Leader => "leader",
+        }
+    }
+}
+
+/// `PUT /teams/{id}/members/{volunteer_id}`.
+#[derive(Deserialize, ToSchema)]
+pub struct MembershipInput {
+    pub role: TeamRole,
+}
+
+/// A membership.
+#[derive(Serialize, ToSchema)]
+pub struct Membership {
+    pub team_id: String,
+    pub volunteer_id: String,
+    pub role: TeamRole,
+}
+
+fn teams_with_counts(
+    conn: &mut DbConnection,
+    rows: Vec<TeamRow>,
+) -> Result<Vec<(TeamRow, i64)>, AppError> {
+    let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
+    let counts = teams::member_counts(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let n = counts.get(&t.id).copied().unwrap_or(0);
+            (t, n)
+        })
+        .collect())
+}
+
+fn team((t, member_count): (TeamRow, i64)) -> Team {
+    Team {
+        id: t.id,
+        name: t.name,
+        description: t.description,
+        member_count,
+        created_at: t.created_at.and_utc(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
+    responses((status = 201, body = Team), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: Staff,
+    cmd: Command<NewTeam>,
+) -> Result<HttpResponse, AppError> {
+    let mut errs = FieldErrors::default();
+    let name = errs.check("name", text::title(&cmd.body.name));
+    let description = errs.check_opt(
+        "description",
+        cmd.body.description.as_deref(),
+        text::description,
+    );
+    let (Some(name), Some(description)) = (name, description) else {
+        return Err(errs.into_error());
+    };
+    run_command(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            let row = teams::create(conn, &name, description.as_deref(), now)?;
+            Ok(team((row, 0)))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(PageParams),
+    responses((status = 200, body = inline(Page<Team>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: CurrentUser,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let rows = state
+        .db
+        .read(move |conn| {
+            let rows = teams::list(conn, limit, cursor.as_ref())?;
+            teams_with_counts(conn, rows)
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, |(t, _)| t.cursor(), team),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams",
+    responses((status = 200, body = Team), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let row = state
+        .db
+        .read(move |conn| {
+            let row = teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
+            Ok(teams_with_counts(conn, vec![row])?.remove(0))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &team(row)))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", params(PageParams),
+    responses((status = 200, body = inline(Page<Member>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn members(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let raw = path.into_inner();
+    let caller_id = caller.id.to_string();
+    let staff = caller.is_staff();
+    let rows = state
+        .db
+        .read(move |conn| {
+            let who = crate::db::activities::Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let id = Uuid::parse_str(&raw)
+                .map_err(|_| AppError::NotFound("team"))?
+                .to_string();
+            teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
+            who.require(Some(&id))?;
+            teams::members(conn, &id, limit, cursor.as_ref())
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, MemberRow::cursor, Member::from),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
+    request_body = MembershipInput,
+    responses((status = 200, body = Membership), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn set_member(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    path: web::Path<(Uuid, Uuid)>,
+    cmd: Command<MembershipInput>,
+) -> Result<HttpResponse, AppError> {
+    let (team_id, volunteer_id) = path.into_inner();
+    let (team_id, volunteer_id) = (team_id.to_string(), volunteer_id.to_string());
+    let role = cmd.body.role;
+    let now = state.clock.now_naive();
+    let membership = state
+        .db
+        .write(move |conn| {
+            teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
+            users::find(conn, &volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
+            teams::set_member(conn, &team_id, &volunteer_id, role.as_str(), now)?;
+            Ok(Membership {
+                team_id,
+                volunteer_id,
+                role,
+            })
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &membership))
+}
+
+#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
+    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (team_id, volunteer_id) = path.into_inner();
+    let (team_id, volunteer_id) = (team_id.to_string(), volunteer_id.to_string());
+    state
+        .db
+        .write(move |conn| {
+            teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
+            teams::remove_member(conn, &team_id, &volunteer_id).map(|_| ())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,9 +1,388 @@
-//! Activities, enrolments and activity logs (issue 4 fills this in).
+//! Activities and enrolments, and who may manage an activity (staff, or the leader of its team).
 
-use super::DbConnection;
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use rand::RngCore;
+use uuid::Uuid;
+
+use super::activity_tables::{activities, enrollments};
+use super::users::micros_to_naive;
+use super::{is_unique_violation, DbConnection};
+use crate::domain::activities::PointsRule;
+use crate::domain::page::Cursor;
 use crate::error::AppError;
 
-/// A volunteer's `(minutes_served, pending_points)` from their activity logs.
-pub fn hours_of(_conn: &mut DbConnection, _volunteer_id: &str) -> Result<(i64, i64), AppError> {
-    Ok((0, 0))
+/// A stored activity (the check-in secret included: never show it).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = activities)]
+pub struct ActivityRow {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub team_id: Option<String>,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub capacity: Option<i64>,
+    pub points_per_hour: Option<i64>,
+    pub fixed_points: Option<i64>,
+    pub geofence_lat: Option<f64>,
+    pub geofence_lng: Option<f64>,
+    pub geofence_radius_m: Option<i64>,
+    pub enrolled_count: i64,
+    pub status: String,
+    pub checkin_secret: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl ActivityRow {
+    /// The keyset position of this activity in the list (soonest first).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.starts_at.and_utc().timestamp_micros().to_string(),
+            id: self.id.clone(),
+        }
+    }
+
+    /// The points rule (the CHECK constraint keeps exactly one of the two).
+    pub fn rule(&self) -> PointsRule {
+        match (self.points_per_hour, self.fixed_points) {
+            (Some(p), _) => PointsRule::PerHour(p),
+            (None, f) => PointsRule::Fixed(f.unwrap_or(0)),
+        }
+    }
+
+    /// Whether it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.status == "cancelled"
+    }
+
+    /// `(lat, lng, radius_m)` when it has a geofence.
+    pub fn geofence(&self) -> Option<(f64, f64, i64)> {
+        match (self.geofence_lat, self.geofence_lng, self.geofence_radius_m) {
+            (Some(lat), Some(lng), Some(r)) => Some((lat, lng, r)),
+            _ => None,
+        }
+    }
+
+    /// The secret behind the rotating check-in code.
+    pub fn secret(&self) -> Vec<u8> {
+        (0..self.checkin_secret.len() / 2)
+            .filter_map(|i| u8::from_str_radix(self.checkin_secret.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect()
+    }
+}
+
+/// The fields of an activity that may change after it is published (all but the points rule).
+#[derive(Debug, Clone)]
+pub struct Editable {
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub team_id: Option<String>,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub capacity: Option<i64>,
+    /// `(lat, lng, radius_m)`.
+    pub geofence: Option<(f64, f64, i64)>,
+}
+
+impl Editable {
+    /// The current values of a stored activity.
+    pub fn of(row: &ActivityRow) -> Editable {
+        Editable {
+            title: row.title.clone(),
+            description: row.description.clone(),
+            location: row.location.clone(),
+            team_id: row.team_id.clone(),
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            capacity: row.capacity,
+            geofence: row.geofence(),
+        }
+    }
+}
+
+/// Who is acting on activities and logs, with the teams they lead read from the database now.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    pub id: String,
+    pub staff: bool,
+    pub led: Vec<String>,
+}
+
+impl Manager {
+    /// Reads the teams `id` leads.
+    pub fn load(conn: &mut DbConnection, id: &str, staff: bool) -> Result<Manager, AppError> {
+        let led = if staff {
+            Vec::new()
+        } else {
+            super::teams::led_by(conn, id)?
+        };
+        Ok(Manager {
+            id: id.to_owned(),
+            staff,
+            led,
+        })
+    }
+
+    /// 403 unless staff or the leader of some team: the role check that comes before any 404.
+    pub fn require_role(&self) -> Result<(), AppError> {
+        if self.staff || !self.led.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "only staff and team leaders may do this",
+            ))
+        }
+    }
+
+    /// Whether they may manage what belongs to `team_id` (staff: anything; leaders: their team).
+    pub fn may(&self, team_id: Option<&str>) -> bool {
+        self.staff || team_id.is_some_and(|t| self.led.iter().any(|l| l == t))
+    }
+
+    /// 403 unless they may manage what belongs to `team_id`.
+    pub fn require(&self, team_id: Option<&str>) -> Result<(), AppError> {
+        if self.may(team_id) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "only staff and this team's leaders may do this",
+            ))
+        }
+    }
+}
+
+/// Publishes an activity with a fresh random check-in secret.
+pub fn create(
+    conn: &mut DbConnection,
+    fields: &Editable,
+    rule: PointsRule,
+    created_by: &str,
+    now: NaiveDateTime,
+) -> Result<ActivityRow, AppError> {
+    let id = Uuid::new_v4().to_string();
+    let mut secret = [0u8; 20];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let (pph, fixed) = rule.columns();
+    diesel::insert_into(activities::table)
+        .values((
+            activities::id.eq(&id),
+            activities::title.eq(&fields.title),
+            activities::description.eq(&fields.description),
+            activities::location.eq(&fields.location),
+            activities::team_id.eq(&fields.team_id),
+            activities::starts_at.eq(fields.starts_at),
+            activities::ends_at.eq(fields.ends_at),
+            activities::capacity.eq(fields.capacity),
+            activities::points_per_hour.eq(pph),
+            activities::fixed_points.eq(fixed),
+            activities::geofence_lat.eq(fields.geofence.map(|g| g.0)),
+            activities::geofence_lng.eq(fields.geofence.map(|g| g.1)),
+            activities::geofence_radius_m.eq(fields.geofence.map(|g| g.2)),
+            activities::enrolled_count.eq(0),
+            activities::status.eq("scheduled"),
+            activities::checkin_secret.eq(&secret),
+            activities::created_by.eq(created_by),
+            activities::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    find(conn, &id)?.ok_or(AppError::NotFound("activity"))
+}
+
+/// Replaces the editable fields.
+pub fn update(conn: &mut DbConnection, id: &str, fields: &Editable) -> Result<(), AppError> {
+    diesel::update(activities::table.find(id))
+        .set((
+            activities::title.eq(&fields.title),
+            activities::description.eq(&fields.description),
+            activities::location.eq(&fields.location),
+            activities::team_id.eq(&fields.team_id),
+            activities::starts_at.eq(fields.starts_at),
+            activities::ends_at.eq(fields.ends_at),
+            activities::capacity.eq(fields.capacity),
+            activities::geofence_lat.eq(fields.geofence.map(|g| g.0)),
+            activities::geofence_lng.eq(fields.geofence.map(|g| g.1)),
+            activities::geofence_radius_m.eq(fields.geofence.map(|g| g.2)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The activity with this id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ActivityRow>, AppError> {
+    Ok(activities::table
+        .find(id)
+        .select(ActivityRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The activity with this id, or 404.
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<ActivityRow, AppError> {
+    find(conn, id)?.ok_or(AppError::NotFound("activity"))
+}
+
+/// Activities whose time overlaps `[from, to)`, soonest first; up to `limit + 1` rows.
+pub fn list(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: Option<NaiveDateTime>,
+    team_id: Option<&str>,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<ActivityRow>, AppError> {
+    let mut query = activities::table
+        .select(ActivityRow::as_select())
+        .filter(activities::ends_at.gt(from))
+        .order((activities::starts_at.asc(), activities::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(to) = to {
+        query = query.filter(activities::starts_at.lt(to));
+    }
+    if let Some(team) = team_id {
+        query = query.filter(activities::team_id.eq(team.to_owned()));
+    }
+    if let Some(c) = after {
+        let at = micros_to_naive(&c.key)?;
+        query = query.filter(
+            activities::starts_at.gt(at).or(activities::starts_at
+                .eq(at)
+                .and(activities::id.gt(c.id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Which of these activities `user` is enrolled in.
+pub fn enrolled_in(
+    conn: &mut DbConnection,
+    user: &str,
+    activity_ids: &[String],
+) -> Result<HashSet<String>, AppError> {
+    let ids: Vec<String> = enrollments::table
+        .filter(enrollments::volunteer_id.eq(user))
+        .filter(enrollments::activity_id.eq_any(activity_ids))
+        .select(enrollments::activity_id)
+        .load(conn)?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Enrols `user`: 409 `already-enrolled`, `activity-full`, `activity-ended` or
+/// `activity-cancelled`. The place is taken by one conditional UPDATE
+/// (`enrolled_count < capacity`), so concurrent sign-ups never exceed the capacity.
+pub fn enroll(
+    conn: &mut DbConnection,
+    activity_id: &str,
+    user: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let activity = get(conn, activity_id)?;
+    if activity.is_cancelled() {
+        return Err(AppError::conflict(
+            "activity-cancelled",
+            "this activity was cancelled",
+        ));
+    }
+    if now >= activity.ends_at {
+        return Err(AppError::conflict(
+            "activity-ended",
+            "this activity has ended",
+        ));
+    }
+    let inserted = diesel::insert_into(enrollments::table)
+        .values((
+            enrollments::activity_id.eq(activity_id),
+            enrollments::volunteer_id.eq(user),
+            enrollments::created_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::conflict(
+                "already-enrolled",
+                "you are already enrolled in this activity",
+            ))
+        }
+        other => other?,
+    };
+    let taken = diesel::update(
+        activities::table.find(activity_id).filter(
+            activities::capacity
+                .is_null()
+                .or(activities::enrolled_count.lt(activities::capacity.assume_not_null())),
+        ),
+    )
+    .set(activities::enrolled_count.eq(activities::enrolled_count + 1))
+    .execute(conn)?;
+    if taken == 0 {
+        // The caller's transaction rolls the enrolment row back with this refusal.
+        return Err(AppError::conflict("activity-full", "this activity is full"));
+    }
+    Ok(())
+}
+
+/// Withdraws `user`'s enrolment, if any, giving the place back.
+pub fn unenroll(conn: &mut DbConnection, activity_id: &str, user: &str) -> Result<(), AppError> {
+    get(conn, activity_id)?;
+    let n = diesel::delete(
+        enrollments::table
+            .filter(enrollments::activity_id.eq(activity_id))
+            .filter(enrollments::volunteer_id.eq(user)),
+    )
+    .execute(conn)?;
+    if n > 0 {
+        diesel::update(activities::table.find(activity_id))
+            .set(activities::enrolled_count.eq(activities::enrolled_count - 1))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Cancels a scheduled activity; 409 `activity-cancelled` if it already was.
+pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    let n = diesel::update(
+        activities::table
+            .find(id)
+            .filter(activities::status.eq("scheduled")),
+    )
+    .set(activities::status.eq("cancelled"))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "activity-cancelled",
+            "this activity is already cancelled",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Hours {
+    #[diesel(sql_type = BigInt)]
+    minutes_served: i64,
+    #[diesel(sql_type = BigInt)]
+    pending_points: i64,
+}
+
+/// A volunteer's `(minutes_served, pending_points)` from their activity logs: minutes of
+/// approved logs, and `points_proposed` of submitted ones.
+pub fn hours_of(conn: &mut DbConnection, volunteer_id: &str) -> Result<(i64, i64), AppError> {
+    let hours: Hours = diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN minutes ELSE 0 END), 0) \
+                     AS BIGINT) AS minutes_served, \
+                CAST(COALESCE(SUM(CASE WHEN status = 'submitted' THEN points_proposed ELSE 0 END), 0) \
+                     AS BIGINT) AS pending_points \
+         FROM activity_logs WHERE volunteer_id = $1",
+    )
+    .bind::<Text, _>(volunteer_id)
+    .get_result(conn)?;
+    Ok((hours.minutes_served, hours.pending_points))
 }

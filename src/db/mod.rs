@@ -2,6 +2,8 @@
 //! and SQLite, the pool, how blocking work leaves the async runtime, and write transactions.
 
 pub mod activities;
+pub mod activity_logs;
+pub mod activity_tables;
 pub mod idempotency;
 pub mod ledger;
 pub mod redemptions;

@@ -1,12 +1,227 @@
-//! Teams and memberships (issue 4 fills this in).
+//! Teams and memberships. Team roles are read from here on every request that needs them, so a
+//! change takes effect at once (API.md Conventions: team leaders).
 
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::activity_tables::{team_members, teams};
+use super::schema::users;
+use super::users::micros_to_naive;
 use super::DbConnection;
+use crate::domain::page::Cursor;
 use crate::error::AppError;
+
+/// A stored team.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = teams)]
+pub struct TeamRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl TeamRow {
+    /// The keyset position of this team in the list by name.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.name.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// One member of a team, as its member list shows them.
+#[derive(Debug, Clone, Queryable)]
+pub struct MemberRow {
+    pub volunteer_id: String,
+    pub name: String,
+    pub phone: String,
+    pub role: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl MemberRow {
+    /// The keyset position of this member in the list (newest membership first).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.created_at.and_utc().timestamp_micros().to_string(),
+            id: self.volunteer_id.clone(),
+        }
+    }
+}
+
+/// Creates a team.
+pub fn create(
+    conn: &mut DbConnection,
+    name: &str,
+    description: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<TeamRow, AppError> {
+    let id = Uuid::new_v4().to_string();
+    diesel::insert_into(teams::table)
+        .values((
+            teams::id.eq(&id),
+            teams::name.eq(name),
+            teams::description.eq(description),
+            teams::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    find(conn, &id)?.ok_or(AppError::NotFound("team"))
+}
+
+/// The team with this id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TeamRow>, AppError> {
+    Ok(teams::table
+        .find(id)
+        .select(TeamRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A page of teams by name; up to `limit + 1` rows.
+pub fn list(
+    conn: &mut DbConnection,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<TeamRow>, AppError> {
+    let mut query = teams::table
+        .select(TeamRow::as_select())
+        .order((teams::name.asc(), teams::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = after {
+        query = query.filter(
+            teams::name.gt(c.key.clone()).or(teams::name
+                .eq(c.key.clone())
+                .and(teams::id.gt(c.id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// How many members each of these teams has.
+pub fn member_counts(
+    conn: &mut DbConnection,
+    team_ids: &[String],
+) -> Result<HashMap<String, i64>, AppError> {
+    let rows: Vec<(String, i64)> = team_members::table
+        .filter(team_members::team_id.eq_any(team_ids))
+        .group_by(team_members::team_id)
+        .select((team_members::team_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A page of a team's members, newest membership first; up to `limit + 1` rows.
+pub fn members(
+    conn: &mut DbConnection,
+    team_id: &str,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<MemberRow>, AppError> {
+    let mut query = team_members::table
+        .inner_join(users::table.on(users::id.eq(team_members::volunteer_id)))
+        .filter(team_members::team_id.eq(team_id))
+        .select((
+            team_members::volunteer_id,
+            users::name,
+            users::phone,
+            team_members::role,
+            team_members::created_at,
+        ))
+        .order((
+            team_members::created_at.desc(),
+            team_members::volunteer_id.desc(),
+        ))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = after {
+        let at = micros_to_naive(&c.key)?;
+        query = query.filter(
+            team_members::created_at.lt(at).or(team_members::created_at
+                .eq(at)
+                .and(team_members::volunteer_id.lt(c.id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Makes `volunteer` a member or leader of `team` (adding them if needed).
+pub fn set_member(
+    conn: &mut DbConnection,
+    team_id: &str,
+    volunteer_id: &str,
+    role: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let updated = diesel::update(
+        team_members::table
+            .filter(team_members::team_id.eq(team_id))
+            .filter(team_members::volunteer_id.eq(volunteer_id)),
+    )
+    .set(team_members::role.eq(role))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(team_members::table)
+            .values((
+                team_members::team_id.eq(team_id),
+                team_members::volunteer_id.eq(volunteer_id),
+                team_members::role.eq(role),
+                team_members::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Removes a membership; whether there was one.
+pub fn remove_member(
+    conn: &mut DbConnection,
+    team_id: &str,
+    volunteer_id: &str,
+) -> Result<bool, AppError> {
+    let n = diesel::delete(
+        team_members::table
+            .filter(team_members::team_id.eq(team_id))
+            .filter(team_members::volunteer_id.eq(volunteer_id)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
 
 /// The teams `user` belongs to: `(team_id, name, role)`, by team name.
 pub fn of_user(
-    _conn: &mut DbConnection,
-    _user: &str,
+    conn: &mut DbConnection,
+    user: &str,
 ) -> Result<Vec<(String, String, String)>, AppError> {
-    Ok(Vec::new())
+    Ok(team_members::table
+        .inner_join(teams::table)
+        .filter(team_members::volunteer_id.eq(user))
+        .select((teams::id, teams::name, team_members::role))
+        .order((teams::name.asc(), teams::id.asc()))
+        .load(conn)?)
+}
+
+/// The ids of the teams `user` leads.
+pub fn led_by(conn: &mut DbConnection, user: &str) -> Result<Vec<String>, AppError> {
+    Ok(team_members::table
+        .filter(team_members::volunteer_id.eq(user))
+        .filter(team_members::role.eq("leader"))
+        .select(team_members::team_id)
+        .load(conn)?)
+}
+
+/// Whether `user` leads `team`.
+pub fn leads(conn: &mut DbConnection, user: &str, team_id: &str) -> Result<bool, AppError> {
+    let n: i64 = team_members::table
+        .filter(team_members::volunteer_id.eq(user))
+        .filter(team_members::team_id.eq(team_id))
+        .filter(team_members::role.eq("leader"))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }

@@ -1,1 +1,140 @@
-//! Tests of teams (filled in by its issue).
+//! Teams and memberships, over HTTP.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::activities::id;
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let (leader, member, outsider) = (
+        app.volunteer().await,
+        app.volunteer().await,
+        app.volunteer().await,
+    );
+    let res = app
+        .post("/teams", &outsider.token, &json!({"name": "Riverside"}))
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = app
+        .post("/teams", &staff.token, &json!({"name": " "}))
+        .await;
+    assert_problem(res, 422, "validation-failed").await;
+    let res = app
+        .post(
+            "/teams",
+            &staff.token,
+            &json!({"name": "  Riverside ", "description": "Cleaning the banks"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let team = body(res).await;
+    assert_eq!(team["name"], "Riverside");
+    assert_eq!(team["member_count"], 0);
+    let t = id(&team);
+    let res = app
+        .post("/teams", &staff.token, &json!({"name": "Archive"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    for (who, role) in [(&leader, "leader"), (&member, "member")] {
+        let res = app
+            .put(
+                &format!("/teams/{t}/members/{}", who.id),
+                &staff.token,
+                &json!({"role": role}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            body(res).await,
+            json!({"team_id": t, "volunteer_id": who.id, "role": role})
+        );
+    }
+    let res = app
+        .put(
+            &format!("/teams/{t}/members/{}", outsider.id),
+            &leader.token,
+            &json!({"role": "member"}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = app
+        .put(
+            &format!("/teams/{t}/members/{}", uuid::Uuid::new_v4()),
+            &staff.token,
+            &json!({"role": "member"}),
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+
+    // Listed by name, with member counts.
+    let page = body(app.get("/teams", &outsider.token).await).await;
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["Archive", "Riverside"]);
+    assert_eq!(page["items"][1]["member_count"], 2);
+    let one = body(app.get(&format!("/teams/{t}"), &outsider.token).await).await;
+    assert_eq!(one["description"], "Cleaning the banks");
+
+    // Members: staff and this team's leader; not a member, not an outsider.
+    let members = body(app.get(&format!("/teams/{t}/members"), &leader.token).await).await;
+    assert_eq!(members["items"].as_array().expect("items").len(), 2);
+    assert!(members["items"][0]["phone"].is_string());
+    assert_problem(
+        app.get(&format!("/teams/{t}/members"), &member.token).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/teams/{t}/members"), &outsider.token)
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.get(
+            &format!("/teams/{}/members", uuid::Uuid::new_v4()),
+            &staff.token,
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+
+    // Me.teams shows the role.
+    let me = body(app.get("/me", &leader.token).await).await;
+    assert_eq!(
+        me["teams"],
+        json!([{"team_id": t, "name": "Riverside", "role": "leader"}])
+    );
+
+    // Removal takes effect at once: no longer a leader.
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/teams/{t}/members/{}", leader.id),
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.get(&format!("/teams/{t}/members"), &leader.token).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let me = body(app.get("/me", &leader.token).await).await;
+    assert_eq!(me["teams"], Value::Array(vec![]));
+}

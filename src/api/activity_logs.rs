@@ -1,0 +1,444 @@
+//! Activity logs: staff-recorded attendance, the approval queue (approve, reject, bulk approve,
+//! reverse) and the volunteer's own logs. Mounted and documented from `activities`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{json, run_command, Command, PageParams};
+use crate::auth::CurrentUser;
+use crate::db::activities::{self, Manager};
+use crate::db::activity_logs::{self, Filter, LogView};
+use crate::db::{savepoint, users};
+use crate::domain::activities::{length_minutes, LogStatus};
+use crate::domain::page::Page;
+use crate::domain::text;
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
+
+/// The activity logs' routes, inside `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{get, post, resource};
+    cfg.service(
+        resource("/activity-logs")
+            .route(get().to(list))
+            .route(post().to(record)),
+    )
+    .service(resource("/activity-logs/bulk-approve").route(post().to(bulk_approve)))
+    .service(resource("/activity-logs/{id}/approve").route(post().to(approve)))
+    .service(resource("/activity-logs/{id}/reject").route(post().to(reject)))
+    .service(resource("/activity-logs/{id}/reverse").route(post().to(reverse)))
+    .service(resource("/me/activity-logs").route(get().to(mine)));
+}
+
+/// A reported position.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy_m: Option<f64>,
+}
+
+fn location(lat: Option<f64>, lng: Option<f64>, accuracy_m: Option<f64>) -> Option<Location> {
+    Some(Location {
+        lat: lat?,
+        lng: lng?,
+        accuracy_m,
+    })
+}
+
+/// One volunteer's attendance at one activity, and its review.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityLog {
+    pub id: String,
+    pub activity_id: String,
+    pub activity_title: String,
+    pub volunteer_id: String,
+    pub volunteer_name: String,
+    /// `checked_in`, `submitted`, `approved`, `rejected` or `reversed`.
+    pub status: String,
+    /// `self` or `staff`.
+    pub source: String,
+    pub recorded_by: Option<String>,
+    /// The recorder's note.
+    pub note: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub checked_out_at: Option<DateTime<Utc>>,
+    pub check_in_location: Option<Location>,
+    pub check_out_location: Option<Location>,
+    pub minutes: Option<i64>,
+    pub points_proposed: Option<i64>,
+    pub points_awarded: Option<i64>,
+    pub check_in_distance_m: Option<f64>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub review_note: Option<String>,
+    pub transaction_id: Option<String>,
+    pub reversed_by: Option<String>,
+    pub reversed_at: Option<DateTime<Utc>>,
+    pub reversal_reason: Option<String>,
+    pub reversal_transaction_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<LogView> for ActivityLog {
+    fn from(v: LogView) -> ActivityLog {
+        let l = v.log;
+        ActivityLog {
+            check_in_location: location(l.check_in_lat, l.check_in_lng, l.check_in_accuracy_m),
+            check_out_location: location(l.check_out_lat, l.check_out_lng, l.check_out_accuracy_m),
+            id: l.id,
+            activity_id: l.activity_id,
+            activity_title: v.activity_title,
+            volunteer_id: l.volunteer_id,
+            volunteer_name: v.volunteer_name,
+            status: l.status,
+            source: l.source,
+            recorded_by: l.recorded_by,
+            note: l.note,
+            checked_in_at: l.checked_in_at.map(|t| t.and_utc()),
+            checked_out_at: l.checked_out_at.map(|t| t.and_utc()),
+            minutes: l.minutes,
+            points_proposed: l.points_proposed,
+            points_awarded: l.points_awarded,
+            check_in_distance_m: l.check_in_distance_m,
+            reviewed_by: l.reviewed_by,
+            reviewed_at: l.reviewed_at.map(|t| t.and_utc()),
+            review_note: l.review_note,
+            transaction_id: l.transaction_id,
+            reversed_by: l.reversed_by,
+            reversed_at: l.reversed_at.map(|t| t.and_utc()),
+            reversal_reason: l.reversal_reason,
+            reversal_transaction_id: l.reversal_transaction_id,
+            created_at: l.created_at.and_utc(),
+        }
+    }
+}
+
+fn not_found(what: &'static str) -> impl Fn(uuid::Error) -> AppError {
+    move |_| AppError::NotFound(what)
+}
+
+/// `POST /activity-logs`: attendance recorded by staff or a leader.
+#[derive(Deserialize, ToSchema)]
+pub struct RecordInput {
+    pub activity_id: String,
+    pub volunteer_id: String,
+    /// 1 up to the activity's length.
+    pub minutes: i64,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/activity-logs", tag = "activity logs", request_body = RecordInput,
+    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn record(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    cmd: Command<RecordInput>,
+) -> Result<HttpResponse, AppError> {
+    let body = cmd.body;
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::CREATED,
+        move |conn, now| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let activity_id = Uuid::parse_str(&body.activity_id).map_err(not_found("activity"))?;
+            let activity = activities::get(conn, &activity_id.to_string())?;
+            who.require(activity.team_id.as_deref())?;
+            let volunteer = Uuid::parse_str(&body.volunteer_id)
+                .map_err(not_found("volunteer"))?
+                .to_string();
+            users::find(conn, &volunteer)?.ok_or(AppError::NotFound("volunteer"))?;
+            let mut errs = FieldErrors::default();
+            let longest = length_minutes(activity.starts_at, activity.ends_at);
+            errs.check("minutes", text::in_range(body.minutes, 1, longest));
+            let note = errs.check_opt("note", body.note.as_deref(), text::reason);
+            errs.finish()?;
+            let note = note.flatten();
+            let id = activity_logs::record(
+                conn,
+                &activity,
+                &volunteer,
+                body.minutes,
+                note.as_deref(),
+                &caller_id,
+                now,
+            )?;
+            Ok(ActivityLog::from(activity_logs::get(conn, &id)?))
+        },
+    )
+    .await
+}
+
+/// `?status=&activity_id=&volunteer_id=` of the approval queue.
+#[derive(Deserialize, IntoParams)]
+pub struct LogQuery {
+    /// `checked_in`, `submitted`, `approved`, `rejected` or `reversed`.
+    pub status: Option<String>,
+    pub activity_id: Option<String>,
+    pub volunteer_id: Option<String>,
+}
+
+fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppError> {
+    match raw {
+        None => Ok(None),
+        Some(s) => LogStatus::parse(s)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest(format!("unknown status {s:?}"))),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/activity-logs", tag = "activity logs", params(LogQuery, PageParams),
+    responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    query: web::Query<LogQuery>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let q = query.into_inner();
+    let status = status_filter(q.status.as_deref())?;
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let rows = state
+        .db
+        .read(move |conn| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            // An id that is not a UUID matches nothing.
+            let id_or_none = |raw: Option<String>| {
+                raw.map(|r| Uuid::parse_str(&r).map(|u| u.to_string()).unwrap_or(r))
+            };
+            let filter = Filter {
+                status,
+                activity_id: id_or_none(q.activity_id),
+                volunteer_id: id_or_none(q.volunteer_id),
+                teams: (!who.staff).then(|| who.led.clone()),
+            };
+            activity_logs::list(conn, &filter, limit, cursor.as_ref())
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, LogView::cursor, ActivityLog::from),
+    ))
+}
+
+/// `?status=` of the caller's own logs.
+#[derive(Deserialize, IntoParams)]
+pub struct MyLogQuery {
+    /// `checked_in` finds an open check-in.
+    pub status: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/activity-logs", tag = "activity logs", params(MyLogQuery, PageParams),
+    responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn mine(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    query: web::Query<MyLogQuery>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let filter = Filter {
+        status: status_filter(query.status.as_deref())?,
+        volunteer_id: Some(caller.id.to_string()),
+        ..Filter::default()
+    };
+    let rows = state
+        .db
+        .read(move |conn| activity_logs::list(conn, &filter, limit, cursor.as_ref()))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, LogView::cursor, ActivityLog::from),
+    ))
+}
+
+/// `POST /activity-logs/{id}/approve`.
+#[derive(Deserialize, ToSchema)]
+pub struct ApproveInput {
+    /// 0–10,000 (default `points_proposed`); other points need a `note`.
+    pub points: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// `POST /activity-logs/{id}/reject` and `/reverse`.
+#[derive(Deserialize, ToSchema)]
+pub struct ReasonInput {
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/approve", tag = "activity logs",
+    request_body = ApproveInput,
+    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn approve(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    cmd: Command<ApproveInput>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let mut errs = FieldErrors::default();
+    let points = errs.check_opt("points", cmd.body.points, |p| text::in_range(p, 0, 10_000));
+    let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
+    let checked = errs.finish().map(|_| (points.flatten(), note.flatten()));
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, now| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let (points, note) = checked?;
+            let v = activity_logs::approve(conn, &who, &id, points, note.as_deref(), now)?;
+            Ok(ActivityLog::from(v))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reject", tag = "activity logs",
+    request_body = ReasonInput,
+    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn reject(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    cmd: Command<ReasonInput>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, now| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let reason = reason?;
+            Ok(ActivityLog::from(activity_logs::reject(
+                conn, &who, &id, &reason, now,
+            )?))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reverse", tag = "activity logs",
+    request_body = ReasonInput,
+    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn reverse(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    cmd: Command<ReasonInput>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, now| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            let reason = reason?;
+            Ok(ActivityLog::from(activity_logs::reverse(
+                conn, &who, &id, &reason, now,
+            )?))
+        },
+    )
+    .await
+}
+
+/// `POST /activity-logs/bulk-approve`.
+#[derive(Deserialize, ToSchema)]
+pub struct BulkApproveInput {
+    /// 1–200 log ids; each is approved (with its `points_proposed`) or fails on its own.
+    pub ids: Vec<String>,
+}
+
+/// A log that a bulk approval did not approve, and why.
+#[derive(Serialize, ToSchema)]
+pub struct BulkFailure {
+    pub id: String,
+    /// The problem code a single approval would have answered.
+    pub code: String,
+    pub detail: String,
+}
+
+/// What a bulk approval did.
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    pub approved: Vec<ActivityLog>,
+    pub failed: Vec<BulkFailure>,
+}
+
+#[utoipa::path(post, path = "/api/v1/activity-logs/bulk-approve", tag = "activity logs",
+    request_body = BulkApproveInput,
+    responses((status = 200, body = BulkResult), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn bulk_approve(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    cmd: Command<BulkApproveInput>,
+) -> Result<HttpResponse, AppError> {
+    let ids = cmd.body.ids;
+    let count = text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m));
+    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    run_command(
+        &state,
+        &caller,
+        cmd.keyed,
+        StatusCode::OK,
+        move |conn, now| {
+            let who = Manager::load(conn, &caller_id, staff)?;
+            who.require_role()?;
+            count?;
+            let mut result = BulkResult {
+                approved: Vec::new(),
+                failed: Vec::new(),
+            };
+            for id in ids {
+                // Each log in its own savepoint: a refusal undoes only that log's writes, and each
+                // id is authorised on its own. A fault (5xx) still fails the whole request.
+                match savepoint(conn, |conn| {
+                    activity_logs::approve(conn, &who, &id, None, None, now)
+                }) {
+                    Ok(v) => result.approved.push(ActivityLog::from(v)),
+                    Err(e) if !e.is_fault() => {
+                        let (code, _) = e.code_and_title();
+                        result.failed.push(BulkFailure {
+                            id,
+                            code: code.to_owned(),
+                            detail: e.problem().detail,
+                        });
+                    }
+                    Err(fault) => return Err(fault),
+                }
+            }
+            Ok(result)
+        },
+    )
+    .await
+}

@@ -1,0 +1,455 @@
+//! Activity logs: check-in and check-out, staff-recorded attendance, and the approval queue.
+//!
+//! Every move of a log is one conditional `UPDATE ... WHERE status = <from>`: 0 rows means
+//! someone else moved it first, so a log is approved, rejected or reversed at most once (L4).
+//! Approval and its credit, and reversal and its reversal transaction, happen in the caller's
+//! one transaction (L7).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::activities::{ActivityRow, Manager};
+use super::activity_tables::{activities, activity_logs as logs};
+use super::ledger::{self, Cause, Event, Kind};
+use super::schema::users;
+use super::users::micros_to_naive;
+use super::{is_unique_violation, DbConnection};
+use crate::domain::activities::LogStatus;
+use crate::domain::page::Cursor;
+use crate::error::AppError;
+
+/// A stored activity log.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = logs)]
+pub struct LogRow {
+    pub id: String,
+    pub activity_id: String,
+    pub volunteer_id: String,
+    pub status: String,
+    pub source: String,
+    pub recorded_by: Option<String>,
+    pub note: Option<String>,
+    pub checked_in_at: Option<NaiveDateTime>,
+    pub checked_out_at: Option<NaiveDateTime>,
+    pub check_in_lat: Option<f64>,
+    pub check_in_lng: Option<f64>,
+    pub check_in_accuracy_m: Option<f64>,
+    pub check_out_lat: Option<f64>,
+    pub check_out_lng: Option<f64>,
+    pub check_out_accuracy_m: Option<f64>,
+    pub minutes: Option<i64>,
+    pub points_proposed: Option<i64>,
+    pub points_awarded: Option<i64>,
+    pub check_in_distance_m: Option<f64>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub review_note: Option<String>,
+    pub transaction_id: Option<String>,
+    pub reversed_by: Option<String>,
+    pub reversed_at: Option<NaiveDateTime>,
+    pub reversal_reason: Option<String>,
+    pub reversal_transaction_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A log with what its answer shows beside it.
+#[derive(Debug, Clone)]
+pub struct LogView {
+    pub log: LogRow,
+    pub activity_title: String,
+    pub volunteer_name: String,
+    /// The activity's team: who may review the log.
+    pub team_id: Option<String>,
+}
+
+impl LogView {
+    /// The keyset position of this log in a list (newest first).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: self.log.created_at.and_utc().timestamp_micros().to_string(),
+            id: self.log.id.clone(),
+        }
+    }
+}
+
+/// A reported position: `(lat, lng, accuracy_m)`.
+pub type Position = (f64, f64, Option<f64>);
+
+type ViewTuple = (LogRow, String, String, Option<String>);
+
+fn view((log, activity_title, volunteer_name, team_id): ViewTuple) -> LogView {
+    LogView {
+        log,
+        activity_title,
+        volunteer_name,
+        team_id,
+    }
+}
+
+/// The log with this id and its activity title, volunteer name and team.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<LogView>, AppError> {
+    let row: Option<ViewTuple> = logs::table
+        .inner_join(activities::table)
+        .inner_join(users::table.on(users::id.eq(logs::volunteer_id)))
+        .filter(logs::id.eq(id))
+        .select((
+            LogRow::as_select(),
+            activities::title,
+            users::name,
+            activities::team_id,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(view))
+}
+
+/// The log with this id, or 404.
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<LogView, AppError> {
+    find(conn, id)?.ok_or(AppError::NotFound("activity log"))
+}
+
+/// What a list may be narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<LogStatus>,
+    pub activity_id: Option<String>,
+    pub volunteer_id: Option<String>,
+    /// Only logs of activities of these teams (a leader's view); `None` = all (staff).
+    pub teams: Option<Vec<String>>,
+}
+
+/// A page of logs, newest first; up to `limit + 1` rows.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<LogView>, AppError> {
+    let mut query = logs::table
+        .inner_join(activities::table)
+        .inner_join(users::table.on(users::id.eq(logs::volunteer_id)))
+        .select((
+            LogRow::as_select(),
+            activities::title,
+            users::name,
+            activities::team_id,
+        ))
+        .order((logs::created_at.desc(), logs::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(s) = filter.status {
+        query = query.filter(logs::status.eq(s.as_str()));
+    }
+    if let Some(a) = &filter.activity_id {
+        query = query.filter(logs::activity_id.eq(a.clone()));
+    }
+    if let Some(v) = &filter.volunteer_id {
+        query = query.filter(logs::volunteer_id.eq(v.clone()));
+    }
+    if let Some(teams) = &filter.teams {
+        query = query.filter(activities::team_id.eq_any(teams.clone()));
+    }
+    if let Some(c) = after {
+        let at = micros_to_naive(&c.key)?;
+        query = query.filter(
+            logs::created_at
+                .lt(at)
+                .or(logs::created_at.eq(at).and(logs::id.lt(c.id.clone()))),
+        );
+    }
+    Ok(query
+        .load::<ViewTuple>(conn)?
+        .into_iter()
+        .map(view)
+        .collect())
+}
+
+fn already_checked_in() -> AppError {
+    AppError::conflict(
+        "already-checked-in",
+        "this volunteer already has a log for this activity",
+    )
+}
+
+/// Opens a self check-in log; 409 `already-checked-in` if the volunteer has a log there (the
+/// UNIQUE index decides, so concurrent check-ins give one log).
+pub fn check_in(
+    conn: &mut DbConnection,
+    activity_id: &str,
+    volunteer_id: &str,
+    at: Option<Position>,
+    distance_m: Option<f64>,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    let id = Uuid::new_v4().to_string();
+    let inserted = diesel::insert_into(logs::table)
+        .values((
+            logs::id.eq(&id),
+            logs::activity_id.eq(activity_id),
+            logs::volunteer_id.eq(volunteer_id),
+            logs::status.eq(LogStatus::CheckedIn.as_str()),
+            logs::source.eq("self"),
+            logs::checked_in_at.eq(now),
+            logs::check_in_lat.eq(at.map(|p| p.0)),
+            logs::check_in_lng.eq(at.map(|p| p.1)),
+            logs::check_in_accuracy_m.eq(at.and_then(|p| p.2)),
+            logs::check_in_distance_m.eq(distance_m),
+            logs::created_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e) => Err(already_checked_in()),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(id),
+    }
+}
+
+/// Closes the caller's open check-in with the minutes and points the server computed;
+/// 409 `not-checked-in` if there is none.
+pub fn check_out(
+    conn: &mut DbConnection,
+    activity: &ActivityRow,
+    volunteer_id: &str,
+    at: Option<Position>,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    let not_checked_in =
+        || AppError::conflict("not-checked-in", "you are not checked in to this activity");
+    let log: LogRow = logs::table
+        .filter(logs::activity_id.eq(&activity.id))
+        .filter(logs::volunteer_id.eq(volunteer_id))
+        .select(LogRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_checked_in)?;
+    let Some(checked_in_at) = log.checked_in_at.filter(|_| log.status == "checked_in") else {
+        return Err(not_checked_in());
+    };
+    let minutes = crate::domain::activities::minutes_served(
+        checked_in_at,
+        activity.starts_at,
+        activity.ends_at,
+        now,
+    );
+    let points = activity.rule().proposed(minutes);
+    let n = diesel::update(
+        logs::table
+            .find(&log.id)
+            .filter(logs::status.eq(LogStatus::CheckedIn.as_str())),
+    )
+    .set((
+        logs::status.eq(LogStatus::Submitted.as_str()),
+        logs::checked_out_at.eq(now),
+        logs::check_out_lat.eq(at.map(|p| p.0)),
+        logs::check_out_lng.eq(at.map(|p| p.1)),
+        logs::check_out_accuracy_m.eq(at.and_then(|p| p.2)),
+        logs::minutes.eq(minutes),
+        logs::points_proposed.eq(points),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(not_checked_in());
+    }
+    Ok(log.id)
+}
+
+/// Records attendance on a volunteer's behalf, already submitted; 409 `already-checked-in`
+/// if they have a log there.
+pub fn record(
+    conn: &mut DbConnection,
+    activity: &ActivityRow,
+    volunteer_id: &str,
+    minutes: i64,
+    note: Option<&str>,
+    recorded_by: &str,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    let id = Uuid::new_v4().to_string();
+    let inserted = diesel::insert_into(logs::table)
+        .values((
+            logs::id.eq(&id),
+            logs::activity_id.eq(&activity.id),
+            logs::volunteer_id.eq(volunteer_id),
+            logs::status.eq(LogStatus::Submitted.as_str()),
+            logs::source.eq("staff"),
+            logs::recorded_by.eq(recorded_by),
+            logs::note.eq(note),
+            logs::minutes.eq(minutes),
+            logs::points_proposed.eq(activity.rule().proposed(minutes)),
+            logs::created_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e) => Err(already_checked_in()),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(id),
+    }
+}
+
+/// Loads a log for review: 404 if unknown, 403 `forbidden` unless `who` manages its activity's
+/// team, 403 `self-approval` for one's own log.
+fn for_review(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<LogView, AppError> {
+    let Ok(parsed) = Uuid::parse_str(id) else {
+        return Err(AppError::NotFound("activity log"));
+    };
+    let v = get(conn, &parsed.to_string())?;
+    who.require(v.team_id.as_deref())?;
+    if v.log.volunteer_id == who.id {
+        return Err(AppError::SelfApproval("nobody reviews their own log"));
+    }
+    Ok(v)
+}
+
+fn not_submitted() -> AppError {
+    AppError::conflict("log-not-submitted", "only a submitted log can be reviewed")
+}
+
+/// Approves a submitted log with `points` (default `points_proposed`; other points need a
+/// `note`) and credits them in the same transaction. The state-machine UPDATE runs first, so
+/// of concurrent approvals exactly one credits (L4); 0 points make no transaction.
+pub fn approve(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &str,
+    points: Option<i64>,
+    note: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<LogView, AppError> {
+    let v = for_review(conn, who, id)?;
+    if v.log.recorded_by.as_deref() == Some(who.id.as_str()) {
+        return Err(AppError::SelfApproval(
+            "whoever recorded a log does not approve it",
+        ));
+    }
+    let Some(proposed) = v
+        .log
+        .points_proposed
+        .filter(|_| v.log.status == "submitted")
+    else {
+        return Err(not_submitted());
+    };
+    let points = points.unwrap_or(proposed);
+    if points != proposed && note.is_none() {
+        return Err(AppError::invalid(
+            "note",
+            "a note is required when the points differ from points_proposed",
+        ));
+    }
+    let n = diesel::update(
+        logs::table
+            .find(&v.log.id)
+            .filter(logs::status.eq(LogStatus::Submitted.as_str())),
+    )
+    .set((
+        logs::status.eq(LogStatus::Approved.as_str()),
+        logs::points_awarded.eq(points),
+        logs::reviewed_by.eq(&who.id),
+        logs::reviewed_at.eq(now),
+        logs::review_note.eq(note),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(not_submitted());
+    }
+    if points > 0 {
+        let memo = format!("hours at {}", v.activity_title);
+        let tx = ledger::credit(
+            conn,
+            Kind::Earn,
+            &v.log.volunteer_id,
+            points,
+            Event {
+                memo: &memo,
+                created_by: Some(&who.id),
+                cause: Cause {
+                    activity_log_id: Some(v.log.id.clone()),
+                    ..Cause::default()
+                },
+                now,
+            },
+        )?;
+        diesel::update(logs::table.find(&v.log.id))
+            .set(logs::transaction_id.eq(&tx))
+            .execute(conn)?;
+    }
+    get(conn, &v.log.id)
+}
+
+/// Rejects a submitted log with a reason.
+pub fn reject(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<LogView, AppError> {
+    let v = for_review(conn, who, id)?;
+    let n = diesel::update(
+        logs::table
+            .find(&v.log.id)
+            .filter(logs::status.eq(LogStatus::Submitted.as_str())),
+    )
+    .set((
+        logs::status.eq(LogStatus::Rejected.as_str()),
+        logs::reviewed_by.eq(&who.id),
+        logs::reviewed_at.eq(now),
+        logs::review_note.eq(reason),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(not_submitted());
+    }
+    get(conn, &v.log.id)
+}
+
+/// Reverses an approved log: a reversal transaction takes `points_awarded` back. If the
+/// volunteer has spent them the ledger refuses with `insufficient-points` and the caller's
+/// transaction rolls the status change back too: nothing changes.
+pub fn reverse(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<LogView, AppError> {
+    let v = for_review(conn, who, id)?;
+    let n = diesel::update(
+        logs::table
+            .find(&v.log.id)
+            .filter(logs::status.eq(LogStatus::Approved.as_str())),
+    )
+    .set((
+        logs::status.eq(LogStatus::Reversed.as_str()),
+        logs::reversed_by.eq(&who.id),
+        logs::reversed_at.eq(now),
+        logs::reversal_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "log-not-approved",
+            "only an approved log can be reversed",
+        ));
+    }
+    if let Some(original) = &v.log.transaction_id {
+        let memo = format!("reversal of hours at {}: {reason}", v.activity_title);
+        let tx = ledger::reverse(
+            conn,
+            original,
+            Event {
+                memo: &memo,
+                created_by: Some(&who.id),
+                cause: Cause {
+                    activity_log_id: Some(v.log.id.clone()),
+                    ..Cause::default()
+                },
+                now,
+            },
+        )?;
+        diesel::update(logs::table.find(&v.log.id))
+            .set(logs::reversal_transaction_id.eq(&tx))
+            .execute(conn)?;
+    }
+    get(conn, &v.log.id)
+}
