@@ -261,4 +261,33 @@ fn serve_prints_where_it_listens_the_docs_and_the_database_and_answers_there() {
     );
     let answer = answer.expect("the printed address answers");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Without JWT_SECRET on SQLite, a random secret is kept beside the database, owner-only.
+    let secret = database.with_file_name("cli.db.jwt-secret");
+    let kept = std::fs::read_to_string(&secret).expect("the secret file exists");
+    assert!(kept.trim().len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+}
+
+#[test]
+fn without_database_url_the_database_is_data_volunteer_points_db() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let out = run(Command::new(BIN)
+        .env_clear()
+        .current_dir(dir.path())
+        .arg("migrate")
+        .stdin(Stdio::null()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir
+        .path()
+        .join("data")
+        .join("volunteer-points.db")
+        .is_file());
 }
