@@ -198,25 +198,25 @@ pub async fn create(
     else {
         return Err(errs.into_error());
     };
-    let new = NewReward {
-        name,
-        description: description.flatten(),
-        sponsor: sponsor.flatten(),
-        cost_points: cost,
-        stock,
-        per_volunteer_limit: limit,
-        active: b.active.unwrap_or(true),
-        created_by: staff.0.id.to_string(),
-        now: state.clock.now_naive(),
-    };
+    let created_by = staff.0.id.to_string();
     run_command(
         &state,
         &staff.0,
         cmd.keyed,
         StatusCode::CREATED,
         move |conn, now| {
-            let reward = rewards::create(conn, NewReward { now, ..new })?;
-            Ok(Reward::from(reward))
+            let new = NewReward {
+                name,
+                description: description.flatten(),
+                sponsor: sponsor.flatten(),
+                cost_points: cost,
+                stock,
+                per_volunteer_limit: limit,
+                active: b.active.unwrap_or(true),
+                created_by,
+                now,
+            };
+            Ok(Reward::from(rewards::create(conn, new)?))
         },
     )
     .await

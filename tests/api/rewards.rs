@@ -129,8 +129,21 @@ async fn forty_concurrent_redemptions_of_30_against_100_points_let_exactly_three
     .await;
     assert_eq!(tally(responses, 201, "insufficient-points").await, (3, 37));
     assert_eq!(app.balance(&v.token).await, 10);
-    let mine = body(app.get("/me/redemptions", &v.token).await).await;
-    assert_eq!(mine["items"].as_array().map(Vec::len), Some(3));
+    let mine = body(app.get("/me/redemptions?limit=2", &v.token).await).await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(2));
+    let cursor = mine["next_cursor"].as_str().unwrap_or("").to_owned();
+    let rest = body(
+        app.get(
+            &format!("/me/redemptions?limit=2&cursor={cursor}"),
+            &v.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["next_cursor"], Value::Null);
+    assert_ne!(rest["items"][0]["id"], mine["items"][0]["id"]);
+    assert_ne!(rest["items"][0]["id"], mine["items"][1]["id"]);
     app.assert_ledger_ok();
 }
 
