@@ -910,3 +910,35 @@ async fn verify_finds_a_planted_stock_inconsistency() {
     assert_eq!(shown["ok"], false);
     assert_eq!(shown["problems"][0]["rule"], "L10");
 }
+
+#[actix_web::test]
+async fn the_openapi_document_lists_every_rewards_and_redemptions_path() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .expect("the request is sent")
+        .json()
+        .await
+        .expect("a JSON document");
+    for (path, method) in [
+        ("/api/v1/rewards", "get"),
+        ("/api/v1/rewards", "post"),
+        ("/api/v1/rewards/{id}", "get"),
+        ("/api/v1/rewards/{id}", "patch"),
+        ("/api/v1/rewards/{id}/restock", "post"),
+        ("/api/v1/redemptions", "post"),
+        ("/api/v1/redemptions", "get"),
+        ("/api/v1/me/redemptions", "get"),
+        ("/api/v1/redemptions/fulfil", "post"),
+        ("/api/v1/redemptions/{id}", "get"),
+        ("/api/v1/redemptions/{id}/cancel", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is missing"
+        );
+    }
+}
