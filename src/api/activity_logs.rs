@@ -415,26 +415,37 @@ pub async fn bulk_approve(
             let who = Manager::load(conn, &caller_id, staff)?;
             who.require_role()?;
             count?;
+            // Logs are locked in id order, so two bulk approvals over the same logs queue
+            // behind each other instead of deadlocking; answers keep the request's order.
+            let mut order: Vec<usize> = (0..ids.len()).collect();
+            order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+            let mut outcomes: Vec<Option<Result<ActivityLog, BulkFailure>>> =
+                ids.iter().map(|_| None).collect();
+            for i in order {
+                let id = &ids[i];
+                // Each log in its own savepoint: a refusal undoes only that log's writes, and each
+                // id is authorised on its own. A fault (5xx) still fails the whole request.
+                let outcome = match savepoint(conn, |conn| {
+                    activity_logs::approve(conn, &who, id, None, None, now)
+                }) {
+                    Ok(v) => Ok(ActivityLog::from(v)),
+                    Err(e) if !e.is_fault() => Err(BulkFailure {
+                        id: id.clone(),
+                        code: e.code_and_title().0.to_owned(),
+                        detail: e.problem().detail,
+                    }),
+                    Err(fault) => return Err(fault),
+                };
+                outcomes[i] = Some(outcome);
+            }
             let mut result = BulkResult {
                 approved: Vec::new(),
                 failed: Vec::new(),
             };
-            for id in ids {
-                // Each log in its own savepoint: a refusal undoes only that log's writes, and each
-                // id is authorised on its own. A fault (5xx) still fails the whole request.
-                match savepoint(conn, |conn| {
-                    activity_logs::approve(conn, &who, &id, None, None, now)
-                }) {
-                    Ok(v) => result.approved.push(ActivityLog::from(v)),
-                    Err(e) if !e.is_fault() => {
-                        let (code, _) = e.code_and_title();
-                        result.failed.push(BulkFailure {
-                            id,
-                            code: code.to_owned(),
-                            detail: e.problem().detail,
-                        });
-                    }
-                    Err(fault) => return Err(fault),
+            for outcome in outcomes.into_iter().flatten() {
+                match outcome {
+                    Ok(log) => result.approved.push(log),
+                    Err(failure) => result.failed.push(failure),
                 }
             }
             Ok(result)

@@ -1065,3 +1065,62 @@ async fn bulk_approve_approves_the_good_ids_and_reports_unknown_and_already_appr
     assert_problem(res, 422, "validation-failed").await;
     app.assert_ledger_ok();
 }
+
+#[actix_web::test]
+async fn an_approval_retried_with_its_idempotency_key_is_replayed_and_credits_once() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let reviewer = app.staff().await;
+    let v = app.volunteer().await;
+    let (_, log) = submitted_log(&app, &staff, &v, json!({}), 25).await;
+    let path = format!("/activity-logs/{log}/approve");
+    let first = app
+        .post_keyed(&path, &reviewer.token, "approve-1", &json!({}))
+        .await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = first.text().await.expect("a body");
+    let again = app
+        .post_keyed(&path, &reviewer.token, "approve-1", &json!({}))
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.expect("a body"), first);
+    assert_eq!(app.balance(&v.token).await, 25);
+    app.assert_ledger_ok();
+}
+
+#[actix_web::test]
+async fn the_openapi_document_lists_every_teams_activities_and_activity_logs_path() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    for path in [
+        "/api/v1/teams",
+        "/api/v1/teams/{id}",
+        "/api/v1/teams/{id}/members",
+        "/api/v1/teams/{id}/members/{volunteer_id}",
+        "/api/v1/activities",
+        "/api/v1/activities/{id}",
+        "/api/v1/activities/{id}/cancel",
+        "/api/v1/activities/{id}/enrollment",
+        "/api/v1/activities/{id}/check-in-code",
+        "/api/v1/activities/{id}/check-in-code.svg",
+        "/api/v1/activities/{id}/check-in",
+        "/api/v1/activities/{id}/check-out",
+        "/api/v1/activity-logs",
+        "/api/v1/activity-logs/bulk-approve",
+        "/api/v1/activity-logs/{id}/approve",
+        "/api/v1/activity-logs/{id}/reject",
+        "/api/v1/activity-logs/{id}/reverse",
+        "/api/v1/me/activity-logs",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is missing");
+    }
+}
