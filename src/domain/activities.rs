@@ -194,7 +194,9 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> NaiveDateTime {
-        chrono::DateTime::parse_from_rfc3339(s).expect("a time").naive_utc()
+        chrono::DateTime::parse_from_rfc3339(s)
+            .expect("a time")
+            .naive_utc()
     }
 
     #[test]
