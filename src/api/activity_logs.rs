@@ -321,24 +321,7 @@ pub async fn reject(
     path: web::Path<String>,
     cmd: Command<ReasonInput>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
-    run_command(
-        &state,
-        &caller,
-        cmd.keyed,
-        StatusCode::OK,
-        move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let reason = reason?;
-            Ok(ActivityLog::from(activity_logs::reject(
-                conn, &who, &id, &reason, now,
-            )?))
-        },
-    )
-    .await
+    with_reason(state, caller, path, cmd, activity_logs::reject).await
 }
 
 #[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reverse", tag = "activity logs",
@@ -350,6 +333,24 @@ pub async fn reverse(
     caller: CurrentUser,
     path: web::Path<String>,
     cmd: Command<ReasonInput>,
+) -> Result<HttpResponse, AppError> {
+    with_reason(state, caller, path, cmd, activity_logs::reverse).await
+}
+
+/// A review step that takes a reason (reject, reverse): role first, then the reason's rule,
+/// then the step itself, in one command.
+async fn with_reason(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    cmd: Command<ReasonInput>,
+    step: fn(
+        &mut crate::db::DbConnection,
+        &Manager,
+        &str,
+        &str,
+        chrono::NaiveDateTime,
+    ) -> Result<LogView, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
@@ -363,9 +364,7 @@ pub async fn reverse(
             let who = Manager::load(conn, &caller_id, staff)?;
             who.require_role()?;
             let reason = reason?;
-            Ok(ActivityLog::from(activity_logs::reverse(
-                conn, &who, &id, &reason, now,
-            )?))
+            Ok(ActivityLog::from(step(conn, &who, &id, &reason, now)?))
         },
     )
     .await
