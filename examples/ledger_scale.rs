@@ -56,8 +56,10 @@ fn main() -> anyhow::Result<()> {
         ("statement, first page", Read::FirstPage),
         ("statement, middle page", Read::MiddlePage),
     ] {
-        let short = time(|| read.run(&db, &account("short"), SHORT))?;
-        let long_t = time(|| read.run(&db, &account("long"), long))?;
+        let (short, long_t) = time_pair(
+            || read.run(&db, &account("short"), SHORT),
+            || read.run(&db, &account("long"), long),
+        )?;
         println!(
             "{name:<28} {short:>12.1} {long_t:>12.1} {:>8.2}",
             long_t / short
@@ -106,19 +108,30 @@ fn account(name: &str) -> String {
     format!("00000000-0000-0000-0000-1000000000{n:02}")
 }
 
-/// Median microseconds of one call over `ROUNDS` calls (after a warm-up).
-fn time(mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+/// Median microseconds of one call of `a` and of `b` over `ROUNDS` calls each (after a warm-up).
+/// The calls alternate, so background work (autovacuum, checkpoints) weighs on both alike.
+fn time_pair(
+    mut a: impl FnMut() -> anyhow::Result<()>,
+    mut b: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<(f64, f64)> {
     for _ in 0..50 {
-        f()?;
+        a()?;
+        b()?;
     }
-    let mut samples = Vec::with_capacity(ROUNDS as usize);
+    let mut samples = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let t = Instant::now();
-        f()?;
-        samples.push(t.elapsed().as_secs_f64() * 1e6);
+        a()?;
+        samples.0.push(t.elapsed().as_secs_f64() * 1e6);
+        let t = Instant::now();
+        b()?;
+        samples.1.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[samples.len() / 2])
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok((median(samples.0), median(samples.1)))
 }
 
 /// One person with `n` entries of 1 point each (a transaction per entry, balanced by the fund).
