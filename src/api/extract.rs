@@ -172,6 +172,33 @@ where
     Ok(respond(answer))
 }
 
+/// [`run_command`] for a command whose body is checked before its work. With a key, the check's
+/// refusal (422, a 403 that depends on the body, ...) is an answer like any other (API.md: every
+/// answer below 500 is kept): it is replayed, and the key reused with another body is 422
+/// `idempotency-key-reused` whether or not that body is valid. Without a key it answers at once.
+pub async fn run_checked<P, R, F>(
+    state: &AppState,
+    caller: &CurrentUser,
+    keyed: Option<KeyedRequest>,
+    status: StatusCode,
+    checked: Result<P, AppError>,
+    work: F,
+) -> Result<HttpResponse, AppError>
+where
+    P: Send + 'static,
+    R: Serialize,
+    F: FnOnce(&mut DbConnection, chrono::NaiveDateTime, P) -> Result<R, AppError> + Send + 'static,
+{
+    let checked = match (checked, &keyed) {
+        (Err(refusal), None) => return Err(refusal),
+        (checked, _) => checked,
+    };
+    run_command(state, caller, keyed, status, move |conn, now| {
+        work(conn, now, checked?)
+    })
+    .await
+}
+
 /// The response for a kept or fresh answer.
 pub fn respond(answer: Answer) -> HttpResponse {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

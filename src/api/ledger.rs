@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{json, run_command, Command, PageParams};
+use super::extract::{json, run_checked, Command, PageParams};
 use super::people::visible_person;
 use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::ledger::{self, Cause, Event, Kind, Report, StatementLine, TransactionRow};
@@ -210,28 +210,15 @@ pub async fn adjust(
     cmd: Command<AdjustmentRequest>,
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
-    let body = cmd.body;
-    let mut errs = FieldErrors::default();
-    let amount = errs.check(
-        "amount",
-        text::in_range(body.amount.abs(), 1, 1_000_000).map(|_| body.amount),
-    );
-    let reason = errs.check("reason", text::reason(&body.reason));
-    let (Some(amount), Some(reason)) = (amount, reason) else {
-        return Err(errs.into_error());
-    };
-    let volunteer =
-        Uuid::parse_str(&body.volunteer_id).map_err(|_| AppError::NotFound("volunteer"))?;
-    if volunteer == admin.0.id {
-        return Err(AppError::SelfApproval("nobody adjusts their own balance"));
-    }
+    let checked = check_adjustment(&admin.0, &cmd.body);
     let admin_id = admin.0.id.to_string();
-    run_command(
+    run_checked(
         &state,
         &admin.0,
         cmd.keyed,
         StatusCode::CREATED,
-        move |conn, now| {
+        checked,
+        move |conn, now, (volunteer, amount, reason)| {
             let volunteer = volunteer.to_string();
             if users::find(conn, &volunteer)?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
@@ -254,6 +241,30 @@ pub async fn adjust(
         },
     )
     .await
+}
+
+/// The volunteer, signed amount and trimmed reason of an adjustment, or why it is refused.
+fn check_adjustment(
+    admin: &CurrentUser,
+    body: &AdjustmentRequest,
+) -> Result<(Uuid, i64, String), AppError> {
+    let mut errs = FieldErrors::default();
+    // `i64::MIN` has no absolute value: it is out of range, not an overflow.
+    let size = body.amount.checked_abs().unwrap_or(i64::MAX);
+    let amount = errs.check(
+        "amount",
+        text::in_range(size, 1, 1_000_000).map(|_| body.amount),
+    );
+    let reason = errs.check("reason", text::reason(&body.reason));
+    let (Some(amount), Some(reason)) = (amount, reason) else {
+        return Err(errs.into_error());
+    };
+    let volunteer =
+        Uuid::parse_str(&body.volunteer_id).map_err(|_| AppError::NotFound("volunteer"))?;
+    if volunteer == admin.id {
+        return Err(AppError::SelfApproval("nobody adjusts their own balance"));
+    }
+    Ok((volunteer, amount, reason))
 }
 
 #[utoipa::path(get, path = "/api/v1/ledger/transactions/{id}", tag = "points",

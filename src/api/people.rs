@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::hash;
-use super::extract::{json, run_command, Command, PageParams};
+use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{verify_password, Admin, CurrentUser, Staff};
 use crate::db::tokens;
 use crate::db::users::{self, NewUser, UserRow};
@@ -200,27 +200,17 @@ pub async fn create(
     staff: Staff,
     cmd: Command<NewVolunteer>,
 ) -> Result<HttpResponse, AppError> {
-    let body = cmd.body;
-    let mut errs = FieldErrors::default();
-    let phone = errs.check("phone", Phone::parse(&body.phone));
-    let name = errs.check("name", PersonName::parse(&body.name));
-    let password = errs.check_opt("password", body.password.as_deref(), Password::parse);
-    let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
-        return Err(errs.into_error());
+    let checked = match check_new_volunteer(&cmd.body) {
+        Ok((phone, name, password)) => hash(password).await.map(|hash| (phone, name, hash)),
+        Err(refusal) => Err(refusal),
     };
-    // Without a password, an unguessable one: nobody can sign in until a desk reset.
-    let password = match password {
-        Some(p) => p,
-        None => Password::parse(&Uuid::new_v4().to_string())
-            .map_err(|m| AppError::Internal(anyhow::anyhow!(m)))?,
-    };
-    let hash = hash(password).await?;
-    run_command(
+    run_checked(
         &state,
         &staff.0,
         cmd.keyed,
         StatusCode::CREATED,
-        move |conn, now| {
+        checked,
+        move |conn, now, (phone, name, hash)| {
             let user = users::create(
                 conn,
                 NewUser {
@@ -235,6 +225,24 @@ pub async fn create(
         },
     )
     .await
+}
+
+/// The phone, name and password of someone registered at the desk.
+fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Password), AppError> {
+    let mut errs = FieldErrors::default();
+    let phone = errs.check("phone", Phone::parse(&body.phone));
+    let name = errs.check("name", PersonName::parse(&body.name));
+    let password = errs.check_opt("password", body.password.as_deref(), Password::parse);
+    let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
+        return Err(errs.into_error());
+    };
+    // Without a password, an unguessable one: nobody can sign in until a desk reset.
+    let password = match password {
+        Some(p) => p,
+        None => Password::parse(&Uuid::new_v4().to_string())
+            .map_err(|m| AppError::Internal(anyhow::anyhow!(m)))?,
+    };
+    Ok((phone, name, password))
 }
 
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}", tag = "people",

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{json, run_command, Command, PageParams};
+use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardRow};
 use crate::domain::page::Page;
@@ -181,7 +181,28 @@ pub async fn create(
     staff: Staff,
     cmd: Command<RewardInput>,
 ) -> Result<HttpResponse, AppError> {
-    let b = cmd.body;
+    let created_by = staff.0.id.to_string();
+    let checked = check_new_reward(&cmd.body);
+    run_checked(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::CREATED,
+        checked,
+        move |conn, now, new| {
+            let new = NewReward {
+                created_by,
+                now,
+                ..new
+            };
+            Ok(Reward::from(rewards::create(conn, new)?))
+        },
+    )
+    .await
+}
+
+/// The reward a `POST /rewards` body describes (its creator and time still to fill in).
+fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
     let mut errs = FieldErrors::default();
     let name = errs.check("name", rules::name(&b.name));
     let description = errs.check_opt("description", b.description.as_deref(), rules::description);
@@ -198,28 +219,17 @@ pub async fn create(
     else {
         return Err(errs.into_error());
     };
-    let created_by = staff.0.id.to_string();
-    run_command(
-        &state,
-        &staff.0,
-        cmd.keyed,
-        StatusCode::CREATED,
-        move |conn, now| {
-            let new = NewReward {
-                name,
-                description: description.flatten(),
-                sponsor: sponsor.flatten(),
-                cost_points: cost,
-                stock,
-                per_volunteer_limit: limit,
-                active: b.active.unwrap_or(true),
-                created_by,
-                now,
-            };
-            Ok(Reward::from(rewards::create(conn, new)?))
-        },
-    )
-    .await
+    Ok(NewReward {
+        name,
+        description: description.flatten(),
+        sponsor: sponsor.flatten(),
+        cost_points: cost,
+        stock,
+        per_volunteer_limit: limit,
+        active: b.active.unwrap_or(true),
+        created_by: String::new(),
+        now: chrono::NaiveDateTime::default(),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/rewards", tag = "rewards", params(PageParams),
@@ -269,7 +279,25 @@ pub async fn update(
     path: web::Path<Uuid>,
     cmd: Command<RewardPatch>,
 ) -> Result<HttpResponse, AppError> {
-    let b = cmd.body;
+    let checked = check_patch(cmd.body);
+    let id = path.to_string();
+    run_checked(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::OK,
+        checked,
+        move |conn, _, changes| {
+            let reward =
+                rewards::update(conn, &id, changes)?.ok_or(AppError::NotFound("reward"))?;
+            Ok(Reward::from(reward))
+        },
+    )
+    .await
+}
+
+/// The changes a `PATCH /rewards/{id}` body asks for.
+fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
     let mut errs = FieldErrors::default();
     let name = errs.check_opt("name", b.name.as_deref(), rules::name);
     let description = clearable(&mut errs, "description", b.description, rules::description);
@@ -287,27 +315,14 @@ pub async fn update(
     else {
         return Err(errs.into_error());
     };
-    let changes = RewardChanges {
+    Ok(RewardChanges {
         name,
         description,
         sponsor,
         cost_points: cost,
         per_volunteer_limit: limit,
         active: b.active,
-    };
-    let id = path.to_string();
-    run_command(
-        &state,
-        &staff.0,
-        cmd.keyed,
-        StatusCode::OK,
-        move |conn, _| {
-            let reward =
-                rewards::update(conn, &id, changes)?.ok_or(AppError::NotFound("reward"))?;
-            Ok(Reward::from(reward))
-        },
-    )
-    .await
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/rewards/{id}/restock", tag = "rewards", request_body = Restock,
@@ -319,15 +334,16 @@ pub async fn restock(
     path: web::Path<Uuid>,
     cmd: Command<Restock>,
 ) -> Result<HttpResponse, AppError> {
-    let quantity =
-        rules::restock_quantity(cmd.body.quantity).map_err(|m| AppError::invalid("quantity", m))?;
+    let checked =
+        rules::restock_quantity(cmd.body.quantity).map_err(|m| AppError::invalid("quantity", m));
     let id = path.to_string();
-    run_command(
+    run_checked(
         &state,
         &staff.0,
         cmd.keyed,
         StatusCode::OK,
-        move |conn, _| match rewards::restock(conn, &id, quantity, rules::MAX_STOCK)? {
+        checked,
+        move |conn, _, quantity| match rewards::restock(conn, &id, quantity, rules::MAX_STOCK)? {
             Ok(reward) => Ok(Reward::from(reward)),
             Err(RestockRefusal::NotFound) => Err(AppError::NotFound("reward")),
             Err(RestockRefusal::Unlimited) => Err(AppError::invalid(

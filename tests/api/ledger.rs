@@ -703,3 +703,56 @@ async fn expired_idempotency_keys_are_purged_and_fresh_ones_kept() {
     assert_eq!(purged, 1, "a key older than 24 hours is purged");
     app.assert_ledger_ok();
 }
+
+#[actix_web::test]
+async fn an_adjustment_of_the_smallest_integer_is_refused_as_out_of_range() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let v = app.volunteer().await;
+    let res = app
+        .post_keyed(
+            "/ledger/adjustments",
+            &admin.token,
+            "min",
+            &adjustment(&v.id, i64::MIN),
+        )
+        .await;
+    let problem = assert_problem(res, 422, "validation-failed").await;
+    assert_eq!(problem["errors"][0]["field"], "amount");
+    assert_eq!(app.balance(&v.token).await, 0);
+    app.assert_ledger_ok();
+}
+
+#[actix_web::test]
+async fn a_refused_body_is_kept_under_its_key_and_another_body_with_that_key_is_key_reused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let v = app.volunteer().await;
+    let post = |key: &'static str, amount: i64| {
+        let (app, token, id) = (&app, admin.token.clone(), v.id.clone());
+        async move {
+            app.post_keyed("/ledger/adjustments", &token, key, &adjustment(&id, amount))
+                .await
+        }
+    };
+    // A validation refusal is an answer below 500: kept and replayed byte for byte.
+    let first = post("bad-first", 0).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = assert_problem(first, 422, "validation-failed").await;
+    let again = post("bad-first", 0).await;
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|h| h.to_str().ok()),
+        Some("true")
+    );
+    assert_eq!(assert_problem(again, 422, "validation-failed").await, first);
+    // The key is spent: a corrected body under it is another request.
+    assert_problem(post("bad-first", 10).await, 422, "idempotency-key-reused").await;
+    // A used key with a body that is invalid too is still a reused key.
+    assert_eq!(post("good-first", 10).await.status(), 201);
+    assert_problem(post("good-first", 0).await, 422, "idempotency-key-reused").await;
+    assert_eq!(app.balance(&v.token).await, 10, "only one adjustment acted");
+    app.assert_ledger_ok();
+}

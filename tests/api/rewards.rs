@@ -942,3 +942,28 @@ async fn the_openapi_document_lists_every_rewards_and_redemptions_path() {
         );
     }
 }
+
+#[actix_web::test]
+async fn a_redemption_key_used_with_an_invalid_body_is_spent_like_any_other() {
+    let app = spawn_app().await;
+    let (admin, staff, v) = (app.admin().await, app.staff().await, app.volunteer().await);
+    app.grant(&admin, &v.id, 100).await;
+    let r = reward(&app, &staff, json!({"name": "茶", "cost_points": 10})).await;
+    let post = |key: &'static str, quantity: i64| {
+        let (app, token, reward_id) = (&app, v.token.clone(), r["id"].clone());
+        async move {
+            let fields = json!({"reward_id": reward_id, "quantity": quantity});
+            app.post_keyed("/redemptions", &token, key, &fields).await
+        }
+    };
+    let first = assert_problem(post("eleven", 11).await, 422, "validation-failed").await;
+    let again = post("eleven", 11).await;
+    assert!(again.headers().get("idempotent-replayed").is_some());
+    assert_eq!(assert_problem(again, 422, "validation-failed").await, first);
+    assert_problem(post("eleven", 1).await, 422, "idempotency-key-reused").await;
+
+    assert_eq!(post("one", 1).await.status(), 201);
+    assert_problem(post("one", 0).await, 422, "idempotency-key-reused").await;
+    assert_eq!(app.balance(&v.token).await, 90, "one unit was paid for");
+    app.assert_ledger_ok();
+}

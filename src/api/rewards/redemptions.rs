@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{json, run_command, Command, PageParams};
+use crate::api::extract::{json, run_checked, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
 use crate::domain::page::Page;
@@ -101,30 +101,15 @@ pub async fn redeem(
     cmd: Command<RedeemRequest>,
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
-    let b = &cmd.body;
-    let volunteer = match &b.volunteer_id {
-        None => caller.id,
-        Some(raw) => {
-            let named = Uuid::parse_str(raw).ok();
-            if !caller.is_staff() && named != Some(caller.id) {
-                return Err(AppError::Forbidden("a volunteer redeems only for themself"));
-            }
-            named.ok_or(AppError::NotFound("volunteer"))?
-        }
-    };
-    let quantity = rules::quantity(b.quantity).map_err(|m| AppError::invalid("quantity", m))?;
-    let reward = Uuid::parse_str(&b.reward_id).map_err(|_| AppError::NotFound("reward"))?;
-    let (reward, volunteer, by) = (
-        reward.to_string(),
-        volunteer.to_string(),
-        caller.id.to_string(),
-    );
-    run_command(
+    let checked = check_redeem(&caller, &cmd.body);
+    let by = caller.id.to_string();
+    run_checked(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::CREATED,
-        move |conn, now| {
+        checked,
+        move |conn, now, (reward, volunteer, quantity)| {
             let r = redemptions::redeem(
                 conn,
                 Redeem {
@@ -139,6 +124,26 @@ pub async fn redeem(
         },
     )
     .await
+}
+
+/// The reward, the volunteer and the quantity of a redemption, or why it is refused.
+fn check_redeem(
+    caller: &CurrentUser,
+    b: &RedeemRequest,
+) -> Result<(String, String, i64), AppError> {
+    let volunteer = match &b.volunteer_id {
+        None => caller.id,
+        Some(raw) => {
+            let named = Uuid::parse_str(raw).ok();
+            if !caller.is_staff() && named != Some(caller.id) {
+                return Err(AppError::Forbidden("a volunteer redeems only for themself"));
+            }
+            named.ok_or(AppError::NotFound("volunteer"))?
+        }
+    };
+    let quantity = rules::quantity(b.quantity).map_err(|m| AppError::invalid("quantity", m))?;
+    let reward = Uuid::parse_str(&b.reward_id).map_err(|_| AppError::NotFound("reward"))?;
+    Ok((reward.to_string(), volunteer.to_string(), quantity))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),
@@ -204,15 +209,16 @@ pub async fn fulfil(
     staff: Staff,
     cmd: Command<FulfilRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let code = PickupCode::parse(&cmd.body.pickup_code)
-        .map_err(|m| AppError::invalid("pickup_code", m))?;
+    let checked =
+        PickupCode::parse(&cmd.body.pickup_code).map_err(|m| AppError::invalid("pickup_code", m));
     let by = staff.0.id.to_string();
-    run_command(
+    run_checked(
         &state,
         &staff.0,
         cmd.keyed,
         StatusCode::OK,
-        move |conn, now| {
+        checked,
+        move |conn, now, code| {
             Ok(Redemption::from(redemptions::fulfil(
                 conn, &code, &by, now,
             )?))
