@@ -188,6 +188,34 @@ fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
         .map_err(|_| AppError::NotFound(what))
 }
 
+/// A body's team id as stored: a UUID in its canonical (lower-case) form, anything else as sent
+/// (which matches no team).
+fn canonical_team(raw: Option<String>) -> Option<String> {
+    raw.map(|r| Uuid::parse_str(&r).map(|u| u.to_string()).unwrap_or(r))
+}
+
+/// The request body, or why it could not be read, but only once the caller's role allows the
+/// action at all: a volunteer who leads no team gets 403 whatever the body (API.md: the role
+/// check comes first).
+pub(super) async fn body_after_role<T>(
+    state: &AppState,
+    caller: &CurrentUser,
+    cmd: Result<Command<T>, AppError>,
+) -> Result<Command<T>, AppError> {
+    let refusal = match cmd {
+        Ok(cmd) => return Ok(cmd),
+        Err(refusal) => refusal,
+    };
+    if !caller.is_staff() {
+        let id = caller.id.to_string();
+        state
+            .db
+            .read(move |conn| Manager::load(conn, &id, false)?.require_role())
+            .await?;
+    }
+    Err(refusal)
+}
+
 /// Checks what API.md bounds on an activity's editable fields, naming every broken one.
 fn check_fields(f: &Editable, errs: &mut FieldErrors) {
     if let Err(m) = rules::check_times(f.starts_at, f.ends_at) {
@@ -219,7 +247,7 @@ fn new_activity(body: ActivityInput) -> Result<(Editable, rules::PointsRule), Ap
         title: title.unwrap_or_default(),
         description: description.flatten(),
         location: location.flatten(),
-        team_id: body.team_id,
+        team_id: canonical_team(body.team_id),
         starts_at: naive(body.starts_at),
         ends_at: naive(body.ends_at),
         capacity: body.capacity,
@@ -249,7 +277,7 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
             .flatten();
     }
     if let Some(t) = p.team_id {
-        f.team_id = t;
+        f.team_id = canonical_team(t);
     }
     if let Some(s) = p.starts_at {
         f.starts_at = naive(s);
@@ -289,9 +317,10 @@ fn require_team(
 pub async fn create(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    cmd: Command<ActivityInput>,
+    cmd: Result<Command<ActivityInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let team = cmd.body.team_id.clone();
+    let cmd = body_after_role(&state, &caller, cmd).await?;
+    let team = canonical_team(cmd.body.team_id.clone());
     let parsed = new_activity(cmd.body);
     let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
     run_command(
@@ -319,8 +348,9 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
-    cmd: Command<ActivityPatch>,
+    cmd: Result<Command<ActivityPatch>, AppError>,
 ) -> Result<HttpResponse, AppError> {
+    let cmd = body_after_role(&state, &caller, cmd).await?;
     let raw = path.into_inner();
     let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
     let patch = cmd.body;
@@ -331,7 +361,8 @@ pub async fn update(
             who.require_role()?;
             let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
             who.require(row.team_id.as_deref())?;
-            let moves_team = matches!(&patch.team_id, Some(t) if *t != row.team_id);
+            let moves_team =
+                matches!(&patch.team_id, Some(t) if canonical_team(t.clone()) != row.team_id);
             let mut fields = patched(Editable::of(&row), patch)?;
             if moves_team {
                 // Moving it to another team needs the right to publish for that team too.
@@ -420,8 +451,9 @@ pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
-    cmd: Command<serde_json::Value>,
+    cmd: Result<Command<serde_json::Value>, AppError>,
 ) -> Result<HttpResponse, AppError> {
+    let cmd = body_after_role(&state, &caller, cmd).await?;
     let raw = path.into_inner();
     let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
     run_command(
@@ -611,7 +643,8 @@ pub async fn check_in(
     let attempts_key = format!("{caller_id}:{id}");
     // After 5 wrong codes in 10 minutes, no more guesses (429).
     state.limiters.check_in_codes.check(&attempts_key)?;
-    let at = position(cmd.body.location)?;
+    // Refused inside the command, so a keyed refusal is kept and replayed like any answer.
+    let at = position(cmd.body.location);
     let code = cmd.body.code;
     let limits = state.clone();
     run_command(
@@ -620,6 +653,7 @@ pub async fn check_in(
         cmd.keyed,
         StatusCode::CREATED,
         move |conn, now| {
+            let at = at?;
             let activity = activities::get(conn, &id)?;
             if activity.is_cancelled() {
                 return Err(AppError::conflict(
@@ -677,13 +711,14 @@ pub async fn check_out(
 ) -> Result<HttpResponse, AppError> {
     let id = path.to_string();
     let caller_id = caller.id.to_string();
-    let at = position(cmd.body.location)?;
+    let at = position(cmd.body.location);
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
+            let at = at?;
             let activity = activities::get(conn, &id)?;
             let log = activity_logs::check_out(conn, &activity, &caller_id, at, now)?;
             Ok(ActivityLog::from(activity_logs::get(conn, &log)?))

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::activities::body_after_role;
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, Manager};
@@ -138,8 +139,9 @@ pub struct RecordInput {
 pub async fn record(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    cmd: Command<RecordInput>,
+    cmd: Result<Command<RecordInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
+    let cmd = body_after_role(&state, &caller, cmd).await?;
     let body = cmd.body;
     let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
     run_command(
@@ -205,15 +207,16 @@ pub async fn list(
     query: web::Query<LogQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
     let q = query.into_inner();
-    let status = status_filter(q.status.as_deref())?;
     let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
-    let rows = state
+    let (rows, limit) = state
         .db
         .read(move |conn| {
             let who = Manager::load(conn, &caller_id, staff)?;
+            // The role check comes first: a volunteer gets 403 even for a bad `limit` or status.
             who.require_role()?;
+            let (limit, cursor) = page.parse()?;
+            let status = status_filter(q.status.as_deref())?;
             // An id that is not a UUID matches nothing.
             let id_or_none = |raw: Option<String>| {
                 raw.map(|r| Uuid::parse_str(&r).map(|u| u.to_string()).unwrap_or(r))
@@ -224,7 +227,10 @@ pub async fn list(
                 volunteer_id: id_or_none(q.volunteer_id),
                 teams: (!who.staff).then(|| who.led.clone()),
             };
-            activity_logs::list(conn, &filter, limit, cursor.as_ref())
+            Ok((
+                activity_logs::list(conn, &filter, limit, cursor.as_ref())?,
+                limit,
+            ))
         })
         .await?;
     Ok(json(
@@ -287,8 +293,9 @@ pub async fn approve(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
-    cmd: Command<ApproveInput>,
+    cmd: Result<Command<ApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
+    let cmd = body_after_role(&state, &caller, cmd).await?;
     let id = path.into_inner();
     let mut errs = FieldErrors::default();
     let points = errs.check_opt("points", cmd.body.points, |p| text::in_range(p, 0, 10_000));
@@ -319,7 +326,7 @@ pub async fn reject(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
-    cmd: Command<ReasonInput>,
+    cmd: Result<Command<ReasonInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     with_reason(state, caller, path, cmd, activity_logs::reject).await
 }
@@ -332,7 +339,7 @@ pub async fn reverse(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
-    cmd: Command<ReasonInput>,
+    cmd: Result<Command<ReasonInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     with_reason(state, caller, path, cmd, activity_logs::reverse).await
 }
@@ -343,7 +350,7 @@ async fn with_reason(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
-    cmd: Command<ReasonInput>,
+    cmd: Result<Command<ReasonInput>, AppError>,
     step: fn(
         &mut crate::db::DbConnection,
         &Manager,
@@ -352,6 +359,7 @@ async fn with_reason(
         chrono::NaiveDateTime,
     ) -> Result<LogView, AppError>,
 ) -> Result<HttpResponse, AppError> {
+    let cmd = body_after_role(&state, &caller, cmd).await?;
     let id = path.into_inner();
     let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
     let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
@@ -400,8 +408,9 @@ pub struct BulkResult {
 pub async fn bulk_approve(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    cmd: Command<BulkApproveInput>,
+    cmd: Result<Command<BulkApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
+    let cmd = body_after_role(&state, &caller, cmd).await?;
     let ids = cmd.body.ids;
     let count = text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m));
     let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());

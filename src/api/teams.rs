@@ -147,8 +147,9 @@ pub async fn create(
         cmd.body.description.as_deref(),
         text::description,
     );
-    let (Some(name), Some(description)) = (name, description) else {
-        return Err(errs.into_error());
+    let checked = match (name, description) {
+        (Some(name), Some(description)) => Ok((name, description)),
+        _ => Err(errs.into_error()),
     };
     run_command(
         &state,
@@ -156,6 +157,8 @@ pub async fn create(
         cmd.keyed,
         StatusCode::CREATED,
         move |conn, now| {
+            // Refused inside the command, so a keyed refusal is kept and replayed like any answer.
+            let (name, description) = checked?;
             let row = teams::create(conn, &name, description.as_deref(), now)?;
             Ok(team((row, 0)))
         },
@@ -213,7 +216,6 @@ pub async fn members(
     path: web::Path<String>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
     let raw = path.into_inner();
     let caller_id = caller.id.to_string();
     let staff = caller.is_staff();
@@ -221,15 +223,19 @@ pub async fn members(
         .db
         .read(move |conn| {
             let who = crate::db::activities::Manager::load(conn, &caller_id, staff)?;
+            // The role checks come first: a volunteer, or another team's leader, gets 403 even
+            // for a bad `limit`.
             who.require_role()?;
             let id = Uuid::parse_str(&raw)
                 .map_err(|_| AppError::NotFound("team"))?
                 .to_string();
             teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
             who.require(Some(&id))?;
-            teams::members(conn, &id, limit, cursor.as_ref())
+            let (limit, cursor) = page.parse()?;
+            Ok((teams::members(conn, &id, limit, cursor.as_ref())?, limit))
         })
         .await?;
+    let (rows, limit) = rows;
     Ok(json(
         StatusCode::OK,
         &Page::from_rows(rows, limit, MemberRow::cursor, Member::from),

@@ -1124,3 +1124,138 @@ async fn the_openapi_document_lists_every_teams_activities_and_activity_logs_pat
         assert!(doc["paths"][path].is_object(), "{path} is missing");
     }
 }
+
+#[actix_web::test]
+async fn a_volunteer_is_refused_with_403_before_any_problem_with_their_body_or_query() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let leader = app.volunteer().await;
+    let volunteer = app.volunteer().await;
+    team_with(&app, &staff, &leader, "leader").await;
+    app.set_time(base());
+    let activity = id(&publish(&app, &staff.token, json!({})).await);
+    let log = uuid::Uuid::new_v4();
+
+    // Bodies of the wrong shape: the volunteer's role never allows these actions (403), while a
+    // leader, whose role does, hears about the body (400).
+    let wrong = json!({"title": 5, "minutes": "many", "reason": 5, "points": "x", "ids": 1});
+    for (method, path) in [
+        (Method::POST, "/activities".to_owned()),
+        (Method::PATCH, format!("/activities/{activity}")),
+        (Method::POST, "/activity-logs".to_owned()),
+        (Method::POST, format!("/activity-logs/{log}/approve")),
+        (Method::POST, format!("/activity-logs/{log}/reject")),
+        (Method::POST, format!("/activity-logs/{log}/reverse")),
+        (Method::POST, "/activity-logs/bulk-approve".to_owned()),
+    ] {
+        let res = app
+            .request(method.clone(), &path, Some(&volunteer.token), Some(&wrong))
+            .await;
+        assert_problem(res, 403, "forbidden").await;
+        let res = app
+            .request(method, &path, Some(&leader.token), Some(&wrong))
+            .await;
+        assert_problem(res, 400, "bad-request").await;
+    }
+    let res = app
+        .client
+        .post(app.url(&format!("/activities/{activity}/cancel")))
+        .bearer_auth(&volunteer.token)
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(res, 403, "forbidden").await;
+
+    // The approval queue: 403 before a bad limit or status; staff hear about those.
+    for query in ["limit=0", "status=lost"] {
+        let path = format!("/activity-logs?{query}");
+        assert_problem(app.get(&path, &volunteer.token).await, 403, "forbidden").await;
+    }
+    assert_problem(
+        app.get("/activity-logs?limit=0", &staff.token).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_problem(
+        app.get("/activity-logs?status=lost", &staff.token).await,
+        400,
+        "bad-request",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_leader_may_name_their_team_in_upper_case_to_publish_and_edit_its_activities() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let leader = app.volunteer().await;
+    let team = team_with(&app, &staff, &leader, "leader").await;
+    app.set_time(base());
+    let activity = publish(&app, &leader.token, json!({"team_id": team.to_uppercase()})).await;
+    assert_eq!(activity["team_id"], team.as_str());
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/activities/{}", id(&activity)),
+            Some(&leader.token),
+            Some(&json!({"team_id": team.to_uppercase(), "title": "Renamed"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let edited = body(res).await;
+    assert_eq!(edited["team_id"], team.as_str());
+    assert_eq!(edited["title"], "Renamed");
+}
+
+#[actix_web::test]
+async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_replayed() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let volunteer = app.volunteer().await;
+    app.set_time(base());
+    let activity = id(&publish(&app, &staff.token, json!({})).await);
+    let c = code(&app, &staff.token, &activity).await;
+    let bad = json!({"code": c, "location": {"lat": 91.0, "lng": 0.0}});
+    let path = format!("/activities/{activity}/check-in");
+    for replayed in [None, Some("true")] {
+        let res = app
+            .post_keyed(&path, &volunteer.token, "check-in-1", &bad)
+            .await;
+        let header = res
+            .headers()
+            .get("Idempotent-Replayed")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(header.as_deref(), replayed);
+        assert_problem(res, 422, "validation-failed").await;
+    }
+    // The key is spent on that refusal: another body with it is a reused key.
+    let res = app
+        .post_keyed(&path, &volunteer.token, "check-in-1", &json!({"code": c}))
+        .await;
+    assert_problem(res, 422, "idempotency-key-reused").await;
+
+    assert_eq!(
+        check_in(&app, &volunteer.token, &activity, &c)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let path = format!("/activities/{activity}/check-out");
+    let bad = json!({"location": {"lat": 0.0, "lng": 181.0}});
+    for replayed in [None, Some("true")] {
+        let res = app
+            .post_keyed(&path, &volunteer.token, "check-out-1", &bad)
+            .await;
+        let header = res
+            .headers()
+            .get("Idempotent-Replayed")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(header.as_deref(), replayed);
+        assert_problem(res, 422, "validation-failed").await;
+    }
+}

@@ -138,3 +138,65 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
     let me = body(app.get("/me", &leader.token).await).await;
     assert_eq!(me["teams"], Value::Array(vec![]));
 }
+
+#[actix_web::test]
+async fn a_volunteer_or_another_teams_leader_asking_for_members_is_refused_with_403_before_a_bad_limit(
+) {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let (leader, member, other) = (
+        app.volunteer().await,
+        app.volunteer().await,
+        app.volunteer().await,
+    );
+    let t = crate::activities::team_with(&app, &staff, &leader, "leader").await;
+    crate::activities::team_with(&app, &staff, &other, "leader").await;
+    let res = app
+        .put(
+            &format!("/teams/{t}/members/{}", member.id),
+            &staff.token,
+            &json!({"role": "member"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let path = format!("/teams/{t}/members?limit=0");
+    assert_problem(app.get(&path, &member.token).await, 403, "forbidden").await;
+    assert_problem(app.get(&path, &other.token).await, 403, "forbidden").await;
+    assert_problem(
+        app.get(&path, &leader.token).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    let path = format!("/teams/{t}/members?limit=1");
+    let page = body(app.get(&path, &leader.token).await).await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+    assert!(page["next_cursor"].is_string());
+}
+
+#[actix_web::test]
+async fn a_keyed_team_refused_for_its_name_is_kept_and_replayed() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    for replayed in [None, Some("true")] {
+        let res = app
+            .post_keyed("/teams", &staff.token, "team-1", &json!({"name": "  "}))
+            .await;
+        let header = res
+            .headers()
+            .get("Idempotent-Replayed")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(header.as_deref(), replayed);
+        assert_problem(res, 422, "validation-failed").await;
+    }
+    let res = app
+        .post_keyed(
+            "/teams",
+            &staff.token,
+            "team-1",
+            &json!({"name": "Riverside"}),
+        )
+        .await;
+    assert_problem(res, 422, "idempotency-key-reused").await;
+}
