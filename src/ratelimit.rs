@@ -66,6 +66,15 @@ impl Limiter {
         Ok(())
     }
 
+    /// Takes back the newest event of `key`: an attempt reserved with [`Limiter::hit`] that
+    /// turned out not to count (a correct code). Reserving first and releasing after keeps the
+    /// limit under concurrent attempts, which a check-then-record would let through.
+    pub fn release(&self, key: &str) {
+        if let Some(seen) = self.lock().get_mut(key) {
+            seen.pop_back();
+        }
+    }
+
     /// Forgets `key` (a success resets a failure count).
     pub fn reset(&self, key: &str) {
         self.lock().remove(key);
@@ -110,5 +119,13 @@ mod tests {
         assert!(limiter.hit("b").is_ok(), "keys are counted apart");
         limiter.reset("a");
         assert!(limiter.hit("a").is_ok());
+        limiter.release("a");
+        for _ in 0..3 {
+            assert!(
+                limiter.hit("a").is_ok(),
+                "a released attempt does not count"
+            );
+        }
+        assert!(limiter.hit("a").is_err());
     }
 }

@@ -641,13 +641,16 @@ pub async fn check_in(
     let id = path.to_string();
     let caller_id = caller.id.to_string();
     let attempts_key = format!("{caller_id}:{id}");
-    // After 5 wrong codes in 10 minutes, no more guesses (429).
-    state.limiters.check_in_codes.check(&attempts_key)?;
+    // After 5 wrong codes in 10 minutes, no more guesses (429). The attempt is reserved before
+    // the code is checked (so concurrent guesses cannot all slip through) and released unless
+    // the code was wrong.
+    state.limiters.check_in_codes.hit(&attempts_key)?;
+    let wrong_code = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let wrong = wrong_code.clone();
     // Refused inside the command, so a keyed refusal is kept and replayed like any answer.
     let at = position(cmd.body.location);
     let code = cmd.body.code;
-    let limits = state.clone();
-    run_command(
+    let answer = run_command(
         &state,
         &caller,
         cmd.keyed,
@@ -668,7 +671,7 @@ pub async fn check_in(
                 ));
             }
             if !rules::code_accepted(&activity.secret(), &code, now) {
-                limits.limiters.check_in_codes.record(&attempts_key);
+                wrong.store(true, std::sync::atomic::Ordering::SeqCst);
                 return Err(AppError::Unprocessable {
                     code: "invalid-check-in-code",
                     detail: "this check-in code is wrong or expired".into(),
@@ -697,7 +700,11 @@ pub async fn check_in(
             Ok(ActivityLog::from(activity_logs::get(conn, &log)?))
         },
     )
-    .await
+    .await;
+    if !wrong_code.load(std::sync::atomic::Ordering::SeqCst) {
+        state.limiters.check_in_codes.release(&attempts_key);
+    }
+    answer
 }
 
 #[utoipa::path(post, path = "/api/v1/activities/{id}/check-out", tag = "activities", request_body = CheckOut,

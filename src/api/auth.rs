@@ -136,7 +136,9 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     state.limiters.logins.hit(&client_address(&req))?;
     let phone = cmd.body.phone.trim().to_owned();
-    state.limiters.login_failures.check(&phone)?;
+    // The attempt is counted before the password is checked, so concurrent guesses cannot all
+    // slip past the limit; a success clears the count.
+    state.limiters.login_failures.hit(&phone)?;
     let lookup = phone.clone();
     let user = state
         .db
@@ -147,10 +149,7 @@ pub async fn login(
     let ok = crate::db::blocking(move || Ok(verify_password(&password, stored.as_deref()))).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
-        _ => {
-            state.limiters.login_failures.record(&phone);
-            return Err(AppError::InvalidCredentials);
-        }
+        _ => return Err(AppError::InvalidCredentials),
     };
     state.limiters.login_failures.reset(&phone);
     let now = state.clock.now_naive();

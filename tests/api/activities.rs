@@ -1259,3 +1259,55 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
         assert_problem(res, 422, "validation-failed").await;
     }
 }
+
+#[actix_web::test]
+async fn concurrent_wrong_codes_cannot_slip_past_the_limit_and_a_right_code_does_not_count() {
+    let app = spawn_app().await;
+    app.set_time(base());
+    let staff = app.staff().await;
+    let v = app.volunteer().await;
+    let activity = id(&publish(&app, &staff.token, json!({})).await);
+    let right = code(&app, &staff.token, &activity).await;
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let guesses = (0..12).map(|_| {
+        let (app, token, activity) = (&app, v.token.clone(), activity.clone());
+        async move { check_in(app, &token, &activity, wrong).await }
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let checked = statuses.iter().filter(|s| **s == 422).count();
+    assert_eq!(
+        checked + statuses.iter().filter(|s| **s == 429).count(),
+        12,
+        "{statuses:?}"
+    );
+    assert!(
+        checked <= 5,
+        "at most 5 wrong codes were tried: {statuses:?}"
+    );
+
+    // Attempts that were not wrong codes are given back: another volunteer's right code after
+    // four wrong ones still checks in, and the right code does not use up an attempt.
+    let w = app.volunteer().await;
+    for _ in 0..4 {
+        assert_problem(
+            check_in(&app, &w.token, &activity, wrong).await,
+            422,
+            "invalid-check-in-code",
+        )
+        .await;
+    }
+    assert_eq!(
+        check_in(&app, &w.token, &activity, &right).await.status(),
+        StatusCode::CREATED
+    );
+    let res = check_in(&app, &w.token, &activity, &right).await;
+    assert_problem(res, 409, "already-checked-in").await;
+}

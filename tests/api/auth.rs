@@ -599,3 +599,23 @@ async fn a_chunked_body_over_64_kib_without_a_length_is_413_too() {
         "{answer}"
     );
 }
+
+#[actix_web::test]
+async fn concurrent_wrong_passwords_for_one_phone_cannot_slip_past_the_limit() {
+    let app = spawn_app_with(&[("LOGIN_FAILURES_PER_PHONE", "5")]).await;
+    let v = app.volunteer().await;
+    let guesses = (0..20).map(|i| {
+        let app = &app;
+        let phone = v.phone.clone();
+        async move { app.login(&phone, &format!("guess number {i}")).await }
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + limited, 20, "{statuses:?}");
+    assert!(checked <= 5, "at most 5 guesses were checked: {statuses:?}");
+}
