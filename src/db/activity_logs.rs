@@ -265,6 +265,13 @@ pub fn record(
     recorded_by: &str,
     now: NaiveDateTime,
 ) -> Result<String, AppError> {
+    // Attendance recorded at the desk is a check-in on someone's behalf: the same rule holds.
+    if activity.is_cancelled() {
+        return Err(AppError::conflict(
+            "activity-cancelled",
+            "this activity was cancelled",
+        ));
+    }
     let id = Uuid::new_v4().to_string();
     let inserted = diesel::insert_into(logs::table)
         .values((

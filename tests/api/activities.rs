@@ -365,7 +365,7 @@ async fn check_in_is_refused_before_and_after_its_window() {
 }
 
 #[actix_web::test]
-async fn a_cancelled_activity_refuses_check_in_and_a_second_cancel() {
+async fn a_cancelled_activity_refuses_check_in_recorded_attendance_and_a_second_cancel() {
     let app = spawn_app().await;
     app.set_time(base());
     let staff = app.staff().await;
@@ -395,6 +395,15 @@ async fn a_cancelled_activity_refuses_check_in_and_a_second_cancel() {
         "activity-cancelled",
     )
     .await;
+    // Nor may staff record attendance on it for someone without the app.
+    let res = app
+        .post(
+            "/activity-logs",
+            &staff.token,
+            &json!({"activity_id": activity, "volunteer_id": v.id, "minutes": 30}),
+        )
+        .await;
+    assert_problem(res, 409, "activity-cancelled").await;
     let res = app
         .post(
             &format!("/activities/{activity}/cancel"),
