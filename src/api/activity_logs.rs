@@ -423,28 +423,38 @@ pub async fn bulk_approve(
             let who = Manager::load(conn, &caller_id, staff)?;
             who.require_role()?;
             count?;
-            // Logs are locked in id order, so two bulk approvals over the same logs queue
-            // behind each other instead of deadlocking; answers keep the request's order.
+            // Two passes, so no deadlock with a single review or another batch: every log is
+            // moved (and locked) in id order while no account row is held, then the credits go
+            // in volunteer order. Answers keep the request's order.
             let mut order: Vec<usize> = (0..ids.len()).collect();
             order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
             let mut outcomes: Vec<Option<Result<ActivityLog, BulkFailure>>> =
                 ids.iter().map(|_| None).collect();
+            let mut moved = Vec::new();
             for i in order {
                 let id = &ids[i];
                 // Each log in its own savepoint: a refusal undoes only that log's writes, and each
                 // id is authorised on its own. A fault (5xx) still fails the whole request.
-                let outcome = match savepoint(conn, |conn| {
-                    activity_logs::approve(conn, &who, id, None, None, now)
+                match savepoint(conn, |conn| {
+                    activity_logs::mark_approved(conn, &who, id, None, None, now)
                 }) {
-                    Ok(v) => Ok(ActivityLog::from(v)),
-                    Err(e) if !e.is_fault() => Err(BulkFailure {
-                        id: id.clone(),
-                        code: e.code_and_title().0.to_owned(),
-                        detail: e.problem().detail,
-                    }),
+                    Ok(approved) => moved.push((i, approved)),
+                    Err(e) if !e.is_fault() => {
+                        outcomes[i] = Some(Err(BulkFailure {
+                            id: id.clone(),
+                            code: e.code_and_title().0.to_owned(),
+                            detail: e.problem().detail,
+                        }))
+                    }
                     Err(fault) => return Err(fault),
-                };
-                outcomes[i] = Some(outcome);
+                }
+            }
+            moved.sort_by(|(a, x), (b, y)| {
+                (x.volunteer_id(), &ids[*a]).cmp(&(y.volunteer_id(), &ids[*b]))
+            });
+            for (i, approved) in moved {
+                let log = activity_logs::credit_approved(conn, &who, approved, now)?;
+                outcomes[i] = Some(Ok(ActivityLog::from(log)));
             }
             let mut result = BulkResult {
                 approved: Vec::new(),

@@ -323,6 +323,35 @@ pub fn approve(
     note: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
+    let approved = mark_approved(conn, who, id, points, note, now)?;
+    credit_approved(conn, who, approved, now)
+}
+
+/// A log [`mark_approved`] moved to `approved`, whose points [`credit_approved`] still has to
+/// credit in the same transaction.
+pub struct Approved {
+    view: LogView,
+    points: i64,
+}
+
+impl Approved {
+    /// The volunteer whose account the credit touches.
+    pub fn volunteer_id(&self) -> &str {
+        &self.view.log.volunteer_id
+    }
+}
+
+/// The first half of [`approve`]: the checks and the state-machine UPDATE, which locks the log
+/// row and no account. Bulk approval moves every log first and credits after, so it never
+/// holds an account row while it waits for a log row (a single review takes log, then account).
+pub fn mark_approved(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &str,
+    points: Option<i64>,
+    note: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Approved, AppError> {
     let v = for_review(conn, who, id)?;
     if v.log.recorded_by.as_deref() == Some(who.id.as_str()) {
         return Err(AppError::SelfApproval(
@@ -359,6 +388,17 @@ pub fn approve(
     if n == 0 {
         return Err(not_submitted());
     }
+    Ok(Approved { view: v, points })
+}
+
+/// The second half of [`approve`]: credits the points of a log [`mark_approved`] moved (none
+/// for 0 points) and answers the log as it now is.
+pub fn credit_approved(
+    conn: &mut DbConnection,
+    who: &Manager,
+    Approved { view: v, points }: Approved,
+    now: NaiveDateTime,
+) -> Result<LogView, AppError> {
     if points > 0 {
         let memo = format!("hours at {}", v.activity_title);
         let tx = ledger::credit(

@@ -1320,3 +1320,86 @@ async fn concurrent_wrong_codes_cannot_slip_past_the_limit_and_a_right_code_does
     let res = check_in(&app, &w.token, &activity, &right).await;
     assert_problem(res, 409, "already-checked-in").await;
 }
+
+#[derive(diesel::QueryableByName)]
+struct Waiting {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many sessions of this test's database wait on a row lock now (PostgreSQL).
+async fn lock_waiters(app: &TestApp) -> i64 {
+    use diesel::RunQueryDsl;
+    app.db
+        .read(|conn| {
+            let w: Waiting = diesel::sql_query(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .get_result(conn)?;
+            Ok(w.n)
+        })
+        .await
+        .expect("pg_stat_activity")
+}
+
+#[actix_web::test]
+async fn bulk_approval_and_a_concurrent_single_review_of_the_same_volunteer_do_not_deadlock() {
+    // SQLite runs one write transaction at a time: row locks interleave on PostgreSQL only.
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let approver = app.staff().await;
+    let v = app.volunteer().await;
+    let (_, first) = submitted_log(&app, &staff, &v, json!({}), 30).await;
+    let (_, second) = submitted_log(&app, &staff, &v, json!({}), 40).await;
+    let (low, high) = if first < second {
+        (first, second)
+    } else {
+        (second, first)
+    };
+
+    // A single review of `high` (approve and reverse lock the log, then the account), paused
+    // between its two locks.
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (db, log_id, account) = (app.db.clone(), high.clone(), v.id.clone());
+    let single = std::thread::spawn(move || {
+        use diesel::RunQueryDsl;
+        db.write_blocking(|conn| {
+            diesel::sql_query("UPDATE activity_logs SET note = note WHERE id = $1")
+                .bind::<diesel::sql_types::Text, _>(&log_id)
+                .execute(conn)?;
+            let _ = locked_tx.send(());
+            let _ = go_rx.recv();
+            diesel::sql_query("UPDATE accounts SET balance = balance WHERE id = $1")
+                .bind::<diesel::sql_types::Text, _>(&account)
+                .execute(conn)?;
+            Ok(())
+        })
+    });
+    locked_rx.recv().expect("the single review locked its log");
+
+    let ids = json!({"ids": [low, high]});
+    let bulk = app.post("/activity-logs/bulk-approve", &approver.token, &ids);
+    let resume = async {
+        for _ in 0..500 {
+            if lock_waiters(&app).await > 0 {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        go_tx.send(()).expect("the single review waits");
+    };
+    let (res, ()) = tokio::join!(bulk, resume);
+    let single = single.join().expect("the single review's thread");
+    assert!(single.is_ok(), "the single review failed: {single:?}");
+    assert_eq!(res.status(), StatusCode::OK);
+    let result = body(res).await;
+    assert_eq!(result["failed"], json!([]));
+    assert_eq!(result["approved"].as_array().map(Vec::len), Some(2));
+    assert_eq!(app.balance(&v.token).await, 70);
+    app.assert_ledger_ok();
+}
