@@ -461,7 +461,9 @@ pub fn reverse(
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
     let v = for_review(conn, who, id)?;
-    let n = diesel::update(
+    // The credit to take back comes from the row this UPDATE moved, not from `v`: on
+    // PostgreSQL an approval may commit between that read and this statement.
+    let moved: Option<Option<String>> = diesel::update(
         logs::table
             .find(&v.log.id)
             .filter(logs::status.eq(LogStatus::Approved.as_str())),
@@ -472,14 +474,16 @@ pub fn reverse(
         logs::reversed_at.eq(now),
         logs::reversal_reason.eq(reason),
     ))
-    .execute(conn)?;
-    if n == 0 {
+    .returning(logs::transaction_id)
+    .get_result(conn)
+    .optional()?;
+    let Some(credited) = moved else {
         return Err(AppError::conflict(
             "log-not-approved",
             "only an approved log can be reversed",
         ));
-    }
-    if let Some(original) = &v.log.transaction_id {
+    };
+    if let Some(original) = &credited {
         let memo = format!("reversal of hours at {}: {reason}", v.activity_title);
         let tx = ledger::reverse(
             conn,
