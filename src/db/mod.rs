@@ -12,6 +12,7 @@ pub mod schema;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod verify;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -271,9 +272,6 @@ pub fn is_unique_violation(e: &DieselError) -> bool {
 }
 
 /// Every integrity rule `verify` knows (LEDGER.md L1, L2, L9, L10) over the whole database.
-pub fn verify_all(conn: &mut DbConnection) -> Result<ledger::Report, AppError> {
-    let mut report = ledger::verify(conn)?;
-    report.problems.extend(rewards::verify(conn)?);
-    report.ok = report.problems.is_empty();
-    Ok(report)
+pub fn verify_all(conn: &mut DbConnection) -> Result<verify::Report, AppError> {
+    verify::all(conn)
 }

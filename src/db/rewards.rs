@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use uuid::Uuid;
 
-use super::ledger::Problem;
 use super::schema::users;
+use super::verify::Problem;
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::page::Cursor;
 use crate::error::AppError;
