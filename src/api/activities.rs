@@ -1,18 +1,18 @@
-//! Activities: publishing and editing, the time-overlap list, enrolment, cancelling, the
-//! rotating check-in code (JSON and SVG QR), check-in and check-out.
+//! Activities: publishing and editing, the time-overlap list, enrolment, cancelling. The
+//! check-in code and check-in/out live in `check_in`, the logs in `activity_logs`; this module
+//! mounts and documents all three.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::activity_logs::{ActivityLog, Location};
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, ActivityRow, Editable, Manager};
-use crate::db::{activity_logs, teams, DbConnection};
+use crate::db::{teams, DbConnection};
 use crate::domain::activities as rules;
 use crate::domain::page::Page;
 use crate::domain::text;
@@ -29,10 +29,10 @@ use crate::startup::AppState;
     cancel,
     enroll,
     unenroll,
-    check_in_code,
-    check_in_code_svg,
-    check_in,
-    check_out,
+    super::check_in::check_in_code,
+    super::check_in::check_in_code_svg,
+    super::check_in::check_in,
+    super::check_in::check_out,
     super::activity_logs::record,
     super::activity_logs::list,
     super::activity_logs::mine,
@@ -62,10 +62,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(post().to(enroll))
             .route(delete().to(unenroll)),
     )
-    .service(resource("/activities/{id}/check-in-code").route(get_().to(check_in_code)))
-    .service(resource("/activities/{id}/check-in-code.svg").route(get_().to(check_in_code_svg)))
-    .service(resource("/activities/{id}/check-in").route(post().to(check_in)))
-    .service(resource("/activities/{id}/check-out").route(post().to(check_out)));
+    .service(
+        resource("/activities/{id}/check-in-code").route(get_().to(super::check_in::check_in_code)),
+    )
+    .service(
+        resource("/activities/{id}/check-in-code.svg")
+            .route(get_().to(super::check_in::check_in_code_svg)),
+    )
+    .service(resource("/activities/{id}/check-in").route(post().to(super::check_in::check_in)))
+    .service(resource("/activities/{id}/check-out").route(post().to(super::check_in::check_out)));
     super::activity_logs::routes(cfg);
 }
 
@@ -182,7 +187,7 @@ fn naive(t: DateTime<Utc>) -> NaiveDateTime {
 }
 
 /// A path or body id: not a UUID means no such thing (404).
-fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
+pub(super) fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
     Uuid::parse_str(raw)
         .map(|u| u.to_string())
         .map_err(|_| AppError::NotFound(what))
@@ -525,211 +530,4 @@ pub async fn unenroll(
         .write(move |conn| activities::unenroll(conn, &id, &caller_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The current check-in code.
-#[derive(Serialize, ToSchema)]
-pub struct CheckInCode {
-    /// 6 digits.
-    pub code: String,
-    /// The end of this code's minute (it is still accepted during the next one).
-    pub valid_until: DateTime<Utc>,
-    /// `vp-checkin:<activity_id>:<code>`: what the QR code shows.
-    pub qr_payload: String,
-}
-
-async fn current_code(
-    state: &AppState,
-    caller: &CurrentUser,
-    raw: String,
-) -> Result<CheckInCode, AppError> {
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
-    let row = state
-        .db
-        .read(move |conn| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
-            who.require(row.team_id.as_deref())?;
-            Ok(row)
-        })
-        .await?;
-    if row.is_cancelled() {
-        return Err(AppError::conflict(
-            "activity-cancelled",
-            "this activity was cancelled",
-        ));
-    }
-    let step = rules::code_step(state.clock.now_naive());
-    let code = rules::code_at(&row.secret(), step);
-    Ok(CheckInCode {
-        qr_payload: rules::qr_payload(&row.id, &code),
-        valid_until: rules::step_end(step).and_utc(),
-        code,
-    })
-}
-
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code", tag = "activities",
-    responses((status = 200, body = CheckInCode), (status = "4XX", body = crate::error::Problem)),
-    security(("bearer" = [])))]
-pub async fn check_in_code(
-    state: web::Data<AppState>,
-    caller: CurrentUser,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let code = current_code(&state, &caller, path.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(code))
-}
-
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code.svg", tag = "activities",
-    responses((status = 200, content_type = "image/svg+xml", body = String),
-        (status = "4XX", body = crate::error::Problem)),
-    security(("bearer" = [])))]
-pub async fn check_in_code_svg(
-    state: web::Data<AppState>,
-    caller: CurrentUser,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let code = current_code(&state, &caller, path.into_inner()).await?;
-    let qr = qrcode::QrCode::new(code.qr_payload.as_bytes())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code failed: {e}")))?;
-    let svg = qr
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(256, 256)
-        .build();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "image/svg+xml"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(svg))
-}
-
-/// `POST /activities/{id}/check-in`.
-#[derive(Deserialize, ToSchema)]
-pub struct CheckIn {
-    /// The 6-digit code shown at the site.
-    pub code: String,
-    pub location: Option<Location>,
-}
-
-/// `POST /activities/{id}/check-out`.
-#[derive(Deserialize, ToSchema)]
-pub struct CheckOut {
-    pub location: Option<Location>,
-}
-
-fn position(location: Option<Location>) -> Result<Option<activity_logs::Position>, AppError> {
-    match location {
-        None => Ok(None),
-        Some(l) => {
-            rules::check_coordinates(l.lat, l.lng).map_err(|m| AppError::invalid("location", m))?;
-            Ok(Some((l.lat, l.lng, l.accuracy_m)))
-        }
-    }
-}
-
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-in", tag = "activities", request_body = CheckIn,
-    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
-    security(("bearer" = [])))]
-pub async fn check_in(
-    state: web::Data<AppState>,
-    caller: CurrentUser,
-    path: web::Path<Uuid>,
-    cmd: Command<CheckIn>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
-    let attempts_key = format!("{caller_id}:{id}");
-    // After 5 wrong codes in 10 minutes, no more guesses (429). The attempt is reserved before
-    // the code is checked (so concurrent guesses cannot all slip through) and released unless
-    // the code was wrong.
-    state.limiters.check_in_codes.hit(&attempts_key)?;
-    let wrong_code = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let wrong = wrong_code.clone();
-    // Refused inside the command, so a keyed refusal is kept and replayed like any answer.
-    let at = position(cmd.body.location);
-    let code = cmd.body.code;
-    let answer = run_command(
-        &state,
-        &caller,
-        cmd.keyed,
-        StatusCode::CREATED,
-        move |conn, now| {
-            let at = at?;
-            let activity = activities::get(conn, &id)?;
-            if activity.is_cancelled() {
-                return Err(AppError::conflict(
-                    "activity-cancelled",
-                    "this activity was cancelled",
-                ));
-            }
-            if !rules::check_in_open(activity.starts_at, activity.ends_at, now) {
-                return Err(AppError::conflict(
-                    "outside-check-in-window",
-                    "check-in opens 30 minutes before the start and closes at the end",
-                ));
-            }
-            if !rules::code_accepted(&activity.secret(), &code, now) {
-                wrong.store(true, std::sync::atomic::Ordering::SeqCst);
-                return Err(AppError::Unprocessable {
-                    code: "invalid-check-in-code",
-                    detail: "this check-in code is wrong or expired".into(),
-                });
-            }
-            let distance = match activity.geofence() {
-                None => None,
-                Some((lat, lng, radius)) => {
-                    let Some((at_lat, at_lng, _)) = at else {
-                        return Err(AppError::Unprocessable {
-                            code: "outside-geofence",
-                            detail: "this activity needs your location to check in".into(),
-                        });
-                    };
-                    let d = rules::distance_m(lat, lng, at_lat, at_lng);
-                    if d > radius as f64 {
-                        return Err(AppError::Unprocessable {
-                            code: "outside-geofence",
-                            detail: format!("you are {d:.0} m away; the limit is {radius} m"),
-                        });
-                    }
-                    Some(d)
-                }
-            };
-            let log = activity_logs::check_in(conn, &activity.id, &caller_id, at, distance, now)?;
-            Ok(ActivityLog::from(activity_logs::get(conn, &log)?))
-        },
-    )
-    .await;
-    if !wrong_code.load(std::sync::atomic::Ordering::SeqCst) {
-        state.limiters.check_in_codes.release(&attempts_key);
-    }
-    answer
-}
-
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-out", tag = "activities", request_body = CheckOut,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
-    security(("bearer" = [])))]
-pub async fn check_out(
-    state: web::Data<AppState>,
-    caller: CurrentUser,
-    path: web::Path<Uuid>,
-    cmd: Command<CheckOut>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
-    let at = position(cmd.body.location);
-    run_command(
-        &state,
-        &caller,
-        cmd.keyed,
-        StatusCode::OK,
-        move |conn, now| {
-            let at = at?;
-            let activity = activities::get(conn, &id)?;
-            let log = activity_logs::check_out(conn, &activity, &caller_id, at, now)?;
-            Ok(ActivityLog::from(activity_logs::get(conn, &log)?))
-        },
-    )
-    .await
 }

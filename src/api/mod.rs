@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod activity_logs;
 pub mod auth;
+pub mod check_in;
 pub mod extract;
 pub mod ledger;
 pub mod ops;
