@@ -56,6 +56,14 @@ struct AccountSum {
     entries: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     last_balance_after: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    earned_total: i64,
+    #[diesel(sql_type = BigInt)]
+    spent_total: i64,
+    #[diesel(sql_type = BigInt)]
+    earned: i64,
+    #[diesel(sql_type = BigInt)]
+    spent: i64,
 }
 
 #[derive(QueryableByName)]
@@ -94,16 +102,26 @@ fn ledger_rules(conn: &mut DbConnection) -> Result<Report, AppError> {
     }
 
     // L2 and L9, per volunteer account: balance >= 0, balance = sum of entries = last
-    // entry's balance_after, and the entry count matches.
+    // entry's balance_after, and the entry count matches. The cached totals must agree with the
+    // entries too: earned = earns less their reversals, spent = redemptions less refunds (a
+    // reversal counts as the kind it reverses).
     let accounts: Vec<AccountSum> = diesel::sql_query(
         "SELECT a.id AS id, a.balance AS balance, a.entry_count AS entry_count, \
                 CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS total, \
                 CAST(COUNT(e.id) AS BIGINT) AS entries, \
                 (SELECT l.balance_after FROM ledger_entries l \
-                  WHERE l.account_id = a.id ORDER BY l.seq DESC LIMIT 1) AS last_balance_after \
-         FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id \
+                  WHERE l.account_id = a.id ORDER BY l.seq DESC LIMIT 1) AS last_balance_after, \
+                a.earned_total AS earned_total, a.spent_total AS spent_total, \
+                CAST(COALESCE(SUM(CASE WHEN COALESCE(o.kind, t.kind) = 'earn' \
+                                  THEN e.amount ELSE 0 END), 0) AS BIGINT) AS earned, \
+                CAST(-COALESCE(SUM(CASE WHEN COALESCE(o.kind, t.kind) IN ('redeem', 'refund') \
+                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS spent \
+         FROM accounts a \
+         LEFT JOIN ledger_entries e ON e.account_id = a.id \
+         LEFT JOIN ledger_transactions t ON t.id = e.transaction_id \
+         LEFT JOIN ledger_transactions o ON o.id = t.reverses_id \
          WHERE a.kind = 'volunteer' \
-         GROUP BY a.id, a.balance, a.entry_count",
+         GROUP BY a.id, a.balance, a.entry_count, a.earned_total, a.spent_total",
     )
     .load(conn)?;
     for a in &accounts {
@@ -132,6 +150,16 @@ fn ledger_rules(conn: &mut DbConnection) -> Result<Report, AppError> {
                 detail: format!(
                     "cached balance {} but the last entry's balance_after is {:?}",
                     a.balance, a.last_balance_after
+                ),
+            });
+        }
+        if (a.earned_total, a.spent_total) != (a.earned, a.spent) {
+            problems.push(Problem {
+                rule: "L9".into(),
+                subject: subject.clone(),
+                detail: format!(
+                    "cached earned/spent totals {}/{} but entries give {}/{}",
+                    a.earned_total, a.spent_total, a.earned, a.spent
                 ),
             });
         }

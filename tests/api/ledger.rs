@@ -618,6 +618,18 @@ async fn verify_names_a_planted_inconsistency() {
             Ok(())
         })
         .expect("plant");
+    // L9: another account's cached total no longer agrees with its entries.
+    let w = app.volunteer().await;
+    let wid = w.id.clone();
+    app.db
+        .write_blocking(move |conn| {
+            diesel::sql_query(format!(
+                "UPDATE accounts SET earned_total = earned_total + 7 WHERE id = '{wid}'"
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+        .expect("plant");
     // L1: a transaction whose entries do not sum to zero.
     let fund = volunteer_points::db::ledger::COMMUNITY_FUND;
     let tx = uuid::Uuid::new_v4().to_string();
@@ -642,6 +654,14 @@ async fn verify_names_a_planted_inconsistency() {
         problems
             .iter()
             .any(|p| p["rule"] == "L9" && p["subject"] == format!("account:{}", v.id)),
+        "{report}"
+    );
+    assert!(
+        problems.iter().any(|p| p["rule"] == "L9"
+            && p["subject"] == format!("account:{}", w.id)
+            && p["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("earned/spent"))),
         "{report}"
     );
     assert!(
