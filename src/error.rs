@@ -34,6 +34,79 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
+/// The 409 answers of the contract: the request is valid, but the current state does not allow
+/// it. Each code and its detail are named here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    PhoneTaken,
+    AlreadyEnrolled,
+    ActivityFull,
+    ActivityEnded,
+    ActivityCancelled,
+    AlreadyCheckedIn,
+    NotCheckedIn,
+    OutsideCheckInWindow,
+    LogNotSubmitted,
+    LogNotApproved,
+    InsufficientPoints,
+    OutOfStock,
+    LimitReached,
+    RedemptionNotReserved,
+    IdempotencyInFlight,
+}
+
+impl Conflict {
+    /// The problem `code` clients branch on.
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::PhoneTaken => "phone-taken",
+            Conflict::AlreadyEnrolled => "already-enrolled",
+            Conflict::ActivityFull => "activity-full",
+            Conflict::ActivityEnded => "activity-ended",
+            Conflict::ActivityCancelled => "activity-cancelled",
+            Conflict::AlreadyCheckedIn => "already-checked-in",
+            Conflict::NotCheckedIn => "not-checked-in",
+            Conflict::OutsideCheckInWindow => "outside-check-in-window",
+            Conflict::LogNotSubmitted => "log-not-submitted",
+            Conflict::LogNotApproved => "log-not-approved",
+            Conflict::InsufficientPoints => "insufficient-points",
+            Conflict::OutOfStock => "out-of-stock",
+            Conflict::LimitReached => "limit-reached",
+            Conflict::RedemptionNotReserved => "redemption-not-reserved",
+            Conflict::IdempotencyInFlight => "idempotency-in-flight",
+        }
+    }
+
+    /// What happened, in words.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Conflict::PhoneTaken => "an account with this phone already exists",
+            Conflict::AlreadyEnrolled => "you are already enrolled in this activity",
+            Conflict::ActivityFull => "this activity is full",
+            Conflict::ActivityEnded => "this activity has ended",
+            Conflict::ActivityCancelled => "this activity was cancelled",
+            Conflict::AlreadyCheckedIn => "this volunteer already has a log for this activity",
+            Conflict::NotCheckedIn => "you are not checked in to this activity",
+            Conflict::OutsideCheckInWindow => {
+                "check-in opens 30 minutes before the start and closes at the end"
+            }
+            Conflict::LogNotSubmitted => "only a submitted log can be reviewed",
+            Conflict::LogNotApproved => "only an approved log can be reversed",
+            Conflict::InsufficientPoints => "the balance is lower than the points this needs",
+            Conflict::OutOfStock => "the reward does not have that many left",
+            Conflict::LimitReached => "this would pass the reward's limit per volunteer",
+            Conflict::RedemptionNotReserved => "only a reserved redemption can be cancelled",
+            Conflict::IdempotencyInFlight => "a request with this Idempotency-Key is still running",
+        }
+    }
+}
+
+impl From<Conflict> for AppError {
+    fn from(c: Conflict) -> AppError {
+        AppError::Conflict(c)
+    }
+}
+
 /// Every failure a request can end in.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -53,18 +126,26 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("this path does not take that method")]
     MethodNotAllowed,
-    /// A valid request that the current state does not allow; the code is one of API.md's 409s.
-    #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    /// A valid request that the current state does not allow (one of API.md's 409s).
+    #[error("{}", .0.detail())]
+    Conflict(Conflict),
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
     #[error("some fields break a rule")]
     Validation(Vec<FieldError>),
-    /// A 422 with its own code (`invalid-check-in-code`, `outside-geofence`, ...).
-    #[error("{detail}")]
-    Unprocessable { code: &'static str, detail: String },
+    #[error("this check-in code is wrong or expired")]
+    InvalidCheckInCode,
+    /// Check-in with a geofence: no location (`distance_m` is `None`) or too far away.
+    #[error("{}", match .distance_m {
+        None => "this activity needs your location to check in".to_owned(),
+        Some(d) => format!("you are {d:.0} m away; the limit is {radius_m} m"),
+    })]
+    OutsideGeofence {
+        distance_m: Option<f64>,
+        radius_m: i64,
+    },
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,
     #[error("too many attempts; try again in {retry_after} seconds")]
@@ -78,14 +159,6 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// A 409 with one of API.md's state codes.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> AppError {
-        AppError::Conflict {
-            code,
-            detail: detail.into(),
-        }
-    }
-
     /// A 422 `validation-failed` for one field.
     pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
         AppError::Validation(vec![FieldError {
@@ -107,11 +180,12 @@ impl AppError {
             AppError::SelfApproval(_) => ("self-approval", "Separation of duties"),
             AppError::NotFound(_) => ("not-found", "Not found"),
             AppError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
-            AppError::Conflict { code, .. } => (code, "Conflict with the current state"),
+            AppError::Conflict(c) => (c.code(), "Conflict with the current state"),
             AppError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
             AppError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             AppError::Validation(_) => ("validation-failed", "Validation failed"),
-            AppError::Unprocessable { code, .. } => (code, "Unprocessable request"),
+            AppError::InvalidCheckInCode => ("invalid-check-in-code", "Invalid check-in code"),
+            AppError::OutsideGeofence { .. } => ("outside-geofence", "Outside the geofence"),
             AppError::IdempotencyKeyReused => ("idempotency-key-reused", "Idempotency-Key reused"),
             AppError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             AppError::Unavailable => ("unavailable", "Service unavailable"),
@@ -182,11 +256,12 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::SelfApproval(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_)
-            | AppError::Unprocessable { .. }
+            | AppError::InvalidCheckInCode
+            | AppError::OutsideGeofence { .. }
             | AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

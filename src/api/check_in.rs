@@ -15,7 +15,7 @@ use crate::auth::CurrentUser;
 use crate::db::activities::{self, Manager};
 use crate::db::activity_logs;
 use crate::domain::activities as rules;
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 use crate::startup::AppState;
 
 /// The current check-in code.
@@ -46,10 +46,7 @@ async fn current_code(
         })
         .await?;
     if row.is_cancelled() {
-        return Err(AppError::conflict(
-            "activity-cancelled",
-            "this activity was cancelled",
-        ));
+        return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
     let step = rules::code_step(state.clock.now_naive());
     let code = rules::code_at(&row.secret(), step);
@@ -150,38 +147,29 @@ pub async fn check_in(
             let at = at?;
             let activity = activities::get(conn, &id)?;
             if activity.is_cancelled() {
-                return Err(AppError::conflict(
-                    "activity-cancelled",
-                    "this activity was cancelled",
-                ));
+                return Err(AppError::Conflict(Conflict::ActivityCancelled));
             }
             if !rules::check_in_open(activity.starts_at, activity.ends_at, now) {
-                return Err(AppError::conflict(
-                    "outside-check-in-window",
-                    "check-in opens 30 minutes before the start and closes at the end",
-                ));
+                return Err(AppError::Conflict(Conflict::OutsideCheckInWindow));
             }
             if !rules::code_accepted(&activity.secret(), &code, now) {
                 wrong.store(true, std::sync::atomic::Ordering::SeqCst);
-                return Err(AppError::Unprocessable {
-                    code: "invalid-check-in-code",
-                    detail: "this check-in code is wrong or expired".into(),
-                });
+                return Err(AppError::InvalidCheckInCode);
             }
             let distance = match activity.geofence() {
                 None => None,
                 Some((lat, lng, radius)) => {
                     let Some((at_lat, at_lng, _)) = at else {
-                        return Err(AppError::Unprocessable {
-                            code: "outside-geofence",
-                            detail: "this activity needs your location to check in".into(),
+                        return Err(AppError::OutsideGeofence {
+                            distance_m: None,
+                            radius_m: radius,
                         });
                     };
                     let d = rules::distance_m(lat, lng, at_lat, at_lng);
                     if d > radius as f64 {
-                        return Err(AppError::Unprocessable {
-                            code: "outside-geofence",
-                            detail: format!("you are {d:.0} m away; the limit is {radius} m"),
+                        return Err(AppError::OutsideGeofence {
+                            distance_m: Some(d),
+                            radius_m: radius,
                         });
                     }
                     Some(d)

@@ -13,7 +13,7 @@ use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::activities::PointsRule;
 use crate::domain::page::Cursor;
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 
 /// A stored activity (the check-in secret included: never show it).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -286,16 +286,10 @@ pub fn enroll(
 ) -> Result<(), AppError> {
     let activity = get(conn, activity_id)?;
     if activity.is_cancelled() {
-        return Err(AppError::conflict(
-            "activity-cancelled",
-            "this activity was cancelled",
-        ));
+        return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
     if now >= activity.ends_at {
-        return Err(AppError::conflict(
-            "activity-ended",
-            "this activity has ended",
-        ));
+        return Err(AppError::Conflict(Conflict::ActivityEnded));
     }
     let inserted = diesel::insert_into(enrollments::table)
         .values((
@@ -306,10 +300,7 @@ pub fn enroll(
         .execute(conn);
     match inserted {
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::conflict(
-                "already-enrolled",
-                "you are already enrolled in this activity",
-            ))
+            return Err(AppError::Conflict(Conflict::AlreadyEnrolled))
         }
         other => other?,
     };
@@ -324,7 +315,7 @@ pub fn enroll(
     .execute(conn)?;
     if taken == 0 {
         // The caller's transaction rolls the enrolment row back with this refusal.
-        return Err(AppError::conflict("activity-full", "this activity is full"));
+        return Err(AppError::Conflict(Conflict::ActivityFull));
     }
     Ok(())
 }
@@ -356,10 +347,7 @@ pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
     .set(activities::status.eq("cancelled"))
     .execute(conn)?;
     if n == 0 {
-        return Err(AppError::conflict(
-            "activity-cancelled",
-            "this activity is already cancelled",
-        ));
+        return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::activities::LogStatus;
 use crate::domain::page::Cursor;
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 
 /// A stored activity log.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -166,10 +166,7 @@ pub fn list(
 }
 
 fn already_checked_in() -> AppError {
-    AppError::conflict(
-        "already-checked-in",
-        "this volunteer already has a log for this activity",
-    )
+    AppError::Conflict(Conflict::AlreadyCheckedIn)
 }
 
 /// Opens a self check-in log; 409 `already-checked-in` if the volunteer has a log there (the
@@ -214,8 +211,7 @@ pub fn check_out(
     at: Option<Position>,
     now: NaiveDateTime,
 ) -> Result<String, AppError> {
-    let not_checked_in =
-        || AppError::conflict("not-checked-in", "you are not checked in to this activity");
+    let not_checked_in = || AppError::Conflict(Conflict::NotCheckedIn);
     let log: LogRow = logs::table
         .filter(logs::activity_id.eq(&activity.id))
         .filter(logs::volunteer_id.eq(volunteer_id))
@@ -267,10 +263,7 @@ pub fn record(
 ) -> Result<String, AppError> {
     // Attendance recorded at the desk is a check-in on someone's behalf: the same rule holds.
     if activity.is_cancelled() {
-        return Err(AppError::conflict(
-            "activity-cancelled",
-            "this activity was cancelled",
-        ));
+        return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
     let id = Uuid::new_v4().to_string();
     let inserted = diesel::insert_into(logs::table)
@@ -309,7 +302,7 @@ fn for_review(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<LogVie
 }
 
 fn not_submitted() -> AppError {
-    AppError::conflict("log-not-submitted", "only a submitted log can be reviewed")
+    AppError::Conflict(Conflict::LogNotSubmitted)
 }
 
 /// Approves a submitted log with `points` (default `points_proposed`; other points need a
@@ -478,10 +471,7 @@ pub fn reverse(
     .get_result(conn)
     .optional()?;
     let Some(credited) = moved else {
-        return Err(AppError::conflict(
-            "log-not-approved",
-            "only an approved log can be reversed",
-        ));
+        return Err(AppError::Conflict(Conflict::LogNotApproved));
     };
     if let Some(original) = &credited {
         let memo = format!("reversal of hours at {}: {reason}", v.activity_title);

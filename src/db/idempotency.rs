@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use super::schema::idempotency_keys as keys;
 use super::{is_unique_violation, savepoint, Db, DbConnection};
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 
 /// How long an answer is kept (API.md: at least 24 hours).
 pub const RETENTION: TimeDelta = TimeDelta::hours(24);
@@ -107,12 +107,7 @@ pub fn execute(
         // Another request with this key committed first: answer as it did.
         None => db
             .read_blocking(|conn| stored(conn, caller, keyed))?
-            .ok_or_else(|| {
-                AppError::conflict(
-                    "idempotency-in-flight",
-                    "a request with this Idempotency-Key is still running",
-                )
-            }),
+            .ok_or_else(|| AppError::Conflict(Conflict::IdempotencyInFlight)),
     }
 }
 

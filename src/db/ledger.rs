@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::schema::{accounts, ledger_entries as entries, ledger_transactions as txs};
 use super::DbConnection;
 use crate::domain::page::Cursor;
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 
 /// The community fund: issues points for approved hours and adjustments; may go negative.
 pub const COMMUNITY_FUND: &str = "00000000-0000-0000-0000-000000000001";
@@ -238,10 +238,7 @@ fn post(
             match moved {
                 Some((balance, count)) => (Some(count), Some(balance)),
                 None if *amount < 0 => {
-                    return Err(AppError::conflict(
-                        "insufficient-points",
-                        "the balance is lower than the points this needs",
-                    ))
+                    return Err(AppError::Conflict(Conflict::InsufficientPoints))
                 }
                 None => return Err(AppError::NotFound("account")),
             }

@@ -15,7 +15,7 @@ use super::schema::users;
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 
 /// How many fresh pickup codes to try before giving up (a clash needs another reserved
 /// redemption holding the same one of a million codes).
@@ -147,9 +147,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
     }
     let Some(taken) = catalogue::take_stock(conn, r.reward_id, r.quantity)? else {
         return Err(match catalogue::find(conn, r.reward_id)? {
-            Some(reward) if reward.active => {
-                AppError::conflict("out-of-stock", "the reward does not have that many left")
-            }
+            Some(reward) if reward.active => AppError::Conflict(Conflict::OutOfStock),
             _ => AppError::NotFound("reward"),
         });
     };
@@ -160,10 +158,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
         r.quantity,
         taken.per_volunteer_limit,
     )? {
-        return Err(AppError::conflict(
-            "limit-reached",
-            "this would pass the reward's limit per volunteer",
-        ));
+        return Err(AppError::Conflict(Conflict::LimitReached));
     }
     let points = total_cost(taken.cost_points, r.quantity)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reward cost overflow")))?;
@@ -287,10 +282,7 @@ pub fn cancel(
     ))
     .execute(conn)?;
     if n == 0 {
-        return Err(AppError::conflict(
-            "redemption-not-reserved",
-            "only a reserved redemption can be cancelled",
-        ));
+        return Err(AppError::Conflict(Conflict::RedemptionNotReserved));
     }
     // Reward and claim rows before the account, as in `redeem`.
     catalogue::return_stock(conn, &reward_id, quantity)?;

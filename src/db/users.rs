@@ -8,7 +8,7 @@ use super::schema::users;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::page::Cursor;
 use crate::domain::people::{Phone, Role};
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 
 /// A stored person.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -61,12 +61,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppE
         ))
         .execute(conn);
     match inserted {
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::conflict(
-                "phone-taken",
-                "an account with this phone already exists",
-            ))
-        }
+        Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(Conflict::PhoneTaken)),
         other => other?,
     };
     super::ledger::open_account(conn, &id, new.now)?;
