@@ -6,6 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::activities::CheckInRefusal;
+
 /// One rule a request value broke.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
@@ -104,6 +106,23 @@ impl Conflict {
 impl From<Conflict> for AppError {
     fn from(c: Conflict) -> AppError {
         AppError::Conflict(c)
+    }
+}
+
+impl From<CheckInRefusal> for AppError {
+    fn from(r: CheckInRefusal) -> AppError {
+        match r {
+            CheckInRefusal::Cancelled => AppError::Conflict(Conflict::ActivityCancelled),
+            CheckInRefusal::OutsideWindow => AppError::Conflict(Conflict::OutsideCheckInWindow),
+            CheckInRefusal::WrongCode => AppError::InvalidCheckInCode,
+            CheckInRefusal::OutsideGeofence {
+                distance_m,
+                radius_m,
+            } => AppError::OutsideGeofence {
+                distance_m,
+                radius_m,
+            },
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, ActivityRow, Editable, Manager};
-use crate::db::{teams, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::activities as rules;
 use crate::domain::page::Page;
 use crate::domain::text;
@@ -186,13 +186,6 @@ fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
-/// A path or body id: not a UUID means no such thing (404).
-pub(super) fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
-    Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| AppError::NotFound(what))
-}
-
 /// A body's team id as stored: a UUID in its canonical (lower-case) form, anything else as sent
 /// (which matches no team).
 fn canonical_team(raw: Option<String>) -> Option<String> {
@@ -215,7 +208,7 @@ pub(super) async fn body_after_role<T>(
         let id = caller.id.to_string();
         state
             .db
-            .read(move |conn| Manager::load(conn, &id, false)?.require_role())
+            .read(move |conn| Manager::acting(conn, &id, false).map(drop))
             .await?;
     }
     Err(refusal)
@@ -301,21 +294,6 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
     Ok(f)
 }
 
-/// 404 unless the team exists (an unknown id inside a body).
-fn require_team(
-    conn: &mut DbConnection,
-    team_id: Option<&str>,
-) -> Result<Option<String>, AppError> {
-    match team_id {
-        None => Ok(None),
-        Some(raw) => {
-            let id = parse_id(raw, "team")?;
-            teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
-            Ok(Some(id))
-        }
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/activities", tag = "activities", request_body = ActivityInput,
     responses((status = 201, body = Activity), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
@@ -337,9 +315,8 @@ pub async fn create(
             let who = Manager::load(conn, &caller_id, staff)?;
             // Staff publish anything; a leader publishes only with their own team's id.
             who.require(team.as_deref())?;
-            let (mut fields, rule) = parsed?;
-            fields.team_id = require_team(conn, fields.team_id.as_deref())?;
-            let row = activities::create(conn, &fields, rule, &caller_id, now)?;
+            let (fields, rule) = parsed?;
+            let row = activities::create(conn, fields, rule, &caller_id, now)?;
             Ok(activity(row, false))
         },
     )
@@ -362,20 +339,8 @@ pub async fn update(
     let updated = state
         .db
         .write(move |conn| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
-            who.require(row.team_id.as_deref())?;
-            let moves_team =
-                matches!(&patch.team_id, Some(t) if canonical_team(t.clone()) != row.team_id);
-            let mut fields = patched(Editable::of(&row), patch)?;
-            if moves_team {
-                // Moving it to another team needs the right to publish for that team too.
-                who.require(fields.team_id.as_deref())?;
-                fields.team_id = require_team(conn, fields.team_id.as_deref())?;
-            }
-            activities::update(conn, &row.id, &fields)?;
-            let row = activities::get(conn, &row.id)?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let row = activities::edit(conn, &who, &raw, |fields| patched(fields, patch))?;
             activity_for(conn, row, &caller_id)
         })
         .await?;
@@ -467,12 +432,8 @@ pub async fn cancel(
         cmd.keyed,
         StatusCode::OK,
         move |conn, _now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
-            who.require(row.team_id.as_deref())?;
-            activities::cancel(conn, &row.id)?;
-            let row = activities::get(conn, &row.id)?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let row = activities::cancel(conn, &who, &raw)?;
             activity_for(conn, row, &caller_id)
         },
     )

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::extract::{json, run_checked, Command, PageParams};
 use super::people::visible_person;
 use crate::auth::{Admin, CurrentUser, Staff};
-use crate::db::ledger::{self, Cause, Event, Kind, StatementLine, TransactionRow};
+use crate::db::adjustments::{self, Adjustment};
+use crate::db::ledger::{self, StatementLine, TransactionRow};
 use crate::db::verify::Report;
 use crate::db::{users, DbConnection};
 use crate::domain::page::Page;
@@ -220,25 +221,14 @@ pub async fn adjust(
         StatusCode::CREATED,
         checked,
         move |conn, now, (volunteer, amount, reason)| {
-            let volunteer = volunteer.to_string();
-            if users::find(conn, &volunteer)?.is_none() {
-                return Err(AppError::NotFound("volunteer"));
-            }
-            let event = Event {
-                memo: &reason,
-                created_by: Some(&admin_id),
-                cause: Cause::default(),
+            let adjustment = Adjustment {
+                volunteer_id: &volunteer.to_string(),
+                amount,
+                reason: &reason,
+                by: &admin_id,
                 now,
             };
-            let id = if amount > 0 {
-                ledger::credit(conn, Kind::Adjust, &volunteer, amount, event)?
-            } else {
-                let fund = ledger::COMMUNITY_FUND;
-                ledger::debit(conn, Kind::Adjust, &volunteer, fund, -amount, event)?
-            };
-            let tx =
-                ledger::find_transaction(conn, &id)?.ok_or(AppError::NotFound("transaction"))?;
-            Ok(Transaction::from(tx))
+            Ok(Transaction::from(adjustments::adjust(conn, adjustment)?))
         },
     )
     .await

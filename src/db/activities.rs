@@ -130,6 +130,13 @@ impl Manager {
         })
     }
 
+    /// [`Manager::load`] then [`Manager::require_role`]: who may act on activities at all.
+    pub fn acting(conn: &mut DbConnection, id: &str, staff: bool) -> Result<Manager, AppError> {
+        let who = Manager::load(conn, id, staff)?;
+        who.require_role()?;
+        Ok(who)
+    }
+
     /// 403 unless staff or the leader of some team: the role check that comes before any 404.
     pub fn require_role(&self) -> Result<(), AppError> {
         if self.staff || !self.led.is_empty() {
@@ -158,14 +165,30 @@ impl Manager {
     }
 }
 
-/// Publishes an activity with a fresh random check-in secret.
+/// The team id of a body, as stored: 404 unless the team exists (an unknown id inside a body).
+fn require_team(
+    conn: &mut DbConnection,
+    team_id: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    match team_id {
+        None => Ok(None),
+        Some(raw) => {
+            let id = super::parse_id(raw, "team")?;
+            super::teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
+            Ok(Some(id))
+        }
+    }
+}
+
+/// Publishes an activity with a fresh random check-in secret; 404 for an unknown team.
 pub fn create(
     conn: &mut DbConnection,
-    fields: &Editable,
+    mut fields: Editable,
     rule: PointsRule,
     created_by: &str,
     now: NaiveDateTime,
 ) -> Result<ActivityRow, AppError> {
+    fields.team_id = require_team(conn, fields.team_id.as_deref())?;
     let id = Uuid::new_v4().to_string();
     let mut secret = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut secret);
@@ -196,8 +219,28 @@ pub fn create(
     find(conn, &id)?.ok_or(AppError::NotFound("activity"))
 }
 
+/// Edits an activity: 404 if unknown, 403 unless `who` manages it, then `patch` makes the new
+/// fields from the current ones (its refusal, such as a 422, stops the edit); moving it to
+/// another team needs the right to publish for that team too (403), which must exist (404).
+pub fn edit(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &str,
+    patch: impl FnOnce(Editable) -> Result<Editable, AppError>,
+) -> Result<ActivityRow, AppError> {
+    let row = get(conn, &super::parse_id(id, "activity")?)?;
+    who.require(row.team_id.as_deref())?;
+    let mut fields = patch(Editable::of(&row))?;
+    if fields.team_id != row.team_id {
+        who.require(fields.team_id.as_deref())?;
+        fields.team_id = require_team(conn, fields.team_id.as_deref())?;
+    }
+    update(conn, &row.id, &fields)?;
+    get(conn, &row.id)
+}
+
 /// Replaces the editable fields.
-pub fn update(conn: &mut DbConnection, id: &str, fields: &Editable) -> Result<(), AppError> {
+fn update(conn: &mut DbConnection, id: &str, fields: &Editable) -> Result<(), AppError> {
     diesel::update(activities::table.find(id))
         .set((
             activities::title.eq(&fields.title),
@@ -337,11 +380,14 @@ pub fn unenroll(conn: &mut DbConnection, activity_id: &str, user: &str) -> Resul
     Ok(())
 }
 
-/// Cancels a scheduled activity; 409 `activity-cancelled` if it already was.
-pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+/// Cancels a scheduled activity: 404 if unknown, 403 unless `who` manages it, 409
+/// `activity-cancelled` if it already was.
+pub fn cancel(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<ActivityRow, AppError> {
+    let row = get(conn, &super::parse_id(id, "activity")?)?;
+    who.require(row.team_id.as_deref())?;
     let n = diesel::update(
         activities::table
-            .find(id)
+            .find(&row.id)
             .filter(activities::status.eq("scheduled")),
     )
     .set(activities::status.eq("cancelled"))
@@ -349,7 +395,7 @@ pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
     if n == 0 {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
-    Ok(())
+    get(conn, &row.id)
 }
 
 #[derive(QueryableByName)]

@@ -9,15 +9,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::activities::{ActivityRow, Manager};
+use super::activities::Manager;
 use super::activity_tables::{activities, activity_logs as logs};
 use super::ledger::{self, Cause, Event, Kind};
 use super::schema::users;
 use super::users::micros_to_naive;
-use super::{is_unique_violation, DbConnection};
-use crate::domain::activities::LogStatus;
+use super::{is_unique_violation, parse_id, savepoint, DbConnection};
+use crate::domain::activities::{decide_check_in, length_minutes, CheckInAttempt, LogStatus};
 use crate::domain::page::Cursor;
-use crate::error::{AppError, Conflict};
+use crate::domain::text;
+use crate::error::{AppError, Conflict, FieldErrors};
 
 /// A stored activity log.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -169,21 +170,34 @@ fn already_checked_in() -> AppError {
     AppError::Conflict(Conflict::AlreadyCheckedIn)
 }
 
-/// Opens a self check-in log; 409 `already-checked-in` if the volunteer has a log there (the
-/// UNIQUE index decides, so concurrent check-ins give one log).
+/// Checks a volunteer in: 404 for an unknown activity, then the rules of
+/// [`decide_check_in`] (cancelled, window, code, geofence), then opens the log; 409
+/// `already-checked-in` if the volunteer has a log there (the UNIQUE index decides, so
+/// concurrent check-ins give one log).
 pub fn check_in(
     conn: &mut DbConnection,
     activity_id: &str,
     volunteer_id: &str,
+    code: &str,
     at: Option<Position>,
-    distance_m: Option<f64>,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<LogView, AppError> {
+    let activity = super::activities::get(conn, activity_id)?;
+    let distance_m = decide_check_in(&CheckInAttempt {
+        cancelled: activity.is_cancelled(),
+        starts_at: activity.starts_at,
+        ends_at: activity.ends_at,
+        secret: &activity.secret(),
+        geofence: activity.geofence(),
+        code,
+        at: at.map(|(lat, lng, _)| (lat, lng)),
+        now,
+    })?;
     let id = Uuid::new_v4().to_string();
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
-            logs::activity_id.eq(activity_id),
+            logs::activity_id.eq(&activity.id),
             logs::volunteer_id.eq(volunteer_id),
             logs::status.eq(LogStatus::CheckedIn.as_str()),
             logs::source.eq("self"),
@@ -198,19 +212,20 @@ pub fn check_in(
     match inserted {
         Err(e) if is_unique_violation(&e) => Err(already_checked_in()),
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(id),
+        Ok(_) => get(conn, &id),
     }
 }
 
-/// Closes the caller's open check-in with the minutes and points the server computed;
-/// 409 `not-checked-in` if there is none.
+/// Closes the caller's open check-in at this activity with the minutes and points the server
+/// computed; 404 for an unknown activity, 409 `not-checked-in` if there is no open check-in.
 pub fn check_out(
     conn: &mut DbConnection,
-    activity: &ActivityRow,
+    activity_id: &str,
     volunteer_id: &str,
     at: Option<Position>,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<LogView, AppError> {
+    let activity = super::activities::get(conn, activity_id)?;
     let not_checked_in = || AppError::Conflict(Conflict::NotCheckedIn);
     let log: LogRow = logs::table
         .filter(logs::activity_id.eq(&activity.id))
@@ -247,20 +262,38 @@ pub fn check_out(
     if n == 0 {
         return Err(not_checked_in());
     }
-    Ok(log.id)
+    get(conn, &log.id)
 }
 
-/// Records attendance on a volunteer's behalf, already submitted; 409 `already-checked-in`
-/// if they have a log there.
+/// Attendance recorded at the desk, as sent (ids not yet parsed, fields not yet checked).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub activity_id: &'a str,
+    pub volunteer_id: &'a str,
+    /// 1 up to the activity's length.
+    pub minutes: i64,
+    pub note: Option<&'a str>,
+}
+
+/// Records attendance on a volunteer's behalf, already submitted. In order: 404 for an unknown
+/// activity, 403 unless `who` manages it, 404 for an unknown volunteer, 422 for the minutes
+/// and note, 409 `activity-cancelled`, 409 `already-checked-in` if they have a log there.
 pub fn record(
     conn: &mut DbConnection,
-    activity: &ActivityRow,
-    volunteer_id: &str,
-    minutes: i64,
-    note: Option<&str>,
-    recorded_by: &str,
+    who: &Manager,
+    r: Record<'_>,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<LogView, AppError> {
+    let activity = super::activities::get(conn, &parse_id(r.activity_id, "activity")?)?;
+    who.require(activity.team_id.as_deref())?;
+    let volunteer = parse_id(r.volunteer_id, "volunteer")?;
+    super::users::find(conn, &volunteer)?.ok_or(AppError::NotFound("volunteer"))?;
+    let mut errs = FieldErrors::default();
+    let longest = length_minutes(activity.starts_at, activity.ends_at);
+    errs.check("minutes", text::in_range(r.minutes, 1, longest));
+    let note = errs.check_opt("note", r.note, text::reason);
+    errs.finish()?;
+    let note = note.flatten();
     // Attendance recorded at the desk is a check-in on someone's behalf: the same rule holds.
     if activity.is_cancelled() {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
@@ -270,30 +303,27 @@ pub fn record(
         .values((
             logs::id.eq(&id),
             logs::activity_id.eq(&activity.id),
-            logs::volunteer_id.eq(volunteer_id),
+            logs::volunteer_id.eq(&volunteer),
             logs::status.eq(LogStatus::Submitted.as_str()),
             logs::source.eq("staff"),
-            logs::recorded_by.eq(recorded_by),
+            logs::recorded_by.eq(&who.id),
             logs::note.eq(note),
-            logs::minutes.eq(minutes),
-            logs::points_proposed.eq(activity.rule().proposed(minutes)),
+            logs::minutes.eq(r.minutes),
+            logs::points_proposed.eq(activity.rule().proposed(r.minutes)),
             logs::created_at.eq(now),
         ))
         .execute(conn);
     match inserted {
         Err(e) if is_unique_violation(&e) => Err(already_checked_in()),
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(id),
+        Ok(_) => get(conn, &id),
     }
 }
 
 /// Loads a log for review: 404 if unknown, 403 `forbidden` unless `who` manages its activity's
 /// team, 403 `self-approval` for one's own log.
 fn for_review(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<LogView, AppError> {
-    let Ok(parsed) = Uuid::parse_str(id) else {
-        return Err(AppError::NotFound("activity log"));
-    };
-    let v = get(conn, &parsed.to_string())?;
+    let v = get(conn, &parse_id(id, "activity log")?)?;
     who.require(v.team_id.as_deref())?;
     if v.log.volunteer_id == who.id {
         return Err(AppError::SelfApproval("nobody reviews their own log"));
@@ -414,6 +444,40 @@ pub fn credit_approved(
             .execute(conn)?;
     }
     get(conn, &v.log.id)
+}
+
+/// Approves each log of `ids` with its `points_proposed`, in one transaction, and answers in
+/// the request's order: the approved log, or the refusal a single approval would have given.
+/// Each log runs in its own savepoint, so a refusal undoes only that log's writes and each id
+/// is authorised on its own; a fault (5xx) fails the whole batch.
+///
+/// Two passes, so no deadlock with a single review or another batch: every log is moved (and
+/// locked) in id order while no account row is held, then the credits go in volunteer order —
+/// the same log-then-account order as a single approve or reverse.
+pub fn bulk_approve(
+    conn: &mut DbConnection,
+    who: &Manager,
+    ids: &[String],
+    now: NaiveDateTime,
+) -> Result<Vec<Result<LogView, AppError>>, AppError> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+    let mut outcomes: Vec<Option<Result<LogView, AppError>>> = ids.iter().map(|_| None).collect();
+    let mut moved = Vec::new();
+    for i in order {
+        match savepoint(conn, |conn| {
+            mark_approved(conn, who, &ids[i], None, None, now)
+        }) {
+            Ok(approved) => moved.push((i, approved)),
+            Err(e) if !e.is_fault() => outcomes[i] = Some(Err(e)),
+            Err(fault) => return Err(fault),
+        }
+    }
+    moved.sort_by(|(a, x), (b, y)| (x.volunteer_id(), &ids[*a]).cmp(&(y.volunteer_id(), &ids[*b])));
+    for (i, approved) in moved {
+        outcomes[i] = Some(Ok(credit_approved(conn, who, approved, now)?));
+    }
+    Ok(outcomes.into_iter().flatten().collect())
 }
 
 /// Rejects a submitted log with a reason.

@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod activity_logs;
 pub mod activity_tables;
+pub mod adjustments;
 pub mod idempotency;
 pub mod ledger;
 pub mod redemptions;
@@ -274,4 +275,12 @@ pub fn is_unique_violation(e: &DieselError) -> bool {
 /// Every integrity rule `verify` knows (LEDGER.md L1, L2, L9, L10) over the whole database.
 pub fn verify_all(conn: &mut DbConnection) -> Result<verify::Report, AppError> {
     verify::all(conn)
+}
+
+/// An id as stored: a UUID in its canonical (lower-case) form. Not a UUID means no such thing:
+/// 404 naming `what` (API.md: a path id that is not a UUID, or an unknown id inside a body).
+pub fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::NotFound(what))
 }
