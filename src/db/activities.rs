@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Text};
 use rand::RngCore;
 use uuid::Uuid;
 
-use super::activity_tables::{activities, enrollments};
+use super::schema::{activities, enrollments};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::activities::PointsRule;

@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::activities::Manager;
-use super::activity_tables::{activities, activity_logs as logs};
 use super::ledger::{self, Cause, Event, Kind};
 use super::schema::users;
+use super::schema::{activities, activity_logs as logs};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, parse_id, savepoint, DbConnection};
 use crate::domain::activities::{decide_check_in, length_minutes, CheckInAttempt, LogStatus};
@@ -54,13 +54,18 @@ pub struct LogRow {
     pub created_at: NaiveDateTime,
 }
 
-/// A log with what its answer shows beside it.
-#[derive(Debug, Clone)]
+/// A log with what its answer shows beside it (selected from logs ⋈ activities ⋈ users).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = logs)]
 pub struct LogView {
+    #[diesel(embed)]
     pub log: LogRow,
+    #[diesel(select_expression = activities::title)]
     pub activity_title: String,
+    #[diesel(select_expression = users::name)]
     pub volunteer_name: String,
     /// The activity's team: who may review the log.
+    #[diesel(select_expression = activities::team_id)]
     pub team_id: Option<String>,
 }
 
@@ -77,32 +82,15 @@ impl LogView {
 /// A reported position: `(lat, lng, accuracy_m)`.
 pub type Position = (f64, f64, Option<f64>);
 
-type ViewTuple = (LogRow, String, String, Option<String>);
-
-fn view((log, activity_title, volunteer_name, team_id): ViewTuple) -> LogView {
-    LogView {
-        log,
-        activity_title,
-        volunteer_name,
-        team_id,
-    }
-}
-
 /// The log with this id and its activity title, volunteer name and team.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<LogView>, AppError> {
-    let row: Option<ViewTuple> = logs::table
+    Ok(logs::table
         .inner_join(activities::table)
         .inner_join(users::table.on(users::id.eq(logs::volunteer_id)))
         .filter(logs::id.eq(id))
-        .select((
-            LogRow::as_select(),
-            activities::title,
-            users::name,
-            activities::team_id,
-        ))
+        .select(LogView::as_select())
         .first(conn)
-        .optional()?;
-    Ok(row.map(view))
+        .optional()?)
 }
 
 /// The log with this id, or 404.
@@ -130,12 +118,7 @@ pub fn list(
     let mut query = logs::table
         .inner_join(activities::table)
         .inner_join(users::table.on(users::id.eq(logs::volunteer_id)))
-        .select((
-            LogRow::as_select(),
-            activities::title,
-            users::name,
-            activities::team_id,
-        ))
+        .select(LogView::as_select())
         .order((logs::created_at.desc(), logs::id.desc()))
         .limit(limit + 1)
         .into_boxed();
@@ -159,11 +142,7 @@ pub fn list(
                 .or(logs::created_at.eq(at).and(logs::id.lt(c.id.clone()))),
         );
     }
-    Ok(query
-        .load::<ViewTuple>(conn)?
-        .into_iter()
-        .map(view)
-        .collect())
+    Ok(query.load(conn)?)
 }
 
 fn already_checked_in() -> AppError {

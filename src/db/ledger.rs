@@ -289,15 +289,18 @@ pub fn figures(
     )
 }
 
-/// One line of a volunteer's statement.
-#[derive(Debug, Clone, Queryable)]
+/// One line of a volunteer's statement (an entry with its transaction's kind and memo).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = entries)]
 pub struct StatementLine {
     pub id: String,
     pub transaction_id: String,
+    #[diesel(select_expression = txs::kind)]
     pub kind: String,
     pub amount: i64,
     pub balance_after: Option<i64>,
     pub seq: Option<i64>,
+    #[diesel(select_expression = txs::memo)]
     pub memo: String,
     pub created_at: NaiveDateTime,
 }
@@ -323,16 +326,7 @@ pub fn statement(
     let mut q = entries::table
         .inner_join(txs::table)
         .filter(entries::account_id.eq(volunteer_id))
-        .select((
-            entries::id,
-            entries::transaction_id,
-            txs::kind,
-            entries::amount,
-            entries::balance_after,
-            entries::seq,
-            txs::memo,
-            entries::created_at,
-        ))
+        .select(StatementLine::as_select())
         .order(entries::seq.desc())
         .limit(limit + 1)
         .into_boxed();
@@ -357,11 +351,14 @@ pub struct TransactionRow {
     pub entries: Vec<EntryRow>,
 }
 
-/// One leg of a transaction.
-#[derive(Debug, Clone, Queryable)]
+/// One leg of a transaction (an entry with its account's kind and volunteer).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = entries)]
 pub struct EntryRow {
     pub account_id: String,
+    #[diesel(select_expression = accounts::kind)]
     pub account_kind: String,
+    #[diesel(select_expression = accounts::volunteer_id)]
     pub volunteer_id: Option<String>,
     pub amount: i64,
 }
@@ -388,12 +385,7 @@ pub fn find_transaction(
     let legs = entries::table
         .inner_join(accounts::table)
         .filter(entries::transaction_id.eq(&id))
-        .select((
-            entries::account_id,
-            accounts::kind,
-            accounts::volunteer_id,
-            entries::amount,
-        ))
+        .select(EntryRow::as_select())
         .order(entries::account_id)
         .load(conn)?;
     Ok(Some(TransactionRow {

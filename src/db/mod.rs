@@ -3,7 +3,6 @@
 
 pub mod activities;
 pub mod activity_logs;
-pub mod activity_tables;
 pub mod adjustments;
 pub mod idempotency;
 pub mod ledger;

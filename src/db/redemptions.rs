@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::ledger::{self, Cause, Event, Kind};
-use super::rewards::{self as catalogue, redemptions, rewards};
-use super::schema::users;
+use super::rewards as catalogue;
+use super::schema::{redemptions, rewards, users};
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
@@ -21,13 +21,17 @@ use crate::error::{AppError, Conflict};
 /// redemption holding the same one of a million codes).
 const CODE_ATTEMPTS: usize = 20;
 
-/// A redemption as API.md shows it, with its reward's and volunteer's names.
-#[derive(Debug, Clone, Queryable)]
+/// A redemption as API.md shows it, with its reward's and volunteer's names (selected from
+/// redemptions ⋈ rewards ⋈ users).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = redemptions)]
 pub struct RedemptionView {
     pub id: String,
     pub reward_id: String,
+    #[diesel(select_expression = rewards::name)]
     pub reward_name: String,
     pub volunteer_id: String,
+    #[diesel(select_expression = users::name)]
     pub volunteer_name: String,
     pub quantity: i64,
     pub points: i64,
@@ -49,45 +53,13 @@ impl RedemptionView {
     }
 }
 
-type ViewColumns = (
-    redemptions::id,
-    redemptions::reward_id,
-    rewards::name,
-    redemptions::volunteer_id,
-    users::name,
-    redemptions::quantity,
-    redemptions::points,
-    redemptions::status,
-    redemptions::pickup_code,
-    redemptions::created_by,
-    redemptions::created_at,
-    redemptions::fulfilled_at,
-    redemptions::cancelled_at,
-);
-
-const VIEW: ViewColumns = (
-    redemptions::id,
-    redemptions::reward_id,
-    rewards::name,
-    redemptions::volunteer_id,
-    users::name,
-    redemptions::quantity,
-    redemptions::points,
-    redemptions::status,
-    redemptions::pickup_code,
-    redemptions::created_by,
-    redemptions::created_at,
-    redemptions::fulfilled_at,
-    redemptions::cancelled_at,
-);
-
 /// The redemption with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RedemptionView>, AppError> {
     Ok(redemptions::table
         .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
         .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
         .filter(redemptions::id.eq(id))
-        .select(VIEW)
+        .select(RedemptionView::as_select())
         .first(conn)
         .optional()?)
 }
@@ -104,7 +76,7 @@ pub fn list(
     let mut q = redemptions::table
         .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
         .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
-        .select(VIEW)
+        .select(RedemptionView::as_select())
         .order((redemptions::created_at.desc(), redemptions::id.desc()))
         .limit(limit + 1)
         .into_boxed();

@@ -10,57 +10,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use uuid::Uuid;
 
-use super::schema::users;
+use super::schema::{reward_claims, rewards};
 use super::verify::Problem;
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::page::Cursor;
 use crate::error::AppError;
-
-diesel::table! {
-    rewards (id) {
-        id -> Text,
-        name -> Text,
-        description -> Nullable<Text>,
-        sponsor -> Nullable<Text>,
-        cost_points -> BigInt,
-        stock -> Nullable<BigInt>,
-        stocked_total -> Nullable<BigInt>,
-        per_volunteer_limit -> Nullable<BigInt>,
-        active -> Bool,
-        created_by -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    redemptions (id) {
-        id -> Text,
-        reward_id -> Text,
-        volunteer_id -> Text,
-        quantity -> BigInt,
-        points -> BigInt,
-        status -> Text,
-        pickup_code -> Text,
-        created_by -> Text,
-        created_at -> Timestamp,
-        fulfilled_at -> Nullable<Timestamp>,
-        fulfilled_by -> Nullable<Text>,
-        cancelled_at -> Nullable<Timestamp>,
-        cancelled_by -> Nullable<Text>,
-        redeem_transaction_id -> Text,
-        refund_transaction_id -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    reward_claims (reward_id, volunteer_id) {
-        reward_id -> Text,
-        volunteer_id -> Text,
-        units -> BigInt,
-    }
-}
-
-diesel::allow_tables_to_appear_in_same_query!(rewards, redemptions, reward_claims, users);
 
 /// A stored reward.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -7,8 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::activity_tables::{team_members, teams};
 use super::schema::users;
+use super::schema::{team_members, teams};
 use super::users::micros_to_naive;
 use super::DbConnection;
 use crate::domain::page::Cursor;
@@ -35,10 +35,13 @@ impl TeamRow {
 }
 
 /// One member of a team, as its member list shows them.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = team_members)]
 pub struct MemberRow {
     pub volunteer_id: String,
+    #[diesel(select_expression = users::name)]
     pub name: String,
+    #[diesel(select_expression = users::phone)]
     pub phone: String,
     pub role: String,
     pub created_at: NaiveDateTime,
@@ -126,13 +129,7 @@ pub fn members(
     let mut query = team_members::table
         .inner_join(users::table.on(users::id.eq(team_members::volunteer_id)))
         .filter(team_members::team_id.eq(team_id))
-        .select((
-            team_members::volunteer_id,
-            users::name,
-            users::phone,
-            team_members::role,
-            team_members::created_at,
-        ))
+        .select(MemberRow::as_select())
         .order((
             team_members::created_at.desc(),
             team_members::volunteer_id.desc(),
