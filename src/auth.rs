@@ -53,7 +53,7 @@ pub struct Claims {
     /// The user's id.
     pub sub: String,
     /// The user's role when the token was issued.
-    pub role: String,
+    pub role: Role,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
     /// Expires at (seconds since the epoch).
@@ -98,7 +98,7 @@ impl TokenKeys {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: user.to_string(),
-            role: role.as_str().to_owned(),
+            role,
             iat: now,
             exp: now + self.ttl.as_secs(),
             jti: Uuid::new_v4().to_string(),
@@ -116,7 +116,7 @@ impl TokenKeys {
         let claims = data.claims;
         Ok(CurrentUser {
             id: Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
-            role: Role::parse(&claims.role).ok_or_else(invalid)?,
+            role: claims.role,
             session: Uuid::parse_str(&claims.sid).map_err(|_| invalid())?,
         })
     }

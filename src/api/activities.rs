@@ -168,7 +168,7 @@ fn activity(a: ActivityRow, enrolled: bool) -> Activity {
         fixed_points: a.fixed_points,
         enrolled_count: a.enrolled_count,
         enrolled,
-        status: a.status,
+        status: a.status.as_str().to_owned(),
         created_at: a.created_at.and_utc(),
     }
 }

@@ -52,7 +52,7 @@ impl From<StatementLine> for Entry {
         Entry {
             id: l.id,
             transaction_id: l.transaction_id,
-            kind: l.kind,
+            kind: l.kind.as_str().to_owned(),
             amount: l.amount,
             balance_after: l.balance_after.unwrap_or_default(),
             memo: l.memo,
@@ -86,7 +86,7 @@ impl From<TransactionRow> for Transaction {
     fn from(t: TransactionRow) -> Transaction {
         Transaction {
             id: t.id,
-            kind: t.kind,
+            kind: t.kind.as_str().to_owned(),
             memo: t.memo,
             created_by: t.created_by,
             created_at: t.created_at.and_utc(),
@@ -95,7 +95,7 @@ impl From<TransactionRow> for Transaction {
                 .into_iter()
                 .map(|e| TransactionEntry {
                     account_id: e.account_id,
-                    account_kind: e.account_kind,
+                    account_kind: e.account_kind.as_str().to_owned(),
                     volunteer_id: e.volunteer_id,
                     amount: e.amount,
                 })

@@ -126,7 +126,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
             .map(|(team_id, name, role)| MyTeam {
                 team_id,
                 name,
-                role,
+                role: role.as_str().to_owned(),
             })
             .collect(),
     };

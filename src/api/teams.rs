@@ -12,6 +12,7 @@ use crate::auth::{CurrentUser, Staff};
 use crate::db::teams::{self, MemberRow, TeamRow};
 use crate::db::{users, DbConnection};
 use crate::domain::page::Page;
+use crate::domain::people::TeamRole;
 use crate::domain::text;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
@@ -71,24 +72,7 @@ impl From<MemberRow> for Member {
             volunteer_id: m.volunteer_id,
             name: m.name,
             phone: m.phone,
-            role: m.role,
-        }
-    }
-}
-
-/// A team role.
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-pub enum TeamRole {
-    Member,
-    Leader,
-}
-
-impl TeamRole {
-    fn as_str(self) -> &'static str {
-        match self {
-            TeamRole::Member => "member",
-            TeamRole::Leader => "leader",
+            role: m.role.as_str().to_owned(),
         }
     }
 }
@@ -261,7 +245,7 @@ pub async fn set_member(
         .write(move |conn| {
             teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
             users::find(conn, &volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
-            teams::set_member(conn, &team_id, &volunteer_id, role.as_str(), now)?;
+            teams::set_member(conn, &team_id, &volunteer_id, role, now)?;
             Ok(Membership {
                 team_id,
                 volunteer_id,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::schema::{activities, enrollments};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
-use crate::domain::activities::PointsRule;
+use crate::domain::activities::{ActivityStatus, PointsRule};
 use crate::domain::page::Cursor;
 use crate::error::{AppError, Conflict};
 
@@ -33,7 +33,7 @@ pub struct ActivityRow {
     pub geofence_lng: Option<f64>,
     pub geofence_radius_m: Option<i64>,
     pub enrolled_count: i64,
-    pub status: String,
+    pub status: ActivityStatus,
     pub checkin_secret: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
@@ -58,7 +58,7 @@ impl ActivityRow {
 
     /// Whether it was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.status == "cancelled"
+        self.status == ActivityStatus::Cancelled
     }
 
     /// `(lat, lng, radius_m)` when it has a geofence.
@@ -210,7 +210,7 @@ pub fn create(
             activities::geofence_lng.eq(fields.geofence.map(|g| g.1)),
             activities::geofence_radius_m.eq(fields.geofence.map(|g| g.2)),
             activities::enrolled_count.eq(0),
-            activities::status.eq("scheduled"),
+            activities::status.eq(ActivityStatus::Scheduled),
             activities::checkin_secret.eq(&secret),
             activities::created_by.eq(created_by),
             activities::created_at.eq(now),
@@ -388,9 +388,9 @@ pub fn cancel(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<Activi
     let n = diesel::update(
         activities::table
             .find(&row.id)
-            .filter(activities::status.eq("scheduled")),
+            .filter(activities::status.eq(ActivityStatus::Scheduled)),
     )
-    .set(activities::status.eq("cancelled"))
+    .set(activities::status.eq(ActivityStatus::Cancelled))
     .execute(conn)?;
     if n == 0 {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));

@@ -15,7 +15,9 @@ use super::schema::users;
 use super::schema::{activities, activity_logs as logs};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, parse_id, savepoint, DbConnection};
-use crate::domain::activities::{decide_check_in, length_minutes, CheckInAttempt, LogStatus};
+use crate::domain::activities::{
+    decide_check_in, length_minutes, CheckInAttempt, LogSource, LogStatus,
+};
 use crate::domain::page::Cursor;
 use crate::domain::text;
 use crate::error::{AppError, Conflict, FieldErrors};
@@ -27,8 +29,8 @@ pub struct LogRow {
     pub id: String,
     pub activity_id: String,
     pub volunteer_id: String,
-    pub status: String,
-    pub source: String,
+    pub status: LogStatus,
+    pub source: LogSource,
     pub recorded_by: Option<String>,
     pub note: Option<String>,
     pub checked_in_at: Option<NaiveDateTime>,
@@ -123,7 +125,7 @@ pub fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some(s) = filter.status {
-        query = query.filter(logs::status.eq(s.as_str()));
+        query = query.filter(logs::status.eq(s));
     }
     if let Some(a) = &filter.activity_id {
         query = query.filter(logs::activity_id.eq(a.clone()));
@@ -178,8 +180,8 @@ pub fn check_in(
             logs::id.eq(&id),
             logs::activity_id.eq(&activity.id),
             logs::volunteer_id.eq(volunteer_id),
-            logs::status.eq(LogStatus::CheckedIn.as_str()),
-            logs::source.eq("self"),
+            logs::status.eq(LogStatus::CheckedIn),
+            logs::source.eq(LogSource::SelfCheckIn),
             logs::checked_in_at.eq(now),
             logs::check_in_lat.eq(at.map(|p| p.0)),
             logs::check_in_lng.eq(at.map(|p| p.1)),
@@ -213,7 +215,10 @@ pub fn check_out(
         .first(conn)
         .optional()?
         .ok_or_else(not_checked_in)?;
-    let Some(checked_in_at) = log.checked_in_at.filter(|_| log.status == "checked_in") else {
+    let Some(checked_in_at) = log
+        .checked_in_at
+        .filter(|_| log.status == LogStatus::CheckedIn)
+    else {
         return Err(not_checked_in());
     };
     let minutes = crate::domain::activities::minutes_served(
@@ -226,10 +231,10 @@ pub fn check_out(
     let n = diesel::update(
         logs::table
             .find(&log.id)
-            .filter(logs::status.eq(LogStatus::CheckedIn.as_str())),
+            .filter(logs::status.eq(LogStatus::CheckedIn)),
     )
     .set((
-        logs::status.eq(LogStatus::Submitted.as_str()),
+        logs::status.eq(LogStatus::Submitted),
         logs::checked_out_at.eq(now),
         logs::check_out_lat.eq(at.map(|p| p.0)),
         logs::check_out_lng.eq(at.map(|p| p.1)),
@@ -283,8 +288,8 @@ pub fn record(
             logs::id.eq(&id),
             logs::activity_id.eq(&activity.id),
             logs::volunteer_id.eq(&volunteer),
-            logs::status.eq(LogStatus::Submitted.as_str()),
-            logs::source.eq("staff"),
+            logs::status.eq(LogStatus::Submitted),
+            logs::source.eq(LogSource::Staff),
             logs::recorded_by.eq(&who.id),
             logs::note.eq(note),
             logs::minutes.eq(r.minutes),
@@ -363,7 +368,7 @@ pub fn mark_approved(
     let Some(proposed) = v
         .log
         .points_proposed
-        .filter(|_| v.log.status == "submitted")
+        .filter(|_| v.log.status == LogStatus::Submitted)
     else {
         return Err(not_submitted());
     };
@@ -377,10 +382,10 @@ pub fn mark_approved(
     let n = diesel::update(
         logs::table
             .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Submitted.as_str())),
+            .filter(logs::status.eq(LogStatus::Submitted)),
     )
     .set((
-        logs::status.eq(LogStatus::Approved.as_str()),
+        logs::status.eq(LogStatus::Approved),
         logs::points_awarded.eq(points),
         logs::reviewed_by.eq(&who.id),
         logs::reviewed_at.eq(now),
@@ -471,10 +476,10 @@ pub fn reject(
     let n = diesel::update(
         logs::table
             .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Submitted.as_str())),
+            .filter(logs::status.eq(LogStatus::Submitted)),
     )
     .set((
-        logs::status.eq(LogStatus::Rejected.as_str()),
+        logs::status.eq(LogStatus::Rejected),
         logs::reviewed_by.eq(&who.id),
         logs::reviewed_at.eq(now),
         logs::review_note.eq(reason),
@@ -502,10 +507,10 @@ pub fn reverse(
     let moved: Option<Option<String>> = diesel::update(
         logs::table
             .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Approved.as_str())),
+            .filter(logs::status.eq(LogStatus::Approved)),
     )
     .set((
-        logs::status.eq(LogStatus::Reversed.as_str()),
+        logs::status.eq(LogStatus::Reversed),
         logs::reversed_by.eq(&who.id),
         logs::reversed_at.eq(now),
         logs::reversal_reason.eq(reason),

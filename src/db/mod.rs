@@ -10,6 +10,7 @@ pub mod redemptions;
 pub mod rewards;
 pub mod schema;
 pub mod teams;
+mod text_enums;
 pub mod tokens;
 pub mod users;
 pub mod verify;

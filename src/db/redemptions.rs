@@ -35,7 +35,7 @@ pub struct RedemptionView {
     pub volunteer_name: String,
     pub quantity: i64,
     pub points: i64,
-    pub status: String,
+    pub status: RedemptionStatus,
     pub pickup_code: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
@@ -84,7 +84,7 @@ pub fn list(
         q = q.filter(redemptions::volunteer_id.eq(v.to_owned()));
     }
     if let Some(s) = status {
-        q = q.filter(redemptions::status.eq(s.as_str()));
+        q = q.filter(redemptions::status.eq(s));
     }
     if let Some(c) = after {
         let at = super::users::micros_to_naive(&c.key)?;
@@ -164,7 +164,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
                     redemptions::volunteer_id.eq(r.volunteer_id),
                     redemptions::quantity.eq(r.quantity),
                     redemptions::points.eq(points),
-                    redemptions::status.eq(RedemptionStatus::Reserved.as_str()),
+                    redemptions::status.eq(RedemptionStatus::Reserved),
                     redemptions::pickup_code.eq(code.as_str()),
                     redemptions::created_by.eq(r.created_by),
                     redemptions::created_at.eq(r.now),
@@ -195,10 +195,10 @@ pub fn fulfil(
     let id: Option<String> = diesel::update(
         redemptions::table
             .filter(redemptions::pickup_code.eq(code.as_str()))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str())),
+            .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
     )
     .set((
-        redemptions::status.eq(RedemptionStatus::Fulfilled.as_str()),
+        redemptions::status.eq(RedemptionStatus::Fulfilled),
         redemptions::fulfilled_at.eq(now),
         redemptions::fulfilled_by.eq(by),
     ))
@@ -245,10 +245,10 @@ pub fn cancel(
     let n = diesel::update(
         redemptions::table
             .filter(redemptions::id.eq(id))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str())),
+            .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
     )
     .set((
-        redemptions::status.eq(RedemptionStatus::Cancelled.as_str()),
+        redemptions::status.eq(RedemptionStatus::Cancelled),
         redemptions::cancelled_at.eq(now),
         redemptions::cancelled_by.eq(by.id),
     ))

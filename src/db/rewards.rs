@@ -14,6 +14,7 @@ use super::schema::{reward_claims, rewards};
 use super::verify::Problem;
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::page::Cursor;
+use crate::domain::rewards::RedemptionStatus;
 use crate::error::AppError;
 
 /// A stored reward.
@@ -331,7 +332,7 @@ struct RedemptionCheck {
     #[diesel(sql_type = Text)]
     reward_id: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: RedemptionStatus,
     #[diesel(sql_type = BigInt)]
     points: i64,
     #[diesel(sql_type = BigInt)]
@@ -423,7 +424,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
     .bind::<Text, _>(super::ledger::REDEMPTIONS)
     .load(conn)?;
     for r in paid {
-        let cancelled = r.status == "cancelled";
+        let cancelled = r.status == RedemptionStatus::Cancelled;
         let expected_refund = if cancelled { r.points } else { 0 };
         if r.redeemed != r.points
             || r.refunded != expected_refund

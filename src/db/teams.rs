@@ -12,6 +12,7 @@ use super::schema::{team_members, teams};
 use super::users::micros_to_naive;
 use super::DbConnection;
 use crate::domain::page::Cursor;
+use crate::domain::people::TeamRole;
 use crate::error::AppError;
 
 /// A stored team.
@@ -43,7 +44,7 @@ pub struct MemberRow {
     pub name: String,
     #[diesel(select_expression = users::phone)]
     pub phone: String,
-    pub role: String,
+    pub role: TeamRole,
     pub created_at: NaiveDateTime,
 }
 
@@ -152,7 +153,7 @@ pub fn set_member(
     conn: &mut DbConnection,
     team_id: &str,
     volunteer_id: &str,
-    role: &str,
+    role: TeamRole,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let updated = diesel::update(
@@ -194,7 +195,7 @@ pub fn remove_member(
 pub fn of_user(
     conn: &mut DbConnection,
     user: &str,
-) -> Result<Vec<(String, String, String)>, AppError> {
+) -> Result<Vec<(String, String, TeamRole)>, AppError> {
     Ok(team_members::table
         .inner_join(teams::table)
         .filter(team_members::volunteer_id.eq(user))
@@ -207,7 +208,7 @@ pub fn of_user(
 pub fn led_by(conn: &mut DbConnection, user: &str) -> Result<Vec<String>, AppError> {
     Ok(team_members::table
         .filter(team_members::volunteer_id.eq(user))
-        .filter(team_members::role.eq("leader"))
+        .filter(team_members::role.eq(TeamRole::Leader))
         .select(team_members::team_id)
         .load(conn)?)
 }
@@ -217,7 +218,7 @@ pub fn leads(conn: &mut DbConnection, user: &str, team_id: &str) -> Result<bool,
     let n: i64 = team_members::table
         .filter(team_members::volunteer_id.eq(user))
         .filter(team_members::team_id.eq(team_id))
-        .filter(team_members::role.eq("leader"))
+        .filter(team_members::role.eq(TeamRole::Leader))
         .count()
         .get_result(conn)?;
     Ok(n > 0)

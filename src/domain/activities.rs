@@ -200,40 +200,37 @@ pub fn decide_check_in(a: &CheckInAttempt<'_>) -> Result<Option<f64>, CheckInRef
     Ok(Some(d))
 }
 
-/// Where an activity log stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogStatus {
-    CheckedIn,
-    Submitted,
-    Approved,
-    Rejected,
-    Reversed,
+named_enum! {
+    /// Where an activity log stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum LogStatus {
+        CheckedIn = "checked_in",
+        Submitted = "submitted",
+        Approved = "approved",
+        Rejected = "rejected",
+        Reversed = "reversed",
+    }
+}
+
+named_enum! {
+    /// How a log came to be: the volunteer checked in, or staff recorded it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum LogSource {
+        SelfCheckIn = "self",
+        Staff = "staff",
+    }
+}
+
+named_enum! {
+    /// Whether an activity still happens.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ActivityStatus {
+        Scheduled = "scheduled",
+        Cancelled = "cancelled",
+    }
 }
 
 impl LogStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogStatus::CheckedIn => "checked_in",
-            LogStatus::Submitted => "submitted",
-            LogStatus::Approved => "approved",
-            LogStatus::Rejected => "rejected",
-            LogStatus::Reversed => "reversed",
-        }
-    }
-
-    /// Reads a stored or requested name.
-    pub fn parse(s: &str) -> Option<LogStatus> {
-        Some(match s {
-            "checked_in" => LogStatus::CheckedIn,
-            "submitted" => LogStatus::Submitted,
-            "approved" => LogStatus::Approved,
-            "rejected" => LogStatus::Rejected,
-            "reversed" => LogStatus::Reversed,
-            _ => return None,
-        })
-    }
-
     /// The only moves a log makes: check-out, approve, reject, reverse. The database applies
     /// each as `UPDATE ... WHERE status = <from>`, so a move happens at most once (L4).
     pub fn can_become(self, to: LogStatus) -> bool {
@@ -408,8 +405,9 @@ mod tests {
         assert!(!Approved.can_become(Approved));
         assert!(!Rejected.can_become(Reversed));
         assert!(!CheckedIn.can_become(Approved));
-        for s in [CheckedIn, Submitted, Approved, Rejected, Reversed] {
+        for &s in LogStatus::ALL {
             assert_eq!(LogStatus::parse(s.as_str()), Some(s));
         }
+        assert_eq!(LogStatus::parse("Approved"), None);
     }
 }

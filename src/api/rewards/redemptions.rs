@@ -42,7 +42,7 @@ pub struct Redemption {
 impl From<RedemptionView> for Redemption {
     fn from(r: RedemptionView) -> Redemption {
         Redemption {
-            status: RedemptionStatus::parse(&r.status).unwrap_or(RedemptionStatus::Reserved),
+            status: r.status,
             id: r.id,
             reward_id: r.reward_id,
             reward_name: r.reward_name,
