@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::ids::{Id, VolunteerId};
 use crate::domain::people::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -115,7 +116,7 @@ impl TokenKeys {
             decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?;
         let claims = data.claims;
         Ok(CurrentUser {
-            id: Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
+            id: VolunteerId::parse(&claims.sub).ok_or_else(invalid)?,
             role: claims.role,
             session: Uuid::parse_str(&claims.sid).map_err(|_| invalid())?,
         })
@@ -138,10 +139,10 @@ pub fn refresh_token_hash(token: &str) -> String {
 }
 
 /// A signed-in caller, from a valid access token.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CurrentUser {
     /// Who.
-    pub id: Uuid,
+    pub id: VolunteerId,
     /// Their role when the token was issued.
     pub role: Role,
     /// Their sign-in session (refresh-token family).
@@ -195,7 +196,7 @@ impl FromRequest for CurrentUser {
 }
 
 /// A signed-in staff member or admin (403 for anyone else).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Staff(pub CurrentUser);
 
 impl FromRequest for Staff {
@@ -212,7 +213,7 @@ impl FromRequest for Staff {
 }
 
 /// A signed-in admin (403 for anyone else).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Admin(pub CurrentUser);
 
 impl FromRequest for Admin {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::activities::CheckInRefusal;
+use crate::domain::ids::Id;
 
 /// One rule a request value broke.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
@@ -124,6 +125,12 @@ impl From<CheckInRefusal> for AppError {
             },
         }
     }
+}
+
+/// The one policy for an id in a path or a body (API.md): one that is not a UUID names nothing,
+/// so it is a 404 like an unknown one.
+pub fn parse_id<I: Id>(raw: &str) -> Result<I, AppError> {
+    I::parse(raw).ok_or(AppError::NotFound(I::WHAT))
 }
 
 /// Every failure a request can end in.

@@ -14,9 +14,10 @@ use crate::auth::CurrentUser;
 use crate::db::activities::{self, ActivityRow, Editable, Manager};
 use crate::db::DbConnection;
 use crate::domain::activities as rules;
+use crate::domain::ids::{ActivityId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// This module's part of the OpenAPI document (with the activity logs' paths).
@@ -156,7 +157,7 @@ fn activity(a: ActivityRow, enrolled: bool) -> Activity {
         .map(|(lat, lng, radius_m)| Geofence { lat, lng, radius_m });
     Activity {
         geofence,
-        id: a.id,
+        id: a.id.to_string(),
         title: a.title,
         description: a.description,
         location: a.location,
@@ -174,7 +175,11 @@ fn activity(a: ActivityRow, enrolled: bool) -> Activity {
 }
 
 /// The activity as `user` sees it (with their `enrolled`).
-fn activity_for(conn: &mut DbConnection, a: ActivityRow, user: &str) -> Result<Activity, AppError> {
+fn activity_for(
+    conn: &mut DbConnection,
+    a: ActivityRow,
+    user: &VolunteerId,
+) -> Result<Activity, AppError> {
     let enrolled =
         activities::enrolled_in(conn, user, std::slice::from_ref(&a.id))?.contains(&a.id);
     Ok(activity(a, enrolled))
@@ -205,7 +210,7 @@ pub(super) async fn body_after_role<T>(
         Err(refusal) => refusal,
     };
     if !caller.is_staff() {
-        let id = caller.id.to_string();
+        let id = caller.id.clone();
         state
             .db
             .read(move |conn| Manager::acting(conn, &id, false).map(drop))
@@ -305,7 +310,7 @@ pub async fn create(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let team = canonical_team(cmd.body.team_id.clone());
     let parsed = new_activity(cmd.body);
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
@@ -333,14 +338,14 @@ pub async fn update(
     cmd: Result<Command<ActivityPatch>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let raw = path.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let id = parse_id::<ActivityId>(&path);
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let patch = cmd.body;
     let updated = state
         .db
         .write(move |conn| {
             let who = Manager::acting(conn, &caller_id, staff)?;
-            let row = activities::edit(conn, &who, &raw, |fields| patched(fields, patch))?;
+            let row = activities::edit(conn, &who, &id?, |fields| patched(fields, patch))?;
             activity_for(conn, row, &caller_id)
         })
         .await?;
@@ -375,12 +380,12 @@ pub async fn list(
         return Err(AppError::invalid("to", "must be after from"));
     }
     let team = q.team_id;
-    let caller_id = caller.id.to_string();
+    let caller_id = caller.id.clone();
     let (rows, enrolled) = state
         .db
         .read(move |conn| {
             let rows = activities::list(conn, from, to, team.as_deref(), limit, cursor.as_ref())?;
-            let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
+            let ids: Vec<ActivityId> = rows.iter().map(|a| a.id.clone()).collect();
             let enrolled = activities::enrolled_in(conn, &caller_id, &ids)?;
             Ok((rows, enrolled))
         })
@@ -400,10 +405,10 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<ActivityId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = path.into_inner();
+    let caller_id = caller.id.clone();
     let found = state
         .db
         .read(move |conn| {
@@ -424,8 +429,8 @@ pub async fn cancel(
     cmd: Result<Command<serde_json::Value>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let raw = path.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let id = parse_id::<ActivityId>(&path);
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
@@ -433,7 +438,7 @@ pub async fn cancel(
         StatusCode::OK,
         move |conn, _now| {
             let who = Manager::acting(conn, &caller_id, staff)?;
-            let row = activities::cancel(conn, &who, &raw)?;
+            let row = activities::cancel(conn, &who, &id?)?;
             activity_for(conn, row, &caller_id)
         },
     )
@@ -454,11 +459,11 @@ pub struct Enrollment {
 pub async fn enroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<ActivityId>,
     cmd: Command<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = path.into_inner();
+    let caller_id = caller.id.clone();
     run_command(
         &state,
         &caller,
@@ -467,8 +472,8 @@ pub async fn enroll(
         move |conn, now| {
             activities::enroll(conn, &id, &caller_id, now)?;
             Ok(Enrollment {
-                activity_id: id,
-                volunteer_id: caller_id,
+                activity_id: id.to_string(),
+                volunteer_id: caller_id.to_string(),
                 created_at: now.and_utc(),
             })
         },
@@ -482,10 +487,10 @@ pub async fn enroll(
 pub async fn unenroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<ActivityId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = path.into_inner();
+    let caller_id = caller.id.clone();
     state
         .db
         .write(move |conn| activities::unenroll(conn, &id, &caller_id))

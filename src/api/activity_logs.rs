@@ -138,7 +138,7 @@ pub async fn record(
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let body = cmd.body;
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
@@ -188,7 +188,7 @@ pub async fn list(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let (rows, limit) = state
         .db
         .read(move |conn| {
@@ -280,7 +280,7 @@ pub async fn approve(
     let points = errs.check_opt("points", cmd.body.points, |p| text::in_range(p, 0, 10_000));
     let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
     let checked = errs.finish().map(|_| (points.flatten(), note.flatten()));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
@@ -340,7 +340,7 @@ async fn with_reason(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let id = path.into_inner();
     let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
@@ -390,7 +390,7 @@ pub async fn bulk_approve(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let ids = cmd.body.ids;
     let count = text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,

@@ -9,16 +9,15 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::activity_logs::{ActivityLog, Location};
 use super::extract::{run_command, Command};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, Manager};
 use crate::db::activity_logs;
-use crate::db::parse_id;
 use crate::domain::activities as rules;
-use crate::error::{AppError, Conflict};
+use crate::domain::ids::ActivityId;
+use crate::error::{parse_id, AppError, Conflict};
 use crate::startup::AppState;
 
 /// The current check-in code.
@@ -37,12 +36,12 @@ async fn current_code(
     caller: &CurrentUser,
     raw: String,
 ) -> Result<CheckInCode, AppError> {
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let row = state
         .db
         .read(move |conn| {
             let who = Manager::acting(conn, &caller_id, staff)?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
+            let row = activities::get(conn, &parse_id::<ActivityId>(&raw)?)?;
             who.require(row.team_id.as_deref())?;
             Ok(row)
         })
@@ -53,7 +52,7 @@ async fn current_code(
     let step = rules::code_step(state.clock.now_naive());
     let code = rules::code_at(&row.secret(), step);
     Ok(CheckInCode {
-        qr_payload: rules::qr_payload(&row.id, &code),
+        qr_payload: rules::qr_payload(row.id.as_str(), &code),
         valid_until: rules::step_end(step).and_utc(),
         code,
     })
@@ -125,10 +124,10 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
 pub async fn check_in(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<ActivityId>,
     cmd: Command<CheckIn>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, caller_id) = (path.to_string(), caller.id.to_string());
+    let (id, caller_id) = (path.into_inner(), caller.id.clone());
     let attempts_key = format!("{caller_id}:{id}");
     // After 5 wrong codes in 10 minutes, no more guesses (429). The attempt is reserved before
     // the code is checked (so concurrent guesses cannot all slip through) and released unless
@@ -163,10 +162,10 @@ pub async fn check_in(
 pub async fn check_out(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<ActivityId>,
     cmd: Command<CheckOut>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, caller_id) = (path.to_string(), caller.id.to_string());
+    let (id, caller_id) = (path.into_inner(), caller.id.clone());
     let at = position(cmd.body.location);
     run_command(
         &state,

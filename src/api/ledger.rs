@@ -5,7 +5,6 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
 use super::people::visible_person;
@@ -14,9 +13,10 @@ use crate::db::adjustments::{self, Adjustment};
 use crate::db::ledger::{self, StatementLine, TransactionRow};
 use crate::db::verify::Report;
 use crate::db::{users, DbConnection};
+use crate::domain::ids::{TransactionId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// A volunteer's points and hours.
@@ -117,14 +117,15 @@ pub struct AdjustmentRequest {
 /// The balance of `volunteer_id`, or `None` if there is no such person.
 pub fn balance_of(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
 ) -> Result<Option<Balance>, AppError> {
-    let Some(f) = ledger::figures(conn, volunteer_id)? else {
+    let Some(f) = ledger::figures(conn, volunteer_id.as_str())? else {
         return Ok(None);
     };
-    let (minutes_served, pending_points) = crate::db::activities::hours_of(conn, volunteer_id)?;
+    let (minutes_served, pending_points) =
+        crate::db::activities::hours_of(conn, volunteer_id.as_str())?;
     Ok(Some(Balance {
-        volunteer_id: volunteer_id.to_owned(),
+        volunteer_id: volunteer_id.to_string(),
         balance: f.balance,
         earned_total: f.earned_total,
         spent_total: f.spent_total,
@@ -133,7 +134,7 @@ pub fn balance_of(
     }))
 }
 
-async fn balance_response(state: &AppState, id: String) -> Result<HttpResponse, AppError> {
+async fn balance_response(state: &AppState, id: VolunteerId) -> Result<HttpResponse, AppError> {
     let balance = state
         .db
         .read(move |conn| balance_of(conn, &id))
@@ -144,17 +145,17 @@ async fn balance_response(state: &AppState, id: String) -> Result<HttpResponse, 
 
 async fn statement_response(
     state: &AppState,
-    id: String,
+    id: VolunteerId,
     page: &PageParams,
 ) -> Result<HttpResponse, AppError> {
     let (limit, cursor) = page.parse()?;
     let rows = state
         .db
         .read(move |conn| {
-            if users::find(conn, &id)?.is_none() {
+            if users::find(conn, id.as_str())?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
-            ledger::statement(conn, &id, limit, cursor.as_ref())
+            ledger::statement(conn, id.as_str(), limit, cursor.as_ref())
         })
         .await?;
     Ok(json(
@@ -169,7 +170,7 @@ pub async fn my_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    balance_response(&state, caller.id.to_string()).await
+    balance_response(&state, caller.id).await
 }
 
 #[utoipa::path(get, path = "/api/v1/me/ledger", tag = "points", params(PageParams),
@@ -179,7 +180,7 @@ pub async fn my_ledger(
     caller: CurrentUser,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    statement_response(&state, caller.id.to_string(), &page).await
+    statement_response(&state, caller.id, &page).await
 }
 
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/balance", tag = "points",
@@ -187,9 +188,9 @@ pub async fn my_ledger(
 pub async fn balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<VolunteerId>,
 ) -> Result<HttpResponse, AppError> {
-    balance_response(&state, visible_person(&caller, &path)?).await
+    balance_response(&state, visible_person(&caller, path.into_inner())?).await
 }
 
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/ledger", tag = "points", params(PageParams),
@@ -197,10 +198,10 @@ pub async fn balance(
 pub async fn statement(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<VolunteerId>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    statement_response(&state, visible_person(&caller, &path)?, &page).await
+    statement_response(&state, visible_person(&caller, path.into_inner())?, &page).await
 }
 
 #[utoipa::path(post, path = "/api/v1/ledger/adjustments", tag = "points", request_body = AdjustmentRequest,
@@ -213,7 +214,7 @@ pub async fn adjust(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_adjustment(&admin.0, &cmd.body);
-    let admin_id = admin.0.id.to_string();
+    let admin_id = admin.0.id.clone();
     run_checked(
         &state,
         &admin.0,
@@ -222,7 +223,7 @@ pub async fn adjust(
         checked,
         move |conn, now, (volunteer, amount, reason)| {
             let adjustment = Adjustment {
-                volunteer_id: &volunteer.to_string(),
+                volunteer_id: &volunteer,
                 amount,
                 reason: &reason,
                 by: &admin_id,
@@ -238,7 +239,7 @@ pub async fn adjust(
 fn check_adjustment(
     admin: &CurrentUser,
     body: &AdjustmentRequest,
-) -> Result<(Uuid, i64, String), AppError> {
+) -> Result<(VolunteerId, i64, String), AppError> {
     let mut errs = FieldErrors::default();
     // `i64::MIN` has no absolute value: it is out of range, not an overflow.
     let size = body.amount.checked_abs().unwrap_or(i64::MAX);
@@ -250,8 +251,7 @@ fn check_adjustment(
     let (Some(amount), Some(reason)) = (amount, reason) else {
         return Err(errs.into_error());
     };
-    let volunteer =
-        Uuid::parse_str(&body.volunteer_id).map_err(|_| AppError::NotFound("volunteer"))?;
+    let volunteer: VolunteerId = parse_id(&body.volunteer_id)?;
     if volunteer == admin.id {
         return Err(AppError::SelfApproval("nobody adjusts their own balance"));
     }
@@ -263,12 +263,12 @@ fn check_adjustment(
 pub async fn transaction(
     state: web::Data<AppState>,
     _staff: Staff,
-    path: web::Path<Uuid>,
+    path: web::Path<TransactionId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = path.into_inner();
     let tx = state
         .db
-        .read(move |conn| ledger::find_transaction(conn, &id))
+        .read(move |conn| ledger::find_transaction(conn, id.as_str()))
         .await?
         .ok_or(AppError::NotFound("transaction"))?;
     Ok(json(StatusCode::OK, &Transaction::from(tx)))

@@ -201,7 +201,7 @@ pub async fn members(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let raw = path.into_inner();
-    let caller_id = caller.id.to_string();
+    let caller_id = caller.id.clone();
     let staff = caller.is_staff();
     let rows = state
         .db

@@ -14,13 +14,14 @@ use super::ledger::{self, Cause, Event, Kind};
 use super::schema::users;
 use super::schema::{activities, activity_logs as logs};
 use super::users::micros_to_naive;
-use super::{is_unique_violation, parse_id, savepoint, DbConnection};
+use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::activities::{
     decide_check_in, length_minutes, CheckInAttempt, LogSource, LogStatus,
 };
+use crate::domain::ids::{ActivityId, LogId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::text;
-use crate::error::{AppError, Conflict, FieldErrors};
+use crate::error::{parse_id, AppError, Conflict, FieldErrors};
 
 /// A stored activity log.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -157,8 +158,8 @@ fn already_checked_in() -> AppError {
 /// concurrent check-ins give one log).
 pub fn check_in(
     conn: &mut DbConnection,
-    activity_id: &str,
-    volunteer_id: &str,
+    activity_id: &ActivityId,
+    volunteer_id: &VolunteerId,
     code: &str,
     at: Option<Position>,
     now: NaiveDateTime,
@@ -201,8 +202,8 @@ pub fn check_in(
 /// computed; 404 for an unknown activity, 409 `not-checked-in` if there is no open check-in.
 pub fn check_out(
     conn: &mut DbConnection,
-    activity_id: &str,
-    volunteer_id: &str,
+    activity_id: &ActivityId,
+    volunteer_id: &VolunteerId,
     at: Option<Position>,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
@@ -268,10 +269,10 @@ pub fn record(
     r: Record<'_>,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
-    let activity = super::activities::get(conn, &parse_id(r.activity_id, "activity")?)?;
+    let activity = super::activities::get(conn, &parse_id(r.activity_id)?)?;
     who.require(activity.team_id.as_deref())?;
-    let volunteer = parse_id(r.volunteer_id, "volunteer")?;
-    super::users::find(conn, &volunteer)?.ok_or(AppError::NotFound("volunteer"))?;
+    let volunteer: VolunteerId = parse_id(r.volunteer_id)?;
+    super::users::find(conn, volunteer.as_str())?.ok_or(AppError::NotFound("volunteer"))?;
     let mut errs = FieldErrors::default();
     let longest = length_minutes(activity.starts_at, activity.ends_at);
     errs.check("minutes", text::in_range(r.minutes, 1, longest));
@@ -307,9 +308,9 @@ pub fn record(
 /// Loads a log for review: 404 if unknown, 403 `forbidden` unless `who` manages its activity's
 /// team, 403 `self-approval` for one's own log.
 fn for_review(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<LogView, AppError> {
-    let v = get(conn, &parse_id(id, "activity log")?)?;
+    let v = get(conn, parse_id::<LogId>(id)?.as_str())?;
     who.require(v.team_id.as_deref())?;
-    if v.log.volunteer_id == who.id {
+    if v.log.volunteer_id == who.id.as_str() {
         return Err(AppError::SelfApproval("nobody reviews their own log"));
     }
     Ok(v)
@@ -415,7 +416,7 @@ pub fn credit_approved(
             points,
             Event {
                 memo: &memo,
-                created_by: Some(&who.id),
+                created_by: Some(who.id.as_str()),
                 cause: Cause {
                     activity_log_id: Some(v.log.id.clone()),
                     ..Cause::default()
@@ -528,7 +529,7 @@ pub fn reverse(
             original,
             Event {
                 memo: &memo,
-                created_by: Some(&who.id),
+                created_by: Some(who.id.as_str()),
                 cause: Cause {
                     activity_log_id: Some(v.log.id.clone()),
                     ..Cause::default()

@@ -10,7 +10,7 @@ pub mod redemptions;
 pub mod rewards;
 pub mod schema;
 pub mod teams;
-mod text_enums;
+mod text_types;
 pub mod tokens;
 pub mod users;
 pub mod verify;
@@ -275,12 +275,4 @@ pub fn is_unique_violation(e: &DieselError) -> bool {
 /// Every integrity rule `verify` knows (LEDGER.md L1, L2, L9, L10) over the whole database.
 pub fn verify_all(conn: &mut DbConnection) -> Result<verify::Report, AppError> {
     verify::all(conn)
-}
-
-/// An id as stored: a UUID in its canonical (lower-case) form. Not a UUID means no such thing:
-/// 404 naming `what` (API.md: a path id that is not a UUID, or an unknown id inside a body).
-pub fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| AppError::NotFound(what))
 }

@@ -13,6 +13,7 @@ use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
 use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::ids::{RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
 use crate::error::{AppError, Conflict};
@@ -99,12 +100,12 @@ pub fn list(
 
 /// A redemption to make.
 pub struct Redeem<'a> {
-    pub reward_id: &'a str,
-    pub volunteer_id: &'a str,
+    pub reward_id: &'a RewardId,
+    pub volunteer_id: &'a VolunteerId,
     /// 1–10 (checked by `domain::rewards::quantity`).
     pub quantity: i64,
     /// Who asked: the volunteer, or staff on their behalf.
-    pub created_by: &'a str,
+    pub created_by: &'a VolunteerId,
     pub now: NaiveDateTime,
 }
 
@@ -114,19 +115,19 @@ pub struct Redeem<'a> {
 /// redemption `reserved` with a pickup code unique among reserved ones. Any refusal is an `Err`,
 /// and the caller's transaction rolls back what came before it.
 pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, AppError> {
-    if super::users::find(conn, r.volunteer_id)?.is_none() {
+    if super::users::find(conn, r.volunteer_id.as_str())?.is_none() {
         return Err(AppError::NotFound("volunteer"));
     }
-    let Some(taken) = catalogue::take_stock(conn, r.reward_id, r.quantity)? else {
-        return Err(match catalogue::find(conn, r.reward_id)? {
+    let Some(taken) = catalogue::take_stock(conn, r.reward_id.as_str(), r.quantity)? else {
+        return Err(match catalogue::find(conn, r.reward_id.as_str())? {
             Some(reward) if reward.active => AppError::Conflict(Conflict::OutOfStock),
             _ => AppError::NotFound("reward"),
         });
     };
     if !catalogue::claim(
         conn,
-        r.reward_id,
-        r.volunteer_id,
+        r.reward_id.as_str(),
+        r.volunteer_id.as_str(),
         r.quantity,
         taken.per_volunteer_limit,
     )? {
@@ -139,12 +140,12 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
     let transaction_id = ledger::debit(
         conn,
         Kind::Redeem,
-        r.volunteer_id,
+        r.volunteer_id.as_str(),
         ledger::REDEMPTIONS,
         points,
         Event {
             memo: &memo,
-            created_by: Some(r.created_by),
+            created_by: Some(r.created_by.as_str()),
             cause: Cause {
                 redemption_id: Some(id.clone()),
                 ..Cause::default()

@@ -12,9 +12,10 @@ use uuid::Uuid;
 use crate::api::extract::{json, run_checked, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
+use crate::domain::ids::{Id, RewardId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::rewards::{self as rules, PickupCode, RedemptionStatus};
-use crate::error::AppError;
+use crate::error::{parse_id, AppError};
 use crate::startup::AppState;
 
 /// A redemption, as its owner and staff see it.
@@ -102,7 +103,7 @@ pub async fn redeem(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_redeem(&caller, &cmd.body);
-    let by = caller.id.to_string();
+    let by = caller.id.clone();
     run_checked(
         &state,
         &caller,
@@ -130,20 +131,20 @@ pub async fn redeem(
 fn check_redeem(
     caller: &CurrentUser,
     b: &RedeemRequest,
-) -> Result<(String, String, i64), AppError> {
+) -> Result<(RewardId, VolunteerId, i64), AppError> {
     let volunteer = match &b.volunteer_id {
-        None => caller.id,
+        None => caller.id.clone(),
         Some(raw) => {
-            let named = Uuid::parse_str(raw).ok();
-            if !caller.is_staff() && named != Some(caller.id) {
+            let named = VolunteerId::parse(raw);
+            if !caller.is_staff() && named.as_ref() != Some(&caller.id) {
                 return Err(AppError::Forbidden("a volunteer redeems only for themself"));
             }
             named.ok_or(AppError::NotFound("volunteer"))?
         }
     };
     let quantity = rules::quantity(b.quantity).map_err(|m| AppError::invalid("quantity", m))?;
-    let reward = Uuid::parse_str(&b.reward_id).map_err(|_| AppError::NotFound("reward"))?;
-    Ok((reward.to_string(), volunteer.to_string(), quantity))
+    let reward = parse_id(&b.reward_id)?;
+    Ok((reward, volunteer, quantity))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),

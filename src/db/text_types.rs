@@ -1,7 +1,7 @@
-//! The domain's named enums (statuses, kinds, roles) stored as TEXT: diesel's `ToSql`/`FromSql`
-//! through the connection enum's `MultiBackend`, so queries bind and read the enums themselves.
-//! The impls live here, not in `domain/`, which knows no diesel. A stored name that is not one
-//! of the enum's is a read error (500), never a silent default.
+//! The domain's ids and named enums (statuses, kinds, roles) stored as TEXT: diesel's
+//! `ToSql`/`FromSql` through the connection enum's `MultiBackend`, so queries bind and read the
+//! domain types themselves. The impls live here, not in `domain/`, which knows no diesel. A
+//! stored value that does not parse is a read error (500), never a silent default.
 
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -11,6 +11,9 @@ use diesel::sql_types::Text;
 
 use super::MultiBackend;
 use crate::domain::activities::{ActivityStatus, LogSource, LogStatus};
+use crate::domain::ids::{
+    ActivityId, Id, LogId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId,
+};
 use crate::domain::ledger::{AccountKind, Kind};
 use crate::domain::people::{Role, TeamRole};
 use crate::domain::rewards::RedemptionStatus;
@@ -49,4 +52,11 @@ stored_as_text!(
     AccountKind => AccountKindText,
     Role => RoleText,
     TeamRole => TeamRoleText,
+    VolunteerId => VolunteerIdText,
+    ActivityId => ActivityIdText,
+    LogId => LogIdText,
+    TeamId => TeamIdText,
+    RewardId => RewardIdText,
+    RedemptionId => RedemptionIdText,
+    TransactionId => TransactionIdText,
 );
