@@ -14,9 +14,10 @@ use crate::auth::CurrentUser;
 use crate::db::activities::Manager;
 use crate::db::activity_logs::{self, Filter, LogView, Record};
 use crate::domain::activities::LogStatus;
+use crate::domain::ids::LogId;
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// The activity logs' routes, inside `/api/v1`.
@@ -90,10 +91,10 @@ impl From<LogView> for ActivityLog {
         ActivityLog {
             check_in_location: location(l.check_in_lat, l.check_in_lng, l.check_in_accuracy_m),
             check_out_location: location(l.check_out_lat, l.check_out_lng, l.check_out_accuracy_m),
-            id: l.id,
-            activity_id: l.activity_id,
+            id: l.id.to_string(),
+            activity_id: l.activity_id.to_string(),
             activity_title: v.activity_title,
-            volunteer_id: l.volunteer_id,
+            volunteer_id: l.volunteer_id.to_string(),
             volunteer_name: v.volunteer_name,
             status: l.status.as_str().to_owned(),
             source: l.source.as_str().to_owned(),
@@ -275,7 +276,7 @@ pub async fn approve(
     cmd: Result<Command<ApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let id = path.into_inner();
+    let id = parse_id::<LogId>(&path);
     let mut errs = FieldErrors::default();
     let points = errs.check_opt("points", cmd.body.points, |p| text::in_range(p, 0, 10_000));
     let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
@@ -289,7 +290,7 @@ pub async fn approve(
         move |conn, now| {
             let who = Manager::acting(conn, &caller_id, staff)?;
             let (points, note) = checked?;
-            let v = activity_logs::approve(conn, &who, &id, points, note.as_deref(), now)?;
+            let v = activity_logs::approve(conn, &who, &id?, points, note.as_deref(), now)?;
             Ok(ActivityLog::from(v))
         },
     )
@@ -332,13 +333,13 @@ async fn with_reason(
     step: fn(
         &mut crate::db::DbConnection,
         &Manager,
-        &str,
+        &LogId,
         &str,
         chrono::NaiveDateTime,
     ) -> Result<LogView, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let id = path.into_inner();
+    let id = parse_id::<LogId>(&path);
     let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
     let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
@@ -349,7 +350,7 @@ async fn with_reason(
         move |conn, now| {
             let who = Manager::acting(conn, &caller_id, staff)?;
             let reason = reason?;
-            Ok(ActivityLog::from(step(conn, &who, &id, &reason, now)?))
+            Ok(ActivityLog::from(step(conn, &who, &id?, &reason, now)?))
         },
     )
     .await

@@ -7,7 +7,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::activities::Manager;
 use super::ledger::{self, Cause, Event, Kind};
@@ -18,7 +17,7 @@ use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::activities::{
     decide_check_in, length_minutes, CheckInAttempt, LogSource, LogStatus,
 };
-use crate::domain::ids::{ActivityId, LogId, VolunteerId};
+use crate::domain::ids::{ActivityId, Id, LogId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::text;
 use crate::error::{parse_id, AppError, Conflict, FieldErrors};
@@ -27,9 +26,9 @@ use crate::error::{parse_id, AppError, Conflict, FieldErrors};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = logs)]
 pub struct LogRow {
-    pub id: String,
-    pub activity_id: String,
-    pub volunteer_id: String,
+    pub id: LogId,
+    pub activity_id: ActivityId,
+    pub volunteer_id: VolunteerId,
     pub status: LogStatus,
     pub source: LogSource,
     pub recorded_by: Option<String>,
@@ -77,7 +76,7 @@ impl LogView {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.log.created_at.and_utc().timestamp_micros().to_string(),
-            id: self.log.id.clone(),
+            id: self.log.id.to_string(),
         }
     }
 }
@@ -86,7 +85,7 @@ impl LogView {
 pub type Position = (f64, f64, Option<f64>);
 
 /// The log with this id and its activity title, volunteer name and team.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<LogView>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &LogId) -> Result<Option<LogView>, AppError> {
     Ok(logs::table
         .inner_join(activities::table)
         .inner_join(users::table.on(users::id.eq(logs::volunteer_id)))
@@ -97,7 +96,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<LogView>, AppErr
 }
 
 /// The log with this id, or 404.
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<LogView, AppError> {
+pub fn get(conn: &mut DbConnection, id: &LogId) -> Result<LogView, AppError> {
     find(conn, id)?.ok_or(AppError::NotFound("activity log"))
 }
 
@@ -175,7 +174,7 @@ pub fn check_in(
         at: at.map(|(lat, lng, _)| (lat, lng)),
         now,
     })?;
-    let id = Uuid::new_v4().to_string();
+    let id = LogId::random();
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
@@ -283,7 +282,7 @@ pub fn record(
     if activity.is_cancelled() {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
-    let id = Uuid::new_v4().to_string();
+    let id = LogId::random();
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
@@ -307,10 +306,10 @@ pub fn record(
 
 /// Loads a log for review: 404 if unknown, 403 `forbidden` unless `who` manages its activity's
 /// team, 403 `self-approval` for one's own log.
-fn for_review(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<LogView, AppError> {
-    let v = get(conn, parse_id::<LogId>(id)?.as_str())?;
+fn for_review(conn: &mut DbConnection, who: &Manager, id: &LogId) -> Result<LogView, AppError> {
+    let v = get(conn, id)?;
     who.require(v.team_id.as_deref())?;
-    if v.log.volunteer_id == who.id.as_str() {
+    if v.log.volunteer_id == who.id {
         return Err(AppError::SelfApproval("nobody reviews their own log"));
     }
     Ok(v)
@@ -326,7 +325,7 @@ fn not_submitted() -> AppError {
 pub fn approve(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     points: Option<i64>,
     note: Option<&str>,
     now: NaiveDateTime,
@@ -344,7 +343,7 @@ pub struct Approved {
 
 impl Approved {
     /// The volunteer whose account the credit touches.
-    pub fn volunteer_id(&self) -> &str {
+    pub fn volunteer_id(&self) -> &VolunteerId {
         &self.view.log.volunteer_id
     }
 }
@@ -355,7 +354,7 @@ impl Approved {
 pub fn mark_approved(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     points: Option<i64>,
     note: Option<&str>,
     now: NaiveDateTime,
@@ -412,13 +411,13 @@ pub fn credit_approved(
         let tx = ledger::credit(
             conn,
             Kind::Earn,
-            &v.log.volunteer_id,
+            v.log.volunteer_id.as_str(),
             points,
             Event {
                 memo: &memo,
                 created_by: Some(who.id.as_str()),
                 cause: Cause {
-                    activity_log_id: Some(v.log.id.clone()),
+                    activity_log_id: Some(v.log.id.to_string()),
                     ..Cause::default()
                 },
                 now,
@@ -450,9 +449,10 @@ pub fn bulk_approve(
     let mut outcomes: Vec<Option<Result<LogView, AppError>>> = ids.iter().map(|_| None).collect();
     let mut moved = Vec::new();
     for i in order {
-        match savepoint(conn, |conn| {
-            mark_approved(conn, who, &ids[i], None, None, now)
-        }) {
+        let approving = |conn: &mut DbConnection| {
+            mark_approved(conn, who, &parse_id::<LogId>(&ids[i])?, None, None, now)
+        };
+        match savepoint(conn, approving) {
             Ok(approved) => moved.push((i, approved)),
             Err(e) if !e.is_fault() => outcomes[i] = Some(Err(e)),
             Err(fault) => return Err(fault),
@@ -469,7 +469,7 @@ pub fn bulk_approve(
 pub fn reject(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
@@ -498,7 +498,7 @@ pub fn reject(
 pub fn reverse(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
@@ -531,7 +531,7 @@ pub fn reverse(
                 memo: &memo,
                 created_by: Some(who.id.as_str()),
                 cause: Cause {
-                    activity_log_id: Some(v.log.id.clone()),
+                    activity_log_id: Some(v.log.id.to_string()),
                     ..Cause::default()
                 },
                 now,
