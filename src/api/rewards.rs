@@ -8,11 +8,11 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{OpenApi, ToSchema};
-use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardRow};
+use crate::domain::ids::RewardId;
 use crate::domain::page::Page;
 use crate::domain::rewards as rules;
 use crate::error::{AppError, FieldErrors};
@@ -92,7 +92,7 @@ pub struct Reward {
 impl From<RewardRow> for Reward {
     fn from(r: RewardRow) -> Reward {
         Reward {
-            id: r.id,
+            id: r.id.to_string(),
             name: r.name,
             description: r.description,
             sponsor: r.sponsor,
@@ -258,9 +258,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<RewardId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = path.into_inner();
     let reward = state
         .db
         .read(move |conn| rewards::find(conn, &id))
@@ -276,11 +276,11 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     staff: Staff,
-    path: web::Path<Uuid>,
+    path: web::Path<RewardId>,
     cmd: Command<RewardPatch>,
 ) -> Result<HttpResponse, AppError> {
     let checked = check_patch(cmd.body);
-    let id = path.to_string();
+    let id = path.into_inner();
     run_checked(
         &state,
         &staff.0,
@@ -331,12 +331,12 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
 pub async fn restock(
     state: web::Data<AppState>,
     staff: Staff,
-    path: web::Path<Uuid>,
+    path: web::Path<RewardId>,
     cmd: Command<Restock>,
 ) -> Result<HttpResponse, AppError> {
     let checked =
         rules::restock_quantity(cmd.body.quantity).map_err(|m| AppError::invalid("quantity", m));
-    let id = path.to_string();
+    let id = path.into_inner();
     run_checked(
         &state,
         &staff.0,

@@ -7,13 +7,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
 use super::{is_unique_violation, savepoint, DbConnection};
-use crate::domain::ids::{RewardId, VolunteerId};
+use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
 use crate::error::{AppError, Conflict};
@@ -27,11 +26,11 @@ const CODE_ATTEMPTS: usize = 20;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = redemptions)]
 pub struct RedemptionView {
-    pub id: String,
-    pub reward_id: String,
+    pub id: RedemptionId,
+    pub reward_id: RewardId,
     #[diesel(select_expression = rewards::name)]
     pub reward_name: String,
-    pub volunteer_id: String,
+    pub volunteer_id: VolunteerId,
     #[diesel(select_expression = users::name)]
     pub volunteer_name: String,
     pub quantity: i64,
@@ -49,13 +48,16 @@ impl RedemptionView {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.created_at.and_utc().timestamp_micros().to_string(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 }
 
 /// The redemption with this id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RedemptionView>, AppError> {
+pub fn find(
+    conn: &mut DbConnection,
+    id: &RedemptionId,
+) -> Result<Option<RedemptionView>, AppError> {
     Ok(redemptions::table
         .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
         .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
@@ -118,16 +120,16 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
     if super::users::find(conn, r.volunteer_id.as_str())?.is_none() {
         return Err(AppError::NotFound("volunteer"));
     }
-    let Some(taken) = catalogue::take_stock(conn, r.reward_id.as_str(), r.quantity)? else {
-        return Err(match catalogue::find(conn, r.reward_id.as_str())? {
+    let Some(taken) = catalogue::take_stock(conn, r.reward_id, r.quantity)? else {
+        return Err(match catalogue::find(conn, r.reward_id)? {
             Some(reward) if reward.active => AppError::Conflict(Conflict::OutOfStock),
             _ => AppError::NotFound("reward"),
         });
     };
     if !catalogue::claim(
         conn,
-        r.reward_id.as_str(),
-        r.volunteer_id.as_str(),
+        r.reward_id,
+        r.volunteer_id,
         r.quantity,
         taken.per_volunteer_limit,
     )? {
@@ -135,7 +137,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
     }
     let points = total_cost(taken.cost_points, r.quantity)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reward cost overflow")))?;
-    let id = Uuid::new_v4().to_string();
+    let id = RedemptionId::random();
     let memo = format!("Redeemed {} × {}", r.quantity, taken.name);
     let transaction_id = ledger::debit(
         conn,
@@ -147,7 +149,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
             memo: &memo,
             created_by: Some(r.created_by.as_str()),
             cause: Cause {
-                redemption_id: Some(id.clone()),
+                redemption_id: Some(id.to_string()),
                 ..Cause::default()
             },
             now: r.now,
@@ -190,10 +192,10 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
 pub fn fulfil(
     conn: &mut DbConnection,
     code: &PickupCode,
-    by: &str,
+    by: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<RedemptionView, AppError> {
-    let id: Option<String> = diesel::update(
+    let id: Option<RedemptionId> = diesel::update(
         redemptions::table
             .filter(redemptions::pickup_code.eq(code.as_str()))
             .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
@@ -212,7 +214,7 @@ pub fn fulfil(
 
 /// Who is cancelling.
 pub struct Canceller<'a> {
-    pub id: &'a str,
+    pub id: &'a VolunteerId,
     pub is_staff: bool,
 }
 
@@ -223,11 +225,11 @@ pub struct Canceller<'a> {
 /// `redemption-not-reserved`.
 pub fn cancel(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RedemptionId,
     by: Canceller<'_>,
     now: NaiveDateTime,
 ) -> Result<RedemptionView, AppError> {
-    let row: Option<(String, String, i64, i64)> = redemptions::table
+    let row: Option<(RewardId, VolunteerId, i64, i64)> = redemptions::table
         .find(id)
         .select((
             redemptions::reward_id,
@@ -240,7 +242,7 @@ pub fn cancel(
     let Some((reward_id, volunteer_id, quantity, points)) = row else {
         return Err(AppError::NotFound("redemption"));
     };
-    if !by.is_staff && volunteer_id != by.id {
+    if !by.is_staff && volunteer_id != *by.id {
         return Err(AppError::NotFound("redemption"));
     }
     let n = diesel::update(
@@ -263,14 +265,14 @@ pub fn cancel(
     let memo = "Redemption cancelled: points refunded";
     let refund_id = ledger::refund(
         conn,
-        &volunteer_id,
+        volunteer_id.as_str(),
         ledger::REDEMPTIONS,
         points,
         Event {
             memo,
-            created_by: Some(by.id),
+            created_by: Some(by.id.as_str()),
             cause: Cause {
-                redemption_id: Some(id.to_owned()),
+                redemption_id: Some(id.to_string()),
                 ..Cause::default()
             },
             now,

@@ -7,12 +7,11 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::api::extract::{json, run_checked, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
-use crate::domain::ids::{Id, RewardId, VolunteerId};
+use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::rewards::{self as rules, PickupCode, RedemptionStatus};
 use crate::error::{parse_id, AppError};
@@ -44,10 +43,10 @@ impl From<RedemptionView> for Redemption {
     fn from(r: RedemptionView) -> Redemption {
         Redemption {
             status: r.status,
-            id: r.id,
-            reward_id: r.reward_id,
+            id: r.id.to_string(),
+            reward_id: r.reward_id.to_string(),
             reward_name: r.reward_name,
-            volunteer_id: r.volunteer_id,
+            volunteer_id: r.volunteer_id.to_string(),
             volunteer_name: r.volunteer_name,
             quantity: r.quantity,
             points: r.points,
@@ -190,14 +189,14 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<RedemptionId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = path.into_inner();
     let r = state
         .db
         .read(move |conn| redemptions::find(conn, &id))
         .await?
-        .filter(|r| caller.is_staff() || r.volunteer_id == caller.id.to_string())
+        .filter(|r| caller.is_staff() || r.volunteer_id == caller.id)
         .ok_or(AppError::NotFound("redemption"))?;
     Ok(json(StatusCode::OK, &Redemption::from(r)))
 }
@@ -212,7 +211,7 @@ pub async fn fulfil(
 ) -> Result<HttpResponse, AppError> {
     let checked =
         PickupCode::parse(&cmd.body.pickup_code).map_err(|m| AppError::invalid("pickup_code", m));
-    let by = staff.0.id.to_string();
+    let by = staff.0.id.clone();
     run_checked(
         &state,
         &staff.0,
@@ -234,11 +233,11 @@ pub async fn fulfil(
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<Uuid>,
+    path: web::Path<RedemptionId>,
     cmd: Command<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let by = caller.id.to_string();
+    let id = path.into_inner();
+    let by = caller.id.clone();
     let is_staff = caller.is_staff();
     run_command(
         &state,
