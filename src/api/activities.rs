@@ -405,9 +405,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<ActivityId>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = ActivityId::from(path.into_inner());
     let caller_id = caller.id.clone();
     let found = state
         .db
@@ -459,10 +459,10 @@ pub struct Enrollment {
 pub async fn enroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<ActivityId>,
+    path: web::Path<Uuid>,
     cmd: Command<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = ActivityId::from(path.into_inner());
     let caller_id = caller.id.clone();
     run_command(
         &state,
@@ -487,9 +487,9 @@ pub async fn enroll(
 pub async fn unenroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<ActivityId>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = ActivityId::from(path.into_inner());
     let caller_id = caller.id.clone();
     state
         .db

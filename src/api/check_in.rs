@@ -9,6 +9,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::activity_logs::{ActivityLog, Location};
 use super::extract::{run_command, Command};
@@ -124,10 +125,10 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
 pub async fn check_in(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<ActivityId>,
+    path: web::Path<Uuid>,
     cmd: Command<CheckIn>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, caller_id) = (path.into_inner(), caller.id.clone());
+    let (id, caller_id) = (ActivityId::from(path.into_inner()), caller.id.clone());
     let attempts_key = format!("{caller_id}:{id}");
     // After 5 wrong codes in 10 minutes, no more guesses (429). The attempt is reserved before
     // the code is checked (so concurrent guesses cannot all slip through) and released unless
@@ -162,10 +163,10 @@ pub async fn check_in(
 pub async fn check_out(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<ActivityId>,
+    path: web::Path<Uuid>,
     cmd: Command<CheckOut>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, caller_id) = (path.into_inner(), caller.id.clone());
+    let (id, caller_id) = (ActivityId::from(path.into_inner()), caller.id.clone());
     let at = position(cmd.body.location);
     run_command(
         &state,

@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
 use super::people::visible_person;
@@ -188,9 +189,13 @@ pub async fn my_ledger(
 pub async fn balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<VolunteerId>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    balance_response(&state, visible_person(&caller, path.into_inner())?).await
+    balance_response(
+        &state,
+        visible_person(&caller, VolunteerId::from(path.into_inner()))?,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/ledger", tag = "points", params(PageParams),
@@ -198,10 +203,15 @@ pub async fn balance(
 pub async fn statement(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<VolunteerId>,
+    path: web::Path<Uuid>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    statement_response(&state, visible_person(&caller, path.into_inner())?, &page).await
+    statement_response(
+        &state,
+        visible_person(&caller, VolunteerId::from(path.into_inner()))?,
+        &page,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/ledger/adjustments", tag = "points", request_body = AdjustmentRequest,
@@ -263,9 +273,9 @@ fn check_adjustment(
 pub async fn transaction(
     state: web::Data<AppState>,
     _staff: Staff,
-    path: web::Path<TransactionId>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = TransactionId::from(path.into_inner());
     let tx = state
         .db
         .read(move |conn| ledger::find_transaction(conn, id.as_str()))

@@ -252,9 +252,9 @@ fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Passwo
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<VolunteerId>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = visible_person(&caller, path.into_inner())?;
+    let id = visible_person(&caller, VolunteerId::from(path.into_inner()))?;
     let user = state
         .db
         .read(move |conn| users::find(conn, id.as_str()))
@@ -269,10 +269,10 @@ pub async fn get(
 pub async fn set_role(
     state: web::Data<AppState>,
     _admin: Admin,
-    path: web::Path<VolunteerId>,
+    path: web::Path<Uuid>,
     cmd: Command<RoleChange>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = VolunteerId::from(path.into_inner());
     let role = cmd.body.role;
     let now = state.clock.now_naive();
     let user = state
@@ -294,10 +294,10 @@ pub async fn set_role(
 pub async fn reset_password(
     state: web::Data<AppState>,
     staff: Staff,
-    path: web::Path<VolunteerId>,
+    path: web::Path<Uuid>,
     cmd: Command<PasswordReset>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = VolunteerId::from(path.into_inner());
     let password =
         Password::parse(&cmd.body.password).map_err(|m| AppError::invalid("password", m))?;
     let lookup = id.clone();

@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
@@ -258,9 +259,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<RewardId>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = RewardId::from(path.into_inner());
     let reward = state
         .db
         .read(move |conn| rewards::find(conn, &id))
@@ -276,11 +277,11 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     staff: Staff,
-    path: web::Path<RewardId>,
+    path: web::Path<Uuid>,
     cmd: Command<RewardPatch>,
 ) -> Result<HttpResponse, AppError> {
     let checked = check_patch(cmd.body);
-    let id = path.into_inner();
+    let id = RewardId::from(path.into_inner());
     run_checked(
         &state,
         &staff.0,
@@ -331,12 +332,12 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
 pub async fn restock(
     state: web::Data<AppState>,
     staff: Staff,
-    path: web::Path<RewardId>,
+    path: web::Path<Uuid>,
     cmd: Command<Restock>,
 ) -> Result<HttpResponse, AppError> {
     let checked =
         rules::restock_quantity(cmd.body.quantity).map_err(|m| AppError::invalid("quantity", m));
-    let id = path.into_inner();
+    let id = RewardId::from(path.into_inner());
     run_checked(
         &state,
         &staff.0,

@@ -182,7 +182,7 @@ fn require_team(
         None => Ok(None),
         Some(raw) => {
             let id: TeamId = parse_id(raw)?;
-            super::teams::find(conn, id.as_str())?.ok_or(AppError::NotFound("team"))?;
+            super::teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
             Ok(Some(id.to_string()))
         }
     }

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::schema::users;
 use super::schema::{team_members, teams};
 use super::users::micros_to_naive;
 use super::DbConnection;
+use crate::domain::ids::{Id, TeamId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::people::TeamRole;
 use crate::error::AppError;
@@ -19,7 +19,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = teams)]
 pub struct TeamRow {
-    pub id: String,
+    pub id: TeamId,
     pub name: String,
     pub description: Option<String>,
     pub created_at: NaiveDateTime,
@@ -30,7 +30,7 @@ impl TeamRow {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.name.clone(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 }
@@ -65,7 +65,7 @@ pub fn create(
     description: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<TeamRow, AppError> {
-    let id = Uuid::new_v4().to_string();
+    let id = TeamId::random();
     diesel::insert_into(teams::table)
         .values((
             teams::id.eq(&id),
@@ -78,7 +78,7 @@ pub fn create(
 }
 
 /// The team with this id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TeamRow>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &TeamId) -> Result<Option<TeamRow>, AppError> {
     Ok(teams::table
         .find(id)
         .select(TeamRow::as_select())
@@ -110,10 +110,12 @@ pub fn list(
 /// How many members each of these teams has.
 pub fn member_counts(
     conn: &mut DbConnection,
-    team_ids: &[String],
-) -> Result<HashMap<String, i64>, AppError> {
-    let rows: Vec<(String, i64)> = team_members::table
-        .filter(team_members::team_id.eq_any(team_ids))
+    team_ids: &[TeamId],
+) -> Result<HashMap<TeamId, i64>, AppError> {
+    // Bound as text, as `activities::enrolled_in` explains.
+    let wanted: Vec<&str> = team_ids.iter().map(TeamId::as_str).collect();
+    let rows: Vec<(TeamId, i64)> = team_members::table
+        .filter(team_members::team_id.eq_any(wanted))
         .group_by(team_members::team_id)
         .select((team_members::team_id, diesel::dsl::count_star()))
         .load(conn)?;
@@ -123,7 +125,7 @@ pub fn member_counts(
 /// A page of a team's members, newest membership first; up to `limit + 1` rows.
 pub fn members(
     conn: &mut DbConnection,
-    team_id: &str,
+    team_id: &TeamId,
     limit: i64,
     after: Option<&Cursor>,
 ) -> Result<Vec<MemberRow>, AppError> {
@@ -151,8 +153,8 @@ pub fn members(
 /// Makes `volunteer` a member or leader of `team` (adding them if needed).
 pub fn set_member(
     conn: &mut DbConnection,
-    team_id: &str,
-    volunteer_id: &str,
+    team_id: &TeamId,
+    volunteer_id: &VolunteerId,
     role: TeamRole,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
@@ -179,8 +181,8 @@ pub fn set_member(
 /// Removes a membership; whether there was one.
 pub fn remove_member(
     conn: &mut DbConnection,
-    team_id: &str,
-    volunteer_id: &str,
+    team_id: &TeamId,
+    volunteer_id: &VolunteerId,
 ) -> Result<bool, AppError> {
     let n = diesel::delete(
         team_members::table

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::api::extract::{json, run_checked, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
@@ -189,9 +190,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<RedemptionId>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = RedemptionId::from(path.into_inner());
     let r = state
         .db
         .read(move |conn| redemptions::find(conn, &id))
@@ -233,10 +234,10 @@ pub async fn fulfil(
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
-    path: web::Path<RedemptionId>,
+    path: web::Path<Uuid>,
     cmd: Command<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let id = RedemptionId::from(path.into_inner());
     let by = caller.id.clone();
     let is_staff = caller.is_staff();
     run_command(
