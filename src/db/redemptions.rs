@@ -71,7 +71,7 @@ pub fn find(
 /// `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
-    volunteer_id: Option<&str>,
+    volunteer_id: Option<&VolunteerId>,
     status: Option<RedemptionStatus>,
     limit: i64,
     after: Option<&Cursor>,
@@ -84,7 +84,7 @@ pub fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some(v) = volunteer_id {
-        q = q.filter(redemptions::volunteer_id.eq(v.to_owned()));
+        q = q.filter(redemptions::volunteer_id.eq(v.clone()));
     }
     if let Some(s) = status {
         q = q.filter(redemptions::status.eq(s));

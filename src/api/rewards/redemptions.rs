@@ -158,7 +158,7 @@ pub async fn mine(
 ) -> Result<HttpResponse, AppError> {
     let (limit, cursor) = page.parse()?;
     let status = filter.status;
-    let me = caller.id.to_string();
+    let me = caller.id.clone();
     let rows = state
         .db
         .read(move |conn| redemptions::list(conn, Some(&me), status, limit, cursor.as_ref()))
