@@ -75,7 +75,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     println!("API docs: {addr}/docs (OpenAPI: {addr}/api-docs/openapi.json)");
     println!("database: {where_}");
     tracing::info!(port = app.port(), database = backend.name(), "started");
-    app.run_until_stopped().await?;
+    app.run_until_signal().await?;
     Ok(ExitCode::SUCCESS)
 }
 

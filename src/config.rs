@@ -30,6 +30,10 @@ pub struct Config {
     pub database_timeout: Duration,
     /// The rate limits.
     pub limits: Limits,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` answers only a request bearing it.
+    pub metrics_token: Option<String>,
+    /// `SHUTDOWN_TIMEOUT`: how long a stopping service waits for requests in flight.
+    pub shutdown_timeout: Duration,
 }
 
 /// How logs are printed.
@@ -159,6 +163,8 @@ impl Config {
             pool_size: number("DATABASE_POOL_SIZE", 8)?,
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
             limits,
+            metrics_token: get("METRICS_TOKEN").map(str::to_owned),
+            shutdown_timeout: duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30))?,
         })
     }
 }
@@ -201,6 +207,8 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert!(c.jwt_secret.is_none());
+        assert!(c.metrics_token.is_none());
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
     }
 
     #[test]
@@ -212,6 +220,7 @@ mod tests {
             ("JWT_SECRET", "short"),
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
+            ("SHUTDOWN_TIMEOUT", "never"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#}");

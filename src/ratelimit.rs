@@ -38,6 +38,7 @@ impl Limiter {
                 let oldest = seen.front().copied().unwrap_or(now);
                 let free_at = oldest + self.limit.window;
                 let wait = free_at.saturating_duration_since(now);
+                metrics::counter!("rate_limit_refusals_total").increment(1);
                 return Err(AppError::RateLimited {
                     retry_after: wait.as_secs().max(1),
                 });

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::rt::task::JoinHandle;
 use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::{bail, Context};
 use rand::RngCore;
@@ -21,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::db::{idempotency, Backend, Db};
 use crate::error::{AppError, PROBLEM_JSON};
+use crate::monitoring::RequestSpan;
 use crate::ratelimit::Limiter;
 
 /// What every request handler shares.
@@ -67,6 +69,7 @@ impl Limiters {
 pub struct Application {
     port: u16,
     server: Server,
+    background: Vec<JoinHandle<()>>,
     /// The shared state (tests read the clock and database through it).
     pub state: web::Data<AppState>,
 }
@@ -89,10 +92,16 @@ impl Application {
             config,
         });
         let port = listener.local_addr()?.port();
+        crate::monitoring::init();
         let server = run(listener, state.clone())?;
+        let purge_state = state.clone();
+        let background = vec![actix_web::rt::spawn(async move {
+            purge_idempotency_keys(purge_state).await
+        })];
         Ok(Application {
             port,
             server,
+            background,
             state,
         })
     }
@@ -105,6 +114,38 @@ impl Application {
     /// Serves until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops cleanly: no new connections, the requests in
+    /// flight finish (for at most `SHUTDOWN_TIMEOUT`), background jobs stop, the pool closes.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let Application {
+            server,
+            background,
+            state,
+            ..
+        } = self;
+        let handle = server.handle();
+        let timeout = state.config.shutdown_timeout;
+        actix_web::rt::spawn(async move {
+            match stop_signal().await {
+                Ok(name) => tracing::info!(
+                    signal = name,
+                    timeout_s = timeout.as_secs(),
+                    "stopping: no new connections, finishing requests in flight"
+                ),
+                Err(e) => tracing::error!(error = %e, "cannot listen for stop signals; stopping"),
+            }
+            handle.stop(true).await;
+        });
+        server.await?;
+        for job in background {
+            job.abort();
+        }
+        // The last handle on the pool: dropping it closes every connection.
+        drop(state);
+        tracing::info!("stopped");
+        Ok(())
     }
 }
 
@@ -164,9 +205,19 @@ fn jwt_secret(config: &Config, backend: Backend) -> anyhow::Result<String> {
     Ok(secret)
 }
 
+/// Waits for SIGTERM (what systemd and container runtimes send) or SIGINT (Ctrl-C).
+async fn stop_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
-    let purge_state = state.clone();
-    actix_web::rt::spawn(async move { purge_idempotency_keys(purge_state).await });
+    let shutdown_timeout = state.config.shutdown_timeout.as_secs();
     let openapi = crate::api::openapi();
     let server = HttpServer::new(move || {
         App::new()
@@ -179,7 +230,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 AppError::BadRequest(format!("bad query parameters: {e}")).into()
             }))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
-            .wrap(TracingLogger::default())
+            .wrap(from_fn(crate::monitoring::observe))
+            .wrap(TracingLogger::<RequestSpan>::new())
             .configure(crate::api::routes)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
             // Swagger UI's assets are relative to `/docs/`; `/docs` itself only redirects there.
@@ -195,6 +247,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 Err::<actix_web::HttpResponse, _>(AppError::NotFound("route"))
             }))
     })
+    // Signals are ours (`run_until_signal`): actix stops at once on SIGINT.
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout)
     .listen(listener)?
     .run();
     Ok(server)

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "volunteer-points", description = "Volunteer hours → points → rewards. See API.md."),
     paths(
-        ops::healthz, ops::readyz,
+        ops::healthz, ops::readyz, ops::metrics,
         auth::register, auth::login, auth::refresh, auth::logout,
         people::me, people::change_password, people::list, people::create, people::get,
         people::set_role, people::reset_password,
@@ -63,7 +63,8 @@ impl Modify for BearerAuth {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use web::{get, post, put, resource};
     cfg.service(resource("/healthz").route(get().to(ops::healthz)))
-        .service(resource("/readyz").route(get().to(ops::readyz)));
+        .service(resource("/readyz").route(get().to(ops::readyz)))
+        .service(resource("/metrics").route(get().to(ops::metrics)));
     cfg.service(
         web::scope("/api/v1")
             .service(resource("/healthz").route(get().to(ops::healthz)))

@@ -130,11 +130,14 @@ fn stored(
     match row {
         None => Ok(None),
         Some((hash, _, _)) if hash != keyed.request_hash => Err(AppError::IdempotencyKeyReused),
-        Some((_, status, body)) => Ok(Some(Answer {
-            status: u16::try_from(status).unwrap_or(500),
-            body,
-            replayed: true,
-        })),
+        Some((_, status, body)) => {
+            metrics::counter!("idempotency_replays_total").increment(1);
+            Ok(Some(Answer {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+                replayed: true,
+            }))
+        }
     }
 }
 

@@ -113,6 +113,20 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// Times how long requests wait for a pooled connection, and counts the waits that time out.
+#[derive(Debug)]
+struct PoolEvents;
+
+impl r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
+        metrics::histogram!("db_pool_wait_seconds").record(event.duration().as_secs_f64());
+    }
+
+    fn handle_timeout(&self, _: r2d2::event::TimeoutEvent) {
+        metrics::counter!("db_pool_timeouts_total").increment(1);
+    }
+}
+
 /// The pool and what write transactions share. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -131,6 +145,7 @@ impl Db {
             .max_size(pool_size)
             .min_idle(Some(0))
             .connection_timeout(timeout)
+            .event_handler(Box::new(PoolEvents))
             .build_unchecked(Manager {
                 url: url.to_owned(),
                 backend,
@@ -204,6 +219,14 @@ impl Db {
         blocking(move || db.write_blocking(f)).await
     }
 
+    /// Records the pool's size and use as gauges (read when `/metrics` renders).
+    pub fn record_pool_gauges(&self) {
+        let state = self.pool.state();
+        metrics::gauge!("db_pool_connections").set(state.connections);
+        metrics::gauge!("db_pool_idle_connections").set(state.idle_connections);
+        metrics::gauge!("db_pool_max_connections").set(self.pool.max_size());
+    }
+
     /// Whether the database answers now.
     pub async fn ping(&self) -> Result<(), AppError> {
         self.read(|conn| conn.ping().map_err(AppError::from)).await
@@ -231,12 +254,19 @@ fn transaction<T>(
         }
         DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
     }
+    ledger::posted::discard_from(0);
     match f(conn) {
         Ok(value) => {
-            DbConnection::commit_transaction(conn)?;
+            let committed = DbConnection::commit_transaction(conn);
+            if committed.is_ok() {
+                ledger::posted::count_committed();
+            }
+            ledger::posted::discard_from(0);
+            committed?;
             Ok(value)
         }
         Err(e) => {
+            ledger::posted::discard_from(0);
             if let Err(rollback) = DbConnection::rollback_transaction(conn) {
                 tracing::error!(error = %rollback, "rollback failed");
             }
@@ -252,12 +282,14 @@ pub fn savepoint<T>(
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     DbConnection::begin_transaction(conn)?;
+    let posted_before = ledger::posted::len();
     match f(conn) {
         Ok(value) => {
             DbConnection::commit_transaction(conn)?;
             Ok(value)
         }
         Err(e) => {
+            ledger::posted::discard_from(posted_before);
             DbConnection::rollback_transaction(conn)?;
             Err(e)
         }

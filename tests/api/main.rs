@@ -6,6 +6,7 @@ mod helpers;
 mod activities;
 mod auth;
 mod ledger;
+mod metrics;
 mod ops;
 mod people;
 mod rewards;

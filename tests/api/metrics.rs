@@ -1,0 +1,155 @@
+//! `GET /metrics`: Prometheus text with requests by route pattern, latency histograms, the pool
+//! and the ledger; closed to anyone without `METRICS_TOKEN` when one is set.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use volunteer_points::db::users;
+use volunteer_points::domain::people::Role;
+
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+
+/// Registers someone and answers their id and access token.
+async fn sign_up(app: &TestApp, phone: &str) -> (String, String) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/register", app.address))
+        .json(&json!({"phone": phone, "name": "Metrics", "password": "metrics password"}))
+        .send()
+        .await
+        .expect("register answers");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let auth: Value = res.json().await.expect("Auth");
+    (
+        auth["user"]["id"].as_str().expect("an id").to_owned(),
+        auth["access_token"].as_str().expect("a token").to_owned(),
+    )
+}
+
+async fn metrics_page(app: &TestApp, token: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new().get(format!("{}/metrics", app.address));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.expect("/metrics answers")
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds() {
+    let app = spawn_app().await;
+    let (volunteer, _) = sign_up(&app, "13700000001").await;
+    let (admin, _) = sign_up(&app, "13700000002").await;
+    app.db
+        .write_blocking(|conn| users::set_role(conn, &admin, Role::Admin).map(|_| ()))
+        .expect("promote");
+    let login: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({"phone": "13700000002", "password": "metrics password"}))
+        .send()
+        .await
+        .expect("login answers")
+        .json()
+        .await
+        .expect("Auth");
+    let admin_token = login["access_token"].as_str().expect("a token");
+    let client = reqwest::Client::new();
+    let adjusted = client
+        .post(format!("{}/api/v1/ledger/adjustments", app.address))
+        .bearer_auth(admin_token)
+        .header("Idempotency-Key", "metrics-adjustment")
+        .json(&json!({"volunteer_id": volunteer, "amount": 30, "reason": "metrics"}))
+        .send()
+        .await
+        .expect("adjust answers");
+    assert_eq!(adjusted.status(), StatusCode::CREATED);
+    let balance = client
+        .get(format!(
+            "{}/api/v1/volunteers/{volunteer}/balance",
+            app.address
+        ))
+        .bearer_auth(admin_token)
+        .send()
+        .await
+        .expect("balance answers");
+    assert_eq!(balance.status(), StatusCode::OK);
+
+    let res = metrics_page(&app, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/plain")));
+    let page = res.text().await.expect("a page");
+    assert!(
+        page.contains(r#"http_requests_total{route="/api/v1/volunteers/{id}/balance",method="GET",status="200"}"#),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&volunteer),
+        "a raw id became a label: {page}"
+    );
+    assert!(
+        page.contains("http_request_duration_seconds_bucket{"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"ledger_transactions_total{kind="adjust"}"#),
+        "{page}"
+    );
+    assert!(page.contains("db_pool_max_connections"), "{page}");
+    assert!(page.contains("db_pool_wait_seconds_bucket"), "{page}");
+}
+
+#[actix_web::test]
+async fn with_a_metrics_token_only_a_request_bearing_it_reads_the_page() {
+    let app = spawn_app_with(&[("METRICS_TOKEN", "metrics-secret")]).await;
+
+    let missing = metrics_page(&app, None).await;
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    let problem: Value = missing.json().await.expect("a problem");
+    assert_eq!(problem["code"], "unauthenticated");
+
+    let wrong = metrics_page(&app, Some("not-the-secret")).await;
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let problem: Value = wrong.json().await.expect("a problem");
+    assert_eq!(problem["code"], "forbidden");
+
+    let right = metrics_page(&app, Some("metrics-secret")).await;
+    assert_eq!(right.status(), StatusCode::OK);
+    assert!(right
+        .text()
+        .await
+        .expect("a page")
+        .contains("http_requests_total"));
+}
+
+#[actix_web::test]
+async fn every_answer_carries_a_request_id_taken_from_a_sane_request_header() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/healthz", app.address);
+
+    let given = client
+        .get(&url)
+        .header("X-Request-Id", "edge-7f3a9c")
+        .send()
+        .await
+        .expect("healthz answers");
+    assert_eq!(given.headers()["x-request-id"], "edge-7f3a9c");
+
+    let insane = client
+        .get(&url)
+        .header("X-Request-Id", "not a sane id; DROP")
+        .send()
+        .await
+        .expect("healthz answers");
+    let made = insane.headers()["x-request-id"].to_str().expect("ASCII");
+    assert!(uuid::Uuid::parse_str(made).is_ok(), "{made}");
+
+    let problem = client
+        .get(format!("{}/api/v1/no-such-route", app.address))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(problem.status(), StatusCode::NOT_FOUND);
+    assert!(problem.headers().contains_key("x-request-id"));
+}
