@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`.
+//! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`,
+//! `backup`.
 
 use std::process::ExitCode;
 
@@ -39,6 +40,12 @@ pub enum Command {
     },
     /// Check the ledger's invariants over the whole database; exits 1 if any is broken.
     VerifyLedger,
+    /// Copy a live SQLite database, consistently, into FILE (which must not exist yet) while the
+    /// service runs and writes. On PostgreSQL it refuses and points to pg_dump.
+    Backup {
+        /// Where the copy goes.
+        file: std::path::PathBuf,
+    },
 }
 
 /// Runs the command the user asked for.
@@ -53,6 +60,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::CreateAdmin { phone, name } => create_admin(&config, &phone, &name),
         Command::VerifyLedger => verify_ledger(&config),
+        Command::Backup { file } => backup(&config, &file),
     }
 }
 
@@ -141,4 +149,26 @@ fn verify_ledger(config: &Config) -> anyhow::Result<ExitCode> {
         println!("{} problem(s) found", report.problems.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if crate::db::Backend::of(&config.database_url) == crate::db::Backend::Sqlite {
+        let source = config.database_url.trim_start_matches("sqlite://");
+        if !std::path::Path::new(source).exists() {
+            anyhow::bail!("there is no database at DATABASE_URL={source}");
+        }
+    }
+    if file.exists() {
+        anyhow::bail!("{} already exists; back up into a new file", file.display());
+    }
+    let target = file
+        .to_str()
+        .context("the backup file name is not valid UTF-8")?;
+    let db = open_database(config)?;
+    db.backup_into(target).map_err(|e| match e {
+        crate::error::AppError::Internal(cause) => cause,
+        other => anyhow::anyhow!("backup failed: {other:?}"),
+    })?;
+    println!("backup written to {}", file.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@
 //!
 //! Metric names (counters end in `_total`, times in `_seconds`):
 //! - `http_requests_total{route, method, status}` and `http_request_duration_seconds{route,
-//!   method}`: `route` is the matched pattern (`/api/v1/teams/{id}`), never the raw path, and
+//!   method}`, `http_requests_in_flight`: `route` is the matched pattern (`/api/v1/teams/{id}`), never the raw path, and
 //!   `unmatched` for unknown paths, so ids never become labels;
 //! - `db_pool_connections`, `db_pool_idle_connections`, `db_pool_max_connections` (read when the
 //!   page is rendered), `db_pool_wait_seconds` and `db_pool_timeouts_total`;
@@ -73,6 +73,7 @@ pub async fn observe(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
+    let _in_flight = InFlight::enter();
     let method = req.method().as_str().to_owned();
     let id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
     let mut res = next.call(req).await?;
@@ -89,6 +90,22 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
+}
+
+/// Counts a request in `http_requests_in_flight` while it lives, also if it is dropped midway.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        metrics::gauge!("http_requests_in_flight").increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("http_requests_in_flight").decrement(1.0);
+    }
 }
 
 /// A request's id: the caller's `X-Request-Id` when it is a sane one (1–64 characters of

@@ -227,6 +227,24 @@ impl Db {
         metrics::gauge!("db_pool_max_connections").set(self.pool.max_size());
     }
 
+    /// Writes a consistent copy of a live SQLite database to `target` (a new file) with
+    /// `VACUUM INTO`: it reads one snapshot, so writers carry on meanwhile and the copy holds
+    /// every transaction committed before it began and none after. PostgreSQL is refused: its
+    /// tool is `pg_dump`.
+    pub fn backup_into(&self, target: &str) -> Result<(), AppError> {
+        let mut conn = self.pool.get()?;
+        let DbConnection::Sqlite(sqlite) = &mut *conn else {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "backup copies SQLite databases only; on PostgreSQL use pg_dump \
+                 (pg_dump --format=custom --file=FILE \"$DATABASE_URL\")"
+            )));
+        };
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(target)
+            .execute(sqlite)?;
+        Ok(())
+    }
+
     /// Whether the database answers now.
     pub async fn ping(&self) -> Result<(), AppError> {
         self.read(|conn| conn.ping().map_err(AppError::from)).await
