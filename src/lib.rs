@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod messages;
 pub mod monitoring;
 pub mod ratelimit;
 pub mod startup;

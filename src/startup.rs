@@ -11,7 +11,7 @@ use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::rt::task::JoinHandle;
-use actix_web::{web, App, HttpServer, ResponseError};
+use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
 use rand::RngCore;
 use tracing_actix_web::TracingLogger;
@@ -230,6 +230,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 AppError::BadRequest(format!("bad query parameters: {e}")).into()
             }))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+            .wrap(from_fn(crate::messages::localise))
             .wrap(from_fn(crate::monitoring::observe))
             .wrap(TracingLogger::<RequestSpan>::new())
             .configure(crate::api::routes)
@@ -294,7 +295,8 @@ fn problem_for_plain_errors<B>(
         _ => AppError::BadRequest("the request could not be read".into()),
     };
     let (req, _) = res.into_parts();
-    let response = error.error_response();
+    // Carries the error, so `messages::localise` can answer in the request's language.
+    let response = actix_web::HttpResponse::from_error(error);
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body::<B>(),
     ))

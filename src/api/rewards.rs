@@ -1,6 +1,7 @@
 //! Rewards: the catalogue staff keep (create, edit, restock) and volunteers browse (active ones
 //! only). Redemptions are in [`redemptions`]; both are mounted here.
 
+use crate::domain::rule::Rule;
 pub mod redemptions;
 
 use actix_web::http::StatusCode;
@@ -165,7 +166,7 @@ fn clearable(
     errs: &mut FieldErrors,
     field: &str,
     value: Option<Option<String>>,
-    parse: fn(&str) -> Result<Option<String>, String>,
+    parse: fn(&str) -> Result<Option<String>, Rule>,
 ) -> Option<Option<Option<String>>> {
     match value {
         None => Some(None),
@@ -347,13 +348,12 @@ pub async fn restock(
         move |conn, _, quantity| match rewards::restock(conn, &id, quantity, rules::MAX_STOCK)? {
             Ok(reward) => Ok(Reward::from(reward)),
             Err(RestockRefusal::NotFound) => Err(AppError::NotFound("reward")),
-            Err(RestockRefusal::Unlimited) => Err(AppError::invalid(
-                "quantity",
-                "this reward's stock is unlimited; it cannot be restocked",
-            )),
+            Err(RestockRefusal::Unlimited) => {
+                Err(AppError::invalid("quantity", Rule::StockUnlimited))
+            }
             Err(RestockRefusal::TooMuch) => Err(AppError::invalid(
                 "quantity",
-                format!("the stock would pass {}", rules::MAX_STOCK),
+                Rule::StockAbove(rules::MAX_STOCK),
             )),
         },
     )

@@ -7,6 +7,7 @@
 //! (replay), or succeeds if the first rolled back (its 5xx freed the key); on SQLite write
 //! transactions run one at a time.
 
+use crate::messages::Lang;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
@@ -22,6 +23,9 @@ pub const RETENTION: TimeDelta = TimeDelta::hours(24);
 pub struct KeyedRequest {
     pub key: String,
     pub request_hash: String,
+    /// The language a kept refusal is written in. Not part of the hash: a repeat in another
+    /// language is the same request and gets the kept bytes, in the first one's language.
+    pub lang: Lang,
 }
 
 /// A stored or fresh answer: status and body.
@@ -81,7 +85,7 @@ pub fn execute(
         let (status, body) = match savepoint(conn, effect) {
             Ok(answer) => answer,
             Err(refusal) if !refusal.is_fault() => {
-                let (status, body) = refusal.to_body();
+                let (status, body) = refusal.to_body(keyed.lang);
                 (status.as_u16(), body)
             }
             Err(fault) => return Err(fault),

@@ -46,4 +46,5 @@ pub mod ledger;
 pub mod page;
 pub mod people;
 pub mod rewards;
+pub mod rule;
 pub mod text;

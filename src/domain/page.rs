@@ -1,5 +1,6 @@
 //! Cursor pagination: page sizes and opaque, URL-safe keyset cursors.
 
+use crate::domain::rule::Rule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
@@ -11,7 +12,7 @@ pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
 /// Checks `?limit=` (1–100, default 20).
-pub fn limit(raw: Option<i64>) -> Result<i64, String> {
+pub fn limit(raw: Option<i64>) -> Result<i64, Rule> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
         Some(n) => super::text::in_range(n, 1, MAX_LIMIT),

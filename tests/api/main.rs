@@ -5,6 +5,7 @@ mod helpers;
 
 mod activities;
 mod auth;
+mod i18n;
 mod ledger;
 mod metrics;
 mod ops;
