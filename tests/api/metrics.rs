@@ -3,26 +3,8 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use volunteer_points::db::users;
-use volunteer_points::domain::people::Role;
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};
-
-/// Registers someone and answers their id and access token.
-async fn sign_up(app: &TestApp, phone: &str) -> (String, String) {
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/register", app.address))
-        .json(&json!({"phone": phone, "name": "Metrics", "password": "metrics password"}))
-        .send()
-        .await
-        .expect("register answers");
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let auth: Value = res.json().await.expect("Auth");
-    (
-        auth["user"]["id"].as_str().expect("an id").to_owned(),
-        auth["access_token"].as_str().expect("a token").to_owned(),
-    )
-}
 
 async fn metrics_page(app: &TestApp, token: Option<&str>) -> reqwest::Response {
     let mut req = reqwest::Client::new().get(format!("{}/metrics", app.address));
@@ -35,21 +17,9 @@ async fn metrics_page(app: &TestApp, token: Option<&str>) -> reqwest::Response {
 #[actix_web::test]
 async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds() {
     let app = spawn_app().await;
-    let (volunteer, _) = sign_up(&app, "13700000001").await;
-    let (admin, _) = sign_up(&app, "13700000002").await;
-    app.db
-        .write_blocking(|conn| users::set_role(conn, &admin, Role::Admin).map(|_| ()))
-        .expect("promote");
-    let login: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", app.address))
-        .json(&json!({"phone": "13700000002", "password": "metrics password"}))
-        .send()
-        .await
-        .expect("login answers")
-        .json()
-        .await
-        .expect("Auth");
-    let admin_token = login["access_token"].as_str().expect("a token");
+    let volunteer = app.volunteer().await.id;
+    let admin = app.admin().await;
+    let admin_token = admin.token.as_str();
     let client = reqwest::Client::new();
     let adjusted = client
         .post(format!("{}/api/v1/ledger/adjustments", app.address))
