@@ -2,12 +2,14 @@
 //! `backup` copies a live SQLite database under write load into a copy whose ledger verifies.
 //! Runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use serde_json::{json, Value};
+
+#[path = "support/served.rs"]
+mod served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_volunteer-points");
 const SECRET: &str = "operations-test-secret-operations-test-secret";
@@ -70,18 +72,7 @@ impl Database {
             .stderr(Stdio::null())
             .spawn()
             .expect("the service starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let base = loop {
-            let line = lines.next().expect("a start-up line").expect("text");
-            if let Some(rest) = line.strip_prefix("volunteer-points listening on ") {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .expect("an address")
-                    .to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
+        let base = served::listening_address(&mut child);
         (child, base)
     }
 }
