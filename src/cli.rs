@@ -152,11 +152,15 @@ fn verify_ledger(config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    if crate::db::Backend::of(&config.database_url) == crate::db::Backend::Sqlite {
-        let source = config.database_url.trim_start_matches("sqlite://");
-        if !std::path::Path::new(source).exists() {
-            anyhow::bail!("there is no database at DATABASE_URL={source}");
-        }
+    if crate::db::Backend::of(&config.database_url) == crate::db::Backend::Postgres {
+        anyhow::bail!(
+            "backup copies SQLite databases; on PostgreSQL use pg_dump: \
+             pg_dump --format=custom --file=FILE \"$DATABASE_URL\" (see docs/OPERATIONS.md)"
+        );
+    }
+    let source = config.database_url.trim_start_matches("sqlite://");
+    if !std::path::Path::new(source).exists() {
+        anyhow::bail!("there is no database at DATABASE_URL={source}");
     }
     if file.exists() {
         anyhow::bail!("{} already exists; back up into a new file", file.display());

@@ -3,9 +3,10 @@
 //! `X-Request-Id` answer header).
 //!
 //! Metric names (counters end in `_total`, times in `_seconds`):
-//! - `http_requests_total{route, method, status}` and `http_request_duration_seconds{route,
-//!   method}`, `http_requests_in_flight`: `route` is the matched pattern (`/api/v1/teams/{id}`), never the raw path, and
-//!   `unmatched` for unknown paths, so ids never become labels;
+//! - `http_requests_total{route, method, status}`, `http_request_duration_seconds{route,
+//!   method}` and `http_requests_in_flight`: `route` is the matched pattern
+//!   (`/api/v1/teams/{id}`), never the raw path, and `unmatched` for unknown paths, so ids never
+//!   become labels;
 //! - `db_pool_connections`, `db_pool_idle_connections`, `db_pool_max_connections` (read when the
 //!   page is rendered), `db_pool_wait_seconds` and `db_pool_timeouts_total`;
 //! - `ledger_transactions_total{kind}`: counted once the transaction that posted it commits;

@@ -1,7 +1,6 @@
 //! Rewards: the catalogue staff keep (create, edit, restock) and volunteers browse (active ones
 //! only). Redemptions are in [`redemptions`]; both are mounted here.
 
-use crate::domain::rule::Rule;
 pub mod redemptions;
 
 use actix_web::http::StatusCode;
@@ -17,6 +16,7 @@ use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardR
 use crate::domain::ids::RewardId;
 use crate::domain::page::Page;
 use crate::domain::rewards as rules;
+use crate::domain::rule::Rule;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 

@@ -7,13 +7,13 @@
 //! (replay), or succeeds if the first rolled back (its 5xx freed the key); on SQLite write
 //! transactions run one at a time.
 
-use crate::messages::Lang;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use super::schema::idempotency_keys as keys;
 use super::{is_unique_violation, savepoint, Db, DbConnection};
 use crate::error::{AppError, Conflict};
+use crate::messages::Lang;
 
 /// How long an answer is kept (API.md: at least 24 hours).
 pub const RETENTION: TimeDelta = TimeDelta::hours(24);

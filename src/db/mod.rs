@@ -229,14 +229,13 @@ impl Db {
 
     /// Writes a consistent copy of a live SQLite database to `target` (a new file) with
     /// `VACUUM INTO`: it reads one snapshot, so writers carry on meanwhile and the copy holds
-    /// every transaction committed before it began and none after. PostgreSQL is refused: its
-    /// tool is `pg_dump`.
+    /// every transaction committed before it began and none after. SQLite only (PostgreSQL has
+    /// `pg_dump`).
     pub fn backup_into(&self, target: &str) -> Result<(), AppError> {
         let mut conn = self.pool.get()?;
         let DbConnection::Sqlite(sqlite) = &mut *conn else {
             return Err(AppError::Internal(anyhow::anyhow!(
-                "backup copies SQLite databases only; on PostgreSQL use pg_dump \
-                 (pg_dump --format=custom --file=FILE \"$DATABASE_URL\")"
+                "VACUUM INTO copies SQLite databases only"
             )));
         };
         diesel::sql_query("VACUUM INTO ?")

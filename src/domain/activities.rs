@@ -1,9 +1,10 @@
 //! Rules of activities and their logs: the points rule, minutes at check-out, the check-in
 //! window, the rotating check-in code, geofence distance and the log's state machine.
 
-use crate::domain::rule::Rule;
 use chrono::{NaiveDateTime, TimeDelta};
 use totp_rs::{Algorithm, TOTP};
+
+use super::rule::Rule;
 
 /// The longest activity: `ends_at` at most 7 days after `starts_at`.
 pub const MAX_LENGTH: TimeDelta = TimeDelta::days(7);

@@ -1,10 +1,11 @@
 //! Cursor pagination: page sizes and opaque, URL-safe keyset cursors.
 
-use crate::domain::rule::Rule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use super::rule::Rule;
 
 /// The default page size.
 pub const DEFAULT_LIMIT: i64 = 20;

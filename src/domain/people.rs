@@ -1,8 +1,9 @@
 //! People: phone numbers, names, passwords and roles.
 
-use crate::domain::rule::Rule;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::rule::Rule;
 
 /// A mainland mobile number: 11 digits starting with `1`.
 #[derive(Debug, Clone, PartialEq, Eq)]

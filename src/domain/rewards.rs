@@ -1,11 +1,11 @@
 //! Rules of rewards and redemptions (API.md "Rewards and redemptions"): bounds of every value, the
 //! redemption state machine and pickup codes. Plain Rust: no actix, no diesel.
 
-use crate::domain::rule::Rule;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::rule::Rule;
 use super::text::{bounded, in_range};
 
 /// The largest price of a reward, in points.

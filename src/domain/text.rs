@@ -1,6 +1,7 @@
 //! Text fields as API.md bounds them: stored trimmed, counted in characters (not bytes).
 
-use crate::domain::rule::Rule;
+use super::rule::Rule;
+
 /// Trims `raw` and checks it has `min..=max` characters.
 pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Rule> {
     let trimmed = raw.trim();
