@@ -99,31 +99,32 @@ async fn q_values_choose_the_language_and_english_stays_the_default() {
     }
 }
 
+/// The problem a GET of `path` answers in `language`.
+async fn problem_of(app: &TestApp, path: &str, language: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", app.address))
+        .header("Accept-Language", language)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("a problem")
+}
+
 #[actix_web::test]
 async fn actix_own_refusals_and_auth_failures_speak_chinese_too() {
     let app = spawn_app().await;
-    let client = reqwest::Client::new();
-    let unknown: Value = client
-        .get(format!("{}/api/v1/no-such-thing", app.address))
-        .header("Accept-Language", "zh-CN")
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("a problem");
+    let unknown = problem_of(&app, "/api/v1/no-such-thing", "zh-CN").await;
     assert_eq!(unknown["code"], "not-found");
     assert_eq!(unknown["title"], "未找到");
+    assert_eq!(unknown["detail"], "未找到该接口");
 
-    let anonymous: Value = client
-        .get(format!("{}/api/v1/me", app.address))
-        .header("Accept-Language", "zh")
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("a problem");
+    let wrong_method = problem_of(&app, "/api/v1/auth/login", "zh").await;
+    assert_eq!(wrong_method["code"], "method-not-allowed");
+    assert_eq!(wrong_method["detail"], "该路径不支持此请求方法");
+
+    let anonymous = problem_of(&app, "/api/v1/me", "zh").await;
     assert_eq!(anonymous["code"], "unauthenticated");
     assert_eq!(anonymous["detail"], "请先登录：缺少 Bearer 令牌");
 }
