@@ -3,10 +3,12 @@
 //! mounts and documents all three.
 
 use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_command, Command, PageParams};
@@ -19,58 +21,17 @@ use crate::domain::text;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document (with the activity logs' paths).
-#[derive(OpenApi)]
-#[openapi(paths(
-    create,
-    update,
-    list,
-    get,
-    cancel,
-    enroll,
-    unenroll,
-    super::check_in::check_in_code,
-    super::check_in::check_in_code_svg,
-    super::check_in::check_in,
-    super::check_in::check_out,
-    super::activity_logs::record,
-    super::activity_logs::list,
-    super::activity_logs::mine,
-    super::activity_logs::approve,
-    super::activity_logs::reject,
-    super::activity_logs::bulk_approve,
-    super::activity_logs::reverse,
-))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1` (with the activity logs' routes).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get as get_, patch, post, resource};
-    cfg.service(
-        resource("/activities")
-            .route(get_().to(list))
-            .route(post().to(create)),
-    )
-    .service(
-        resource("/activities/{id}")
-            .route(get_().to(get))
-            .route(patch().to(update)),
-    )
-    .service(resource("/activities/{id}/cancel").route(post().to(cancel)))
-    .service(
-        resource("/activities/{id}/enrollment")
-            .route(post().to(enroll))
-            .route(delete().to(unenroll)),
-    )
-    .service(
-        resource("/activities/{id}/check-in-code").route(get_().to(super::check_in::check_in_code)),
-    )
-    .service(
-        resource("/activities/{id}/check-in-code.svg")
-            .route(get_().to(super::check_in::check_in_code_svg)),
-    )
-    .service(resource("/activities/{id}/check-in").route(post().to(super::check_in::check_in)))
-    .service(resource("/activities/{id}/check-out").route(post().to(super::check_in::check_out)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    use super::check_in;
+    cfg.service(resource![list, create])
+        .service(resource![get, update])
+        .service(resource![cancel])
+        .service(resource![enroll, unenroll])
+        .service(resource![check_in::check_in_code])
+        .service(resource![check_in::check_in_code_svg])
+        .service(resource![check_in::check_in])
+        .service(resource![check_in::check_out]);
     super::activity_logs::routes(cfg);
 }
 
@@ -316,9 +277,10 @@ fn require_team(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/activities", tag = "activities", request_body = ActivityInput,
+#[utoipa::path(tag = "activities", request_body = ActivityInput,
     responses((status = 201, body = Activity), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activities")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -346,9 +308,10 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(patch, path = "/api/v1/activities/{id}", tag = "activities", request_body = ActivityPatch,
+#[utoipa::path(tag = "activities", request_body = ActivityPatch,
     responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[patch("/activities/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -393,9 +356,10 @@ pub struct ActivityQuery {
     pub team_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/activities", tag = "activities", params(ActivityQuery, PageParams),
+#[utoipa::path(tag = "activities", params(ActivityQuery, PageParams),
     responses((status = 200, body = inline(Page<Activity>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/activities")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -429,9 +393,10 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}", tag = "activities",
+#[utoipa::path(tag = "activities",
     responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/activities/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -449,9 +414,10 @@ pub async fn get(
     Ok(json(StatusCode::OK, &found))
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/cancel", tag = "activities",
+#[utoipa::path(tag = "activities",
     responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activities/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -487,9 +453,10 @@ pub struct Enrollment {
     pub created_at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
+#[utoipa::path(tag = "activities",
     responses((status = 201, body = Enrollment), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activities/{id}/enrollment")]
 pub async fn enroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -515,9 +482,10 @@ pub async fn enroll(
     .await
 }
 
-#[utoipa::path(delete, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
+#[utoipa::path(tag = "activities",
     responses((status = 204), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[delete("/activities/{id}/enrollment")]
 pub async fn unenroll(
     state: web::Data<AppState>,
     caller: CurrentUser,

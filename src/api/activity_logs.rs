@@ -2,10 +2,12 @@
 //! reverse) and the volunteer's own logs. Mounted and documented from `activities`.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::activities::body_after_role;
@@ -21,18 +23,13 @@ use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// The activity logs' routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, post, resource};
-    cfg.service(
-        resource("/activity-logs")
-            .route(get().to(list))
-            .route(post().to(record)),
-    )
-    .service(resource("/activity-logs/bulk-approve").route(post().to(bulk_approve)))
-    .service(resource("/activity-logs/{id}/approve").route(post().to(approve)))
-    .service(resource("/activity-logs/{id}/reject").route(post().to(reject)))
-    .service(resource("/activity-logs/{id}/reverse").route(post().to(reverse)))
-    .service(resource("/me/activity-logs").route(get().to(mine)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, record])
+        .service(resource![bulk_approve])
+        .service(resource![approve])
+        .service(resource![reject])
+        .service(resource![reverse])
+        .service(resource![mine]);
 }
 
 /// A reported position.
@@ -133,9 +130,10 @@ pub struct RecordInput {
     pub note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs", tag = "activity logs", request_body = RecordInput,
+#[utoipa::path(tag = "activity logs", request_body = RecordInput,
     responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activity-logs")]
 pub async fn record(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -198,9 +196,10 @@ fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppError> {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/activity-logs", tag = "activity logs", params(LogQuery, PageParams),
+#[utoipa::path(tag = "activity logs", params(LogQuery, PageParams),
     responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/activity-logs")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -246,9 +245,10 @@ pub struct MyLogQuery {
     pub status: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me/activity-logs", tag = "activity logs", params(MyLogQuery, PageParams),
+#[utoipa::path(tag = "activity logs", params(MyLogQuery, PageParams),
     responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/me/activity-logs")]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -285,10 +285,11 @@ pub struct ReasonInput {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/approve", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ApproveInput,
     responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -318,10 +319,11 @@ pub async fn approve(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reject", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
     responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -331,10 +333,11 @@ pub async fn reject(
     with_reason(state, caller, path, cmd, activity_logs::reject).await
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reverse", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
     responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/reverse")]
 pub async fn reverse(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -401,10 +404,11 @@ pub struct BulkResult {
     pub failed: Vec<BulkFailure>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/bulk-approve", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = BulkApproveInput,
     responses((status = 200, body = BulkResult), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activity-logs/bulk-approve")]
 pub async fn bulk_approve(
     state: web::Data<AppState>,
     caller: CurrentUser,

@@ -1,6 +1,7 @@
 //! `/auth/*`: register, login, refresh, logout. Idempotency keys are ignored here (API.md).
 
 use actix_web::http::StatusCode;
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
@@ -89,8 +90,9 @@ pub async fn hash(password: Password) -> Result<String, AppError> {
     crate::db::blocking(move || hash_password(password.expose())).await
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+#[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -127,8 +129,9 @@ pub async fn register(
     Ok(json(StatusCode::CREATED, &auth))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+#[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -161,8 +164,9 @@ pub async fn login(
     Ok(json(StatusCode::OK, &auth))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = Auth), (status = 401, body = crate::error::Problem)))]
+#[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     cmd: Command<RefreshRequest>,
@@ -189,8 +193,9 @@ pub async fn refresh(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 204), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,

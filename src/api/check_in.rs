@@ -2,6 +2,7 @@
 //! documented from `activities`.
 
 use actix_web::http::{header, StatusCode};
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,9 +58,10 @@ async fn current_code(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code", tag = "activities",
+#[utoipa::path(tag = "activities",
     responses((status = 200, body = CheckInCode), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/activities/{id}/check-in-code")]
 pub async fn check_in_code(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -71,10 +73,11 @@ pub async fn check_in_code(
         .json(code))
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code.svg", tag = "activities",
+#[utoipa::path(tag = "activities",
     responses((status = 200, content_type = "image/svg+xml", body = String),
         (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/activities/{id}/check-in-code.svg")]
 pub async fn check_in_code_svg(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -117,9 +120,10 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-in", tag = "activities", request_body = CheckIn,
+#[utoipa::path(tag = "activities", request_body = CheckIn,
     responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activities/{id}/check-in")]
 pub async fn check_in(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -186,9 +190,10 @@ pub async fn check_in(
     answer
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-out", tag = "activities", request_body = CheckOut,
+#[utoipa::path(tag = "activities", request_body = CheckOut,
     responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/activities/{id}/check-out")]
 pub async fn check_out(
     state: web::Data<AppState>,
     caller: CurrentUser,

@@ -1,6 +1,7 @@
 //! Points: balances, statements, adjustments, transactions and the integrity check.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -162,8 +163,9 @@ async fn statement_response(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/balance", tag = "points",
+#[utoipa::path(tag = "points",
     responses((status = 200, body = Balance), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[get("/me/balance")]
 pub async fn my_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -171,8 +173,9 @@ pub async fn my_balance(
     balance_response(&state, caller.id.to_string()).await
 }
 
-#[utoipa::path(get, path = "/api/v1/me/ledger", tag = "points", params(PageParams),
+#[utoipa::path(tag = "points", params(PageParams),
     responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[get("/me/ledger")]
 pub async fn my_ledger(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -181,9 +184,10 @@ pub async fn my_ledger(
     statement_response(&state, caller.id.to_string(), &page).await
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}/balance", tag = "points",
+#[utoipa::path(tag = "points",
     responses((status = 200, body = Balance), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
-pub async fn balance(
+#[get("/volunteers/{id}/balance")]
+pub async fn volunteer_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
@@ -191,8 +195,9 @@ pub async fn balance(
     balance_response(&state, visible_person(&caller, &path)?).await
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}/ledger", tag = "points", params(PageParams),
+#[utoipa::path(tag = "points", params(PageParams),
     responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[get("/volunteers/{id}/ledger")]
 pub async fn statement(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -202,9 +207,10 @@ pub async fn statement(
     statement_response(&state, visible_person(&caller, &path)?, &page).await
 }
 
-#[utoipa::path(post, path = "/api/v1/ledger/adjustments", tag = "points", request_body = AdjustmentRequest,
+#[utoipa::path(tag = "points", request_body = AdjustmentRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
     responses((status = 201, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[post("/ledger/adjustments")]
 pub async fn adjust(
     state: web::Data<AppState>,
     admin: Admin,
@@ -268,8 +274,9 @@ fn check_adjustment(
     Ok((volunteer, amount, reason))
 }
 
-#[utoipa::path(get, path = "/api/v1/ledger/transactions/{id}", tag = "points",
+#[utoipa::path(tag = "points",
     responses((status = 200, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[get("/ledger/transactions/{id}")]
 pub async fn transaction(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -284,8 +291,9 @@ pub async fn transaction(
     Ok(json(StatusCode::OK, &Transaction::from(tx)))
 }
 
-#[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "points",
+#[utoipa::path(tag = "points",
     responses((status = 200, body = Report), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[get("/ledger/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let report = state.db.read(crate::db::verify_all).await?;
     Ok(json(StatusCode::OK, &report))

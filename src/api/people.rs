@@ -1,6 +1,7 @@
 //! People: `/me`, passwords, the staff directory, desk registration, roles and desk resets.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -106,8 +107,9 @@ pub fn visible_person(caller: &CurrentUser, id: &Uuid) -> Result<String, AppErro
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = Me),
+#[utoipa::path(tag = "people", responses((status = 200, body = Me),
     (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
     let (user, teams) = state
@@ -133,8 +135,9 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
     Ok(json(StatusCode::OK, &me))
 }
 
-#[utoipa::path(put, path = "/api/v1/me/password", tag = "people", request_body = ChangePassword,
+#[utoipa::path(tag = "people", request_body = ChangePassword,
     responses((status = 204), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -167,9 +170,10 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers", tag = "people", params(Search, PageParams),
+#[utoipa::path(tag = "people", params(Search, PageParams),
     responses((status = 200, body = inline(Page<User>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/volunteers")]
 pub async fn list(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -192,9 +196,10 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/volunteers", tag = "people", request_body = NewVolunteer,
+#[utoipa::path(tag = "people", request_body = NewVolunteer,
     responses((status = 201, body = User), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/volunteers")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -245,9 +250,10 @@ fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Passwo
     Ok((phone, name, password))
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}", tag = "people",
+#[utoipa::path(tag = "people",
     responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/volunteers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -262,9 +268,10 @@ pub async fn get(
     Ok(json(StatusCode::OK, &User::from(user)))
 }
 
-#[utoipa::path(put, path = "/api/v1/volunteers/{id}/role", tag = "people", request_body = RoleChange,
+#[utoipa::path(tag = "people", request_body = RoleChange,
     responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[put("/volunteers/{id}/role")]
 pub async fn set_role(
     state: web::Data<AppState>,
     _admin: Admin,
@@ -286,9 +293,10 @@ pub async fn set_role(
     Ok(json(StatusCode::OK, &User::from(user)))
 }
 
-#[utoipa::path(put, path = "/api/v1/volunteers/{id}/password", tag = "people", request_body = PasswordReset,
+#[utoipa::path(tag = "people", request_body = PasswordReset,
     responses((status = 204), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[put("/volunteers/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
     staff: Staff,

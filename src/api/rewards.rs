@@ -4,10 +4,12 @@
 pub mod redemptions;
 
 use actix_web::http::StatusCode;
+use actix_web::{get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
@@ -18,59 +20,17 @@ use crate::domain::rewards as rules;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        create,
-        list,
-        get,
-        update,
-        restock,
-        redemptions::redeem,
-        redemptions::mine,
-        redemptions::list,
-        redemptions::get,
-        redemptions::fulfil,
-        redemptions::cancel,
-    ),
-    components(schemas(
-        Reward,
-        RewardInput,
-        RewardPatch,
-        Restock,
-        redemptions::Redemption,
-        redemptions::RedeemRequest,
-        redemptions::FulfilRequest,
-        rules::RedemptionStatus,
-    ))
-)]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`. `/redemptions/fulfil` comes before
 /// `/redemptions/{id}`, so it is never read as an id.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get as g, patch as pa, post as p, resource};
-    cfg.service(
-        resource("/rewards")
-            .route(g().to(list))
-            .route(p().to(create)),
-    )
-    .service(
-        resource("/rewards/{id}")
-            .route(g().to(get))
-            .route(pa().to(update)),
-    )
-    .service(resource("/rewards/{id}/restock").route(p().to(restock)))
-    .service(resource("/me/redemptions").route(g().to(redemptions::mine)))
-    .service(
-        resource("/redemptions")
-            .route(g().to(redemptions::list))
-            .route(p().to(redemptions::redeem)),
-    )
-    .service(resource("/redemptions/fulfil").route(p().to(redemptions::fulfil)))
-    .service(resource("/redemptions/{id}").route(g().to(redemptions::get)))
-    .service(resource("/redemptions/{id}/cancel").route(p().to(redemptions::cancel)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get, update])
+        .service(resource![restock])
+        .service(resource![redemptions::mine])
+        .service(resource![redemptions::list, redemptions::redeem])
+        .service(resource![redemptions::fulfil])
+        .service(resource![redemptions::get])
+        .service(resource![redemptions::cancel]);
 }
 
 /// A reward in the catalogue.
@@ -173,9 +133,10 @@ fn clearable(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/rewards", tag = "rewards", request_body = RewardInput,
+#[utoipa::path(tag = "rewards", request_body = RewardInput,
     responses((status = 201, body = Reward), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/rewards")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -232,9 +193,10 @@ fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/rewards", tag = "rewards", params(PageParams),
+#[utoipa::path(tag = "rewards", params(PageParams),
     responses((status = 200, body = inline(Page<Reward>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/rewards")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -252,9 +214,10 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/rewards/{id}", tag = "rewards",
+#[utoipa::path(tag = "rewards",
     responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/rewards/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -270,9 +233,10 @@ pub async fn get(
     Ok(json(StatusCode::OK, &Reward::from(reward)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/rewards/{id}", tag = "rewards", request_body = RewardPatch,
+#[utoipa::path(tag = "rewards", request_body = RewardPatch,
     responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[patch("/rewards/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     staff: Staff,
@@ -325,9 +289,10 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/rewards/{id}/restock", tag = "rewards", request_body = Restock,
+#[utoipa::path(tag = "rewards", request_body = Restock,
     responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/rewards/{id}/restock")]
 pub async fn restock(
     state: web::Data<AppState>,
     staff: Staff,

@@ -1,10 +1,12 @@
 //! Teams and memberships: `/teams`, `/teams/{id}`, `/teams/{id}/members[/{volunteer_id}]`.
 
 use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_command, Command, PageParams};
@@ -16,26 +18,12 @@ use crate::domain::text;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(paths(create, list, get, members, set_member, remove_member))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get as get_, post, put, resource};
-    cfg.service(
-        resource("/teams")
-            .route(get_().to(list))
-            .route(post().to(create)),
-    )
-    .service(resource("/teams/{id}").route(get_().to(get)))
-    .service(resource("/teams/{id}/members").route(get_().to(members)))
-    .service(
-        resource("/teams/{id}/members/{volunteer_id}")
-            .route(put().to(set_member))
-            .route(delete().to(remove_member)),
-    );
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get])
+        .service(resource![members])
+        .service(resource![set_member, remove_member]);
 }
 
 /// A team.
@@ -132,9 +120,10 @@ fn team((t, member_count): (TeamRow, i64)) -> Team {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
+#[utoipa::path(tag = "teams", request_body = NewTeam,
     responses((status = 201, body = Team), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/teams")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -166,9 +155,10 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(PageParams),
+#[utoipa::path(tag = "teams", params(PageParams),
     responses((status = 200, body = inline(Page<Team>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/teams")]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: CurrentUser,
@@ -188,9 +178,10 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams",
+#[utoipa::path(tag = "teams",
     responses((status = 200, body = Team), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/teams/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     _caller: CurrentUser,
@@ -207,9 +198,10 @@ pub async fn get(
     Ok(json(StatusCode::OK, &team(row)))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", params(PageParams),
+#[utoipa::path(tag = "teams", params(PageParams),
     responses((status = 200, body = inline(Page<Member>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/teams/{id}/members")]
 pub async fn members(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -242,10 +234,11 @@ pub async fn members(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
+#[utoipa::path(tag = "teams",
     request_body = MembershipInput,
     responses((status = 200, body = Membership), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[put("/teams/{id}/members/{volunteer_id}")]
 pub async fn set_member(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -272,9 +265,10 @@ pub async fn set_member(
     Ok(json(StatusCode::OK, &membership))
 }
 
-#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
+#[utoipa::path(tag = "teams",
     responses((status = 204), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[delete("/teams/{id}/members/{volunteer_id}")]
 pub async fn remove_member(
     state: web::Data<AppState>,
     _staff: Staff,

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::header;
+use reqwest::{header, Method};
 
 use crate::helpers::*;
 
@@ -251,4 +251,45 @@ async fn readiness_is_503_while_postgres_is_unreachable_and_recovers_by_itself()
     }
     assert_eq!(status, 200, "ready again without a restart");
     app.volunteer().await;
+}
+
+#[actix_web::test]
+async fn a_wrong_method_is_405_with_allow_naming_the_methods_of_the_path() {
+    let app = spawn_app().await;
+    let v = app.volunteer().await;
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for (method, path, allow) in [
+        (Method::DELETE, "/teams".to_owned(), "GET, POST"),
+        (Method::DELETE, "/me".to_owned(), "GET"),
+        (Method::GET, "/redemptions/fulfil".to_owned(), "POST"),
+        (
+            Method::POST,
+            format!("/teams/{a}/members/{b}"),
+            "PUT, DELETE",
+        ),
+        (Method::PUT, format!("/activities/{a}"), "GET, PATCH"),
+        (Method::POST, "/healthz".to_owned(), "GET"),
+        (Method::POST, "/api/v1/readyz".to_owned(), "GET"),
+    ] {
+        let res = app
+            .request(method.clone(), &path, Some(&v.token), None)
+            .await;
+        let allowed = res
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        assert_problem(res, 405, "method-not-allowed").await;
+        assert_eq!(allowed, allow, "{method} {path}");
+    }
+}
+
+#[actix_web::test]
+async fn the_probes_answer_at_the_root_and_under_the_base_path() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz", "/api/v1/healthz", "/api/v1/readyz"] {
+        let res = app.request(Method::GET, path, None, None).await;
+        assert_eq!(res.status(), 200, "{path}");
+    }
 }

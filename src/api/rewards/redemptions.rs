@@ -3,6 +3,7 @@
 //! the owner and staff; someone else's redemption is 404.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -91,10 +92,11 @@ fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
     Page::from_rows(rows, limit, RedemptionView::cursor, Redemption::from)
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions", tag = "rewards", request_body = RedeemRequest,
+#[utoipa::path(tag = "rewards", request_body = RedeemRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
     responses((status = 201, body = Redemption), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/redemptions")]
 pub async fn redeem(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -146,9 +148,10 @@ fn check_redeem(
     Ok((reward.to_string(), volunteer.to_string(), quantity))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),
+#[utoipa::path(tag = "rewards", params(StatusFilter, PageParams),
     responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/me/redemptions")]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -165,9 +168,10 @@ pub async fn mine(
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions", tag = "rewards", params(StatusFilter, PageParams),
+#[utoipa::path(tag = "rewards", params(StatusFilter, PageParams),
     responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/redemptions")]
 pub async fn list(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -183,9 +187,10 @@ pub async fn list(
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions/{id}", tag = "rewards",
+#[utoipa::path(tag = "rewards",
     responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/redemptions/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -201,9 +206,10 @@ pub async fn get(
     Ok(json(StatusCode::OK, &Redemption::from(r)))
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/fulfil", tag = "rewards", request_body = FulfilRequest,
+#[utoipa::path(tag = "rewards", request_body = FulfilRequest,
     responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/redemptions/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
     staff: Staff,
@@ -227,9 +233,10 @@ pub async fn fulfil(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/{id}/cancel", tag = "rewards",
+#[utoipa::path(tag = "rewards",
     responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[post("/redemptions/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
