@@ -182,10 +182,11 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
             .wrap(TracingLogger::default())
             .into_utoipa_app()
-            .openapi(crate::api::ApiDoc::openapi())
+            .openapi(crate::api::openapi::ApiDoc::openapi())
             .configure(crate::api::routes)
             .openapi_service(|doc| {
-                SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", doc)
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api-docs/openapi.json", crate::api::openapi::complete(doc))
             })
             .into_app()
             // Swagger UI's assets are relative to `/docs/`; `/docs` itself only redirects there.

@@ -38,23 +38,33 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// An activity's geofence.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
 pub struct Geofence {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lng: f64,
     /// 10–10,000 metres.
+    #[schema(minimum = 10, maximum = 10000)]
     pub radius_m: i64,
 }
 
 /// `POST /activities`.
 #[derive(Deserialize, ToSchema)]
 pub struct ActivityInput {
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(max_length = 2000)]
     pub location: Option<String>,
+    #[schema(format = Uuid)]
     pub team_id: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub points_per_hour: Option<i64>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub fixed_points: Option<i64>,
     pub geofence: Option<Geofence>,
 }
@@ -69,20 +79,21 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 /// `PATCH /activities/{id}`: any field of `ActivityInput` but the points rule (ignored).
 #[derive(Deserialize, ToSchema)]
 pub struct ActivityPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub location: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub team_id: Option<Option<String>>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
     pub capacity: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Geofence>)]
@@ -92,10 +103,12 @@ pub struct ActivityPatch {
 /// An activity as the caller sees it.
 #[derive(Serialize, ToSchema)]
 pub struct Activity {
+    #[schema(format = Uuid)]
     pub id: String,
     pub title: String,
     pub description: Option<String>,
     pub location: Option<String>,
+    #[schema(format = Uuid)]
     pub team_id: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -107,6 +120,7 @@ pub struct Activity {
     /// Whether the caller is enrolled.
     pub enrolled: bool,
     /// `scheduled` or `cancelled`.
+    #[schema(value_type = crate::api::schema::ActivityStatus)]
     pub status: String,
     pub created_at: DateTime<Utc>,
 }
@@ -277,8 +291,8 @@ fn require_team(
     }
 }
 
-#[utoipa::path(tag = "activities", request_body = ActivityInput,
-    responses((status = 201, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_activity", tag = "activities", request_body = ActivityInput,
+    responses((status = 201, body = Activity), (status = 403, description = "forbidden"), (status = 404, description = "not-found")),
     security(("bearer" = [])))]
 #[post("/activities")]
 pub async fn create(
@@ -308,8 +322,8 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(tag = "activities", request_body = ActivityPatch,
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "update_activity", tag = "activities", request_body = ActivityPatch,
+    responses((status = 200, body = Activity), (status = 403, description = "forbidden"), (status = 409, description = "activity-cancelled")),
     security(("bearer" = [])))]
 #[patch("/activities/{id}")]
 pub async fn update(
@@ -353,11 +367,12 @@ pub struct ActivityQuery {
     /// End of the window (exclusive; default: open).
     pub to: Option<DateTime<Utc>>,
     /// Only this team's activities.
+    #[param(format = Uuid)]
     pub team_id: Option<String>,
 }
 
-#[utoipa::path(tag = "activities", params(ActivityQuery, PageParams),
-    responses((status = 200, body = inline(Page<Activity>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_activities", tag = "activities", params(ActivityQuery, PageParams),
+    responses((status = 200, body = crate::api::schema::ActivityPage)),
     security(("bearer" = [])))]
 #[get("/activities")]
 pub async fn list(
@@ -393,8 +408,8 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(tag = "activities",
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_activity", tag = "activities",
+    responses((status = 200, body = Activity)),
     security(("bearer" = [])))]
 #[get("/activities/{id}")]
 pub async fn get(
@@ -414,8 +429,8 @@ pub async fn get(
     Ok(json(StatusCode::OK, &found))
 }
 
-#[utoipa::path(tag = "activities",
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "cancel_activity", tag = "activities",
+    responses((status = 200, body = Activity), (status = 403, description = "forbidden"), (status = 409, description = "activity-cancelled")),
     security(("bearer" = [])))]
 #[post("/activities/{id}/cancel")]
 pub async fn cancel(
@@ -448,13 +463,15 @@ pub async fn cancel(
 /// An enrolment.
 #[derive(Serialize, ToSchema)]
 pub struct Enrollment {
+    #[schema(format = Uuid)]
     pub activity_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub created_at: DateTime<Utc>,
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 201, body = Enrollment), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 201, body = Enrollment), (status = 403, description = "forbidden"), (status = 409, description = "already-enrolled, activity-full, activity-ended, activity-cancelled")),
     security(("bearer" = [])))]
 #[post("/activities/{id}/enrollment")]
 pub async fn enroll(
@@ -483,7 +500,7 @@ pub async fn enroll(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[delete("/activities/{id}/enrollment")]
 pub async fn unenroll(

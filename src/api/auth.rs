@@ -24,10 +24,13 @@ use crate::startup::AppState;
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 11 digits starting with 1.
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
     /// 1–50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -91,7 +94,7 @@ pub async fn hash(password: Password) -> Result<String, AppError> {
 }
 
 #[utoipa::path(tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 201, body = Auth), (status = 409, description = "phone-taken"), (status = 429, description = "rate-limited")))]
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -130,7 +133,7 @@ pub async fn register(
 }
 
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = Auth), (status = 401, description = "invalid-credentials"), (status = 429, description = "rate-limited")))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -165,7 +168,7 @@ pub async fn login(
 }
 
 #[utoipa::path(tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Auth), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, body = Auth), (status = 401, description = "unauthenticated")))]
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -194,7 +197,7 @@ pub async fn refresh(
 }
 
 #[utoipa::path(tag = "auth", request_body = RefreshRequest,
-    responses((status = 204), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 204)), security(("bearer" = [])))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,

@@ -23,6 +23,7 @@ use crate::startup::AppState;
 #[derive(Serialize, ToSchema)]
 pub struct CheckInCode {
     /// 6 digits.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
     /// The end of this code's minute (it is still accepted during the next one).
     pub valid_until: DateTime<Utc>,
@@ -59,7 +60,7 @@ async fn current_code(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 200, body = CheckInCode), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = CheckInCode), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[get("/activities/{id}/check-in-code")]
 pub async fn check_in_code(
@@ -74,8 +75,7 @@ pub async fn check_in_code(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 200, content_type = "image/svg+xml", body = String),
-        (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[get("/activities/{id}/check-in-code.svg")]
 pub async fn check_in_code_svg(
@@ -100,6 +100,7 @@ pub async fn check_in_code_svg(
 #[derive(Deserialize, ToSchema)]
 pub struct CheckIn {
     /// The 6-digit code shown at the site.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
     pub location: Option<Location>,
 }
@@ -121,7 +122,7 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
 }
 
 #[utoipa::path(tag = "activities", request_body = CheckIn,
-    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 201, body = ActivityLog), (status = 403, description = "forbidden"), (status = 409, description = "already-checked-in, outside-check-in-window, activity-cancelled"), (status = 422, description = "invalid-check-in-code, outside-geofence"), (status = 429, description = "rate-limited")),
     security(("bearer" = [])))]
 #[post("/activities/{id}/check-in")]
 pub async fn check_in(
@@ -191,7 +192,7 @@ pub async fn check_in(
 }
 
 #[utoipa::path(tag = "activities", request_body = CheckOut,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = ActivityLog), (status = 403, description = "forbidden"), (status = 409, description = "not-checked-in")),
     security(("bearer" = [])))]
 #[post("/activities/{id}/check-out")]
 pub async fn check_out(

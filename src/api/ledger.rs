@@ -22,6 +22,7 @@ use crate::startup::AppState;
 /// A volunteer's points and hours.
 #[derive(Serialize, ToSchema)]
 pub struct Balance {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub balance: i64,
     /// Points from approvals less reversals.
@@ -37,9 +38,12 @@ pub struct Balance {
 /// One statement line, signed as the volunteer sees it.
 #[derive(Serialize, ToSchema)]
 pub struct Entry {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub transaction_id: String,
     /// `earn`, `redeem`, `refund`, `adjust` or `reversal`.
+    #[schema(value_type = crate::api::schema::TransactionKind)]
     pub kind: String,
     pub amount: i64,
     pub balance_after: i64,
@@ -64,9 +68,12 @@ impl From<StatementLine> for Entry {
 /// One leg of a transaction.
 #[derive(Serialize, ToSchema)]
 pub struct TransactionEntry {
+    #[schema(format = Uuid)]
     pub account_id: String,
     /// `volunteer`, `community_fund` or `redemptions`.
+    #[schema(value_type = crate::api::schema::AccountKind)]
     pub account_kind: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: Option<String>,
     pub amount: i64,
 }
@@ -74,9 +81,12 @@ pub struct TransactionEntry {
 /// A ledger transaction; its entries sum to zero.
 #[derive(Serialize, ToSchema)]
 pub struct Transaction {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(value_type = crate::api::schema::TransactionKind)]
     pub kind: String,
     pub memo: String,
+    #[schema(format = Uuid)]
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub entries: Vec<TransactionEntry>,
@@ -107,10 +117,13 @@ impl From<TransactionRow> for Transaction {
 /// `POST /ledger/adjustments`.
 #[derive(Deserialize, ToSchema)]
 pub struct AdjustmentRequest {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     /// ±1 to ±1,000,000, not 0.
+    #[schema(minimum = -1000000, maximum = 1000000)]
     pub amount: i64,
     /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -164,7 +177,7 @@ async fn statement_response(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Balance), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = Balance)), security(("bearer" = [])))]
 #[get("/me/balance")]
 pub async fn my_balance(
     state: web::Data<AppState>,
@@ -174,7 +187,7 @@ pub async fn my_balance(
 }
 
 #[utoipa::path(tag = "points", params(PageParams),
-    responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
 #[get("/me/ledger")]
 pub async fn my_ledger(
     state: web::Data<AppState>,
@@ -185,7 +198,7 @@ pub async fn my_ledger(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Balance), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = Balance)), security(("bearer" = [])))]
 #[get("/volunteers/{id}/balance")]
 pub async fn volunteer_balance(
     state: web::Data<AppState>,
@@ -196,7 +209,7 @@ pub async fn volunteer_balance(
 }
 
 #[utoipa::path(tag = "points", params(PageParams),
-    responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
 #[get("/volunteers/{id}/ledger")]
 pub async fn statement(
     state: web::Data<AppState>,
@@ -209,7 +222,7 @@ pub async fn statement(
 
 #[utoipa::path(tag = "points", request_body = AdjustmentRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 201, body = Transaction), (status = 403, description = "forbidden, self-approval"), (status = 404, description = "not-found"), (status = 409, description = "insufficient-points")), security(("bearer" = [])))]
 #[post("/ledger/adjustments")]
 pub async fn adjust(
     state: web::Data<AppState>,
@@ -275,7 +288,7 @@ fn check_adjustment(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = Transaction), (status = 403, description = "forbidden")), security(("bearer" = [])))]
 #[get("/ledger/transactions/{id}")]
 pub async fn transaction(
     state: web::Data<AppState>,
@@ -292,7 +305,7 @@ pub async fn transaction(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Report), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = Report), (status = 403, description = "forbidden")), security(("bearer" = [])))]
 #[get("/ledger/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let report = state.db.read(crate::db::verify_all).await?;

@@ -18,48 +18,22 @@ pub mod auth;
 pub mod check_in;
 pub mod extract;
 pub mod ledger;
+pub mod openapi;
 pub mod ops;
 pub mod people;
 pub mod rewards;
+pub mod schema;
 pub mod teams;
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse, ResponseError};
 use utoipa::openapi::path::{HttpMethod, Paths};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
-use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, OpenApiFactory};
 
 use crate::error::AppError;
-
-/// What the document says besides its paths, which the route table gives.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "volunteer-points", description = "Volunteer hours → points → rewards. See API.md."),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth)
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// Every route. Handlers that share a path are mounted as one [`Resource`], so a known path
 /// with another method is a 405 naming the path's methods in `Allow`.

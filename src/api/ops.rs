@@ -13,8 +13,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-#[utoipa::path(tag = "operations", responses((status = 200, description = "the database answers"),
-    (status = 503, body = crate::error::Problem)))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "the database answers")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.db.ping().await.map_err(|e| {

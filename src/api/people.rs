@@ -21,8 +21,11 @@ use crate::startup::AppState;
 /// A person as others see them.
 #[derive(Serialize, ToSchema)]
 pub struct User {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
@@ -49,9 +52,11 @@ impl From<UserRow> for User {
 /// One of the caller's teams.
 #[derive(Serialize, ToSchema)]
 pub struct MyTeam {
+    #[schema(format = Uuid)]
     pub team_id: String,
     pub name: String,
     /// `member` or `leader`.
+    #[schema(value_type = super::teams::TeamRole)]
     pub role: String,
 }
 
@@ -67,15 +72,19 @@ pub struct Me {
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePassword {
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
 /// `POST /volunteers`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewVolunteer {
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// Optional: without one the person cannot sign in until staff reset it at the desk.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -88,6 +97,7 @@ pub struct RoleChange {
 /// `PUT /volunteers/{id}/password`.
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordReset {
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -107,8 +117,7 @@ pub fn visible_person(caller: &CurrentUser, id: &Uuid) -> Result<String, AppErro
     }
 }
 
-#[utoipa::path(tag = "people", responses((status = 200, body = Me),
-    (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "people", responses((status = 200, body = Me)), security(("bearer" = [])))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
@@ -136,7 +145,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
 }
 
 #[utoipa::path(tag = "people", request_body = ChangePassword,
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses((status = 204), (status = 401, description = "invalid-credentials")), security(("bearer" = [])))]
 #[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -170,8 +179,8 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(tag = "people", params(Search, PageParams),
-    responses((status = 200, body = inline(Page<User>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_volunteers", tag = "people", params(Search, PageParams),
+    responses((status = 200, body = crate::api::schema::UserPage), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[get("/volunteers")]
 pub async fn list(
@@ -196,8 +205,8 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(tag = "people", request_body = NewVolunteer,
-    responses((status = 201, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_volunteer", tag = "people", request_body = NewVolunteer,
+    responses((status = 201, body = User), (status = 403, description = "forbidden"), (status = 409, description = "phone-taken")),
     security(("bearer" = [])))]
 #[post("/volunteers")]
 pub async fn create(
@@ -250,8 +259,8 @@ fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Passwo
     Ok((phone, name, password))
 }
 
-#[utoipa::path(tag = "people",
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_volunteer", tag = "people",
+    responses((status = 200, body = User)),
     security(("bearer" = [])))]
 #[get("/volunteers/{id}")]
 pub async fn get(
@@ -269,7 +278,7 @@ pub async fn get(
 }
 
 #[utoipa::path(tag = "people", request_body = RoleChange,
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = User), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[put("/volunteers/{id}/role")]
 pub async fn set_role(
@@ -294,7 +303,7 @@ pub async fn set_role(
 }
 
 #[utoipa::path(tag = "people", request_body = PasswordReset,
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[put("/volunteers/{id}/password")]
 pub async fn reset_password(

@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// A reward in the catalogue.
 #[derive(Serialize, ToSchema)]
 pub struct Reward {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub description: Option<String>,
@@ -69,16 +70,22 @@ impl From<RewardRow> for Reward {
 #[derive(Deserialize, ToSchema)]
 pub struct RewardInput {
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Up to 2,000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Up to 100 characters.
+    #[schema(max_length = 100)]
     pub sponsor: Option<String>,
     /// 1–1,000,000.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub cost_points: i64,
     /// 0–1,000,000; absent or null = unlimited.
+    #[schema(minimum = 0, maximum = 1000000)]
     pub stock: Option<i64>,
     /// 1–1,000; absent or null = no limit.
+    #[schema(minimum = 1, maximum = 1000)]
     pub per_volunteer_limit: Option<i64>,
     /// Default true.
     pub active: Option<bool>,
@@ -98,16 +105,18 @@ where
 /// `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
 #[derive(Deserialize, ToSchema)]
 pub struct RewardPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub sponsor: Option<Option<String>>,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub cost_points: Option<i64>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub per_volunteer_limit: Option<Option<i64>>,
     pub active: Option<bool>,
 }
@@ -116,6 +125,7 @@ pub struct RewardPatch {
 #[derive(Deserialize, ToSchema)]
 pub struct Restock {
     /// 1–100,000.
+    #[schema(minimum = 1, maximum = 100000)]
     pub quantity: i64,
 }
 
@@ -133,8 +143,8 @@ fn clearable(
     }
 }
 
-#[utoipa::path(tag = "rewards", request_body = RewardInput,
-    responses((status = 201, body = Reward), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_reward", tag = "rewards", request_body = RewardInput,
+    responses((status = 201, body = Reward), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[post("/rewards")]
 pub async fn create(
@@ -193,8 +203,8 @@ fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
     })
 }
 
-#[utoipa::path(tag = "rewards", params(PageParams),
-    responses((status = 200, body = inline(Page<Reward>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_rewards", tag = "rewards", params(PageParams),
+    responses((status = 200, body = crate::api::schema::RewardPage)),
     security(("bearer" = [])))]
 #[get("/rewards")]
 pub async fn list(
@@ -214,8 +224,8 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(tag = "rewards",
-    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_reward", tag = "rewards",
+    responses((status = 200, body = Reward)),
     security(("bearer" = [])))]
 #[get("/rewards/{id}")]
 pub async fn get(
@@ -233,8 +243,8 @@ pub async fn get(
     Ok(json(StatusCode::OK, &Reward::from(reward)))
 }
 
-#[utoipa::path(tag = "rewards", request_body = RewardPatch,
-    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "update_reward", tag = "rewards", request_body = RewardPatch,
+    responses((status = 200, body = Reward), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[patch("/rewards/{id}")]
 pub async fn update(
@@ -290,7 +300,7 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
 }
 
 #[utoipa::path(tag = "rewards", request_body = Restock,
-    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Reward), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[post("/rewards/{id}/restock")]
 pub async fn restock(

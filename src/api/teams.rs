@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// A team.
 #[derive(Serialize, ToSchema)]
 pub struct Team {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub description: Option<String>,
@@ -39,17 +40,22 @@ pub struct Team {
 /// `POST /teams`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewTeam {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 /// One member of a team.
 #[derive(Serialize, ToSchema)]
 pub struct Member {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub name: String,
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
     /// `member` or `leader`.
+    #[schema(value_type = TeamRole)]
     pub role: String,
 }
 
@@ -90,7 +96,9 @@ pub struct MembershipInput {
 /// A membership.
 #[derive(Serialize, ToSchema)]
 pub struct Membership {
+    #[schema(format = Uuid)]
     pub team_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub role: TeamRole,
 }
@@ -120,8 +128,8 @@ fn team((t, member_count): (TeamRow, i64)) -> Team {
     }
 }
 
-#[utoipa::path(tag = "teams", request_body = NewTeam,
-    responses((status = 201, body = Team), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_team", tag = "teams", request_body = NewTeam,
+    responses((status = 201, body = Team), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[post("/teams")]
 pub async fn create(
@@ -155,8 +163,8 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(tag = "teams", params(PageParams),
-    responses((status = 200, body = inline(Page<Team>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_teams", tag = "teams", params(PageParams),
+    responses((status = 200, body = crate::api::schema::TeamPage)),
     security(("bearer" = [])))]
 #[get("/teams")]
 pub async fn list(
@@ -178,8 +186,8 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(tag = "teams",
-    responses((status = 200, body = Team), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_team", tag = "teams",
+    responses((status = 200, body = Team)),
     security(("bearer" = [])))]
 #[get("/teams/{id}")]
 pub async fn get(
@@ -198,8 +206,8 @@ pub async fn get(
     Ok(json(StatusCode::OK, &team(row)))
 }
 
-#[utoipa::path(tag = "teams", params(PageParams),
-    responses((status = 200, body = inline(Page<Member>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_team_members", tag = "teams", params(PageParams),
+    responses((status = 200, body = crate::api::schema::MemberPage), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[get("/teams/{id}/members")]
 pub async fn members(
@@ -236,7 +244,7 @@ pub async fn members(
 
 #[utoipa::path(tag = "teams",
     request_body = MembershipInput,
-    responses((status = 200, body = Membership), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Membership), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[put("/teams/{id}/members/{volunteer_id}")]
 pub async fn set_member(
@@ -266,7 +274,7 @@ pub async fn set_member(
 }
 
 #[utoipa::path(tag = "teams",
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
 #[delete("/teams/{id}/members/{volunteer_id}")]
 pub async fn remove_member(

@@ -293,3 +293,128 @@ async fn the_probes_answer_at_the_root_and_under_the_base_path() {
         assert_eq!(res.status(), 200, "{path}");
     }
 }
+
+async fn openapi_document(app: &TestApp) -> serde_json::Value {
+    let res = app
+        .client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200);
+    body(res).await
+}
+
+#[actix_web::test]
+async fn every_operation_has_its_own_id_and_documents_problems_as_problem_json() {
+    let app = spawn_app().await;
+    let doc = openapi_document(&app).await;
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            let id = op["operationId"].as_str().expect("an operationId");
+            assert!(ids.insert(id.to_owned()), "{id} is used twice");
+            let responses = op["responses"].as_object().expect("responses");
+            if path != "/healthz" {
+                assert!(
+                    responses.contains_key("500"),
+                    "{method} {path} documents 500"
+                );
+                assert!(
+                    responses.contains_key("503"),
+                    "{method} {path} documents 503"
+                );
+            }
+            for (status, response) in responses {
+                let content = &response["content"];
+                if status.as_str() >= "400" {
+                    assert!(
+                        content["application/problem+json"]["schema"]["$ref"]
+                            == "#/components/schemas/Problem"
+                            && content.get("application/json").is_none(),
+                        "{method} {path} {status} is problem+json"
+                    );
+                }
+                if status == "429" || status == "503" {
+                    assert!(
+                        response["headers"]["Retry-After"].is_object(),
+                        "{method} {path} {status} has Retry-After"
+                    );
+                }
+            }
+        }
+    }
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    for status in ["400", "401", "415", "422", "429"] {
+        assert!(login[status].is_object(), "login documents {status}");
+    }
+}
+
+#[actix_web::test]
+async fn the_openapi_document_names_pages_enums_constraints_and_idempotency_keys() {
+    let app = spawn_app().await;
+    let doc = openapi_document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let ok_schema = |path: &str| {
+        doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"]
+            .clone()
+    };
+    for (path, page, item) in [
+        ("/api/v1/teams", "TeamPage", "Team"),
+        ("/api/v1/rewards", "RewardPage", "Reward"),
+        ("/api/v1/activities", "ActivityPage", "Activity"),
+        ("/api/v1/activity-logs", "ActivityLogPage", "ActivityLog"),
+        ("/api/v1/me/ledger", "EntryPage", "Entry"),
+        ("/api/v1/volunteers", "UserPage", "User"),
+        ("/api/v1/redemptions", "RedemptionPage", "Redemption"),
+    ] {
+        assert_eq!(ok_schema(path), format!("#/components/schemas/{page}"));
+        assert_eq!(
+            schemas[page]["properties"]["items"]["items"]["$ref"],
+            format!("#/components/schemas/{item}")
+        );
+    }
+    assert_eq!(
+        schemas["Report"]["properties"]["problems"]["items"]["$ref"],
+        "#/components/schemas/LedgerProblem"
+    );
+    let log = &schemas["ActivityLog"]["properties"];
+    assert_eq!(log["status"]["$ref"], "#/components/schemas/LogStatus");
+    assert_eq!(
+        schemas["LogStatus"]["enum"],
+        serde_json::json!([
+            "checked_in",
+            "submitted",
+            "approved",
+            "rejected",
+            "reversed"
+        ])
+    );
+    assert_eq!(log["id"]["format"], "uuid");
+    assert_eq!(
+        schemas["RegisterRequest"]["properties"]["phone"]["pattern"],
+        "^1[0-9]{10}$"
+    );
+    assert_eq!(
+        schemas["RegisterRequest"]["properties"]["password"]["minLength"],
+        8
+    );
+    assert_eq!(
+        schemas["Restock"]["properties"]["quantity"]["maximum"],
+        100_000
+    );
+
+    let key = |path: &str| {
+        doc["paths"][path]["post"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "Idempotency-Key").cloned())
+    };
+    for path in ["/api/v1/redemptions", "/api/v1/ledger/adjustments"] {
+        assert_eq!(key(path).expect("documented")["required"], true, "{path}");
+    }
+    for path in ["/api/v1/teams", "/api/v1/activity-logs/{id}/approve"] {
+        assert_eq!(key(path).expect("documented")["required"], false, "{path}");
+    }
+    assert!(key("/api/v1/auth/login").is_none(), "ignored on /auth");
+}
