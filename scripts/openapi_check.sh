@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV="${OPENAPI_VENV:-target/openapi-venv}"
+VENV="$(realpath -m "${OPENAPI_VENV:-target/openapi-venv}")"
 WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {
