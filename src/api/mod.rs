@@ -1,5 +1,6 @@
-//! The HTTP edge: the whole route table and the OpenAPI document. Handlers are thin: parse into
-//! domain values, one call into `db::`, map rows to response types.
+//! The HTTP edge: the whole route table, from which the OpenAPI document is collected (see
+//! [`openapi`]). Handlers are thin: parse into domain values, one call into `db::`, map rows to
+//! response types.
 //!
 //! Each path and method is written once, in the handler's `#[get("...")]`-style attribute;
 //! `#[utoipa::path]` above it documents that same route, and `utoipa-actix-web` collects the

@@ -296,11 +296,8 @@ async fn the_probes_answer_at_the_root_and_under_the_base_path() {
 
 async fn openapi_document(app: &TestApp) -> serde_json::Value {
     let res = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("sent");
+        .request(Method::GET, "/api-docs/openapi.json", None, None)
+        .await;
     assert_eq!(res.status(), 200);
     body(res).await
 }
