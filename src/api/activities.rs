@@ -292,7 +292,11 @@ fn require_team(
 }
 
 #[utoipa::path(operation_id = "create_activity", tag = "activities", request_body = ActivityInput,
-    responses((status = 201, body = Activity), (status = 403, description = "forbidden"), (status = 404, description = "not-found")),
+    responses(
+        (status = 201, body = Activity),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
 #[post("/activities")]
 pub async fn create(
@@ -323,7 +327,11 @@ pub async fn create(
 }
 
 #[utoipa::path(operation_id = "update_activity", tag = "activities", request_body = ActivityPatch,
-    responses((status = 200, body = Activity), (status = 403, description = "forbidden"), (status = 409, description = "activity-cancelled")),
+    responses(
+        (status = 200, body = Activity),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "activity-cancelled"),
+    ),
     security(("bearer" = [])))]
 #[patch("/activities/{id}")]
 pub async fn update(
@@ -371,7 +379,8 @@ pub struct ActivityQuery {
     pub team_id: Option<String>,
 }
 
-#[utoipa::path(operation_id = "list_activities", tag = "activities", params(ActivityQuery, PageParams),
+#[utoipa::path(operation_id = "list_activities", tag = "activities",
+    params(ActivityQuery, PageParams),
     responses((status = 200, body = crate::api::schema::ActivityPage)),
     security(("bearer" = [])))]
 #[get("/activities")]
@@ -430,7 +439,11 @@ pub async fn get(
 }
 
 #[utoipa::path(operation_id = "cancel_activity", tag = "activities",
-    responses((status = 200, body = Activity), (status = 403, description = "forbidden"), (status = 409, description = "activity-cancelled")),
+    responses(
+        (status = 200, body = Activity),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "activity-cancelled"),
+    ),
     security(("bearer" = [])))]
 #[post("/activities/{id}/cancel")]
 pub async fn cancel(
@@ -471,7 +484,11 @@ pub struct Enrollment {
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 201, body = Enrollment), (status = 403, description = "forbidden"), (status = 409, description = "already-enrolled, activity-full, activity-ended, activity-cancelled")),
+    responses(
+        (status = 201, body = Enrollment),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "already-enrolled, activity-full, activity-ended, activity-cancelled"),
+    ),
     security(("bearer" = [])))]
 #[post("/activities/{id}/enrollment")]
 pub async fn enroll(

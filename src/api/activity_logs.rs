@@ -147,7 +147,12 @@ pub struct RecordInput {
 }
 
 #[utoipa::path(tag = "activity logs", request_body = RecordInput,
-    responses((status = 201, body = ActivityLog), (status = 403, description = "forbidden"), (status = 404, description = "not-found"), (status = 409, description = "already-checked-in, activity-cancelled")),
+    responses(
+        (status = 201, body = ActivityLog),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "already-checked-in, activity-cancelled"),
+    ),
     security(("bearer" = [])))]
 #[post("/activity-logs")]
 pub async fn record(
@@ -215,8 +220,12 @@ fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppError> {
     }
 }
 
-#[utoipa::path(operation_id = "list_activity_logs", tag = "activity logs", params(LogQuery, PageParams),
-    responses((status = 200, body = crate::api::schema::ActivityLogPage), (status = 403, description = "forbidden")),
+#[utoipa::path(operation_id = "list_activity_logs", tag = "activity logs",
+    params(LogQuery, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::ActivityLogPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
 #[get("/activity-logs")]
 pub async fn list(
@@ -265,7 +274,8 @@ pub struct MyLogQuery {
     pub status: Option<String>,
 }
 
-#[utoipa::path(operation_id = "my_activity_logs", tag = "activity logs", params(MyLogQuery, PageParams),
+#[utoipa::path(operation_id = "my_activity_logs", tag = "activity logs",
+    params(MyLogQuery, PageParams),
     responses((status = 200, body = crate::api::schema::ActivityLogPage)),
     security(("bearer" = [])))]
 #[get("/me/activity-logs")]
@@ -310,7 +320,11 @@ pub struct ReasonInput {
 
 #[utoipa::path(tag = "activity logs",
     request_body = ApproveInput,
-    responses((status = 200, body = ActivityLog), (status = 403, description = "forbidden, self-approval"), (status = 409, description = "log-not-submitted")),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-submitted"),
+    ),
     security(("bearer" = [])))]
 #[post("/activity-logs/{id}/approve")]
 pub async fn approve(
@@ -344,7 +358,11 @@ pub async fn approve(
 
 #[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
-    responses((status = 200, body = ActivityLog), (status = 403, description = "forbidden, self-approval"), (status = 409, description = "log-not-submitted")),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-submitted"),
+    ),
     security(("bearer" = [])))]
 #[post("/activity-logs/{id}/reject")]
 pub async fn reject(
@@ -358,7 +376,11 @@ pub async fn reject(
 
 #[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
-    responses((status = 200, body = ActivityLog), (status = 403, description = "forbidden, self-approval"), (status = 409, description = "log-not-approved, insufficient-points")),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-approved, insufficient-points"),
+    ),
     security(("bearer" = [])))]
 #[post("/activity-logs/{id}/reverse")]
 pub async fn reverse(

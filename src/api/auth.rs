@@ -94,7 +94,11 @@ pub async fn hash(password: Password) -> Result<String, AppError> {
 }
 
 #[utoipa::path(tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = Auth), (status = 409, description = "phone-taken"), (status = 429, description = "rate-limited")))]
+    responses(
+        (status = 201, body = Auth),
+        (status = 409, description = "phone-taken"),
+        (status = 429, description = "rate-limited"),
+    ))]
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -133,7 +137,11 @@ pub async fn register(
 }
 
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Auth), (status = 401, description = "invalid-credentials"), (status = 429, description = "rate-limited")))]
+    responses(
+        (status = 200, body = Auth),
+        (status = 401, description = "invalid-credentials"),
+        (status = 429, description = "rate-limited"),
+    ))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,

@@ -75,7 +75,10 @@ pub async fn check_in_code(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 403, description = "forbidden")),
+    responses(
+        (status = 200, content_type = "image/svg+xml", body = String),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
 #[get("/activities/{id}/check-in-code.svg")]
 pub async fn check_in_code_svg(
@@ -122,7 +125,13 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
 }
 
 #[utoipa::path(tag = "activities", request_body = CheckIn,
-    responses((status = 201, body = ActivityLog), (status = 403, description = "forbidden"), (status = 409, description = "already-checked-in, outside-check-in-window, activity-cancelled"), (status = 422, description = "invalid-check-in-code, outside-geofence"), (status = 429, description = "rate-limited")),
+    responses(
+        (status = 201, body = ActivityLog),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "already-checked-in, outside-check-in-window, activity-cancelled"),
+        (status = 422, description = "invalid-check-in-code, outside-geofence"),
+        (status = 429, description = "rate-limited"),
+    ),
     security(("bearer" = [])))]
 #[post("/activities/{id}/check-in")]
 pub async fn check_in(
@@ -192,7 +201,11 @@ pub async fn check_in(
 }
 
 #[utoipa::path(tag = "activities", request_body = CheckOut,
-    responses((status = 200, body = ActivityLog), (status = 403, description = "forbidden"), (status = 409, description = "not-checked-in")),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "not-checked-in"),
+    ),
     security(("bearer" = [])))]
 #[post("/activities/{id}/check-out")]
 pub async fn check_out(

@@ -222,7 +222,12 @@ pub async fn statement(
 
 #[utoipa::path(tag = "points", request_body = AdjustmentRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Transaction), (status = 403, description = "forbidden, self-approval"), (status = 404, description = "not-found"), (status = 409, description = "insufficient-points")), security(("bearer" = [])))]
+    responses(
+        (status = 201, body = Transaction),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "insufficient-points"),
+    ), security(("bearer" = [])))]
 #[post("/ledger/adjustments")]
 pub async fn adjust(
     state: web::Data<AppState>,
@@ -288,7 +293,10 @@ fn check_adjustment(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Transaction), (status = 403, description = "forbidden")), security(("bearer" = [])))]
+    responses(
+        (status = 200, body = Transaction),
+        (status = 403, description = "forbidden"),
+    ), security(("bearer" = [])))]
 #[get("/ledger/transactions/{id}")]
 pub async fn transaction(
     state: web::Data<AppState>,
@@ -305,7 +313,10 @@ pub async fn transaction(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Report), (status = 403, description = "forbidden")), security(("bearer" = [])))]
+    responses(
+        (status = 200, body = Report),
+        (status = 403, description = "forbidden"),
+    ), security(("bearer" = [])))]
 #[get("/ledger/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let report = state.db.read(crate::db::verify_all).await?;

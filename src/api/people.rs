@@ -145,7 +145,10 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
 }
 
 #[utoipa::path(tag = "people", request_body = ChangePassword,
-    responses((status = 204), (status = 401, description = "invalid-credentials")), security(("bearer" = [])))]
+    responses(
+        (status = 204),
+        (status = 401, description = "invalid-credentials"),
+    ), security(("bearer" = [])))]
 #[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -180,7 +183,10 @@ pub async fn change_password(
 }
 
 #[utoipa::path(operation_id = "list_volunteers", tag = "people", params(Search, PageParams),
-    responses((status = 200, body = crate::api::schema::UserPage), (status = 403, description = "forbidden")),
+    responses(
+        (status = 200, body = crate::api::schema::UserPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
 #[get("/volunteers")]
 pub async fn list(
@@ -206,7 +212,11 @@ pub async fn list(
 }
 
 #[utoipa::path(operation_id = "create_volunteer", tag = "people", request_body = NewVolunteer,
-    responses((status = 201, body = User), (status = 403, description = "forbidden"), (status = 409, description = "phone-taken")),
+    responses(
+        (status = 201, body = User),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "phone-taken"),
+    ),
     security(("bearer" = [])))]
 #[post("/volunteers")]
 pub async fn create(

@@ -72,8 +72,10 @@ page!(
 
 values! {
     ActivityStatus "An activity's state": "scheduled", "cancelled";
-    LogStatus "An activity log's state": "checked_in", "submitted", "approved", "rejected", "reversed";
-    LogSource "Who made a log: the volunteer checking in, or staff recording attendance": "self", "staff";
+    LogStatus "An activity log's state":
+        "checked_in", "submitted", "approved", "rejected", "reversed";
+    LogSource "Who made a log: the volunteer checking in, or staff recording attendance":
+        "self", "staff";
     TransactionKind "What a ledger transaction records":
         "earn", "redeem", "refund", "adjust", "reversal", "donate", "opening";
     AccountKind "Whose ledger account": "volunteer", "community_fund", "redemptions";

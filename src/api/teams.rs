@@ -207,7 +207,10 @@ pub async fn get(
 }
 
 #[utoipa::path(operation_id = "list_team_members", tag = "teams", params(PageParams),
-    responses((status = 200, body = crate::api::schema::MemberPage), (status = 403, description = "forbidden")),
+    responses(
+        (status = 200, body = crate::api::schema::MemberPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
 #[get("/teams/{id}/members")]
 pub async fn members(

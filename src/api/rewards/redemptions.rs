@@ -104,7 +104,12 @@ fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
 
 #[utoipa::path(tag = "rewards", request_body = RedeemRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Redemption), (status = 403, description = "forbidden"), (status = 404, description = "not-found"), (status = 409, description = "insufficient-points, out-of-stock, limit-reached")),
+    responses(
+        (status = 201, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "insufficient-points, out-of-stock, limit-reached"),
+    ),
     security(("bearer" = [])))]
 #[post("/redemptions")]
 pub async fn redeem(
@@ -179,7 +184,10 @@ pub async fn mine(
 }
 
 #[utoipa::path(operation_id = "list_redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = crate::api::schema::RedemptionPage), (status = 403, description = "forbidden")),
+    responses(
+        (status = 200, body = crate::api::schema::RedemptionPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
 #[get("/redemptions")]
 pub async fn list(
@@ -217,7 +225,11 @@ pub async fn get(
 }
 
 #[utoipa::path(tag = "rewards", request_body = FulfilRequest,
-    responses((status = 200, body = Redemption), (status = 403, description = "forbidden"), (status = 404, description = "not-found")),
+    responses(
+        (status = 200, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
 #[post("/redemptions/fulfil")]
 pub async fn fulfil(
@@ -244,7 +256,11 @@ pub async fn fulfil(
 }
 
 #[utoipa::path(operation_id = "cancel_redemption", tag = "rewards",
-    responses((status = 200, body = Redemption), (status = 403, description = "forbidden"), (status = 409, description = "redemption-not-reserved")),
+    responses(
+        (status = 200, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "redemption-not-reserved"),
+    ),
     security(("bearer" = [])))]
 #[post("/redemptions/{id}/cancel")]
 pub async fn cancel(
