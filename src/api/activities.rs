@@ -330,7 +330,6 @@ pub async fn create(
     responses(
         (status = 200, body = Activity),
         (status = 403, description = "forbidden"),
-        (status = 409, description = "activity-cancelled"),
     ),
     security(("bearer" = [])))]
 #[patch("/activities/{id}")]
@@ -486,7 +485,6 @@ pub struct Enrollment {
 #[utoipa::path(tag = "activities",
     responses(
         (status = 201, body = Enrollment),
-        (status = 403, description = "forbidden"),
         (status = 409, description = "already-enrolled, activity-full, activity-ended, activity-cancelled"),
     ),
     security(("bearer" = [])))]
@@ -517,7 +515,7 @@ pub async fn enroll(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 204), (status = 403, description = "forbidden")),
+    responses((status = 204)),
     security(("bearer" = [])))]
 #[delete("/activities/{id}/enrollment")]
 pub async fn unenroll(

@@ -127,7 +127,6 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
 #[utoipa::path(tag = "activities", request_body = CheckIn,
     responses(
         (status = 201, body = ActivityLog),
-        (status = 403, description = "forbidden"),
         (status = 409, description = "already-checked-in, outside-check-in-window, activity-cancelled"),
         (status = 422, description = "invalid-check-in-code, outside-geofence"),
         (status = 429, description = "rate-limited"),
@@ -203,7 +202,6 @@ pub async fn check_in(
 #[utoipa::path(tag = "activities", request_body = CheckOut,
     responses(
         (status = 200, body = ActivityLog),
-        (status = 403, description = "forbidden"),
         (status = 409, description = "not-checked-in"),
     ),
     security(("bearer" = [])))]

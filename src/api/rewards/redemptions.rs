@@ -258,7 +258,6 @@ pub async fn fulfil(
 #[utoipa::path(operation_id = "cancel_redemption", tag = "rewards",
     responses(
         (status = 200, body = Redemption),
-        (status = 403, description = "forbidden"),
         (status = 409, description = "redemption-not-reserved"),
     ),
     security(("bearer" = [])))]
