@@ -44,16 +44,6 @@ fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("json"))
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
-    app.request(
-        Method::POST,
-        "/auth/refresh",
-        None,
-        Some(&json!({ "refresh_token": refresh_token })),
-    )
-    .await
-}
-
 async fn tokens_of(res: reqwest::Response) -> (String, String) {
     let auth = body(res).await;
     (
@@ -365,7 +355,7 @@ async fn forged_access_tokens_are_401_and_a_genuine_one_works() {
 async fn refreshing_rotates_and_the_old_refresh_token_stops_working() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_eq!(res.status(), 200);
     let auth = body(res).await;
     assert_eq!(auth["user"]["id"], v.id.as_str());
@@ -374,9 +364,9 @@ async fn refreshing_rotates_and_the_old_refresh_token_stops_working() {
     let newer = auth["refresh_token"].as_str().expect("refresh");
     assert_ne!(newer, v.refresh_token);
     assert_eq!(app.get("/me", access).await.status(), 200);
-    let res = refresh(&app, newer).await;
+    let res = app.refresh(newer).await;
     assert_eq!(res.status(), 200, "the new token works once");
-    let res = refresh(&app, "never-issued-token").await;
+    let res = app.refresh("never-issued-token").await;
     assert_problem(res, 401, "unauthenticated").await;
 }
 
@@ -386,19 +376,19 @@ async fn presenting_a_used_refresh_token_revokes_its_whole_family() {
     let v = app.volunteer().await;
     // Another sign-in of the same person: a different family, untouched by the reuse.
     let (_, other_session) = tokens_of(app.login(&v.phone, &v.password).await).await;
-    let (_, second) = tokens_of(refresh(&app, &v.refresh_token).await).await;
-    let (_, newest) = tokens_of(refresh(&app, &second).await).await;
+    let (_, second) = tokens_of(app.refresh(&v.refresh_token).await).await;
+    let (_, newest) = tokens_of(app.refresh(&second).await).await;
 
     // The first token again: a reuse.
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
     // The newest token of that family is revoked with it.
-    let res = refresh(&app, &newest).await;
+    let res = app.refresh(&newest).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = refresh(&app, &second).await;
+    let res = app.refresh(&second).await;
     assert_problem(res, 401, "unauthenticated").await;
     // The other sign-in still refreshes.
-    let res = refresh(&app, &other_session).await;
+    let res = app.refresh(&other_session).await;
     assert_eq!(res.status(), 200);
 }
 
@@ -424,9 +414,9 @@ async fn logout_ends_that_session_only() {
         )
         .await;
     assert_eq!(res.status(), 204);
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = refresh(&app, &other_session).await;
+    let res = app.refresh(&other_session).await;
     assert_eq!(res.status(), 200);
 }
 
@@ -490,9 +480,9 @@ async fn a_refresh_token_past_its_lifetime_is_401() {
     let v = app.volunteer().await;
     let (_, live) = tokens_of(app.login(&v.phone, &v.password).await).await;
     app.clock.advance(chrono::TimeDelta::minutes(61));
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = refresh(&app, &live).await;
+    let res = app.refresh(&live).await;
     assert_problem(res, 401, "unauthenticated").await;
 }
 

@@ -60,8 +60,7 @@ async fn fifty_concurrent_debits_of_7_against_100_let_exactly_14_through() {
         }
     }
     assert_eq!((created, refused), (14, 36));
-    assert_eq!(app.balance(&v.token).await, 2);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 2);
 }
 
 #[actix_web::test]
@@ -72,15 +71,10 @@ async fn overdrawing_is_refused_and_changes_nothing() {
     app.grant(&admin, &v.id, 10).await;
     let before = statement(&app, &v.token).await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "overdraw",
-            &adjustment(&v.id, -11),
-        )
+        .adjust(&admin, "overdraw", &adjustment(&v.id, -11))
         .await;
     assert_problem(res, 409, "insufficient-points").await;
-    assert_eq!(app.balance(&v.token).await, 10);
+    assert_eq!(app.balance(&v).await, 10);
     assert_eq!(
         statement(&app, &v.token).await,
         before,
@@ -97,7 +91,6 @@ async fn overdrawing_is_refused_and_changes_nothing() {
         })
         .expect("count");
     assert_eq!(txs, 1, "only the grant exists");
-    app.assert_ledger_ok();
 }
 
 #[derive(diesel::QueryableByName)]
@@ -112,14 +105,7 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     let admin = app.admin().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "k1",
-            &adjustment(&v.id, 25),
-        )
-        .await;
+    let res = app.adjust(&admin, "k1", &adjustment(&v.id, 25)).await;
     assert_eq!(res.status(), 201);
     let tx = body(res).await;
     assert_eq!(tx["kind"], "adjust");
@@ -164,7 +150,7 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     )
     .await;
 
-    let balance = body(app.get("/me/balance", &v.token).await).await;
+    let balance = body(app.my_balance(&v).await).await;
     assert_eq!(balance["balance"], 25);
     assert_eq!(
         balance["earned_total"], 0,
@@ -172,7 +158,6 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     );
     assert_eq!(balance["spent_total"], 0);
     assert_eq!(balance["volunteer_id"], v.id.as_str());
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
@@ -259,8 +244,7 @@ async fn adjustments_are_bounded_and_only_admins_make_them_never_for_themselves(
         )
         .await;
     assert_problem(res, 400, "bad-request").await;
-    assert_eq!(app.balance(&v.token).await, 0, "nothing was applied");
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 0, "nothing was applied");
 }
 
 #[actix_web::test]
@@ -268,25 +252,11 @@ async fn a_replay_answers_the_same_bytes_and_acts_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let first = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "same",
-            &adjustment(&v.id, 40),
-        )
-        .await;
+    let first = app.adjust(&admin, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(first.status(), 201);
     assert!(first.headers().get("idempotent-replayed").is_none());
     let first_body = first.text().await.expect("body");
-    let again = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "same",
-            &adjustment(&v.id, 40),
-        )
-        .await;
+    let again = app.adjust(&admin, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(again.status(), 201);
     assert_eq!(
         again
@@ -300,34 +270,19 @@ async fn a_replay_answers_the_same_bytes_and_acts_once() {
         first_body,
         "byte for byte"
     );
-    assert_eq!(app.balance(&v.token).await, 40);
+    assert_eq!(app.balance(&v).await, 40);
 
     // Same key, another request: refused, nothing done.
-    let other = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "same",
-            &adjustment(&v.id, 41),
-        )
-        .await;
+    let other = app.adjust(&admin, "same", &adjustment(&v.id, 41)).await;
     assert_problem(other, 422, "idempotency-key-reused").await;
-    assert_eq!(app.balance(&v.token).await, 40);
+    assert_eq!(app.balance(&v).await, 40);
 
     // Keys belong to their caller: another admin's identical key is a new request.
     let admin2 = app.admin().await;
-    let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin2.token,
-            "same",
-            &adjustment(&v.id, 40),
-        )
-        .await;
+    let res = app.adjust(&admin2, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(res.status(), 201);
     assert!(res.headers().get("idempotent-replayed").is_none());
-    assert_eq!(app.balance(&v.token).await, 80);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 80);
 }
 
 #[actix_web::test]
@@ -336,22 +291,12 @@ async fn a_refusal_replays_as_refused_even_after_a_top_up() {
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "too-much",
-            &adjustment(&v.id, -30),
-        )
+        .adjust(&admin, "too-much", &adjustment(&v.id, -30))
         .await;
     let first = assert_problem(res, 409, "insufficient-points").await;
     app.grant(&admin, &v.id, 100).await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "too-much",
-            &adjustment(&v.id, -30),
-        )
+        .adjust(&admin, "too-much", &adjustment(&v.id, -30))
         .await;
     assert_eq!(
         res.headers()
@@ -361,8 +306,7 @@ async fn a_refusal_replays_as_refused_even_after_a_top_up() {
     );
     let again = assert_problem(res, 409, "insufficient-points").await;
     assert_eq!(again, first);
-    assert_eq!(app.balance(&v.token).await, 100, "the replay took nothing");
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 100, "the replay took nothing");
 }
 
 #[actix_web::test]
@@ -399,8 +343,7 @@ async fn concurrent_requests_with_one_key_act_once() {
         "every answer names the same transaction"
     );
     assert_eq!(replays, ids.len() - 1, "all but the first are replays");
-    assert_eq!(app.balance(&v.token).await, 9, "acted once");
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 9, "acted once");
 }
 
 #[actix_web::test]
@@ -440,11 +383,11 @@ async fn many_mixed_operations_at_once_keep_every_invariant() {
         );
     }
     app.assert_ledger_ok();
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let report = body(app.verify_over_http(&admin).await).await;
     assert_eq!(report["ok"], true, "{report}");
     let mut total = 0;
     for v in &volunteers {
-        let b = app.balance(&v.token).await;
+        let b = app.balance(v).await;
         assert!(b >= 0, "L2");
         let lines = statement(&app, &v.token).await;
         assert_eq!(
@@ -470,12 +413,7 @@ async fn the_statement_walks_by_cursor_newest_first_with_chained_balances() {
     let amounts = [10, 20, -5, 7, -12, 30, 1, -1, 4, 9, -3];
     for (i, amount) in amounts.iter().enumerate() {
         let res = app
-            .post_keyed(
-                "/ledger/adjustments",
-                &admin.token,
-                &format!("s{i}"),
-                &adjustment(&v.id, *amount),
-            )
+            .adjust(&admin, &format!("s{i}"), &adjustment(&v.id, *amount))
             .await;
         assert_eq!(res.status(), 201);
     }
@@ -541,7 +479,6 @@ async fn the_statement_walks_by_cursor_newest_first_with_chained_balances() {
         "bad-request",
     )
     .await;
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
@@ -588,12 +525,7 @@ async fn nobody_reads_another_volunteers_balance_or_ledger() {
         )
         .await;
     }
-    assert_problem(
-        app.get("/ledger/verify", &staff.token).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    assert_problem(app.verify_over_http(&staff).await, 403, "forbidden").await;
 }
 
 #[actix_web::test]
@@ -602,52 +534,35 @@ async fn verify_names_a_planted_inconsistency() {
     let admin = app.admin().await;
     let v = app.volunteer().await;
     app.grant(&admin, &v.id, 30).await;
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let report = body(app.verify_over_http(&admin).await).await;
     assert_eq!(report["ok"], true);
     assert!(report["accounts_checked"].as_i64() >= Some(4));
     assert_eq!(report["transactions_checked"], 1);
 
+    app.expect_broken_ledger();
     // L9: the cached balance no longer matches the entries.
-    let id = v.id.clone();
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "UPDATE accounts SET balance = balance + 5 WHERE id = '{id}'"
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .expect("plant");
+    app.plant(&format!(
+        "UPDATE accounts SET balance = balance + 5 WHERE id = '{}'",
+        v.id
+    ));
     // L9: another account's cached total no longer agrees with its entries.
     let w = app.volunteer().await;
-    let wid = w.id.clone();
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "UPDATE accounts SET earned_total = earned_total + 7 WHERE id = '{wid}'"
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .expect("plant");
+    app.plant(&format!(
+        "UPDATE accounts SET earned_total = earned_total + 7 WHERE id = '{}'",
+        w.id
+    ));
     // L1: a transaction whose entries do not sum to zero.
     let fund = volunteer_points::db::ledger::COMMUNITY_FUND;
-    let tx = uuid::Uuid::new_v4().to_string();
-    let (t, e) = (tx.clone(), uuid::Uuid::new_v4().to_string());
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "INSERT INTO ledger_transactions (id, kind, memo, created_at) VALUES ('{t}', 'adjust', 'planted', CURRENT_TIMESTAMP)"
-            ))
-            .execute(conn)?;
-            diesel::sql_query(format!(
-                "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, created_at) VALUES ('{e}', '{t}', '{fund}', 3, CURRENT_TIMESTAMP)"
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .expect("plant");
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let (tx, entry) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    app.plant(&format!(
+        "INSERT INTO ledger_transactions (id, kind, memo, created_at) \
+         VALUES ('{tx}', 'adjust', 'planted', CURRENT_TIMESTAMP)"
+    ));
+    app.plant(&format!(
+        "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, created_at) \
+         VALUES ('{entry}', '{tx}', '{fund}', 3, CURRENT_TIMESTAMP)"
+    ));
+    let report = body(app.verify_over_http(&admin).await).await;
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().expect("problems");
     assert!(
@@ -690,8 +605,7 @@ async fn ledger_history_cannot_be_edited_or_deleted() {
         });
         assert!(result.is_err(), "L6: {statement} must be refused");
     }
-    app.assert_ledger_ok();
-    assert_eq!(app.balance(&v.token).await, 30);
+    assert_eq!(app.balance(&v).await, 30);
 }
 
 #[actix_web::test]
@@ -700,14 +614,7 @@ async fn expired_idempotency_keys_are_purged_and_fresh_ones_kept() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "old",
-            &adjustment(&v.id, 5),
-        )
-        .await;
+    let res = app.adjust(&admin, "old", &adjustment(&v.id, 5)).await;
     assert_eq!(res.status(), 201);
     let now = app.clock.now_naive();
     let purged = app
@@ -721,7 +628,6 @@ async fn expired_idempotency_keys_are_purged_and_fresh_ones_kept() {
         .write_blocking(move |conn| idempotency::purge(conn, later, 100))
         .expect("purge");
     assert_eq!(purged, 1, "a key older than 24 hours is purged");
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
@@ -730,17 +636,11 @@ async fn an_adjustment_of_the_smallest_integer_is_refused_as_out_of_range() {
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "min",
-            &adjustment(&v.id, i64::MIN),
-        )
+        .adjust(&admin, "min", &adjustment(&v.id, i64::MIN))
         .await;
     let problem = assert_problem(res, 422, "validation-failed").await;
     assert_eq!(problem["errors"][0]["field"], "amount");
-    assert_eq!(app.balance(&v.token).await, 0);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 0);
 }
 
 #[actix_web::test]
@@ -773,6 +673,5 @@ async fn a_refused_body_is_kept_under_its_key_and_another_body_with_that_key_is_
     // A used key with a body that is invalid too is still a reused key.
     assert_eq!(post("good-first", 10).await.status(), 201);
     assert_problem(post("good-first", 0).await, 422, "idempotency-key-reused").await;
-    assert_eq!(app.balance(&v.token).await, 10, "only one adjustment acted");
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 10, "only one adjustment acted");
 }

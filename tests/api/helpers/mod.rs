@@ -1,10 +1,16 @@
 //! The test harness: `spawn_app` (a real server on port 0 with a fresh database, removed
-//! afterwards), typed request helpers and the ledger check every points-moving test ends with.
+//! afterwards) and the ledger check every test ends with, run by the test app's `Drop`.
+//! `endpoints` holds one request helper per endpoint, `fixtures` the steps tests arrange with.
 
 #![allow(dead_code)]
 
+mod endpoints;
+mod fixtures;
+
+pub use fixtures::*;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -25,7 +31,24 @@ pub struct TestApp {
     pub clock: Clock,
     /// Direct database access, for planting and checking state.
     pub db: Db,
+    /// Set by `expect_broken_ledger`: the ledger check at the end is skipped.
+    broken_ledger_expected: AtomicBool,
     _database: TestDatabase,
+}
+
+/// Every test ends with the ledger check (L1, L2, L9, L10 of LEDGER.md), whether or not it moved
+/// points. It runs before the fields drop, so the database is still there. It reads through the
+/// library's own blocking verify on a pooled connection, not through the server: the server's
+/// workers and the blocking pool run on their own threads, so this thread waiting on them cannot
+/// stall them, and the pool's timeout bounds the wait. A test that already failed is not checked
+/// again (a panic while panicking would abort the whole run).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.broken_ledger_expected.load(Ordering::SeqCst) {
+            return;
+        }
+        self.assert_ledger_ok();
+    }
 }
 
 /// Removes the test's database when the test ends.
@@ -120,6 +143,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
             .expect("an HTTP client"),
         clock,
         db,
+        broken_ledger_expected: AtomicBool::new(false),
         _database: database,
     }
 }
@@ -231,9 +255,14 @@ impl TestApp {
 
     /// A newly registered, signed-in volunteer.
     pub async fn volunteer(&self) -> TestUser {
+        self.volunteer_named("志愿者").await
+    }
+
+    /// A newly registered, signed-in volunteer called `name`.
+    pub async fn volunteer_named(&self, name: &str) -> TestUser {
         let phone = unique_phone();
         let password = "correct horse battery".to_owned();
-        let res = self.register(&phone, "志愿者", &password).await;
+        let res = self.register(&phone, name, &password).await;
         assert_eq!(res.status(), StatusCode::CREATED, "register");
         let auth: Value = res.json().await.expect("Auth");
         TestUser {
@@ -273,37 +302,34 @@ impl TestApp {
         self.user_with_role(Role::Admin).await
     }
 
-    /// Gives `volunteer` points through an admin adjustment.
-    pub async fn grant(&self, admin: &TestUser, volunteer: &str, amount: i64) {
-        let key = uuid::Uuid::new_v4().to_string();
-        let res = self
-            .post_keyed(
-                "/ledger/adjustments",
-                &admin.token,
-                &key,
-                &json!({"volunteer_id": volunteer, "amount": amount, "reason": "test grant"}),
-            )
-            .await;
-        assert_eq!(
-            res.status(),
-            StatusCode::CREATED,
-            "grant: {}",
-            res.text().await.unwrap_or_default()
-        );
-    }
-
-    /// The balance of `volunteer` as their own `/me/balance` shows it.
-    pub async fn balance(&self, token: &str) -> i64 {
-        let res = self.get("/me/balance", token).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let body: Value = res.json().await.expect("Balance");
-        body["balance"].as_i64().expect("balance")
-    }
-
-    /// The ledger check (L1, L2, L9, L10) over the whole database: every points test ends here.
+    /// The ledger check (L1, L2, L9, L10) over the whole database. Every test ends with it (see
+    /// `Drop`); a test calls it by hand only to check a state in the middle.
     pub fn assert_ledger_ok(&self) {
-        let report = self.db.read_blocking(db::verify_all).expect("verify runs");
+        let report = self.verify();
         assert!(report.ok, "ledger check failed: {:?}", report.problems);
+    }
+
+    /// The integrity report, read straight from the database by the library's verify.
+    pub fn verify(&self) -> db::verify::Report {
+        self.db.read_blocking(db::verify_all).expect("verify runs")
+    }
+
+    /// This test breaks the ledger on purpose (it plants an inconsistency to see it reported),
+    /// so the ledger check at its end is skipped.
+    pub fn expect_broken_ledger(&self) {
+        self.broken_ledger_expected.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs `sql` straight on the database, behind the service's back: for tests that plant a
+    /// state no request can make.
+    pub fn plant(&self, sql: &str) {
+        let sql = sql.to_owned();
+        self.db
+            .write_blocking(move |conn| {
+                diesel::sql_query(sql).execute(conn)?;
+                Ok(())
+            })
+            .expect("plant");
     }
 
     /// Moves the service's clock to `at`.

@@ -1,0 +1,261 @@
+//! One request helper per endpoint, named for what the caller does: `app.approve(&staff, &log)`.
+//! Each answers the raw response, so a test asserts its status, problem or body; the fixtures
+//! build on these for the steps that must succeed.
+
+use reqwest::{Method, Response};
+use serde_json::{json, Value};
+
+use super::{TestApp, TestUser};
+
+impl TestApp {
+    // Auth and people.
+
+    /// `POST /auth/refresh`.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.request(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": refresh_token})),
+        )
+        .await
+    }
+
+    /// `GET /me`.
+    pub async fn me(&self, who: &TestUser) -> Response {
+        self.get("/me", &who.token).await
+    }
+
+    // Teams.
+
+    /// `POST /teams`.
+    pub async fn create_team(&self, who: &TestUser, fields: &Value) -> Response {
+        self.post("/teams", &who.token, fields).await
+    }
+
+    /// `PUT /teams/{team}/members/{volunteer}`.
+    pub async fn set_member(
+        &self,
+        who: &TestUser,
+        team: &str,
+        volunteer: &str,
+        role: &str,
+    ) -> Response {
+        self.put(
+            &format!("/teams/{team}/members/{volunteer}"),
+            &who.token,
+            &json!({"role": role}),
+        )
+        .await
+    }
+
+    /// `GET /teams/{team}/members`.
+    pub async fn team_members(&self, who: &TestUser, team: &str) -> Response {
+        self.get(&format!("/teams/{team}/members"), &who.token)
+            .await
+    }
+
+    // Activities.
+
+    /// `POST /activities`.
+    pub async fn create_activity(&self, who: &TestUser, fields: &Value) -> Response {
+        self.post("/activities", &who.token, fields).await
+    }
+
+    /// `PATCH /activities/{activity}`.
+    pub async fn edit_activity(&self, who: &TestUser, activity: &str, fields: &Value) -> Response {
+        self.request(
+            Method::PATCH,
+            &format!("/activities/{activity}"),
+            Some(&who.token),
+            Some(fields),
+        )
+        .await
+    }
+
+    /// `POST /activities/{activity}/cancel`.
+    pub async fn cancel_activity(&self, who: &TestUser, activity: &str) -> Response {
+        self.post(
+            &format!("/activities/{activity}/cancel"),
+            &who.token,
+            &json!({}),
+        )
+        .await
+    }
+
+    /// `POST /activities/{activity}/enrollment`.
+    pub async fn enrol(&self, who: &TestUser, activity: &str) -> Response {
+        self.post(
+            &format!("/activities/{activity}/enrollment"),
+            &who.token,
+            &json!({}),
+        )
+        .await
+    }
+
+    /// `DELETE /activities/{activity}/enrollment`.
+    pub async fn unenrol(&self, who: &TestUser, activity: &str) -> Response {
+        self.request(
+            Method::DELETE,
+            &format!("/activities/{activity}/enrollment"),
+            Some(&who.token),
+            None,
+        )
+        .await
+    }
+
+    // Check-in.
+
+    /// `GET /activities/{activity}/check-in-code`.
+    pub async fn check_in_code(&self, who: &TestUser, activity: &str) -> Response {
+        self.get(&format!("/activities/{activity}/check-in-code"), &who.token)
+            .await
+    }
+
+    /// `POST /activities/{activity}/check-in` with `code`.
+    pub async fn check_in(&self, who: &TestUser, activity: &str, code: &str) -> Response {
+        self.check_in_with(who, activity, &json!({"code": code}))
+            .await
+    }
+
+    /// `POST /activities/{activity}/check-in` with this body (a location, say).
+    pub async fn check_in_with(&self, who: &TestUser, activity: &str, fields: &Value) -> Response {
+        self.post(
+            &format!("/activities/{activity}/check-in"),
+            &who.token,
+            fields,
+        )
+        .await
+    }
+
+    /// `POST /activities/{activity}/check-out`.
+    pub async fn check_out(&self, who: &TestUser, activity: &str) -> Response {
+        self.check_out_with(who, activity, &json!({})).await
+    }
+
+    /// `POST /activities/{activity}/check-out` with this body (a location, say).
+    pub async fn check_out_with(&self, who: &TestUser, activity: &str, fields: &Value) -> Response {
+        self.post(
+            &format!("/activities/{activity}/check-out"),
+            &who.token,
+            fields,
+        )
+        .await
+    }
+
+    // Activity logs.
+
+    /// `POST /activity-logs`: attendance recorded at the desk.
+    pub async fn record_attendance(&self, who: &TestUser, fields: &Value) -> Response {
+        self.post("/activity-logs", &who.token, fields).await
+    }
+
+    /// `POST /activity-logs/{log}/approve` with the proposed points.
+    pub async fn approve(&self, who: &TestUser, log: &str) -> Response {
+        self.approve_with(who, log, &json!({})).await
+    }
+
+    /// `POST /activity-logs/{log}/approve` with `{points?, note?}`.
+    pub async fn approve_with(&self, who: &TestUser, log: &str, fields: &Value) -> Response {
+        self.post(&format!("/activity-logs/{log}/approve"), &who.token, fields)
+            .await
+    }
+
+    /// `POST /activity-logs/{log}/reject`.
+    pub async fn reject(&self, who: &TestUser, log: &str, reason: &str) -> Response {
+        self.post(
+            &format!("/activity-logs/{log}/reject"),
+            &who.token,
+            &json!({"reason": reason}),
+        )
+        .await
+    }
+
+    /// `POST /activity-logs/{log}/reverse`.
+    pub async fn reverse(&self, who: &TestUser, log: &str, reason: &str) -> Response {
+        self.post(
+            &format!("/activity-logs/{log}/reverse"),
+            &who.token,
+            &json!({"reason": reason}),
+        )
+        .await
+    }
+
+    /// `POST /activity-logs/bulk-approve` with these ids.
+    pub async fn bulk_approve(&self, who: &TestUser, ids: &Value) -> Response {
+        self.post(
+            "/activity-logs/bulk-approve",
+            &who.token,
+            &json!({"ids": ids}),
+        )
+        .await
+    }
+
+    // Points.
+
+    /// `GET /me/balance`.
+    pub async fn my_balance(&self, who: &TestUser) -> Response {
+        self.get("/me/balance", &who.token).await
+    }
+
+    /// `POST /ledger/adjustments` under `key`.
+    pub async fn adjust(&self, who: &TestUser, key: &str, fields: &Value) -> Response {
+        self.post_keyed("/ledger/adjustments", &who.token, key, fields)
+            .await
+    }
+
+    /// `GET /ledger/verify`.
+    pub async fn verify_over_http(&self, who: &TestUser) -> Response {
+        self.get("/ledger/verify", &who.token).await
+    }
+
+    // Rewards and redemptions.
+
+    /// `POST /rewards`.
+    pub async fn create_reward(&self, who: &TestUser, fields: &Value) -> Response {
+        self.post("/rewards", &who.token, fields).await
+    }
+
+    /// `PATCH /rewards/{reward}`.
+    pub async fn edit_reward(&self, who: &TestUser, reward: &str, fields: &Value) -> Response {
+        self.request(
+            Method::PATCH,
+            &format!("/rewards/{reward}"),
+            Some(&who.token),
+            Some(fields),
+        )
+        .await
+    }
+
+    /// `POST /redemptions` under a fresh key.
+    pub async fn redeem(&self, who: &TestUser, fields: &Value) -> Response {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.redeem_keyed(who, &key, fields).await
+    }
+
+    /// `POST /redemptions` under `key`.
+    pub async fn redeem_keyed(&self, who: &TestUser, key: &str, fields: &Value) -> Response {
+        self.post_keyed("/redemptions", &who.token, key, fields)
+            .await
+    }
+
+    /// `POST /redemptions/{redemption}/cancel`.
+    pub async fn cancel_redemption(&self, who: &TestUser, redemption: &str) -> Response {
+        self.post(
+            &format!("/redemptions/{redemption}/cancel"),
+            &who.token,
+            &json!({}),
+        )
+        .await
+    }
+
+    /// `POST /redemptions/fulfil` with this pickup code.
+    pub async fn fulfil(&self, who: &TestUser, pickup_code: &str) -> Response {
+        self.post(
+            "/redemptions/fulfil",
+            &who.token,
+            &json!({"pickup_code": pickup_code}),
+        )
+        .await
+    }
+}
