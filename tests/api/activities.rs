@@ -232,15 +232,7 @@ async fn enrolment_is_once_open_until_the_end_and_its_cancellation_frees_the_pla
 #[actix_web::test]
 async fn the_openapi_document_lists_every_teams_activities_and_activity_logs_path() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let doc = body(app.openapi().await).await;
     for path in [
         "/api/v1/teams",
         "/api/v1/teams/{id}",

@@ -32,7 +32,7 @@ async fn twenty_concurrent_approvals_of_one_log_credit_it_once() {
     }
     assert_eq!(ok, 1);
     assert_eq!(app.balance(&v).await, 45);
-    let balance = body(app.my_balance(&v).await).await;
+    let balance = app.balance_sheet(&v).await;
     assert_eq!(balance["minutes_served"], 45);
     assert_eq!(balance["pending_points"], 0);
 }
@@ -44,11 +44,9 @@ async fn approve_racing_reject_lets_exactly_one_win() {
     let other = app.staff().await;
     let v = app.volunteer().await;
     let (_, log) = app.submitted_log(&staff, &v, json!({}), 30).await;
-    let reject_path = format!("/activity-logs/{log}/reject");
-    let reason = json!({"reason": "not seen"});
     let (approved, rejected) = tokio::join!(
         app.approve(&staff, &log),
-        app.post(&reject_path, &other.token, &reason),
+        app.reject(&other, &log, "not seen"),
     );
     let (a, r) = (approved.status().as_u16(), rejected.status().as_u16());
     assert!((a, r) == (200, 409) || (a, r) == (409, 200), "{a} {r}");
@@ -95,11 +93,7 @@ async fn a_leader_manages_their_own_teams_activities_and_the_leader_of_another_t
     let res = app.check_in_code(&stranger, &activity).await;
     assert_problem(res, 403, "forbidden").await;
     assert_problem(app.approve(&stranger, &logs[0]).await, 403, "forbidden").await;
-    let queue = body(
-        app.get("/activity-logs?status=submitted", &stranger.token)
-            .await,
-    )
-    .await;
+    let queue = body(app.approval_queue(&stranger, "status=submitted").await).await;
     assert_eq!(queue["items"].as_array().expect("items").len(), 0);
     let res = app.bulk_approve(&stranger, &json!(logs)).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -110,14 +104,10 @@ async fn a_leader_manages_their_own_teams_activities_and_the_leader_of_another_t
     // A plain volunteer is refused outright.
     let res = app.bulk_approve(&v1, &json!(logs)).await;
     assert_problem(res, 403, "forbidden").await;
-    assert_problem(app.get("/activity-logs", &v1.token).await, 403, "forbidden").await;
+    assert_problem(app.approval_queue(&v1, "").await, 403, "forbidden").await;
 
     // Their own leader sees and approves them.
-    let queue = body(
-        app.get("/activity-logs?status=submitted", &leader.token)
-            .await,
-    )
-    .await;
+    let queue = body(app.approval_queue(&leader, "status=submitted").await).await;
     assert_eq!(queue["items"].as_array().expect("items").len(), 2);
     let res = app.bulk_approve(&leader, &json!(logs)).await;
     let bulk = body(res).await;
@@ -193,7 +183,7 @@ async fn approving_other_points_needs_a_note_and_zero_points_record_the_hours_wi
     assert_eq!(approved["transaction_id"], Value::Null);
     assert_eq!(approved["review_note"], "left early");
     assert_eq!(app.balance(&v).await, 0);
-    let balance = body(app.my_balance(&v).await).await;
+    let balance = app.balance_sheet(&v).await;
     assert_eq!(balance["minutes_served"], 40);
 
     let v2 = app.volunteer().await;
@@ -231,7 +221,7 @@ async fn reversal_takes_the_points_back_but_after_spending_is_refused_and_change
     let res = app.reverse(&staff, &log, "no-show").await;
     assert_problem(res, 409, "insufficient-points").await;
     assert_eq!(app.balance(&v).await, 10);
-    let mine = body(app.get("/me/activity-logs", &v.token).await).await;
+    let mine = body(app.my_logs(&v, "").await).await;
     assert_eq!(mine["items"][0]["status"], "approved");
     assert_eq!(mine["items"][0]["reversed_by"], Value::Null);
     app.assert_ledger_ok();
@@ -400,43 +390,34 @@ async fn a_volunteer_is_refused_with_403_before_any_problem_with_their_body_or_q
 
     // The approval queue: 403 before a bad limit or status; staff hear about those.
     for query in ["limit=0", "status=lost"] {
-        let path = format!("/activity-logs?{query}");
-        assert_problem(app.get(&path, &volunteer.token).await, 403, "forbidden").await;
+        assert_problem(
+            app.approval_queue(&volunteer, query).await,
+            403,
+            "forbidden",
+        )
+        .await;
     }
     assert_problem(
-        app.get("/activity-logs?limit=0", &staff.token).await,
+        app.approval_queue(&staff, "limit=0").await,
         422,
         "validation-failed",
     )
     .await;
     assert_problem(
-        app.get("/activity-logs?status=lost", &staff.token).await,
+        app.approval_queue(&staff, "status=lost").await,
         400,
         "bad-request",
     )
     .await;
 }
 
-#[derive(diesel::QueryableByName)]
-struct Waiting {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 /// How many sessions of this test's database wait on a row lock now (PostgreSQL).
 async fn lock_waiters(app: &TestApp) -> i64 {
-    use diesel::RunQueryDsl;
-    app.db
-        .read(|conn| {
-            let w: Waiting = diesel::sql_query(
-                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .get_result(conn)?;
-            Ok(w.n)
-        })
-        .await
-        .expect("pg_stat_activity")
+    app.count(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .await
 }
 
 #[actix_web::test]
@@ -459,27 +440,19 @@ async fn bulk_approval_and_a_concurrent_single_review_of_the_same_volunteer_do_n
 
     // A single review of `high` (approve and reverse lock the log, then the account), paused
     // between its two locks.
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let (db, log_id, account) = (app.db.clone(), high.clone(), v.id.clone());
-    let single = std::thread::spawn(move || {
-        use diesel::RunQueryDsl;
-        db.write_blocking(|conn| {
-            diesel::sql_query("UPDATE activity_logs SET note = note WHERE id = $1")
-                .bind::<diesel::sql_types::Text, _>(&log_id)
-                .execute(conn)?;
-            let _ = locked_tx.send(());
-            let _ = go_rx.recv();
-            diesel::sql_query("UPDATE accounts SET balance = balance WHERE id = $1")
-                .bind::<diesel::sql_types::Text, _>(&account)
-                .execute(conn)?;
-            Ok(())
-        })
-    });
-    locked_rx.recv().expect("the single review locked its log");
+    let single = app.paused_transaction(
+        (
+            "UPDATE activity_logs SET note = note WHERE id = $1",
+            high.clone(),
+        ),
+        (
+            "UPDATE accounts SET balance = balance WHERE id = $1",
+            v.id.clone(),
+        ),
+    );
 
-    let ids = json!({"ids": [low, high]});
-    let bulk = app.post("/activity-logs/bulk-approve", &approver.token, &ids);
+    let ids = json!([low, high]);
+    let bulk = app.bulk_approve(&approver, &ids);
     let resume = async {
         for _ in 0..500 {
             if lock_waiters(&app).await > 0 {
@@ -487,10 +460,10 @@ async fn bulk_approval_and_a_concurrent_single_review_of_the_same_volunteer_do_n
             }
             actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        go_tx.send(()).expect("the single review waits");
+        single.resume();
     };
     let (res, ()) = tokio::join!(bulk, resume);
-    let single = single.join().expect("the single review's thread");
+    let single = single.finish();
     assert!(single.is_ok(), "the single review failed: {single:?}");
     assert_eq!(res.status(), StatusCode::OK);
     let result = body(res).await;

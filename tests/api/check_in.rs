@@ -206,11 +206,7 @@ async fn check_out_counts_whole_minutes_inside_the_activity_on_the_server_clock(
         app.check_in(&v, &activity, &c).await.status(),
         StatusCode::CREATED
     );
-    let open = body(
-        app.get("/me/activity-logs?status=checked_in", &v.token)
-            .await,
-    )
-    .await;
+    let open = body(app.my_logs(&v, "status=checked_in").await).await;
     assert_eq!(open["items"].as_array().expect("items").len(), 1);
     app.set_time(base() + TimeDelta::minutes(90) + TimeDelta::seconds(59));
     let res = app
@@ -225,14 +221,10 @@ async fn check_out_counts_whole_minutes_inside_the_activity_on_the_server_clock(
     assert_eq!(log["minutes"], 90);
     assert_eq!(log["points_proposed"], 15);
     assert_eq!(log["check_out_location"]["lng"], 2.0);
-    let balance = body(app.my_balance(&v).await).await;
+    let balance = app.balance_sheet(&v).await;
     assert_eq!(balance["pending_points"], 15);
     assert_eq!(balance["minutes_served"], 0);
-    let submitted = body(
-        app.get("/me/activity-logs?status=submitted", &v.token)
-            .await,
-    )
-    .await;
+    let submitted = body(app.my_logs(&v, "status=submitted").await).await;
     assert_eq!(submitted["items"][0]["id"], log["id"]);
 }
 

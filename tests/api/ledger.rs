@@ -1,6 +1,5 @@
 //! The points ledger over HTTP: LEDGER.md's invariants, idempotency, statements, verify.
 
-use diesel::RunQueryDsl;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -80,23 +79,10 @@ async fn overdrawing_is_refused_and_changes_nothing() {
         before,
         "no entry was written"
     );
-    let txs: i64 = app
-        .db
-        .read_blocking(|conn| {
-            Ok(
-                diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ledger_transactions")
-                    .get_result::<Count>(conn)?
-                    .n,
-            )
-        })
-        .expect("count");
+    let txs = app
+        .count("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ledger_transactions")
+        .await;
     assert_eq!(txs, 1, "only the grant exists");
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 #[actix_web::test]
@@ -150,7 +136,7 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     )
     .await;
 
-    let balance = body(app.my_balance(&v).await).await;
+    let balance = app.balance_sheet(&v).await;
     assert_eq!(balance["balance"], 25);
     assert_eq!(
         balance["earned_total"], 0,
@@ -552,7 +538,7 @@ async fn verify_names_a_planted_inconsistency() {
         w.id
     ));
     // L1: a transaction whose entries do not sum to zero.
-    let fund = volunteer_points::db::ledger::COMMUNITY_FUND;
+    let fund = COMMUNITY_FUND;
     let (tx, entry) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     app.plant(&format!(
         "INSERT INTO ledger_transactions (id, kind, memo, created_at) \
@@ -599,10 +585,7 @@ async fn ledger_history_cannot_be_edited_or_deleted() {
         "UPDATE ledger_transactions SET memo = 'edited'",
         "DELETE FROM ledger_transactions",
     ] {
-        let result = app.db.write_blocking(move |conn| {
-            diesel::sql_query(statement).execute(conn)?;
-            Ok(())
-        });
+        let result = app.execute(statement);
         assert!(result.is_err(), "L6: {statement} must be refused");
     }
     assert_eq!(app.balance(&v).await, 30);
@@ -610,23 +593,16 @@ async fn ledger_history_cannot_be_edited_or_deleted() {
 
 #[actix_web::test]
 async fn expired_idempotency_keys_are_purged_and_fresh_ones_kept() {
-    use volunteer_points::db::idempotency;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let res = app.adjust(&admin, "old", &adjustment(&v.id, 5)).await;
     assert_eq!(res.status(), 201);
     let now = app.clock.now_naive();
-    let purged = app
-        .db
-        .write_blocking(move |conn| idempotency::purge(conn, now, 100))
-        .expect("purge");
+    let purged = app.purge_idempotency_keys(now);
     assert_eq!(purged, 0, "a fresh key is kept");
     let later = now + chrono::TimeDelta::hours(25);
-    let purged = app
-        .db
-        .write_blocking(move |conn| idempotency::purge(conn, later, 100))
-        .expect("purge");
+    let purged = app.purge_idempotency_keys(later);
     assert_eq!(purged, 1, "a key older than 24 hours is purged");
 }
 

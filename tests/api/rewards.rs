@@ -20,9 +20,7 @@ async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others
         .await;
     let mut volunteers = Vec::new();
     for _ in 0..30 {
-        let v = app.volunteer().await;
-        app.grant(&admin, &v.id, 50).await;
-        volunteers.push(v);
+        volunteers.push(app.volunteer_with(&admin, 50).await);
     }
     let fields = json!({"reward_id": r["id"]});
     let responses = join_all(volunteers.iter().map(|v| app.redeem(v, &fields))).await;
@@ -41,10 +39,7 @@ async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others
         }
     }
     assert_eq!(winners, 5);
-    assert_eq!(
-        app.stock_of(&staff, r["id"].as_str().unwrap_or("")).await,
-        0
-    );
+    assert_eq!(app.stock_of(&staff, &id(&r)).await, 0);
     for (v, won) in volunteers.iter().zip(results) {
         assert_eq!(app.balance(v).await, if won { 40 } else { 50 });
     }
@@ -61,16 +56,14 @@ async fn forty_concurrent_redemptions_of_30_against_100_points_let_exactly_three
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
+    let v = app.volunteer_with(&admin, 100).await;
     let r = app
         .reward(&staff, json!({"name": "T恤", "cost_points": 30}))
         .await;
     let fields = json!({"reward_id": r["id"]});
     let responses = join_all((0..40).map(|i| {
-        let key = format!("spend-{i}");
-        let (app, token, fields) = (&app, v.token.clone(), &fields);
-        async move { app.post_keyed("/redemptions", &token, &key, fields).await }
+        let (app, v, fields) = (&app, &v, &fields);
+        async move { app.redeem_keyed(v, &format!("spend-{i}"), fields).await }
     }))
     .await;
     assert_eq!(tally(responses, 201, "insufficient-points").await, (3, 37));
@@ -97,8 +90,7 @@ async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_po
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
+    let v = app.volunteer_with(&admin, 100).await;
     let r = app
         .reward(
             &staff,
@@ -132,10 +124,7 @@ async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_po
     let code = redemption["pickup_code"].as_str().unwrap_or("");
     assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(app.balance(&v).await, 50);
-    assert_eq!(
-        app.stock_of(&staff, r["id"].as_str().unwrap_or("")).await,
-        8
-    );
+    assert_eq!(app.stock_of(&staff, &id(&r)).await, 8);
 
     // The same key with another body is another request.
     let other = app
@@ -165,25 +154,19 @@ async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = app
-        .reward(
-            &staff,
-            json!({"name": "水杯", "cost_points": 15, "stock": 3}),
-        )
-        .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
+    let v = app.volunteer_with(&admin, 100).await;
+    let cup = json!({"name": "水杯", "cost_points": 15, "stock": 3});
+    let rid = id(&app.reward(&staff, cup).await);
     let red = app
         .redeemed(&v, &json!({"reward_id": rid, "quantity": 2}))
         .await;
-    let id = red["id"].as_str().unwrap_or("").to_owned();
+    let red = id(&red);
     assert_eq!(app.balance(&v).await, 70);
     assert_eq!(app.stock_of(&staff, &rid).await, 1);
 
     let responses = join_all((0..8).map(|i| {
         let who = if i % 2 == 0 { &v } else { &staff };
-        app.cancel_redemption(who, &id)
+        app.cancel_redemption(who, &red)
     }))
     .await;
     assert_eq!(
@@ -192,7 +175,7 @@ async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
     );
     assert_eq!(app.balance(&v).await, 100);
     assert_eq!(app.stock_of(&staff, &rid).await, 3);
-    let after = body(app.get(&format!("/redemptions/{id}"), &v.token).await).await;
+    let after = body(app.redemption(&v, &red).await).await;
     assert_eq!(after["status"], "cancelled");
     assert!(after["cancelled_at"].is_string());
     let ledger = body(app.get("/me/ledger", &v.token).await).await;
@@ -207,24 +190,15 @@ async fn a_cancel_racing_a_fulfilment_lets_exactly_one_win() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 1000).await;
-    let r = app
-        .reward(
-            &staff,
-            json!({"name": "帆布包", "cost_points": 10, "stock": 20}),
-        )
-        .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
+    let v = app.volunteer_with(&admin, 1000).await;
+    let bag = json!({"name": "帆布包", "cost_points": 10, "stock": 20});
+    let rid = id(&app.reward(&staff, bag).await);
     let (mut cancelled, mut fulfilled) = (0, 0);
     for _ in 0..6 {
         let red = app.redeemed(&v, &json!({"reward_id": rid})).await;
-        let id = red["id"].as_str().unwrap_or("");
-        let code = red["pickup_code"].clone();
-        let fulfil_body = json!({"pickup_code": code});
         let (c, f) = futures_util::future::join(
-            app.cancel_redemption(&v, id),
-            app.post("/redemptions/fulfil", &staff.token, &fulfil_body),
+            app.cancel_redemption(&v, &id(&red)),
+            app.fulfil(&staff, &red["pickup_code"]),
         )
         .await;
         match (c.status().as_u16(), f.status().as_u16()) {
@@ -253,16 +227,16 @@ async fn another_volunteer_can_neither_see_nor_cancel_a_redemption() {
         .reward(&staff, json!({"name": "徽章", "cost_points": 5}))
         .await;
     let red = app.redeemed(&owner, &json!({"reward_id": r["id"]})).await;
-    let id = red["id"].as_str().unwrap_or("").to_owned();
+    let redemption = id(&red);
 
+    assert_problem(app.redemption(&other, &redemption).await, 404, "not-found").await;
     assert_problem(
-        app.get(&format!("/redemptions/{id}"), &other.token).await,
+        app.cancel_redemption(&other, &redemption).await,
         404,
         "not-found",
     )
     .await;
-    assert_problem(app.cancel_redemption(&other, &id).await, 404, "not-found").await;
-    let theirs = body(app.get("/me/redemptions", &other.token).await).await;
+    let theirs = body(app.my_redemptions(&other).await).await;
     assert_eq!(theirs["items"], json!([]));
     assert_problem(
         app.get("/redemptions", &other.token).await,
@@ -272,12 +246,12 @@ async fn another_volunteer_can_neither_see_nor_cancel_a_redemption() {
     .await;
 
     // The owner and staff see it, with its pickup code.
-    let mine = body(app.get("/me/redemptions", &owner.token).await).await;
-    assert_eq!(mine["items"][0]["id"], id.as_str());
+    let mine = body(app.my_redemptions(&owner).await).await;
+    assert_eq!(mine["items"][0]["id"], redemption.as_str());
     assert_eq!(mine["items"][0]["pickup_code"], red["pickup_code"]);
     assert_eq!(mine["items"][0]["volunteer_name"], "志愿者");
     assert_eq!(mine["items"][0]["reward_name"], "徽章");
-    let seen = body(app.get(&format!("/redemptions/{id}"), &staff.token).await).await;
+    let seen = body(app.redemption(&staff, &redemption).await).await;
     assert_eq!(seen["pickup_code"], red["pickup_code"]);
     assert_problem(
         app.get("/redemptions?status=lost", &staff.token).await,
@@ -343,10 +317,7 @@ async fn the_per_volunteer_limit_holds_under_concurrent_redemptions() {
     .await;
     let one = app.redeemed(&w, &fields).await;
     assert_eq!(
-        app.cancel_redemption(&w, one["id"].as_str().unwrap_or(""))
-            .await
-            .status()
-            .as_u16(),
+        app.cancel_redemption(&w, &id(&one)).await.status().as_u16(),
         200
     );
     app.redeemed(&w, &fields).await;
@@ -372,7 +343,7 @@ async fn staff_redeem_on_behalf_of_a_volunteer_and_are_recorded_as_its_creator()
     assert_eq!(red["created_by"], staff.id.as_str());
     assert_eq!(red["points"], 40);
     assert_eq!(app.balance(&v).await, 60);
-    let mine = body(app.get("/me/redemptions", &v.token).await).await;
+    let mine = body(app.my_redemptions(&v).await).await;
     assert_eq!(mine["items"][0]["id"], red["id"]);
 
     // A volunteer may name only themself: anyone else is 403, whoever it is.
@@ -409,35 +380,26 @@ async fn a_refund_after_a_price_change_returns_what_was_paid() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = app
+    let v = app.volunteer_with(&admin, 100).await;
+    let rid = id(&app
         .reward(
             &staff,
             json!({"name": "咖啡", "cost_points": 20, "stock": 5}),
         )
-        .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
+        .await);
     let red = app
         .redeemed(&v, &json!({"reward_id": rid, "quantity": 2}))
         .await;
     assert_eq!(red["points"], 40);
     let patched = app
-        .request(
-            Method::PATCH,
-            &format!("/rewards/{rid}"),
-            Some(&staff.token),
-            Some(&json!({"cost_points": 35, "stock": 999})),
-        )
+        .edit_reward(&staff, &rid, &json!({"cost_points": 35, "stock": 999}))
         .await;
     assert_eq!(patched.status().as_u16(), 200);
     let patched = body(patched).await;
     assert_eq!(patched["cost_points"], 35);
     assert_eq!(patched["stock"], 3, "PATCH never changes stock");
 
-    let res = app
-        .cancel_redemption(&v, red["id"].as_str().unwrap_or(""))
-        .await;
+    let res = app.cancel_redemption(&v, &id(&red)).await;
     assert_eq!(res.status().as_u16(), 200);
     let cancelled = body(res).await;
     assert_eq!(cancelled["status"], "cancelled");
@@ -453,8 +415,7 @@ async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
+    let v = app.volunteer_with(&admin, 100).await;
     let r = app
         .reward(
             &staff,
@@ -464,24 +425,9 @@ async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     let red = app.redeemed(&v, &json!({"reward_id": r["id"]})).await;
     let code = red["pickup_code"].clone();
 
+    assert_problem(app.fulfil(&v, &code).await, 403, "forbidden").await;
     assert_problem(
-        app.post(
-            "/redemptions/fulfil",
-            &v.token,
-            &json!({"pickup_code": code}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        app.post(
-            "/redemptions/fulfil",
-            &staff.token,
-            &json!({"pickup_code": "12ab"}),
-        )
-        .await,
+        app.fulfil(&staff, &json!("12ab")).await,
         422,
         "validation-failed",
     )
@@ -499,20 +445,9 @@ async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     assert_eq!(done["volunteer_name"], "志愿者");
     assert_eq!(done["volunteer_id"], v.id.as_str());
     assert!(done["fulfilled_at"].is_string());
+    assert_problem(app.fulfil(&staff, &code).await, 404, "not-found").await;
     assert_problem(
-        app.post(
-            "/redemptions/fulfil",
-            &staff.token,
-            &json!({"pickup_code": code}),
-        )
-        .await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        app.cancel_redemption(&v, red["id"].as_str().unwrap_or(""))
-            .await,
+        app.cancel_redemption(&v, &id(&red)).await,
         409,
         "redemption-not-reserved",
     )
@@ -596,7 +531,7 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
             json!({"name": "C 隐藏", "cost_points": 3, "active": false}),
         )
         .await;
-    let cid = c["id"].as_str().unwrap_or("");
+    let cid = &id(&c);
 
     // By name, a page at a time; inactive ones only for staff.
     let first = body(app.get("/rewards?limit=1", &v.token).await).await;
@@ -617,19 +552,8 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
         "validation-failed",
     )
     .await;
-    assert_problem(
-        app.get(&format!("/rewards/{cid}"), &v.token).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_eq!(
-        app.get(&format!("/rewards/{cid}"), &staff.token)
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_problem(app.get_reward(&v, cid).await, 404, "not-found").await;
+    assert_eq!(app.get_reward(&staff, cid).await.status().as_u16(), 200);
     assert_problem(
         app.redeem(&v, &json!({"reward_id": cid})).await,
         404,
@@ -652,33 +576,27 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     .await;
 
     // PATCH: null clears, absent keeps, bounds hold, volunteers may not.
-    let bid = b["id"].as_str().unwrap_or("");
-    let patch = |token: &str, fields: Value| {
-        let path = format!("/rewards/{bid}");
-        let token = token.to_owned();
-        let app = &app;
-        async move {
-            app.request(Method::PATCH, &path, Some(&token), Some(&fields))
-                .await
-        }
-    };
+    let bid = &id(&b);
     assert_problem(
-        patch(&v.token, json!({"active": false})).await,
+        app.edit_reward(&v, bid, &json!({"active": false})).await,
         403,
         "forbidden",
     )
     .await;
     assert_problem(
-        patch(&staff.token, json!({"cost_points": 0})).await,
+        app.edit_reward(&staff, bid, &json!({"cost_points": 0}))
+            .await,
         422,
         "validation-failed",
     )
     .await;
-    let res = patch(
-        &staff.token,
-        json!({"sponsor": null, "per_volunteer_limit": 2, "active": false}),
-    )
-    .await;
+    let res = app
+        .edit_reward(
+            &staff,
+            bid,
+            &json!({"sponsor": null, "per_volunteer_limit": 2, "active": false}),
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 200);
     let b2 = body(res).await;
     assert_eq!(b2["sponsor"], Value::Null);
@@ -688,41 +606,31 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     assert_eq!(b2["stock"], 1_000_000);
 
     // Restock: 1–100,000; never past 1,000,000; not for unlimited stock.
-    let restock = |id: &str, q: i64| {
-        let path = format!("/rewards/{id}/restock");
-        let app = &app;
-        let token = staff.token.clone();
-        async move { app.post(&path, &token, &json!({"quantity": q})).await }
-    };
-    let aid = a["id"].as_str().unwrap_or("");
-    assert_problem(restock(aid, 5).await, 422, "validation-failed").await;
-    assert_problem(restock(bid, 1).await, 422, "validation-failed").await;
+    let aid = &id(&a);
+    assert_problem(app.restock(&staff, aid, 5).await, 422, "validation-failed").await;
+    assert_problem(app.restock(&staff, bid, 1).await, 422, "validation-failed").await;
     let d = app
         .reward(&staff, json!({"name": "D", "cost_points": 1, "stock": 0}))
         .await;
-    let did = d["id"].as_str().unwrap_or("");
-    assert_problem(restock(did, 0).await, 422, "validation-failed").await;
-    assert_problem(restock(did, 100_001).await, 422, "validation-failed").await;
-    let res = restock(did, 100_000).await;
+    let did = &id(&d);
+    assert_problem(app.restock(&staff, did, 0).await, 422, "validation-failed").await;
+    assert_problem(
+        app.restock(&staff, did, 100_001).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    let res = app.restock(&staff, did, 100_000).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(body(res).await["stock"], 100_000);
     assert_problem(
-        restock(&uuid::Uuid::new_v4().to_string(), 1).await,
+        app.restock(&staff, &uuid::Uuid::new_v4().to_string(), 1)
+            .await,
         404,
         "not-found",
     )
     .await;
-    assert_problem(
-        app.post(
-            &format!("/rewards/{did}/restock"),
-            &v.token,
-            &json!({"quantity": 1}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    assert_problem(app.restock(&v, did, 1).await, 403, "forbidden").await;
     let wrong = app
         .request(
             Method::DELETE,
@@ -739,15 +647,13 @@ async fn a_refused_redemption_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 50).await;
-    let r = app
+    let v = app.volunteer_with(&admin, 50).await;
+    let rid = id(&app
         .reward(
             &staff,
             json!({"name": "耳机", "cost_points": 30, "stock": 4}),
         )
-        .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
+        .await);
     // Stock is there but points are not: the taken stock goes back with the rollback.
     assert_problem(
         app.redeem(&v, &json!({"reward_id": rid, "quantity": 2}))
@@ -765,7 +671,7 @@ async fn a_refused_redemption_changes_nothing() {
     .await;
     assert_eq!(app.stock_of(&staff, &rid).await, 4);
     assert_eq!(app.balance(&v).await, 50);
-    let mine = body(app.get("/me/redemptions", &v.token).await).await;
+    let mine = body(app.my_redemptions(&v).await).await;
     assert_eq!(mine["items"], json!([]));
 }
 
@@ -774,15 +680,13 @@ async fn verify_finds_a_planted_stock_inconsistency() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = app
+    let v = app.volunteer_with(&admin, 100).await;
+    let rid = id(&app
         .reward(
             &staff,
             json!({"name": "台灯", "cost_points": 10, "stock": 5}),
         )
-        .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
+        .await);
     app.redeemed(&v, &json!({"reward_id": rid})).await;
     app.assert_ledger_ok();
 
@@ -810,15 +714,7 @@ async fn verify_finds_a_planted_stock_inconsistency() {
 #[actix_web::test]
 async fn the_openapi_document_lists_every_rewards_and_redemptions_path() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("the request is sent")
-        .json()
-        .await
-        .expect("a JSON document");
+    let doc = body(app.openapi().await).await;
     for (path, method) in [
         ("/api/v1/rewards", "get"),
         ("/api/v1/rewards", "post"),

@@ -7,6 +7,15 @@ use serde_json::{json, Value};
 
 use super::{TestApp, TestUser};
 
+/// `path` with `query` (`status=submitted`), or bare when `query` is empty.
+fn with_query(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 impl TestApp {
     // Auth and people.
 
@@ -150,6 +159,18 @@ impl TestApp {
         self.post("/activity-logs", &who.token, fields).await
     }
 
+    /// `GET /activity-logs?{query}`: the approval queue (an empty `query` asks for none).
+    pub async fn approval_queue(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/activity-logs", query), &who.token)
+            .await
+    }
+
+    /// `GET /me/activity-logs?{query}`.
+    pub async fn my_logs(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/me/activity-logs", query), &who.token)
+            .await
+    }
+
     /// `POST /activity-logs/{log}/approve` with the proposed points.
     pub async fn approve(&self, who: &TestUser, log: &str) -> Response {
         self.approve_with(who, log, &json!({})).await
@@ -249,13 +270,50 @@ impl TestApp {
         .await
     }
 
-    /// `POST /redemptions/fulfil` with this pickup code.
-    pub async fn fulfil(&self, who: &TestUser, pickup_code: &str) -> Response {
+    /// `POST /rewards/{reward}/restock`.
+    pub async fn restock(&self, who: &TestUser, reward: &str, quantity: i64) -> Response {
+        self.post(
+            &format!("/rewards/{reward}/restock"),
+            &who.token,
+            &json!({"quantity": quantity}),
+        )
+        .await
+    }
+
+    /// `GET /rewards/{reward}`.
+    pub async fn get_reward(&self, who: &TestUser, reward: &str) -> Response {
+        self.get(&format!("/rewards/{reward}"), &who.token).await
+    }
+
+    /// `GET /redemptions/{redemption}`.
+    pub async fn redemption(&self, who: &TestUser, redemption: &str) -> Response {
+        self.get(&format!("/redemptions/{redemption}"), &who.token)
+            .await
+    }
+
+    /// `GET /me/redemptions`.
+    pub async fn my_redemptions(&self, who: &TestUser) -> Response {
+        self.get("/me/redemptions", &who.token).await
+    }
+
+    /// `POST /redemptions/fulfil` with this pickup code (a JSON value, as a redemption shows it).
+    pub async fn fulfil(&self, who: &TestUser, pickup_code: &Value) -> Response {
         self.post(
             "/redemptions/fulfil",
             &who.token,
             &json!({"pickup_code": pickup_code}),
         )
         .await
+    }
+
+    // Operations.
+
+    /// `GET /api-docs/openapi.json`, no caller.
+    pub async fn openapi(&self) -> Response {
+        self.client
+            .get(self.url("/api-docs/openapi.json"))
+            .send()
+            .await
+            .expect("the request is sent")
     }
 }

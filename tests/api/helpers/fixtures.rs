@@ -165,7 +165,7 @@ impl TestApp {
 
     /// The stock of a reward as `staff` read it.
     pub async fn stock_of(&self, staff: &TestUser, reward: &str) -> Value {
-        body(self.get(&format!("/rewards/{reward}"), &staff.token).await).await["stock"].clone()
+        body(self.get_reward(staff, reward).await).await["stock"].clone()
     }
 }
 

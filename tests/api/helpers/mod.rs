@@ -4,9 +4,11 @@
 
 #![allow(dead_code)]
 
+mod database;
 mod endpoints;
 mod fixtures;
 
+pub use database::*;
 pub use fixtures::*;
 
 use std::collections::HashMap;
@@ -18,7 +20,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 use volunteer_points::clock::Clock;
 use volunteer_points::config::Config;
-use volunteer_points::db::{self, users, Db};
+use volunteer_points::db::Db;
 use volunteer_points::domain::people::Role;
 use volunteer_points::startup::Application;
 
@@ -280,10 +282,7 @@ impl TestApp {
         if role == Role::Volunteer {
             return user;
         }
-        let id = user.id.clone();
-        self.db
-            .write_blocking(|conn| users::set_role(conn, &id, role).map(|_| ()))
-            .expect("promote");
+        self.promote(&user.id, role);
         let res = self.login(&user.phone, &user.password).await;
         assert_eq!(res.status(), StatusCode::OK, "login");
         let auth: Value = res.json().await.expect("Auth");
@@ -309,27 +308,10 @@ impl TestApp {
         assert!(report.ok, "ledger check failed: {:?}", report.problems);
     }
 
-    /// The integrity report, read straight from the database by the library's verify.
-    pub fn verify(&self) -> db::verify::Report {
-        self.db.read_blocking(db::verify_all).expect("verify runs")
-    }
-
     /// This test breaks the ledger on purpose (it plants an inconsistency to see it reported),
     /// so the ledger check at its end is skipped.
     pub fn expect_broken_ledger(&self) {
         self.broken_ledger_expected.store(true, Ordering::SeqCst);
-    }
-
-    /// Runs `sql` straight on the database, behind the service's back: for tests that plant a
-    /// state no request can make.
-    pub fn plant(&self, sql: &str) {
-        let sql = sql.to_owned();
-        self.db
-            .write_blocking(move |conn| {
-                diesel::sql_query(sql).execute(conn)?;
-                Ok(())
-            })
-            .expect("plant");
     }
 
     /// Moves the service's clock to `at`.
