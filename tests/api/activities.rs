@@ -137,12 +137,9 @@ async fn a_cancelled_activity_refuses_check_in_recorded_attendance_and_a_second_
     let res = app.cancel_activity(&staff, &activity).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(body(res).await["status"], "cancelled");
-    assert_problem(
-        app.check_in(&v, &activity, &c).await,
-        409,
-        "activity-cancelled",
-    )
-    .await;
+    app.check_in(&v, &activity, &c)
+        .expect_problem(409, "activity-cancelled")
+        .await;
     // Nor may staff record attendance on it for someone without the app.
     let res = app
         .record_attendance(
@@ -199,29 +196,20 @@ async fn enrolment_is_once_open_until_the_end_and_its_cancellation_frees_the_pla
     assert_eq!(res.status(), StatusCode::CREATED);
     let e = body(res).await;
     assert_eq!(e["volunteer_id"], a.id);
-    assert_problem(
-        app.post(&path, &a.token, &json!({})).await,
-        409,
-        "already-enrolled",
-    )
-    .await;
-    assert_problem(
-        app.post(&path, &b.token, &json!({})).await,
-        409,
-        "activity-full",
-    )
-    .await;
+    app.post(&path, &a.token, &json!({}))
+        .expect_problem(409, "already-enrolled")
+        .await;
+    app.post(&path, &b.token, &json!({}))
+        .expect_problem(409, "activity-full")
+        .await;
     let res = app
         .request(Method::DELETE, &path, Some(&a.token), None)
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     app.set_time(base() + TimeDelta::hours(2));
-    assert_problem(
-        app.post(&path, &b.token, &json!({})).await,
-        409,
-        "activity-ended",
-    )
-    .await;
+    app.post(&path, &b.token, &json!({}))
+        .expect_problem(409, "activity-ended")
+        .await;
     app.set_time(base() + TimeDelta::minutes(119));
     assert_eq!(
         app.post(&path, &b.token, &json!({})).await.status(),

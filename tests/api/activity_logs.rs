@@ -92,7 +92,9 @@ async fn a_leader_manages_their_own_teams_activities_and_the_leader_of_another_t
     // The other team's leader: no code, no queue, no approval, not even in bulk.
     let res = app.check_in_code(&stranger, &activity).await;
     assert_problem(res, 403, "forbidden").await;
-    assert_problem(app.approve(&stranger, &logs[0]).await, 403, "forbidden").await;
+    app.approve(&stranger, &logs[0])
+        .expect_problem(403, "forbidden")
+        .await;
     let queue = body(app.approval_queue(&stranger, "status=submitted").await).await;
     assert_eq!(queue["items"].as_array().expect("items").len(), 0);
     let res = app.bulk_approve(&stranger, &json!(logs)).await;
@@ -104,7 +106,9 @@ async fn a_leader_manages_their_own_teams_activities_and_the_leader_of_another_t
     // A plain volunteer is refused outright.
     let res = app.bulk_approve(&v1, &json!(logs)).await;
     assert_problem(res, 403, "forbidden").await;
-    assert_problem(app.approval_queue(&v1, "").await, 403, "forbidden").await;
+    app.approval_queue(&v1, "")
+        .expect_problem(403, "forbidden")
+        .await;
 
     // Their own leader sees and approves them.
     let queue = body(app.approval_queue(&leader, "status=submitted").await).await;
@@ -125,7 +129,9 @@ async fn nobody_approves_their_own_log_and_the_recorder_does_not_approve_what_th
     let v = app.volunteer().await;
     // Staff serving themselves.
     let (activity, own) = app.submitted_log(&other, &staff, json!({}), 30).await;
-    assert_problem(app.approve(&staff, &own).await, 403, "self-approval").await;
+    app.approve(&staff, &own)
+        .expect_problem(403, "self-approval")
+        .await;
     let res = app.reject(&staff, &own, "x").await;
     assert_problem(res, 403, "self-approval").await;
 
@@ -146,7 +152,9 @@ async fn nobody_approves_their_own_log_and_the_recorder_does_not_approve_what_th
     assert_eq!(recorded["recorded_by"], staff.id);
     assert_eq!(recorded["points_proposed"], 50);
     let log = id(&recorded);
-    assert_problem(app.approve(&staff, &log).await, 403, "self-approval").await;
+    app.approve(&staff, &log)
+        .expect_problem(403, "self-approval")
+        .await;
     let res = app.approve(&other, &log).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.balance(&v).await, 50);
@@ -249,24 +257,18 @@ async fn reversing_a_log_that_is_not_approved_is_refused() {
     let (_, log) = app.submitted_log(&staff, &v, json!({}), 30).await;
     let reviewer = app.staff().await;
     let path = format!("/activity-logs/{log}/reverse");
-    assert_problem(
-        app.post(&path, &reviewer.token, &json!({"reason": "x"}))
-            .await,
-        409,
-        "log-not-approved",
-    )
-    .await;
+    app.post(&path, &reviewer.token, &json!({"reason": "x"}))
+        .expect_problem(409, "log-not-approved")
+        .await;
     let res = app.reject(&reviewer, &log, "not seen").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(body(res).await["status"], "rejected");
-    assert_problem(
-        app.post(&path, &reviewer.token, &json!({"reason": "x"}))
-            .await,
-        409,
-        "log-not-approved",
-    )
-    .await;
-    assert_problem(app.approve(&reviewer, &log).await, 409, "log-not-submitted").await;
+    app.post(&path, &reviewer.token, &json!({"reason": "x"}))
+        .expect_problem(409, "log-not-approved")
+        .await;
+    app.approve(&reviewer, &log)
+        .expect_problem(409, "log-not-submitted")
+        .await;
     assert_eq!(app.balance(&v).await, 0);
 }
 
@@ -390,25 +392,16 @@ async fn a_volunteer_is_refused_with_403_before_any_problem_with_their_body_or_q
 
     // The approval queue: 403 before a bad limit or status; staff hear about those.
     for query in ["limit=0", "status=lost"] {
-        assert_problem(
-            app.approval_queue(&volunteer, query).await,
-            403,
-            "forbidden",
-        )
-        .await;
+        app.approval_queue(&volunteer, query)
+            .expect_problem(403, "forbidden")
+            .await;
     }
-    assert_problem(
-        app.approval_queue(&staff, "limit=0").await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    assert_problem(
-        app.approval_queue(&staff, "status=lost").await,
-        400,
-        "bad-request",
-    )
-    .await;
+    app.approval_queue(&staff, "limit=0")
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.approval_queue(&staff, "status=lost")
+        .expect_problem(400, "bad-request")
+        .await;
 }
 
 /// How many sessions of this test's database wait on a row lock now (PostgreSQL).

@@ -248,18 +248,14 @@ async fn ten_concurrent_registrations_of_one_phone_give_exactly_one_account() {
 async fn a_wrong_password_and_an_unknown_phone_get_the_same_401() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
-    let wrong = assert_problem(
-        app.login(&v.phone, "not the password").await,
-        401,
-        "invalid-credentials",
-    )
-    .await;
-    let unknown = assert_problem(
-        app.login("19999999999", "not the password").await,
-        401,
-        "invalid-credentials",
-    )
-    .await;
+    let wrong = app
+        .login(&v.phone, "not the password")
+        .expect_problem(401, "invalid-credentials")
+        .await;
+    let unknown = app
+        .login("19999999999", "not the password")
+        .expect_problem(401, "invalid-credentials")
+        .await;
     assert_eq!(wrong, unknown);
     let res = app.login(&v.phone, &v.password).await;
     assert_eq!(res.status(), 200);

@@ -95,21 +95,15 @@ async fn check_in_is_refused_before_and_after_its_window() {
 
     app.set_time(base() - TimeDelta::minutes(31));
     let c = app.code(&staff, &activity).await;
-    assert_problem(
-        app.check_in(&v, &activity, &c).await,
-        409,
-        "outside-check-in-window",
-    )
-    .await;
+    app.check_in(&v, &activity, &c)
+        .expect_problem(409, "outside-check-in-window")
+        .await;
 
     app.set_time(base() + TimeDelta::hours(2) + TimeDelta::minutes(1));
     let c = app.code(&staff, &activity).await;
-    assert_problem(
-        app.check_in(&v, &activity, &c).await,
-        409,
-        "outside-check-in-window",
-    )
-    .await;
+    app.check_in(&v, &activity, &c)
+        .expect_problem(409, "outside-check-in-window")
+        .await;
 
     app.set_time(base() - TimeDelta::minutes(29));
     let c = app.code(&staff, &activity).await;
@@ -137,12 +131,9 @@ async fn with_a_geofence_check_in_needs_a_location_inside_the_radius_and_keeps_t
     assert_problem(res, 422, "outside-geofence").await;
     // About 1.1 km north.
     let far = json!({"code": c, "location": {"lat": 31.2404, "lng": 121.4737, "accuracy_m": 5.0}});
-    assert_problem(
-        app.post(&path, &v.token, &far).await,
-        422,
-        "outside-geofence",
-    )
-    .await;
+    app.post(&path, &v.token, &far)
+        .expect_problem(422, "outside-geofence")
+        .await;
     // About 55 m north.
     let near = json!({"code": c, "location": {"lat": 31.2309, "lng": 121.4737, "accuracy_m": 5.0}});
     let res = app.post(&path, &v.token, &near).await;
@@ -160,18 +151,17 @@ async fn check_out_without_check_in_is_refused_and_a_second_check_in_too() {
     let staff = app.staff().await;
     let v = app.volunteer().await;
     let activity = id(&app.publish(&staff, json!({})).await);
-    assert_problem(app.check_out(&v, &activity).await, 409, "not-checked-in").await;
+    app.check_out(&v, &activity)
+        .expect_problem(409, "not-checked-in")
+        .await;
     let c = app.code(&staff, &activity).await;
     assert_eq!(
         app.check_in(&v, &activity, &c).await.status(),
         StatusCode::CREATED
     );
-    assert_problem(
-        app.check_in(&v, &activity, &c).await,
-        409,
-        "already-checked-in",
-    )
-    .await;
+    app.check_in(&v, &activity, &c)
+        .expect_problem(409, "already-checked-in")
+        .await;
     // Nor may staff record a second log for them.
     let res = app
         .record_attendance(
@@ -182,14 +172,13 @@ async fn check_out_without_check_in_is_refused_and_a_second_check_in_too() {
     assert_problem(res, 409, "already-checked-in").await;
     app.clock.advance(TimeDelta::minutes(10));
     assert_eq!(app.check_out(&v, &activity).await.status(), StatusCode::OK);
-    assert_problem(app.check_out(&v, &activity).await, 409, "not-checked-in").await;
+    app.check_out(&v, &activity)
+        .expect_problem(409, "not-checked-in")
+        .await;
     let c = app.code(&staff, &activity).await;
-    assert_problem(
-        app.check_in(&v, &activity, &c).await,
-        409,
-        "already-checked-in",
-    )
-    .await;
+    app.check_in(&v, &activity, &c)
+        .expect_problem(409, "already-checked-in")
+        .await;
 }
 
 #[actix_web::test]
@@ -310,12 +299,9 @@ async fn concurrent_wrong_codes_cannot_slip_past_the_limit_and_a_right_code_does
     // four wrong ones still checks in, and the right code does not use up an attempt.
     let w = app.volunteer().await;
     for _ in 0..4 {
-        assert_problem(
-            app.check_in(&w, &activity, wrong).await,
-            422,
-            "invalid-check-in-code",
-        )
-        .await;
+        app.check_in(&w, &activity, wrong)
+            .expect_problem(422, "invalid-check-in-code")
+            .await;
     }
     assert_eq!(
         app.check_in(&w, &activity, &right).await.status(),

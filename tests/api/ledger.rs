@@ -118,22 +118,14 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     )
     .await;
     assert_eq!(read, tx);
-    assert_problem(
-        app.get(&format!("/ledger/transactions/{id}"), &v.token)
-            .await,
-        403,
-        "forbidden",
+    app.get(&format!("/ledger/transactions/{id}"), &v.token)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.get(
+        &format!("/ledger/transactions/{}", uuid::Uuid::new_v4()),
+        &staff.token,
     )
-    .await;
-    assert_problem(
-        app.get(
-            &format!("/ledger/transactions/{}", uuid::Uuid::new_v4()),
-            &staff.token,
-        )
-        .await,
-        404,
-        "not-found",
-    )
+    .expect_problem(404, "not-found")
     .await;
 
     let balance = app.balance_sheet(&v).await;
@@ -174,47 +166,28 @@ async fn adjustments_are_bounded_and_only_admins_make_them_never_for_themselves(
         assert_problem(res, 422, "validation-failed").await["errors"][0]["field"],
         "reason"
     );
-    assert_problem(
-        post(admin.token.clone(), "self", adjustment(&admin.id, 5)).await,
-        403,
-        "self-approval",
-    )
-    .await;
-    assert_problem(
-        post(staff.token.clone(), "staff", adjustment(&v.id, 5)).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        post(v.token.clone(), "vol", adjustment(&v.id, 5)).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    post(admin.token.clone(), "self", adjustment(&admin.id, 5))
+        .expect_problem(403, "self-approval")
+        .await;
+    post(staff.token.clone(), "staff", adjustment(&v.id, 5))
+        .expect_problem(403, "forbidden")
+        .await;
+    post(v.token.clone(), "vol", adjustment(&v.id, 5))
+        .expect_problem(403, "forbidden")
+        .await;
     let unknown = uuid::Uuid::new_v4().to_string();
-    assert_problem(
-        post(admin.token.clone(), "unknown", adjustment(&unknown, 5)).await,
-        404,
-        "not-found",
+    post(admin.token.clone(), "unknown", adjustment(&unknown, 5))
+        .expect_problem(404, "not-found")
+        .await;
+    post(admin.token.clone(), "garbage", adjustment("not-a-uuid", 5))
+        .expect_problem(404, "not-found")
+        .await;
+    post(
+        admin.token.clone(),
+        "type",
+        json!({"volunteer_id": v.id, "amount": "5", "reason": "x"}),
     )
-    .await;
-    assert_problem(
-        post(admin.token.clone(), "garbage", adjustment("not-a-uuid", 5)).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        post(
-            admin.token.clone(),
-            "type",
-            json!({"volunteer_id": v.id, "amount": "5", "reason": "x"}),
-        )
-        .await,
-        400,
-        "bad-request",
-    )
+    .expect_problem(400, "bad-request")
     .await;
     let res = app
         .post("/ledger/adjustments", &admin.token, &adjustment(&v.id, 5))
@@ -447,24 +420,15 @@ async fn the_statement_walks_by_cursor_newest_first_with_chained_balances() {
     .await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(amounts.len()));
     assert_eq!(page["next_cursor"], Value::Null);
-    assert_problem(
-        app.get("/me/ledger?limit=0", &v.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    assert_problem(
-        app.get("/me/ledger?limit=101", &v.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    assert_problem(
-        app.get("/me/ledger?cursor=nonsense!", &v.token).await,
-        400,
-        "bad-request",
-    )
-    .await;
+    app.get("/me/ledger?limit=0", &v.token)
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.get("/me/ledger?limit=101", &v.token)
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.get("/me/ledger?cursor=nonsense!", &v.token)
+        .expect_problem(400, "bad-request")
+        .await;
 }
 
 #[actix_web::test]
@@ -474,13 +438,9 @@ async fn nobody_reads_another_volunteers_balance_or_ledger() {
     let b = app.volunteer().await;
     let staff = app.staff().await;
     for path in ["balance", "ledger"] {
-        assert_problem(
-            app.get(&format!("/volunteers/{}/{path}", b.id), &a.token)
-                .await,
-            404,
-            "not-found",
-        )
-        .await;
+        app.get(&format!("/volunteers/{}/{path}", b.id), &a.token)
+            .expect_problem(404, "not-found")
+            .await;
         assert_eq!(
             app.get(&format!("/volunteers/{}/{path}", a.id), &a.token)
                 .await
@@ -493,25 +453,19 @@ async fn nobody_reads_another_volunteers_balance_or_ledger() {
                 .status(),
             200
         );
-        assert_problem(
-            app.get(
-                &format!("/volunteers/{}/{path}", uuid::Uuid::new_v4()),
-                &staff.token,
-            )
-            .await,
-            404,
-            "not-found",
+        app.get(
+            &format!("/volunteers/{}/{path}", uuid::Uuid::new_v4()),
+            &staff.token,
         )
+        .expect_problem(404, "not-found")
         .await;
-        assert_problem(
-            app.get(&format!("/volunteers/not-a-uuid/{path}"), &staff.token)
-                .await,
-            404,
-            "not-found",
-        )
-        .await;
+        app.get(&format!("/volunteers/not-a-uuid/{path}"), &staff.token)
+            .expect_problem(404, "not-found")
+            .await;
     }
-    assert_problem(app.verify_over_http(&staff).await, 403, "forbidden").await;
+    app.verify_over_http(&staff)
+        .expect_problem(403, "forbidden")
+        .await;
 }
 
 #[actix_web::test]
@@ -645,9 +599,13 @@ async fn a_refused_body_is_kept_under_its_key_and_another_body_with_that_key_is_
     );
     assert_eq!(assert_problem(again, 422, "validation-failed").await, first);
     // The key is spent: a corrected body under it is another request.
-    assert_problem(post("bad-first", 10).await, 422, "idempotency-key-reused").await;
+    post("bad-first", 10)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
     // A used key with a body that is invalid too is still a reused key.
     assert_eq!(post("good-first", 10).await.status(), 201);
-    assert_problem(post("good-first", 0).await, 422, "idempotency-key-reused").await;
+    post("good-first", 0)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
     assert_eq!(app.balance(&v).await, 10, "only one adjustment acted");
 }

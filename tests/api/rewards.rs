@@ -229,21 +229,17 @@ async fn another_volunteer_can_neither_see_nor_cancel_a_redemption() {
     let red = app.redeemed(&owner, &json!({"reward_id": r["id"]})).await;
     let redemption = id(&red);
 
-    assert_problem(app.redemption(&other, &redemption).await, 404, "not-found").await;
-    assert_problem(
-        app.cancel_redemption(&other, &redemption).await,
-        404,
-        "not-found",
-    )
-    .await;
+    app.redemption(&other, &redemption)
+        .expect_problem(404, "not-found")
+        .await;
+    app.cancel_redemption(&other, &redemption)
+        .expect_problem(404, "not-found")
+        .await;
     let theirs = body(app.my_redemptions(&other).await).await;
     assert_eq!(theirs["items"], json!([]));
-    assert_problem(
-        app.get("/redemptions", &other.token).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.get("/redemptions", &other.token)
+        .expect_problem(403, "forbidden")
+        .await;
 
     // The owner and staff see it, with its pickup code.
     let mine = body(app.my_redemptions(&owner).await).await;
@@ -253,18 +249,12 @@ async fn another_volunteer_can_neither_see_nor_cancel_a_redemption() {
     assert_eq!(mine["items"][0]["reward_name"], "徽章");
     let seen = body(app.redemption(&staff, &redemption).await).await;
     assert_eq!(seen["pickup_code"], red["pickup_code"]);
-    assert_problem(
-        app.get("/redemptions?status=lost", &staff.token).await,
-        400,
-        "bad-request",
-    )
-    .await;
-    assert_problem(
-        app.get("/redemptions/not-a-uuid", &owner.token).await,
-        404,
-        "not-found",
-    )
-    .await;
+    app.get("/redemptions?status=lost", &staff.token)
+        .expect_problem(400, "bad-request")
+        .await;
+    app.get("/redemptions/not-a-uuid", &owner.token)
+        .expect_problem(404, "not-found")
+        .await;
     assert_eq!(app.balance(&owner).await, 95);
 }
 
@@ -292,13 +282,9 @@ async fn the_per_volunteer_limit_holds_under_concurrent_redemptions() {
     let two = app
         .redeemed(&w, &json!({"reward_id": r["id"], "quantity": 2}))
         .await;
-    assert_problem(
-        app.redeem(&w, &json!({"reward_id": r["id"], "quantity": 2}))
-            .await,
-        409,
-        "limit-reached",
-    )
-    .await;
+    app.redeem(&w, &json!({"reward_id": r["id"], "quantity": 2}))
+        .expect_problem(409, "limit-reached")
+        .await;
     // Fulfilled units still count; cancelled ones do not.
     let fulfil = app
         .post(
@@ -308,13 +294,9 @@ async fn the_per_volunteer_limit_holds_under_concurrent_redemptions() {
         )
         .await;
     assert_eq!(fulfil.status().as_u16(), 200);
-    assert_problem(
-        app.redeem(&w, &json!({"reward_id": r["id"], "quantity": 2}))
-            .await,
-        409,
-        "limit-reached",
-    )
-    .await;
+    app.redeem(&w, &json!({"reward_id": r["id"], "quantity": 2}))
+        .expect_problem(409, "limit-reached")
+        .await;
     let one = app.redeemed(&w, &fields).await;
     assert_eq!(
         app.cancel_redemption(&w, &id(&one)).await.status().as_u16(),
@@ -347,28 +329,20 @@ async fn staff_redeem_on_behalf_of_a_volunteer_and_are_recorded_as_its_creator()
     assert_eq!(mine["items"][0]["id"], red["id"]);
 
     // A volunteer may name only themself: anyone else is 403, whoever it is.
-    assert_problem(
-        app.redeem(&other, &json!({"reward_id": r["id"], "volunteer_id": v.id}))
-            .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.redeem(&other, &json!({"reward_id": r["id"], "volunteer_id": v.id}))
+        .expect_problem(403, "forbidden")
+        .await;
     let own = app
         .redeemed(&v, &json!({"reward_id": r["id"], "volunteer_id": v.id}))
         .await;
     assert_eq!(own["created_by"], v.id.as_str());
     // Staff naming nobody known is 404.
     for unknown in [uuid::Uuid::new_v4().to_string(), "nobody".to_owned()] {
-        assert_problem(
-            app.redeem(
-                &staff,
-                &json!({"reward_id": r["id"], "volunteer_id": unknown}),
-            )
-            .await,
-            404,
-            "not-found",
+        app.redeem(
+            &staff,
+            &json!({"reward_id": r["id"], "volunteer_id": unknown}),
         )
+        .expect_problem(404, "not-found")
         .await;
     }
     assert_eq!(app.balance(&v).await, 20);
@@ -425,13 +399,10 @@ async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     let red = app.redeemed(&v, &json!({"reward_id": r["id"]})).await;
     let code = red["pickup_code"].clone();
 
-    assert_problem(app.fulfil(&v, &code).await, 403, "forbidden").await;
-    assert_problem(
-        app.fulfil(&staff, &json!("12ab")).await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    app.fulfil(&v, &code).expect_problem(403, "forbidden").await;
+    app.fulfil(&staff, &json!("12ab"))
+        .expect_problem(422, "validation-failed")
+        .await;
     let res = app
         .post(
             "/redemptions/fulfil",
@@ -445,13 +416,12 @@ async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     assert_eq!(done["volunteer_name"], "志愿者");
     assert_eq!(done["volunteer_id"], v.id.as_str());
     assert!(done["fulfilled_at"].is_string());
-    assert_problem(app.fulfil(&staff, &code).await, 404, "not-found").await;
-    assert_problem(
-        app.cancel_redemption(&v, &id(&red)).await,
-        409,
-        "redemption-not-reserved",
-    )
-    .await;
+    app.fulfil(&staff, &code)
+        .expect_problem(404, "not-found")
+        .await;
+    app.cancel_redemption(&v, &id(&red))
+        .expect_problem(409, "redemption-not-reserved")
+        .await;
     let fulfilled = body(app.get("/redemptions?status=fulfilled", &staff.token).await).await;
     assert_eq!(fulfilled["items"][0]["id"], red["id"]);
     let reserved = body(app.get("/redemptions?status=reserved", &staff.token).await).await;
@@ -469,13 +439,9 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     let staff = app.staff().await;
     let v = app.volunteer().await;
 
-    assert_problem(
-        app.create_reward(&v, &json!({"name": "x", "cost_points": 1}))
-            .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.create_reward(&v, &json!({"name": "x", "cost_points": 1}))
+        .expect_problem(403, "forbidden")
+        .await;
     let bad = app
         .create_reward(
             &staff,
@@ -504,12 +470,9 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
             "stock"
         ]
     );
-    assert_problem(
-        app.create_reward(&staff, &json!({"name": "no cost"})).await,
-        400,
-        "bad-request",
-    )
-    .await;
+    app.create_reward(&staff, &json!({"name": "no cost"}))
+        .expect_problem(400, "bad-request")
+        .await;
 
     let b = app
         .reward(
@@ -546,50 +509,31 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     assert_eq!(second["next_cursor"], Value::Null);
     let all = body(app.get("/rewards", &staff.token).await).await;
     assert_eq!(all["items"].as_array().map(Vec::len), Some(3));
-    assert_problem(
-        app.get("/rewards?limit=0", &v.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    assert_problem(app.get_reward(&v, cid).await, 404, "not-found").await;
+    app.get("/rewards?limit=0", &v.token)
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.get_reward(&v, cid)
+        .expect_problem(404, "not-found")
+        .await;
     assert_eq!(app.get_reward(&staff, cid).await.status().as_u16(), 200);
-    assert_problem(
-        app.redeem(&v, &json!({"reward_id": cid})).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        app.redeem(&v, &json!({"reward_id": uuid::Uuid::new_v4()}))
-            .await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        app.redeem(&v, &json!({"reward_id": a["id"], "quantity": 11}))
-            .await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    app.redeem(&v, &json!({"reward_id": cid}))
+        .expect_problem(404, "not-found")
+        .await;
+    app.redeem(&v, &json!({"reward_id": uuid::Uuid::new_v4()}))
+        .expect_problem(404, "not-found")
+        .await;
+    app.redeem(&v, &json!({"reward_id": a["id"], "quantity": 11}))
+        .expect_problem(422, "validation-failed")
+        .await;
 
     // PATCH: null clears, absent keeps, bounds hold, volunteers may not.
     let bid = &id(&b);
-    assert_problem(
-        app.edit_reward(&v, bid, &json!({"active": false})).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        app.edit_reward(&staff, bid, &json!({"cost_points": 0}))
-            .await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    app.edit_reward(&v, bid, &json!({"active": false}))
+        .expect_problem(403, "forbidden")
+        .await;
+    app.edit_reward(&staff, bid, &json!({"cost_points": 0}))
+        .expect_problem(422, "validation-failed")
+        .await;
     let res = app
         .edit_reward(
             &staff,
@@ -607,30 +551,31 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
 
     // Restock: 1–100,000; never past 1,000,000; not for unlimited stock.
     let aid = &id(&a);
-    assert_problem(app.restock(&staff, aid, 5).await, 422, "validation-failed").await;
-    assert_problem(app.restock(&staff, bid, 1).await, 422, "validation-failed").await;
+    app.restock(&staff, aid, 5)
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.restock(&staff, bid, 1)
+        .expect_problem(422, "validation-failed")
+        .await;
     let d = app
         .reward(&staff, json!({"name": "D", "cost_points": 1, "stock": 0}))
         .await;
     let did = &id(&d);
-    assert_problem(app.restock(&staff, did, 0).await, 422, "validation-failed").await;
-    assert_problem(
-        app.restock(&staff, did, 100_001).await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    app.restock(&staff, did, 0)
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.restock(&staff, did, 100_001)
+        .expect_problem(422, "validation-failed")
+        .await;
     let res = app.restock(&staff, did, 100_000).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(body(res).await["stock"], 100_000);
-    assert_problem(
-        app.restock(&staff, &uuid::Uuid::new_v4().to_string(), 1)
-            .await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(app.restock(&v, did, 1).await, 403, "forbidden").await;
+    app.restock(&staff, &uuid::Uuid::new_v4().to_string(), 1)
+        .expect_problem(404, "not-found")
+        .await;
+    app.restock(&v, did, 1)
+        .expect_problem(403, "forbidden")
+        .await;
     let wrong = app
         .request(
             Method::DELETE,
@@ -655,20 +600,12 @@ async fn a_refused_redemption_changes_nothing() {
         )
         .await);
     // Stock is there but points are not: the taken stock goes back with the rollback.
-    assert_problem(
-        app.redeem(&v, &json!({"reward_id": rid, "quantity": 2}))
-            .await,
-        409,
-        "insufficient-points",
-    )
-    .await;
-    assert_problem(
-        app.redeem(&v, &json!({"reward_id": rid, "quantity": 5}))
-            .await,
-        409,
-        "out-of-stock",
-    )
-    .await;
+    app.redeem(&v, &json!({"reward_id": rid, "quantity": 2}))
+        .expect_problem(409, "insufficient-points")
+        .await;
+    app.redeem(&v, &json!({"reward_id": rid, "quantity": 5}))
+        .expect_problem(409, "out-of-stock")
+        .await;
     assert_eq!(app.stock_of(&staff, &rid).await, 4);
     assert_eq!(app.balance(&v).await, 50);
     let mine = body(app.my_redemptions(&v).await).await;
@@ -750,13 +687,19 @@ async fn a_redemption_key_used_with_an_invalid_body_is_spent_like_any_other() {
             app.post_keyed("/redemptions", &token, key, &fields).await
         }
     };
-    let first = assert_problem(post("eleven", 11).await, 422, "validation-failed").await;
+    let first = post("eleven", 11)
+        .expect_problem(422, "validation-failed")
+        .await;
     let again = post("eleven", 11).await;
     assert!(again.headers().get("idempotent-replayed").is_some());
     assert_eq!(assert_problem(again, 422, "validation-failed").await, first);
-    assert_problem(post("eleven", 1).await, 422, "idempotency-key-reused").await;
+    post("eleven", 1)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
 
     assert_eq!(post("one", 1).await.status(), 201);
-    assert_problem(post("one", 0).await, 422, "idempotency-key-reused").await;
+    post("one", 0)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
     assert_eq!(app.balance(&v).await, 90, "one unit was paid for");
 }

@@ -70,17 +70,17 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
     let members = body(app.team_members(&leader, &t).await).await;
     assert_eq!(members["items"].as_array().expect("items").len(), 2);
     assert!(members["items"][0]["phone"].is_string());
-    assert_problem(app.team_members(&member, &t).await, 403, "forbidden").await;
-    assert_problem(app.team_members(&outsider, &t).await, 403, "forbidden").await;
-    assert_problem(
-        app.get(
-            &format!("/teams/{}/members", uuid::Uuid::new_v4()),
-            &staff.token,
-        )
-        .await,
-        404,
-        "not-found",
+    app.team_members(&member, &t)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.team_members(&outsider, &t)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.get(
+        &format!("/teams/{}/members", uuid::Uuid::new_v4()),
+        &staff.token,
     )
+    .expect_problem(404, "not-found")
     .await;
 
     // Me.teams shows the role.
@@ -100,7 +100,9 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_problem(app.team_members(&leader, &t).await, 403, "forbidden").await;
+    app.team_members(&leader, &t)
+        .expect_problem(403, "forbidden")
+        .await;
     let me = body(app.me(&leader).await).await;
     assert_eq!(me["teams"], Value::Array(vec![]));
 }
@@ -120,14 +122,15 @@ async fn a_volunteer_or_another_teams_leader_asking_for_members_is_refused_with_
     let res = app.set_member(&staff, &t, &member.id, "member").await;
     assert_eq!(res.status(), StatusCode::OK);
     let path = format!("/teams/{t}/members?limit=0");
-    assert_problem(app.get(&path, &member.token).await, 403, "forbidden").await;
-    assert_problem(app.get(&path, &other.token).await, 403, "forbidden").await;
-    assert_problem(
-        app.get(&path, &leader.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    app.get(&path, &member.token)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.get(&path, &other.token)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.get(&path, &leader.token)
+        .expect_problem(422, "validation-failed")
+        .await;
     let path = format!("/teams/{t}/members?limit=1");
     let page = body(app.get(&path, &leader.token).await).await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));

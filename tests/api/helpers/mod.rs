@@ -325,6 +325,20 @@ pub async fn body(res: Response) -> Value {
     res.json().await.expect("a JSON body")
 }
 
+/// What a test expects of a request it sends: `app.redeem(&v, &r).expect_problem(409, "out-of-stock")`.
+#[allow(async_fn_in_trait)]
+pub trait Answer {
+    /// Sends the request and asserts a problem+json answer with `status` and `code`; returns the
+    /// body.
+    async fn expect_problem(self, status: u16, code: &str) -> Value;
+}
+
+impl<F: std::future::Future<Output = Response>> Answer for F {
+    async fn expect_problem(self, status: u16, code: &str) -> Value {
+        assert_problem(self.await, status, code).await
+    }
+}
+
 /// Asserts a problem+json answer with `status` and `code`; returns the body.
 pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status");
