@@ -94,12 +94,10 @@ async fn activities_are_listed_by_overlap_soonest_first_with_the_callers_enrolme
     .await;
     assert_eq!(page["items"].as_array().expect("items").len(), 1);
 
-    let res = app
+    let edited = app
         .request(Method::PATCH, &format!("/activities/{}", id(&sooner)), Some(&staff.token),
             Some(&json!({"title": "Sooner, renamed", "capacity": 5, "points_per_hour": 999, "fixed_points": 3})))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let edited = body(res).await;
+        .expect_json(StatusCode::OK).await;
     assert_eq!(edited["title"], "Sooner, renamed");
     assert_eq!(edited["capacity"], 5);
     assert_eq!(edited["points_per_hour"], 60);
@@ -192,9 +190,10 @@ async fn enrolment_is_once_open_until_the_end_and_its_cancellation_frees_the_pla
     let (a, b) = (app.volunteer().await, app.volunteer().await);
     let activity = id(&app.publish(&staff, json!({"capacity": 1})).await);
     let path = format!("/activities/{activity}/enrollment");
-    let res = app.post(&path, &a.token, &json!({})).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let e = body(res).await;
+    let e = app
+        .post(&path, &a.token, &json!({}))
+        .expect_json(StatusCode::CREATED)
+        .await;
     assert_eq!(e["volunteer_id"], a.id);
     app.post(&path, &a.token, &json!({}))
         .expect_problem(409, "already-enrolled")
@@ -211,10 +210,9 @@ async fn enrolment_is_once_open_until_the_end_and_its_cancellation_frees_the_pla
         .expect_problem(409, "activity-ended")
         .await;
     app.set_time(base() + TimeDelta::minutes(119));
-    assert_eq!(
-        app.post(&path, &b.token, &json!({})).await.status(),
-        StatusCode::CREATED
-    );
+    app.post(&path, &b.token, &json!({}))
+        .expect_status(StatusCode::CREATED)
+        .await;
 }
 
 #[actix_web::test]
@@ -256,16 +254,15 @@ async fn a_leader_may_name_their_team_in_upper_case_to_publish_and_edit_its_acti
         .publish(&leader, json!({"team_id": team.to_uppercase()}))
         .await;
     assert_eq!(activity["team_id"], team.as_str());
-    let res = app
+    let edited = app
         .request(
             Method::PATCH,
             &format!("/activities/{}", id(&activity)),
             Some(&leader.token),
             Some(&json!({"team_id": team.to_uppercase(), "title": "Renamed"})),
         )
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let edited = body(res).await;
     assert_eq!(edited["team_id"], team.as_str());
     assert_eq!(edited["title"], "Renamed");
 }

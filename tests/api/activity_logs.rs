@@ -78,10 +78,9 @@ async fn a_leader_manages_their_own_teams_activities_and_the_leader_of_another_t
     assert_problem(res, 403, "forbidden").await;
     let c = app.code(&leader, &activity).await;
     for v in [&v1, &v2] {
-        assert_eq!(
-            app.check_in(v, &activity, &c).await.status(),
-            StatusCode::CREATED
-        );
+        app.check_in(v, &activity, &c)
+            .expect_status(StatusCode::CREATED)
+            .await;
     }
     app.clock.advance(TimeDelta::minutes(20));
     let mut logs = Vec::new();
@@ -97,9 +96,10 @@ async fn a_leader_manages_their_own_teams_activities_and_the_leader_of_another_t
         .await;
     let queue = body(app.approval_queue(&stranger, "status=submitted").await).await;
     assert_eq!(queue["items"].as_array().expect("items").len(), 0);
-    let res = app.bulk_approve(&stranger, &json!(logs)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let bulk = body(res).await;
+    let bulk = app
+        .bulk_approve(&stranger, &json!(logs))
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(bulk["approved"].as_array().expect("approved").len(), 0);
     assert_eq!(bulk["failed"][0]["code"], "forbidden");
     assert_eq!(bulk["failed"][1]["code"], "forbidden");
@@ -143,10 +143,8 @@ async fn nobody_approves_their_own_log_and_the_recorder_does_not_approve_what_th
         )
         .await;
     assert_problem(res, 422, "validation-failed").await;
-    let res = app.record_attendance(&staff, &json!({"activity_id": activity, "volunteer_id": v.id, "minutes": 50, "note": "no phone"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let recorded = body(res).await;
+    let recorded = app.record_attendance(&staff, &json!({"activity_id": activity, "volunteer_id": v.id, "minutes": 50, "note": "no phone"}))
+        .expect_json(StatusCode::CREATED).await;
     assert_eq!(recorded["source"], "staff");
     assert_eq!(recorded["status"], "submitted");
     assert_eq!(recorded["recorded_by"], staff.id);
@@ -159,7 +157,9 @@ async fn nobody_approves_their_own_log_and_the_recorder_does_not_approve_what_th
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.balance(&v).await, 50);
     // Reversing one's own log is refused too.
-    assert_eq!(app.approve(&other, &own).await.status(), StatusCode::OK);
+    app.approve(&other, &own)
+        .expect_status(StatusCode::OK)
+        .await;
     let res = app.reverse(&staff, &own, "x").await;
     assert_problem(res, 403, "self-approval").await;
     assert_eq!(app.balance(&staff).await, 30);
@@ -181,11 +181,10 @@ async fn approving_other_points_needs_a_note_and_zero_points_record_the_hours_wi
         .approve_with(&approver, &log, &json!({"points": 10001, "note": "x"}))
         .await;
     assert_problem(res, 422, "validation-failed").await;
-    let res = app
+    let approved = app
         .approve_with(&approver, &log, &json!({"points": 0, "note": "left early"}))
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let approved = body(res).await;
     assert_eq!(approved["status"], "approved");
     assert_eq!(approved["points_awarded"], 0);
     assert_eq!(approved["transaction_id"], Value::Null);
@@ -215,7 +214,9 @@ async fn reversal_takes_the_points_back_but_after_spending_is_refused_and_change
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let (_, log) = app.submitted_log(&admin, &v, json!({}), 60).await;
-    assert_eq!(app.approve(&staff, &log).await.status(), StatusCode::OK);
+    app.approve(&staff, &log)
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(app.balance(&v).await, 60);
     // Spend 50 of them.
     let res = app
@@ -236,9 +237,10 @@ async fn reversal_takes_the_points_back_but_after_spending_is_refused_and_change
 
     // Given the points back, the reversal goes through.
     app.grant(&admin, &v.id, 50).await;
-    let res = app.reverse(&staff, &log, "no-show").await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let reversed = body(res).await;
+    let reversed = app
+        .reverse(&staff, &log, "no-show")
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(reversed["status"], "reversed");
     assert_eq!(reversed["reversed_by"], staff.id);
     assert_eq!(reversed["reversal_reason"], "no-show");
@@ -285,13 +287,14 @@ async fn bulk_approve_approves_the_good_ids_and_reports_unknown_and_already_appr
     let (_, la) = app.submitted_log(&staff, &a, json!({}), 10).await;
     let (_, lb) = app.submitted_log(&staff, &b, json!({}), 20).await;
     let (_, lc) = app.submitted_log(&staff, &c, json!({}), 30).await;
-    assert_eq!(app.approve(&reviewer, &lb).await.status(), StatusCode::OK);
-    let unknown = uuid::Uuid::new_v4().to_string();
-    let res = app
-        .bulk_approve(&reviewer, &json!([la, unknown, lb, "not-a-uuid", lc]))
+    app.approve(&reviewer, &lb)
+        .expect_status(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let bulk = body(res).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let bulk = app
+        .bulk_approve(&reviewer, &json!([la, unknown, lb, "not-a-uuid", lc]))
+        .expect_json(StatusCode::OK)
+        .await;
     let approved: Vec<&str> = bulk["approved"]
         .as_array()
         .expect("approved")

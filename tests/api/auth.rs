@@ -56,11 +56,10 @@ async fn tokens_of(res: reqwest::Response) -> (String, String) {
 async fn registering_answers_201_with_a_bearer_session_for_a_new_volunteer() {
     let app = spawn_app().await;
     let phone = unique_phone();
-    let res = app
+    let auth = app
         .register(&phone, "  李雷  ", "correct horse battery")
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), 201);
-    let auth = body(res).await;
     assert_eq!(auth["token_type"], "Bearer");
     assert_eq!(auth["expires_in"], 900);
     assert!(auth["access_token"].as_str().is_some_and(|t| !t.is_empty()));
@@ -88,11 +87,10 @@ async fn an_unknown_role_field_in_a_registration_is_ignored_and_makes_a_voluntee
         "role": "admin",
         "id": "00000000-0000-0000-0000-000000000000",
     });
-    let res = app
+    let auth = app
         .request(Method::POST, "/auth/register", None, Some(&body_))
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), 201);
-    let auth = body(res).await;
     assert_eq!(auth["user"]["role"], "volunteer");
     assert_ne!(auth["user"]["id"], "00000000-0000-0000-0000-000000000000");
     let token = auth["access_token"].as_str().expect("token");
@@ -351,9 +349,10 @@ async fn forged_access_tokens_are_401_and_a_genuine_one_works() {
 async fn refreshing_rotates_and_the_old_refresh_token_stops_working() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
-    let res = app.refresh(&v.refresh_token).await;
-    assert_eq!(res.status(), 200);
-    let auth = body(res).await;
+    let auth = app
+        .refresh(&v.refresh_token)
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(auth["user"]["id"], v.id.as_str());
     assert_eq!(auth["token_type"], "Bearer");
     let access = auth["access_token"].as_str().expect("access");

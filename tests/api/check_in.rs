@@ -16,9 +16,10 @@ async fn the_check_in_code_changes_every_minute_and_the_previous_minutes_code_st
     let (a, b) = (app.volunteer().await, app.volunteer().await);
     let activity = id(&app.publish(&staff, json!({})).await);
 
-    let res = app.check_in_code(&staff, &activity).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let shown = body(res).await;
+    let shown = app
+        .check_in_code(&staff, &activity)
+        .expect_json(StatusCode::OK)
+        .await;
     let first = shown["code"].as_str().expect("code").to_owned();
     assert_eq!(first.len(), 6);
     assert!(first.chars().all(|c| c.is_ascii_digit()));
@@ -42,9 +43,10 @@ async fn the_check_in_code_changes_every_minute_and_the_previous_minutes_code_st
     let second = app.code(&staff, &activity).await;
     assert_ne!(first, second, "the code rotates");
     // The previous minute's code still works...
-    let res = app.check_in(&a, &activity, &first).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let log = body(res).await;
+    let log = app
+        .check_in(&a, &activity, &first)
+        .expect_json(StatusCode::CREATED)
+        .await;
     assert_eq!(log["status"], "checked_in");
     assert_eq!(log["source"], "self");
     assert_eq!(log["recorded_by"], Value::Null);
@@ -107,10 +109,9 @@ async fn check_in_is_refused_before_and_after_its_window() {
 
     app.set_time(base() - TimeDelta::minutes(29));
     let c = app.code(&staff, &activity).await;
-    assert_eq!(
-        app.check_in(&v, &activity, &c).await.status(),
-        StatusCode::CREATED
-    );
+    app.check_in(&v, &activity, &c)
+        .expect_status(StatusCode::CREATED)
+        .await;
 }
 
 #[actix_web::test]
@@ -136,9 +137,10 @@ async fn with_a_geofence_check_in_needs_a_location_inside_the_radius_and_keeps_t
         .await;
     // About 55 m north.
     let near = json!({"code": c, "location": {"lat": 31.2309, "lng": 121.4737, "accuracy_m": 5.0}});
-    let res = app.post(&path, &v.token, &near).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let log = body(res).await;
+    let log = app
+        .post(&path, &v.token, &near)
+        .expect_json(StatusCode::CREATED)
+        .await;
     let d = log["check_in_distance_m"].as_f64().expect("a distance");
     assert!((50.0..62.0).contains(&d), "{d}");
     assert_eq!(log["check_in_location"]["lat"], 31.2309);
@@ -155,10 +157,9 @@ async fn check_out_without_check_in_is_refused_and_a_second_check_in_too() {
         .expect_problem(409, "not-checked-in")
         .await;
     let c = app.code(&staff, &activity).await;
-    assert_eq!(
-        app.check_in(&v, &activity, &c).await.status(),
-        StatusCode::CREATED
-    );
+    app.check_in(&v, &activity, &c)
+        .expect_status(StatusCode::CREATED)
+        .await;
     app.check_in(&v, &activity, &c)
         .expect_problem(409, "already-checked-in")
         .await;
@@ -171,7 +172,9 @@ async fn check_out_without_check_in_is_refused_and_a_second_check_in_too() {
         .await;
     assert_problem(res, 409, "already-checked-in").await;
     app.clock.advance(TimeDelta::minutes(10));
-    assert_eq!(app.check_out(&v, &activity).await.status(), StatusCode::OK);
+    app.check_out(&v, &activity)
+        .expect_status(StatusCode::OK)
+        .await;
     app.check_out(&v, &activity)
         .expect_problem(409, "not-checked-in")
         .await;
@@ -191,22 +194,20 @@ async fn check_out_counts_whole_minutes_inside_the_activity_on_the_server_clock(
     // In 20 minutes early; the minutes count from the start.
     app.set_time(base() - TimeDelta::minutes(20));
     let c = app.code(&staff, &activity).await;
-    assert_eq!(
-        app.check_in(&v, &activity, &c).await.status(),
-        StatusCode::CREATED
-    );
+    app.check_in(&v, &activity, &c)
+        .expect_status(StatusCode::CREATED)
+        .await;
     let open = body(app.my_logs(&v, "status=checked_in").await).await;
     assert_eq!(open["items"].as_array().expect("items").len(), 1);
     app.set_time(base() + TimeDelta::minutes(90) + TimeDelta::seconds(59));
-    let res = app
+    let log = app
         .post(
             &format!("/activities/{activity}/check-out"),
             &v.token,
             &json!({"location": {"lat": 1.0, "lng": 2.0}}),
         )
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let log = body(res).await;
     assert_eq!(log["minutes"], 90);
     assert_eq!(log["points_proposed"], 15);
     assert_eq!(log["check_out_location"]["lng"], 2.0);
@@ -245,10 +246,9 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
         .await;
     assert_problem(res, 422, "idempotency-key-reused").await;
 
-    assert_eq!(
-        app.check_in(&volunteer, &activity, &c).await.status(),
-        StatusCode::CREATED
-    );
+    app.check_in(&volunteer, &activity, &c)
+        .expect_status(StatusCode::CREATED)
+        .await;
     let path = format!("/activities/{activity}/check-out");
     let bad = json!({"location": {"lat": 0.0, "lng": 181.0}});
     for replayed in [None, Some("true")] {
@@ -303,10 +303,9 @@ async fn concurrent_wrong_codes_cannot_slip_past_the_limit_and_a_right_code_does
             .expect_problem(422, "invalid-check-in-code")
             .await;
     }
-    assert_eq!(
-        app.check_in(&w, &activity, &right).await.status(),
-        StatusCode::CREATED
-    );
+    app.check_in(&w, &activity, &right)
+        .expect_status(StatusCode::CREATED)
+        .await;
     let res = app.check_in(&w, &activity, &right).await;
     assert_problem(res, 409, "already-checked-in").await;
 }

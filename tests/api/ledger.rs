@@ -91,9 +91,10 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     let admin = app.admin().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let res = app.adjust(&admin, "k1", &adjustment(&v.id, 25)).await;
-    assert_eq!(res.status(), 201);
-    let tx = body(res).await;
+    let tx = app
+        .adjust(&admin, "k1", &adjustment(&v.id, 25))
+        .expect_json(StatusCode::CREATED)
+        .await;
     assert_eq!(tx["kind"], "adjust");
     assert_eq!(tx["memo"], "test adjustment");
     assert_eq!(tx["created_by"], admin.id.as_str());

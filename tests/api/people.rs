@@ -31,9 +31,7 @@ fn ids(page: &Value) -> Vec<String> {
 async fn me_shows_the_caller_with_no_teams_yet() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
-    let res = app.me(&v).await;
-    assert_eq!(res.status(), 200);
-    let me = body(res).await;
+    let me = app.me(&v).expect_json(StatusCode::OK).await;
     assert_eq!(me["id"], v.id.as_str());
     assert_eq!(me["phone"], v.phone.as_str());
     assert_eq!(me["name"], "志愿者");
@@ -199,15 +197,14 @@ async fn staff_register_someone_without_the_app_who_signs_in_only_after_a_desk_r
     let app = spawn_app().await;
     let staff = app.staff().await;
     let phone = unique_phone();
-    let res = app
+    let user = app
         .post(
             "/volunteers",
             &staff.token,
             &json!({"phone": phone, "name": " 王奶奶 ", "role": "admin"}),
         )
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), 201);
-    let user = body(res).await;
     assert_eq!(user["name"], "王奶奶");
     assert_eq!(user["role"], "volunteer");
     assert_eq!(user["phone"], phone.as_str());
@@ -461,11 +458,10 @@ async fn an_admin_changes_roles_which_revokes_the_persons_refresh_tokens() {
 
     let auth = body(app.login(&v.phone, &v.password).await).await;
     let live_refresh = auth["refresh_token"].as_str().expect("refresh").to_owned();
-    let res = app
+    let user = app
         .put(&path, &admin.token, &json!({"role": "staff"}))
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), 200);
-    let user = body(res).await;
     assert_eq!(user["role"], "staff");
     assert_eq!(user["id"], v.id.as_str());
     let res = app.refresh(&live_refresh).await;

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::{body, TestApp, TestUser};
+use super::{body, Answer, TestApp, TestUser};
 
 /// A fixed start for the manual clock: tests move it by hand.
 pub fn base() -> DateTime<Utc> {
@@ -24,26 +24,14 @@ pub fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
 }
 
-/// Asserts `res` has `status`, showing the body when it has not; returns the JSON body.
-pub async fn expect_status(res: Response, status: StatusCode, what: &str) -> Value {
-    if res.status() != status {
-        let got = res.status();
-        panic!("{what}: {got}: {}", res.text().await.unwrap_or_default());
-    }
-    body(res).await
-}
-
 impl TestApp {
     /// Gives `volunteer` points through an admin adjustment.
     pub async fn grant(&self, admin: &TestUser, volunteer: &str, amount: i64) {
         let key = uuid::Uuid::new_v4().to_string();
         let fields = json!({"volunteer_id": volunteer, "amount": amount, "reason": "test grant"});
-        expect_status(
-            self.adjust(admin, &key, &fields).await,
-            StatusCode::CREATED,
-            "grant",
-        )
-        .await;
+        self.adjust(admin, &key, &fields)
+            .expect_json(StatusCode::CREATED)
+            .await;
     }
 
     /// A new volunteer granted `points` by `admin`.
@@ -62,7 +50,7 @@ impl TestApp {
 
     /// The whole `/me/balance` of `who` (pending points, minutes served...).
     pub async fn balance_sheet(&self, who: &TestUser) -> Value {
-        expect_status(self.my_balance(who).await, StatusCode::OK, "balance").await
+        self.my_balance(who).expect_json(StatusCode::OK).await
     }
 
     /// Publishes an activity from `base()` to two hours later at 60 points an hour, with `extra`
@@ -79,8 +67,9 @@ impl TestApp {
                 into.insert(k.clone(), v.clone());
             }
         }
-        let res = self.create_activity(who, &fields).await;
-        expect_status(res, StatusCode::CREATED, "publish").await
+        self.create_activity(who, &fields)
+            .expect_json(StatusCode::CREATED)
+            .await
     }
 
     /// The id of a plain activity (`publish` with nothing extra), published at `base()`.
@@ -91,12 +80,10 @@ impl TestApp {
 
     /// The current check-in code, as staff or a leader reads it.
     pub async fn code(&self, who: &TestUser, activity: &str) -> String {
-        let shown = expect_status(
-            self.check_in_code(who, activity).await,
-            StatusCode::OK,
-            "code",
-        )
-        .await;
+        let shown = self
+            .check_in_code(who, activity)
+            .expect_json(StatusCode::OK)
+            .await;
         shown["code"].as_str().expect("code").to_owned()
     }
 
@@ -108,14 +95,16 @@ impl TestApp {
         activity: &str,
     ) -> Value {
         let code = self.code(manager, activity).await;
-        let res = self.check_in(volunteer, activity, &code).await;
-        expect_status(res, StatusCode::CREATED, "check in").await
+        self.check_in(volunteer, activity, &code)
+            .expect_json(StatusCode::CREATED)
+            .await
     }
 
     /// `volunteer` checked out of `activity`; returns the submitted log.
     pub async fn checked_out(&self, volunteer: &TestUser, activity: &str) -> Value {
-        let res = self.check_out(volunteer, activity).await;
-        expect_status(res, StatusCode::OK, "check out").await
+        self.check_out(volunteer, activity)
+            .expect_json(StatusCode::OK)
+            .await
     }
 
     /// A submitted log of `volunteer` at a fresh activity of `manager`, checked in at the start and
@@ -139,28 +128,35 @@ impl TestApp {
 
     /// `log` approved by `reviewer` with its proposed points; returns it.
     pub async fn approved(&self, reviewer: &TestUser, log: &str) -> Value {
-        expect_status(self.approve(reviewer, log).await, StatusCode::OK, "approve").await
+        self.approve(reviewer, log)
+            .expect_json(StatusCode::OK)
+            .await
     }
 
     /// A new team (named Riverside) of `staff`'s with `who` as its `role`; returns its id.
     pub async fn team_with(&self, staff: &TestUser, who: &TestUser, role: &str) -> String {
-        let res = self.create_team(staff, &json!({"name": "Riverside"})).await;
-        let team = id(&expect_status(res, StatusCode::CREATED, "team").await);
-        let res = self.set_member(staff, &team, &who.id, role).await;
-        expect_status(res, StatusCode::OK, "member").await;
+        let team = id(&self
+            .create_team(staff, &json!({"name": "Riverside"}))
+            .expect_json(StatusCode::CREATED)
+            .await);
+        self.set_member(staff, &team, &who.id, role)
+            .expect_json(StatusCode::OK)
+            .await;
         team
     }
 
     /// A reward `staff` created with these fields; returns it.
     pub async fn reward(&self, staff: &TestUser, fields: Value) -> Value {
-        let res = self.create_reward(staff, &fields).await;
-        expect_status(res, StatusCode::CREATED, "create reward").await
+        self.create_reward(staff, &fields)
+            .expect_json(StatusCode::CREATED)
+            .await
     }
 
     /// A redemption that must succeed; returns it.
     pub async fn redeemed(&self, who: &TestUser, fields: &Value) -> Value {
-        let res = self.redeem(who, fields).await;
-        expect_status(res, StatusCode::CREATED, "redeem").await
+        self.redeem(who, fields)
+            .expect_json(StatusCode::CREATED)
+            .await
     }
 
     /// The stock of a reward as `staff` read it.

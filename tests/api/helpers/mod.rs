@@ -10,13 +10,14 @@ mod fixtures;
 
 pub use database::*;
 pub use fixtures::*;
+pub use reqwest::StatusCode;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use volunteer_points::clock::Clock;
 use volunteer_points::config::Config;
@@ -331,12 +332,37 @@ pub trait Answer {
     /// Sends the request and asserts a problem+json answer with `status` and `code`; returns the
     /// body.
     async fn expect_problem(self, status: u16, code: &str) -> Value;
+
+    /// Sends the request and asserts the answer's `status` (showing the body when it is not);
+    /// returns the JSON body.
+    async fn expect_json(self, status: StatusCode) -> Value;
+
+    /// Sends the request and asserts the answer's `status` (showing the body when it is not).
+    async fn expect_status(self, status: StatusCode);
 }
 
 impl<F: std::future::Future<Output = Response>> Answer for F {
     async fn expect_problem(self, status: u16, code: &str) -> Value {
         assert_problem(self.await, status, code).await
     }
+
+    async fn expect_json(self, status: StatusCode) -> Value {
+        body(with_status(self.await, status).await).await
+    }
+
+    async fn expect_status(self, status: StatusCode) {
+        with_status(self.await, status).await;
+    }
+}
+
+/// `res`, asserted to have `status`; a failure shows the body that came instead.
+async fn with_status(res: Response, status: StatusCode) -> Response {
+    if res.status() != status {
+        let got = res.status();
+        let text = res.text().await.unwrap_or_default();
+        panic!("expected {status}, got {got}: {text}");
+    }
+    res
 }
 
 /// Asserts a problem+json answer with `status` and `code`; returns the body.
