@@ -52,16 +52,11 @@ async fn activities_are_listed_by_overlap_soonest_first_with_the_callers_enrolme
     let sooner = app.publish(&staff, json!({"title": "Sooner"})).await;
     let _past = app.publish(&staff, json!({"title": "Past",
         "starts_at": rfc(base() - TimeDelta::hours(5)), "ends_at": rfc(base() - TimeDelta::hours(4))})).await;
-    let res = app
-        .post(
-            &format!("/activities/{}/enrollment", id(&later)),
-            &v.token,
-            &json!({}),
-        )
+    app.enrol(&v, &id(&later))
+        .expect_status(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
 
-    let page = body(app.get("/activities", &v.token).await).await;
+    let page = body(app.activities(&v, "").await).await;
     let titles: Vec<&str> = page["items"]
         .as_array()
         .expect("items")
@@ -74,10 +69,10 @@ async fn activities_are_listed_by_overlap_soonest_first_with_the_callers_enrolme
     assert_eq!(page["items"][1]["enrolled_count"], 1);
 
     // A page of one, then the next by cursor.
-    let first = body(app.get("/activities?limit=1", &v.token).await).await;
+    let first = body(app.activities(&v, "limit=1").await).await;
     let cursor = first["next_cursor"].as_str().expect("a cursor").to_owned();
     let second = body(
-        app.get(&format!("/activities?limit=1&cursor={cursor}"), &v.token)
+        app.activities(&v, &format!("limit=1&cursor={cursor}"))
             .await,
     )
     .await;
@@ -87,28 +82,17 @@ async fn activities_are_listed_by_overlap_soonest_first_with_the_callers_enrolme
     // A window [from, to) that only the later one overlaps.
     let from = rfc(base() + TimeDelta::hours(3)).replace('+', "%2B");
     let to = rfc(base() + TimeDelta::hours(10));
-    let page = body(
-        app.get(&format!("/activities?from={from}&to={to}"), &v.token)
-            .await,
-    )
-    .await;
+    let page = body(app.activities(&v, &format!("from={from}&to={to}")).await).await;
     assert_eq!(page["items"].as_array().expect("items").len(), 1);
 
-    let edited = app
-        .request(Method::PATCH, &format!("/activities/{}", id(&sooner)), Some(&staff.token),
-            Some(&json!({"title": "Sooner, renamed", "capacity": 5, "points_per_hour": 999, "fixed_points": 3})))
+    let edited = app.edit_activity(&staff, &id(&sooner), &json!({"title": "Sooner, renamed", "capacity": 5, "points_per_hour": 999, "fixed_points": 3}))
         .expect_json(StatusCode::OK).await;
     assert_eq!(edited["title"], "Sooner, renamed");
     assert_eq!(edited["capacity"], 5);
     assert_eq!(edited["points_per_hour"], 60);
     assert_eq!(edited["fixed_points"], Value::Null);
     let res = app
-        .request(
-            Method::PATCH,
-            &format!("/activities/{}", id(&sooner)),
-            Some(&v.token),
-            Some(&json!({"title": "mine now"})),
-        )
+        .edit_activity(&v, &id(&sooner), &json!({"title": "mine now"}))
         .await;
     assert_problem(res, 403, "forbidden").await;
     let res = app
@@ -125,10 +109,9 @@ async fn activities_are_listed_by_overlap_soonest_first_with_the_callers_enrolme
 #[actix_web::test]
 async fn a_cancelled_activity_refuses_check_in_recorded_attendance_and_a_second_cancel() {
     let app = spawn_app().await;
-    app.set_time(base());
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let activity = id(&app.publish(&staff, json!({})).await);
+    let activity = app.an_activity(&staff).await;
     let c = app.code(&staff, &activity).await;
     let res = app.cancel_activity(&v, &activity).await;
     assert_problem(res, 403, "forbidden").await;
@@ -139,12 +122,7 @@ async fn a_cancelled_activity_refuses_check_in_recorded_attendance_and_a_second_
         .expect_problem(409, "activity-cancelled")
         .await;
     // Nor may staff record attendance on it for someone without the app.
-    let res = app
-        .record_attendance(
-            &staff,
-            &json!({"activity_id": activity, "volunteer_id": v.id, "minutes": 30}),
-        )
-        .await;
+    let res = app.record_attendance(&staff, &activity, &v, 30).await;
     assert_problem(res, 409, "activity-cancelled").await;
     let res = app.cancel_activity(&staff, &activity).await;
     assert_problem(res, 409, "activity-cancelled").await;
@@ -162,9 +140,7 @@ async fn eight_concurrent_sign_ups_for_two_places_give_exactly_two_enrolments() 
     for _ in 0..8 {
         volunteers.push(app.volunteer().await);
     }
-    let path = format!("/activities/{activity}/enrollment");
-    let empty = json!({});
-    let responses = join_all(volunteers.iter().map(|v| app.post(&path, &v.token, &empty))).await;
+    let responses = join_all(volunteers.iter().map(|v| app.enrol(v, &activity))).await;
     let mut created = 0;
     for res in responses {
         match res.status().as_u16() {
@@ -174,11 +150,7 @@ async fn eight_concurrent_sign_ups_for_two_places_give_exactly_two_enrolments() 
         }
     }
     assert_eq!(created, 2);
-    let a = body(
-        app.get(&format!("/activities/{activity}"), &staff.token)
-            .await,
-    )
-    .await;
+    let a = body(app.activity(&staff, &activity).await).await;
     assert_eq!(a["enrolled_count"], 2);
 }
 
@@ -189,28 +161,25 @@ async fn enrolment_is_once_open_until_the_end_and_its_cancellation_frees_the_pla
     let staff = app.staff().await;
     let (a, b) = (app.volunteer().await, app.volunteer().await);
     let activity = id(&app.publish(&staff, json!({"capacity": 1})).await);
-    let path = format!("/activities/{activity}/enrollment");
     let e = app
-        .post(&path, &a.token, &json!({}))
+        .enrol(&a, &activity)
         .expect_json(StatusCode::CREATED)
         .await;
     assert_eq!(e["volunteer_id"], a.id);
-    app.post(&path, &a.token, &json!({}))
+    app.enrol(&a, &activity)
         .expect_problem(409, "already-enrolled")
         .await;
-    app.post(&path, &b.token, &json!({}))
+    app.enrol(&b, &activity)
         .expect_problem(409, "activity-full")
         .await;
-    let res = app
-        .request(Method::DELETE, &path, Some(&a.token), None)
-        .await;
+    let res = app.unenrol(&a, &activity).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     app.set_time(base() + TimeDelta::hours(2));
-    app.post(&path, &b.token, &json!({}))
+    app.enrol(&b, &activity)
         .expect_problem(409, "activity-ended")
         .await;
     app.set_time(base() + TimeDelta::minutes(119));
-    app.post(&path, &b.token, &json!({}))
+    app.enrol(&b, &activity)
         .expect_status(StatusCode::CREATED)
         .await;
 }
@@ -255,11 +224,10 @@ async fn a_leader_may_name_their_team_in_upper_case_to_publish_and_edit_its_acti
         .await;
     assert_eq!(activity["team_id"], team.as_str());
     let edited = app
-        .request(
-            Method::PATCH,
-            &format!("/activities/{}", id(&activity)),
-            Some(&leader.token),
-            Some(&json!({"team_id": team.to_uppercase(), "title": "Renamed"})),
+        .edit_activity(
+            &leader,
+            &id(&activity),
+            &json!({"team_id": team.to_uppercase(), "title": "Renamed"}),
         )
         .expect_json(StatusCode::OK)
         .await;

@@ -7,14 +7,22 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
+/// A code that is not `right`.
+fn a_wrong_code(right: &str) -> &'static str {
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
 #[actix_web::test]
 async fn the_check_in_code_changes_every_minute_and_the_previous_minutes_code_still_works_but_not_an_older_one(
 ) {
     let app = spawn_app().await;
-    app.set_time(base());
     let staff = app.staff().await;
     let (a, b) = (app.volunteer().await, app.volunteer().await);
-    let activity = id(&app.publish(&staff, json!({})).await);
+    let activity = app.an_activity(&staff).await;
 
     let shown = app
         .check_in_code(&staff, &activity)
@@ -29,12 +37,7 @@ async fn the_check_in_code_changes_every_minute_and_the_previous_minutes_code_st
         format!("vp-checkin:{activity}:{first}")
     );
 
-    let res = app
-        .get(
-            &format!("/activities/{activity}/check-in-code.svg"),
-            &staff.token,
-        )
-        .await;
+    let res = app.check_in_qr_code(&staff, &activity).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "image/svg+xml");
     assert!(res.text().await.expect("svg").contains("<svg"));
@@ -63,16 +66,11 @@ async fn the_check_in_code_changes_every_minute_and_the_previous_minutes_code_st
 #[actix_web::test]
 async fn wrong_codes_are_refused_and_after_five_in_ten_minutes_the_volunteer_is_rate_limited() {
     let app = spawn_app().await;
-    app.set_time(base());
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let activity = id(&app.publish(&staff, json!({})).await);
+    let activity = app.an_activity(&staff).await;
     let right = app.code(&staff, &activity).await;
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = a_wrong_code(&right);
     for _ in 0..5 {
         let res = app.check_in(&v, &activity, wrong).await;
         assert_problem(res, 422, "invalid-check-in-code").await;
@@ -92,8 +90,7 @@ async fn check_in_is_refused_before_and_after_its_window() {
     let app = spawn_app().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    app.set_time(base());
-    let activity = id(&app.publish(&staff, json!({})).await);
+    let activity = app.an_activity(&staff).await;
 
     app.set_time(base() - TimeDelta::minutes(31));
     let c = app.code(&staff, &activity).await;
@@ -127,18 +124,17 @@ async fn with_a_geofence_check_in_needs_a_location_inside_the_radius_and_keeps_t
         )
         .await);
     let c = app.code(&staff, &activity).await;
-    let path = format!("/activities/{activity}/check-in");
-    let res = app.post(&path, &v.token, &json!({"code": c})).await;
+    let res = app.check_in(&v, &activity, &c).await;
     assert_problem(res, 422, "outside-geofence").await;
     // About 1.1 km north.
     let far = json!({"code": c, "location": {"lat": 31.2404, "lng": 121.4737, "accuracy_m": 5.0}});
-    app.post(&path, &v.token, &far)
+    app.check_in_with(&v, &activity, &far)
         .expect_problem(422, "outside-geofence")
         .await;
     // About 55 m north.
     let near = json!({"code": c, "location": {"lat": 31.2309, "lng": 121.4737, "accuracy_m": 5.0}});
     let log = app
-        .post(&path, &v.token, &near)
+        .check_in_with(&v, &activity, &near)
         .expect_json(StatusCode::CREATED)
         .await;
     let d = log["check_in_distance_m"].as_f64().expect("a distance");
@@ -149,10 +145,9 @@ async fn with_a_geofence_check_in_needs_a_location_inside_the_radius_and_keeps_t
 #[actix_web::test]
 async fn check_out_without_check_in_is_refused_and_a_second_check_in_too() {
     let app = spawn_app().await;
-    app.set_time(base());
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let activity = id(&app.publish(&staff, json!({})).await);
+    let activity = app.an_activity(&staff).await;
     app.check_out(&v, &activity)
         .expect_problem(409, "not-checked-in")
         .await;
@@ -164,12 +159,7 @@ async fn check_out_without_check_in_is_refused_and_a_second_check_in_too() {
         .expect_problem(409, "already-checked-in")
         .await;
     // Nor may staff record a second log for them.
-    let res = app
-        .record_attendance(
-            &staff,
-            &json!({"activity_id": activity, "volunteer_id": v.id, "minutes": 30}),
-        )
-        .await;
+    let res = app.record_attendance(&staff, &activity, &v, 30).await;
     assert_problem(res, 409, "already-checked-in").await;
     app.clock.advance(TimeDelta::minutes(10));
     app.check_out(&v, &activity)
@@ -201,9 +191,9 @@ async fn check_out_counts_whole_minutes_inside_the_activity_on_the_server_clock(
     assert_eq!(open["items"].as_array().expect("items").len(), 1);
     app.set_time(base() + TimeDelta::minutes(90) + TimeDelta::seconds(59));
     let log = app
-        .post(
-            &format!("/activities/{activity}/check-out"),
-            &v.token,
+        .check_out_with(
+            &v,
+            &activity,
             &json!({"location": {"lat": 1.0, "lng": 2.0}}),
         )
         .expect_json(StatusCode::OK)
@@ -223,21 +213,16 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
     let app = spawn_app().await;
     let staff = app.staff().await;
     let volunteer = app.volunteer().await;
-    app.set_time(base());
-    let activity = id(&app.publish(&staff, json!({})).await);
+    let activity = app.an_activity(&staff).await;
     let c = app.code(&staff, &activity).await;
     let bad = json!({"code": c, "location": {"lat": 91.0, "lng": 0.0}});
     let path = format!("/activities/{activity}/check-in");
-    for replayed in [None, Some("true")] {
+    for expected in [None, Some("true")] {
         let res = app
             .post_keyed(&path, &volunteer.token, "check-in-1", &bad)
             .await;
-        let header = res
-            .headers()
-            .get("Idempotent-Replayed")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        assert_eq!(header.as_deref(), replayed);
+        let header = replayed(&res).map(str::to_owned);
+        assert_eq!(header.as_deref(), expected);
         assert_problem(res, 422, "validation-failed").await;
     }
     // The key is spent on that refusal: another body with it is a reused key.
@@ -251,16 +236,12 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
         .await;
     let path = format!("/activities/{activity}/check-out");
     let bad = json!({"location": {"lat": 0.0, "lng": 181.0}});
-    for replayed in [None, Some("true")] {
+    for expected in [None, Some("true")] {
         let res = app
             .post_keyed(&path, &volunteer.token, "check-out-1", &bad)
             .await;
-        let header = res
-            .headers()
-            .get("Idempotent-Replayed")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        assert_eq!(header.as_deref(), replayed);
+        let header = replayed(&res).map(str::to_owned);
+        assert_eq!(header.as_deref(), expected);
         assert_problem(res, 422, "validation-failed").await;
     }
 }
@@ -268,16 +249,11 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
 #[actix_web::test]
 async fn concurrent_wrong_codes_cannot_slip_past_the_limit_and_a_right_code_does_not_count() {
     let app = spawn_app().await;
-    app.set_time(base());
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let activity = id(&app.publish(&staff, json!({})).await);
+    let activity = app.an_activity(&staff).await;
     let right = app.code(&staff, &activity).await;
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = a_wrong_code(&right);
     let guesses = (0..12).map(|_| app.check_in(&v, &activity, wrong));
     let statuses: Vec<u16> = join_all(guesses)
         .await

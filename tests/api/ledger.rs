@@ -214,17 +214,11 @@ async fn a_replay_answers_the_same_bytes_and_acts_once() {
     let v = app.volunteer().await;
     let first = app.adjust(&admin, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(first.status(), 201);
-    assert!(first.headers().get("idempotent-replayed").is_none());
+    assert!(replayed(&first).is_none());
     let first_body = first.text().await.expect("body");
     let again = app.adjust(&admin, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(again.status(), 201);
-    assert_eq!(
-        again
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(replayed(&again), Some("true"));
     assert_eq!(
         again.text().await.expect("body"),
         first_body,
@@ -241,7 +235,7 @@ async fn a_replay_answers_the_same_bytes_and_acts_once() {
     let admin2 = app.admin().await;
     let res = app.adjust(&admin2, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(res.status(), 201);
-    assert!(res.headers().get("idempotent-replayed").is_none());
+    assert!(replayed(&res).is_none());
     assert_eq!(app.balance(&v).await, 80);
 }
 
@@ -258,12 +252,7 @@ async fn a_refusal_replays_as_refused_even_after_a_top_up() {
     let res = app
         .adjust(&admin, "too-much", &adjustment(&v.id, -30))
         .await;
-    assert_eq!(
-        res.headers()
-            .get("idempotent-replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(replayed(&res), Some("true"));
     let again = assert_problem(res, 409, "insufficient-points").await;
     assert_eq!(again, first);
     assert_eq!(app.balance(&v).await, 100, "the replay took nothing");
@@ -287,7 +276,7 @@ async fn concurrent_requests_with_one_key_act_once() {
     let mut replays = 0;
     for res in join_all(requests).await {
         let status = res.status().as_u16();
-        if res.headers().get("idempotent-replayed").is_some() {
+        if replayed(&res).is_some() {
             replays += 1;
         }
         let b = body(res).await;
@@ -588,16 +577,10 @@ async fn a_refused_body_is_kept_under_its_key_and_another_body_with_that_key_is_
     };
     // A validation refusal is an answer below 500: kept and replayed byte for byte.
     let first = post("bad-first", 0).await;
-    assert!(first.headers().get("idempotent-replayed").is_none());
+    assert!(replayed(&first).is_none());
     let first = assert_problem(first, 422, "validation-failed").await;
     let again = post("bad-first", 0).await;
-    assert_eq!(
-        again
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(replayed(&again), Some("true"));
     assert_eq!(assert_problem(again, 422, "validation-failed").await, first);
     // The key is spent: a corrected body under it is another request.
     post("bad-first", 10)

@@ -71,6 +71,18 @@ impl TestApp {
         self.post("/activities", &who.token, fields).await
     }
 
+    /// `GET /activities?{query}` (an empty `query` asks for none).
+    pub async fn activities(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/activities", query), &who.token)
+            .await
+    }
+
+    /// `GET /activities/{activity}`.
+    pub async fn activity(&self, who: &TestUser, activity: &str) -> Response {
+        self.get(&format!("/activities/{activity}"), &who.token)
+            .await
+    }
+
     /// `PATCH /activities/{activity}`.
     pub async fn edit_activity(&self, who: &TestUser, activity: &str, fields: &Value) -> Response {
         self.request(
@@ -121,6 +133,15 @@ impl TestApp {
             .await
     }
 
+    /// `GET /activities/{activity}/check-in-code.svg`.
+    pub async fn check_in_qr_code(&self, who: &TestUser, activity: &str) -> Response {
+        self.get(
+            &format!("/activities/{activity}/check-in-code.svg"),
+            &who.token,
+        )
+        .await
+    }
+
     /// `POST /activities/{activity}/check-in` with `code`.
     pub async fn check_in(&self, who: &TestUser, activity: &str, code: &str) -> Response {
         self.check_in_with(who, activity, &json!({"code": code}))
@@ -154,8 +175,21 @@ impl TestApp {
 
     // Activity logs.
 
-    /// `POST /activity-logs`: attendance recorded at the desk.
-    pub async fn record_attendance(&self, who: &TestUser, fields: &Value) -> Response {
+    /// `POST /activity-logs`: `minutes` of `volunteer` at `activity`, recorded at the desk.
+    pub async fn record_attendance(
+        &self,
+        who: &TestUser,
+        activity: &str,
+        volunteer: &TestUser,
+        minutes: i64,
+    ) -> Response {
+        let fields =
+            json!({"activity_id": activity, "volunteer_id": volunteer.id, "minutes": minutes});
+        self.record_attendance_with(who, &fields).await
+    }
+
+    /// `POST /activity-logs` with this body (a note, say).
+    pub async fn record_attendance_with(&self, who: &TestUser, fields: &Value) -> Response {
         self.post("/activity-logs", &who.token, fields).await
     }
 

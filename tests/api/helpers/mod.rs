@@ -321,6 +321,13 @@ impl TestApp {
     }
 }
 
+/// The `Idempotent-Replayed` header of an answer, if it has one.
+pub fn replayed(res: &Response) -> Option<&str> {
+    res.headers()
+        .get("Idempotent-Replayed")
+        .and_then(|v| v.to_str().ok())
+}
+
 /// Reads a JSON body.
 pub async fn body(res: Response) -> Value {
     res.json().await.expect("a JSON body")
