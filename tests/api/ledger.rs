@@ -1,7 +1,6 @@
 //! The points ledger over HTTP: LEDGER.md's invariants, idempotency, statements, verify.
 
 use futures_util::future::join_all;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -10,15 +9,16 @@ fn adjustment(volunteer: &str, amount: i64) -> Value {
     json!({"volunteer_id": volunteer, "amount": amount, "reason": "test adjustment"})
 }
 
-async fn statement(app: &TestApp, token: &str) -> Vec<Value> {
+/// The whole statement of `who`, read three entries a page.
+async fn statement(app: &TestApp, who: &TestUser) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let path = match &cursor {
-            Some(c) => format!("/me/ledger?limit=3&cursor={c}"),
-            None => "/me/ledger?limit=3".to_owned(),
+        let query = match &cursor {
+            Some(c) => format!("limit=3&cursor={c}"),
+            None => "limit=3".to_owned(),
         };
-        let page = body(app.get(&path, token).await).await;
+        let page = body(app.my_ledger(who, &query).await).await;
         all.extend(page["items"].as_array().expect("items").iter().cloned());
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -31,17 +31,10 @@ async fn statement(app: &TestApp, token: &str) -> Vec<Value> {
 async fn fifty_concurrent_debits_of_7_against_100_let_exactly_14_through() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
+    let v = app.volunteer_with(&admin, 100).await;
     let requests = (0..50).map(|i| {
-        let key = format!("debit-{i}");
-        let body = adjustment(&v.id, -7);
-        let app = &app;
-        let token = admin.token.clone();
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, &key, &body)
-                .await
-        }
+        let (app, admin, debit) = (&app, &admin, adjustment(&v.id, -7));
+        async move { app.adjust(admin, &format!("debit-{i}"), &debit).await }
     });
     let mut created = 0;
     let mut refused = 0;
@@ -66,19 +59,14 @@ async fn fifty_concurrent_debits_of_7_against_100_let_exactly_14_through() {
 async fn overdrawing_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 10).await;
-    let before = statement(&app, &v.token).await;
+    let v = app.volunteer_with(&admin, 10).await;
+    let before = statement(&app, &v).await;
     let res = app
         .adjust(&admin, "overdraw", &adjustment(&v.id, -11))
         .await;
     assert_problem(res, 409, "insufficient-points").await;
     assert_eq!(app.balance(&v).await, 10);
-    assert_eq!(
-        statement(&app, &v.token).await,
-        before,
-        "no entry was written"
-    );
+    assert_eq!(statement(&app, &v).await, before, "no entry was written");
     let txs = app
         .count("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ledger_transactions")
         .await;
@@ -113,21 +101,14 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
         .any(|e| e["account_kind"] == "community_fund" && e["amount"] == -25));
 
     let id = tx["id"].as_str().expect("id");
-    let read = body(
-        app.get(&format!("/ledger/transactions/{id}"), &staff.token)
-            .await,
-    )
-    .await;
+    let read = body(app.transaction(&staff, id).await).await;
     assert_eq!(read, tx);
-    app.get(&format!("/ledger/transactions/{id}"), &v.token)
+    app.transaction(&v, id)
         .expect_problem(403, "forbidden")
         .await;
-    app.get(
-        &format!("/ledger/transactions/{}", uuid::Uuid::new_v4()),
-        &staff.token,
-    )
-    .expect_problem(404, "not-found")
-    .await;
+    app.transaction(&staff, &uuid::Uuid::new_v4().to_string())
+        .expect_problem(404, "not-found")
+        .await;
 
     let balance = app.balance_sheet(&v).await;
     assert_eq!(balance["balance"], 25);
@@ -145,48 +126,42 @@ async fn adjustments_are_bounded_and_only_admins_make_them_never_for_themselves(
     let admin = app.admin().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let post = |token: String, key: &'static str, body: Value| {
-        let app = &app;
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, key, &body)
-                .await
-        }
-    };
     for (key, amount) in [("zero", 0), ("big", 1_000_001), ("small", -1_000_001)] {
-        let res = post(admin.token.clone(), key, adjustment(&v.id, amount)).await;
+        let res = app.adjust(&admin, key, &adjustment(&v.id, amount)).await;
         let problem = assert_problem(res, 422, "validation-failed").await;
         assert_eq!(problem["errors"][0]["field"], "amount");
     }
-    let res = post(
-        admin.token.clone(),
-        "reason",
-        json!({"volunteer_id": v.id, "amount": 5, "reason": "  "}),
-    )
-    .await;
+    let res = app
+        .adjust(
+            &admin,
+            "reason",
+            &json!({"volunteer_id": v.id, "amount": 5, "reason": "  "}),
+        )
+        .await;
     assert_eq!(
         assert_problem(res, 422, "validation-failed").await["errors"][0]["field"],
         "reason"
     );
-    post(admin.token.clone(), "self", adjustment(&admin.id, 5))
+    app.adjust(&admin, "self", &adjustment(&admin.id, 5))
         .expect_problem(403, "self-approval")
         .await;
-    post(staff.token.clone(), "staff", adjustment(&v.id, 5))
+    app.adjust(&staff, "staff", &adjustment(&v.id, 5))
         .expect_problem(403, "forbidden")
         .await;
-    post(v.token.clone(), "vol", adjustment(&v.id, 5))
+    app.adjust(&v, "vol", &adjustment(&v.id, 5))
         .expect_problem(403, "forbidden")
         .await;
     let unknown = uuid::Uuid::new_v4().to_string();
-    post(admin.token.clone(), "unknown", adjustment(&unknown, 5))
+    app.adjust(&admin, "unknown", &adjustment(&unknown, 5))
         .expect_problem(404, "not-found")
         .await;
-    post(admin.token.clone(), "garbage", adjustment("not-a-uuid", 5))
+    app.adjust(&admin, "garbage", &adjustment("not-a-uuid", 5))
         .expect_problem(404, "not-found")
         .await;
-    post(
-        admin.token.clone(),
+    app.adjust(
+        &admin,
         "type",
-        json!({"volunteer_id": v.id, "amount": "5", "reason": "x"}),
+        &json!({"volunteer_id": v.id, "amount": "5", "reason": "x"}),
     )
     .expect_problem(400, "bad-request")
     .await;
@@ -194,16 +169,9 @@ async fn adjustments_are_bounded_and_only_admins_make_them_never_for_themselves(
         .post("/ledger/adjustments", &admin.token, &adjustment(&v.id, 5))
         .await;
     assert_problem(res, 400, "idempotency-key-required").await;
-    let res = app
-        .request_with(
-            Method::POST,
-            "/ledger/adjustments",
-            Some(&admin.token),
-            Some(&adjustment(&v.id, 5)),
-            &[("Idempotency-Key", "has space")],
-        )
+    app.adjust(&admin, "has space", &adjustment(&v.id, 5))
+        .expect_problem(400, "bad-request")
         .await;
-    assert_problem(res, 400, "bad-request").await;
     assert_eq!(app.balance(&v).await, 0, "nothing was applied");
 }
 
@@ -263,15 +231,8 @@ async fn concurrent_requests_with_one_key_act_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let requests = (0..20).map(|_| {
-        let app = &app;
-        let token = admin.token.clone();
-        let body = adjustment(&v.id, 9);
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, "one-key", &body)
-                .await
-        }
-    });
+    let credit = adjustment(&v.id, 9);
+    let requests = (0..20).map(|_| app.adjust(&admin, "one-key", &credit));
     let mut ids = Vec::new();
     let mut replays = 0;
     for res in join_all(requests).await {
@@ -301,9 +262,7 @@ async fn many_mixed_operations_at_once_keep_every_invariant() {
     let admin = app.admin().await;
     let mut volunteers = Vec::new();
     for _ in 0..4 {
-        let v = app.volunteer().await;
-        app.grant(&admin, &v.id, 50).await;
-        volunteers.push(v);
+        volunteers.push(app.volunteer_with(&admin, 50).await);
     }
     // Credits, debits (some refused), and replays of the first 15 of them, all at once.
     let mut ops: Vec<(String, String, i64)> = (0..45)
@@ -315,13 +274,9 @@ async fn many_mixed_operations_at_once_keep_every_invariant() {
         .collect();
     ops.extend(ops[..15].to_vec());
     let requests = ops.iter().map(|(key, vid, amount)| {
-        let app = &app;
-        let token = admin.token.clone();
-        let body = json!({"volunteer_id": vid, "amount": amount, "reason": "mixed"});
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, key, &body)
-                .await
-        }
+        let (app, admin) = (&app, &admin);
+        let fields = json!({"volunteer_id": vid, "amount": amount, "reason": "mixed"});
+        async move { app.adjust(admin, key, &fields).await }
     });
     for res in join_all(requests).await {
         let status = res.status().as_u16();
@@ -338,7 +293,7 @@ async fn many_mixed_operations_at_once_keep_every_invariant() {
     for v in &volunteers {
         let b = app.balance(v).await;
         assert!(b >= 0, "L2");
-        let lines = statement(&app, &v.token).await;
+        let lines = statement(&app, v).await;
         assert_eq!(
             lines.first().map(|e| e["balance_after"].as_i64()),
             Some(Some(b)),
@@ -366,7 +321,7 @@ async fn the_statement_walks_by_cursor_newest_first_with_chained_balances() {
             .await;
         assert_eq!(res.status(), 201);
     }
-    let lines = statement(&app, &v.token).await;
+    let lines = statement(&app, &v).await;
     assert_eq!(lines.len(), amounts.len(), "every entry exactly once");
     let ids: std::collections::HashSet<_> = lines
         .iter()
@@ -410,13 +365,13 @@ async fn the_statement_walks_by_cursor_newest_first_with_chained_balances() {
     .await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(amounts.len()));
     assert_eq!(page["next_cursor"], Value::Null);
-    app.get("/me/ledger?limit=0", &v.token)
+    app.my_ledger(&v, "limit=0")
         .expect_problem(422, "validation-failed")
         .await;
-    app.get("/me/ledger?limit=101", &v.token)
+    app.my_ledger(&v, "limit=101")
         .expect_problem(422, "validation-failed")
         .await;
-    app.get("/me/ledger?cursor=nonsense!", &v.token)
+    app.my_ledger(&v, "cursor=nonsense!")
         .expect_problem(400, "bad-request")
         .await;
 }
@@ -428,28 +383,15 @@ async fn nobody_reads_another_volunteers_balance_or_ledger() {
     let b = app.volunteer().await;
     let staff = app.staff().await;
     for path in ["balance", "ledger"] {
-        app.get(&format!("/volunteers/{}/{path}", b.id), &a.token)
+        app.points_of(&a, &b.id, path)
             .expect_problem(404, "not-found")
             .await;
-        assert_eq!(
-            app.get(&format!("/volunteers/{}/{path}", a.id), &a.token)
-                .await
-                .status(),
-            200
-        );
-        assert_eq!(
-            app.get(&format!("/volunteers/{}/{path}", b.id), &staff.token)
-                .await
-                .status(),
-            200
-        );
-        app.get(
-            &format!("/volunteers/{}/{path}", uuid::Uuid::new_v4()),
-            &staff.token,
-        )
-        .expect_problem(404, "not-found")
-        .await;
-        app.get(&format!("/volunteers/not-a-uuid/{path}"), &staff.token)
+        assert_eq!(app.points_of(&a, &a.id, path).await.status(), 200);
+        assert_eq!(app.points_of(&staff, &b.id, path).await.status(), 200);
+        app.points_of(&staff, &uuid::Uuid::new_v4().to_string(), path)
+            .expect_problem(404, "not-found")
+            .await;
+        app.points_of(&staff, "not-a-uuid", path)
             .expect_problem(404, "not-found")
             .await;
     }
@@ -462,8 +404,7 @@ async fn nobody_reads_another_volunteers_balance_or_ledger() {
 async fn verify_names_a_planted_inconsistency() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 30).await;
+    let v = app.volunteer_with(&admin, 30).await;
     let report = body(app.verify_over_http(&admin).await).await;
     assert_eq!(report["ok"], true);
     assert!(report["accounts_checked"].as_i64() >= Some(4));
@@ -521,8 +462,7 @@ async fn verify_names_a_planted_inconsistency() {
 async fn ledger_history_cannot_be_edited_or_deleted() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 30).await;
+    let v = app.volunteer_with(&admin, 30).await;
     for statement in [
         "UPDATE ledger_entries SET amount = amount + 1",
         "DELETE FROM ledger_entries",
@@ -569,11 +509,8 @@ async fn a_refused_body_is_kept_under_its_key_and_another_body_with_that_key_is_
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let post = |key: &'static str, amount: i64| {
-        let (app, token, id) = (&app, admin.token.clone(), v.id.clone());
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, key, &adjustment(&id, amount))
-                .await
-        }
+        let (app, admin, fields) = (&app, &admin, adjustment(&v.id, amount));
+        async move { app.adjust(admin, key, &fields).await }
     };
     // A validation refusal is an answer below 500: kept and replayed byte for byte.
     let first = post("bad-first", 0).await;

@@ -253,6 +253,23 @@ impl TestApp {
         self.get("/me/balance", &who.token).await
     }
 
+    /// `GET /me/ledger?{query}` (an empty `query` asks for none).
+    pub async fn my_ledger(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/me/ledger", query), &who.token).await
+    }
+
+    /// `GET /volunteers/{volunteer}/{what}`: their `balance` or `ledger`, as `who` asks.
+    pub async fn points_of(&self, who: &TestUser, volunteer: &str, what: &str) -> Response {
+        self.get(&format!("/volunteers/{volunteer}/{what}"), &who.token)
+            .await
+    }
+
+    /// `GET /ledger/transactions/{transaction}`.
+    pub async fn transaction(&self, who: &TestUser, transaction: &str) -> Response {
+        self.get(&format!("/ledger/transactions/{transaction}"), &who.token)
+            .await
+    }
+
     /// `POST /ledger/adjustments` under `key`.
     pub async fn adjust(&self, who: &TestUser, key: &str, fields: &Value) -> Response {
         self.post_keyed("/ledger/adjustments", &who.token, key, fields)
