@@ -57,12 +57,7 @@ async fn activities_are_listed_by_overlap_soonest_first_with_the_callers_enrolme
         .await;
 
     let page = body(app.activities(&v, "").await).await;
-    let titles: Vec<&str> = page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|a| a["title"].as_str().expect("title"))
-        .collect();
+    let titles = each(&page["items"], "title");
     assert_eq!(titles, ["Sooner", "Later"]);
     assert_eq!(page["items"][0]["enrolled"], false);
     assert_eq!(page["items"][1]["enrolled"], true);

@@ -290,12 +290,7 @@ async fn bulk_approve_approves_the_good_ids_and_reports_unknown_and_already_appr
         .bulk_approve(&reviewer, &json!([la, unknown, lb, "not-a-uuid", lc]))
         .expect_json(StatusCode::OK)
         .await;
-    let approved: Vec<&str> = bulk["approved"]
-        .as_array()
-        .expect("approved")
-        .iter()
-        .map(|l| l["id"].as_str().expect("id"))
-        .collect();
+    let approved = each(&bulk["approved"], "id");
     assert_eq!(approved, [la.as_str(), lc.as_str()]);
     let failed: Vec<(&str, &str)> = bulk["failed"]
         .as_array()

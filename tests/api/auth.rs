@@ -184,13 +184,7 @@ async fn rule_breaking_registration_values_are_422_naming_every_field() {
     let app = spawn_app().await;
     let res = app.register("2380000000", "   ", "short").await;
     let problem = assert_problem(res, 422, "validation-failed").await;
-    let mut fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e["field"].as_str().expect("field"))
-        .collect();
-    fields.sort_unstable();
+    let fields = fields_named(&problem);
     assert_eq!(fields, ["name", "password", "phone"]);
     assert!(problem["errors"][0]["message"].is_string());
     let res = app

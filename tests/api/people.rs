@@ -18,13 +18,9 @@ async fn directory(app: &TestApp, token: &str, query: &[(&str, &str)]) -> Respon
         .expect("sent")
 }
 
+/// The ids of a page's items.
 fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|u| u["id"].as_str().expect("id").to_owned())
-        .collect()
+    each(&page["items"], "id")
 }
 
 #[actix_web::test]
@@ -241,13 +237,7 @@ async fn staff_register_someone_without_the_app_who_signs_in_only_after_a_desk_r
         )
         .await;
     let problem = assert_problem(res, 422, "validation-failed").await;
-    let mut fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e["field"].as_str().expect("field"))
-        .collect();
-    fields.sort_unstable();
+    let fields = fields_named(&problem);
     assert_eq!(fields, ["name", "password", "phone"]);
     // With a password, they can sign in at once.
     let phone2 = unique_phone();

@@ -54,9 +54,7 @@ async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others
 #[actix_web::test]
 async fn forty_concurrent_redemptions_of_30_against_100_points_let_exactly_three_through() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 100).await;
+    let (_, staff, v) = app.shop(100).await;
     let r = app
         .reward(&staff, json!({"name": "T恤", "cost_points": 30}))
         .await;
@@ -88,9 +86,7 @@ async fn forty_concurrent_redemptions_of_30_against_100_points_let_exactly_three
 #[actix_web::test]
 async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_points_once() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 100).await;
+    let (admin, staff, v) = app.shop(100).await;
     let r = app
         .reward(
             &staff,
@@ -140,9 +136,7 @@ async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_po
 #[actix_web::test]
 async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 100).await;
+    let (_, staff, v) = app.shop(100).await;
     let cup = json!({"name": "水杯", "cost_points": 15, "stock": 3});
     let rid = id(&app.reward(&staff, cup).await);
     let red = app
@@ -176,9 +170,7 @@ async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
 #[actix_web::test]
 async fn a_cancel_racing_a_fulfilment_lets_exactly_one_win() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 1000).await;
+    let (_, staff, v) = app.shop(1000).await;
     let bag = json!({"name": "帆布包", "cost_points": 10, "stock": 20});
     let rid = id(&app.reward(&staff, bag).await);
     let (mut cancelled, mut fulfilled) = (0, 0);
@@ -340,9 +332,7 @@ async fn staff_redeem_on_behalf_of_a_volunteer_and_are_recorded_as_its_creator()
 #[actix_web::test]
 async fn a_refund_after_a_price_change_returns_what_was_paid() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 100).await;
+    let (_, staff, v) = app.shop(100).await;
     let rid = id(&app
         .reward(
             &staff,
@@ -375,9 +365,7 @@ async fn a_refund_after_a_price_change_returns_what_was_paid() {
 #[actix_web::test]
 async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 100).await;
+    let (_, staff, v) = app.shop(100).await;
     let r = app
         .reward(
             &staff,
@@ -437,15 +425,7 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
         )
         .await;
     let problem = assert_problem(bad, 422, "validation-failed").await;
-    let mut fields: Vec<String> = problem["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .filter_map(|f| f["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    fields.sort();
+    let fields = fields_named(&problem);
     assert_eq!(
         fields,
         [
@@ -576,9 +556,7 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
 #[actix_web::test]
 async fn a_refused_redemption_changes_nothing() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 50).await;
+    let (_, staff, v) = app.shop(50).await;
     let rid = id(&app
         .reward(
             &staff,
@@ -601,9 +579,7 @@ async fn a_refused_redemption_changes_nothing() {
 #[actix_web::test]
 async fn verify_finds_a_planted_stock_inconsistency() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer_with(&admin, 100).await;
+    let (admin, staff, v) = app.shop(100).await;
     let rid = id(&app
         .reward(
             &staff,

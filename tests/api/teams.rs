@@ -54,12 +54,7 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
 
     // Listed by name, with member counts.
     let page = body(app.get("/teams", &outsider.token).await).await;
-    let names: Vec<&str> = page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|t| t["name"].as_str().expect("name"))
-        .collect();
+    let names = each(&page["items"], "name");
     assert_eq!(names, ["Archive", "Riverside"]);
     assert_eq!(page["items"][1]["member_count"], 2);
     let one = body(app.get(&format!("/teams/{t}"), &outsider.token).await).await;

@@ -25,6 +25,15 @@ pub fn id(v: &Value) -> String {
 }
 
 impl TestApp {
+    /// Who a rewards test starts with: (an admin who grants points, staff who run the desk, a
+    /// volunteer holding `points`).
+    pub async fn shop(&self, points: i64) -> (TestUser, TestUser, TestUser) {
+        let admin = self.admin().await;
+        let staff = self.staff().await;
+        let volunteer = self.volunteer_with(&admin, points).await;
+        (admin, staff, volunteer)
+    }
+
     /// Gives `volunteer` points through an admin adjustment.
     pub async fn grant(&self, admin: &TestUser, volunteer: &str, amount: i64) {
         let key = uuid::Uuid::new_v4().to_string();

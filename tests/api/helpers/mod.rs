@@ -321,6 +321,22 @@ impl TestApp {
     }
 }
 
+/// The `field` of each item of a JSON list (`each(&page["items"], "id")`).
+pub fn each(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|item| item[field].as_str().expect("a string field").to_owned())
+        .collect()
+}
+
+/// The fields a 422 problem names, sorted.
+pub fn fields_named(problem: &Value) -> Vec<String> {
+    let mut fields = each(&problem["errors"], "field");
+    fields.sort_unstable();
+    fields
+}
+
 /// The `Idempotent-Replayed` header of an answer, if it has one.
 pub fn replayed(res: &Response) -> Option<&str> {
     res.headers()
