@@ -371,15 +371,15 @@ async fn a_volunteer_is_refused_with_403_before_any_problem_with_their_body_or_q
             .await;
         assert_problem(res, 400, "bad-request").await;
     }
+    let bearer = format!("Bearer {}", volunteer.token);
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let path = format!("/activities/{activity}/cancel");
     let res = app
-        .client
-        .post(app.url(&format!("/activities/{activity}/cancel")))
-        .bearer_auth(&volunteer.token)
-        .header("Content-Type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .expect("sent");
+        .send_raw(Method::POST, &path, &headers, Some("{not json"))
+        .await;
     assert_problem(res, 403, "forbidden").await;
 
     // The approval queue: 403 before a bad limit or status; staff hear about those.

@@ -103,16 +103,10 @@ async fn an_unknown_role_field_in_a_registration_is_ignored_and_makes_a_voluntee
 #[actix_web::test]
 async fn bodies_that_are_not_json_or_miss_fields_or_have_wrong_types_are_bad_requests() {
     let app = spawn_app().await;
-    let url = app.url("/auth/register");
+    let path = "/auth/register";
     for raw in ["{\"phone\": ", "not json at all", "[1, 2"] {
-        let res = app
-            .client
-            .post(&url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(raw)
-            .send()
-            .await
-            .expect("sent");
+        let json = [("Content-Type", "application/json")];
+        let res = app.send_raw(Method::POST, path, &json, Some(raw)).await;
         assert_problem(res, 400, "bad-request").await;
     }
     // A required field missing.
@@ -145,23 +139,17 @@ async fn bodies_that_are_not_json_or_miss_fields_or_have_wrong_types_are_bad_req
 #[actix_web::test]
 async fn a_body_that_is_not_application_json_is_415() {
     let app = spawn_app().await;
+    let text = [("Content-Type", "text/plain")];
+    let body = r#"{"phone":"13800000000","name":"N","password":"correct horse"}"#;
     let res = app
-        .client
-        .post(app.url("/auth/register"))
-        .header(header::CONTENT_TYPE, "text/plain")
-        .body(r#"{"phone":"13800000000","name":"N","password":"correct horse"}"#)
-        .send()
-        .await
-        .expect("sent");
+        .send_raw(Method::POST, "/auth/register", &text, Some(body))
+        .await;
     assert_problem(res, 415, "unsupported-media-type").await;
     // No content type at all is not JSON either.
+    let body = r#"{"phone":"13800000000","password":"correct horse"}"#;
     let res = app
-        .client
-        .post(app.url("/auth/login"))
-        .body(r#"{"phone":"13800000000","password":"correct horse"}"#)
-        .send()
-        .await
-        .expect("sent");
+        .send_raw(Method::POST, "/auth/login", &[], Some(body))
+        .await;
     assert_problem(res, 415, "unsupported-media-type").await;
 }
 
@@ -266,12 +254,8 @@ async fn a_missing_or_malformed_bearer_token_is_401_unauthenticated() {
         "garbage",
     ] {
         let res = app
-            .client
-            .get(app.url("/me"))
-            .header(header::AUTHORIZATION, value)
-            .send()
-            .await
-            .expect("sent");
+            .send_raw(Method::GET, "/me", &[("Authorization", value)], None)
+            .await;
         assert_problem(res, 401, "unauthenticated").await;
     }
 }
@@ -528,13 +512,10 @@ async fn the_bearer_scheme_is_case_insensitive() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
     for scheme in ["Bearer", "bearer", "BEARER"] {
+        let bearer = format!("{scheme} {}", v.token);
         let res = app
-            .client
-            .get(app.url("/me"))
-            .header(header::AUTHORIZATION, format!("{scheme} {}", v.token))
-            .send()
-            .await
-            .expect("sent");
+            .send_raw(Method::GET, "/me", &[("Authorization", &bearer)], None)
+            .await;
         assert_eq!(res.status(), 200, "{scheme}");
     }
 }

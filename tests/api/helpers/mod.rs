@@ -208,6 +208,25 @@ impl TestApp {
         req.send().await.expect("the request is sent")
     }
 
+    /// Sends a request as it is written: these headers and this raw body, no bearer token unless
+    /// a header carries one (for bodies and headers the typed helpers cannot make).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req.body(body.to_owned());
+        }
+        req.send().await.expect("the request is sent")
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Response {
         self.request(Method::GET, path, Some(token), None).await
     }
