@@ -111,28 +111,22 @@ async fn bodies_that_are_not_json_or_miss_fields_or_have_wrong_types_are_bad_req
     }
     // A required field missing.
     let res = app
-        .request(
-            Method::POST,
+        .post_anonymously(
             "/auth/register",
-            None,
-            Some(&json!({"phone": unique_phone(), "name": "No Password"})),
+            &json!({"phone": unique_phone(), "name": "No Password"}),
         )
         .await;
     assert_problem(res, 400, "bad-request").await;
     // A field of the wrong JSON type.
     let res = app
-        .request(
-            Method::POST,
+        .post_anonymously(
             "/auth/register",
-            None,
-            Some(&json!({"phone": 13800000000u64, "name": "N", "password": "correct horse"})),
+            &json!({"phone": 13800000000u64, "name": "N", "password": "correct horse"}),
         )
         .await;
     assert_problem(res, 400, "bad-request").await;
     // Not an object at all.
-    let res = app
-        .request(Method::POST, "/auth/login", None, Some(&json!([1, 2, 3])))
-        .await;
+    let res = app.post_anonymously("/auth/login", &json!([1, 2, 3])).await;
     assert_problem(res, 400, "bad-request").await;
 }
 
@@ -371,12 +365,7 @@ async fn logout_ends_that_session_only() {
     let v = app.volunteer().await;
     let (_, other_session) = tokens_of(app.login(&v.phone, &v.password).await).await;
     let res = app
-        .request(
-            Method::POST,
-            "/auth/logout",
-            None,
-            Some(&json!({"refresh_token": v.refresh_token})),
-        )
+        .post_anonymously("/auth/logout", &json!({"refresh_token": v.refresh_token}))
         .await;
     assert_problem(res, 401, "unauthenticated").await;
     let res = app

@@ -7,12 +7,29 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A code that is not `right`.
-fn a_wrong_code(right: &str) -> &'static str {
-    if right == "000000" {
+/// A volunteer at the door of an activity, with the code that is right now and one that is not.
+struct AtTheDoor {
+    volunteer: TestUser,
+    activity: String,
+    right: String,
+    wrong: &'static str,
+}
+
+async fn at_the_door(app: &TestApp) -> AtTheDoor {
+    let staff = app.staff().await;
+    let volunteer = app.volunteer().await;
+    let activity = app.an_activity(&staff).await;
+    let right = app.code(&staff, &activity).await;
+    let wrong = if right == "000000" {
         "111111"
     } else {
         "000000"
+    };
+    AtTheDoor {
+        volunteer,
+        activity,
+        right,
+        wrong,
     }
 }
 
@@ -66,11 +83,12 @@ async fn the_check_in_code_changes_every_minute_and_the_previous_minutes_code_st
 #[actix_web::test]
 async fn wrong_codes_are_refused_and_after_five_in_ten_minutes_the_volunteer_is_rate_limited() {
     let app = spawn_app().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    let activity = app.an_activity(&staff).await;
-    let right = app.code(&staff, &activity).await;
-    let wrong = a_wrong_code(&right);
+    let AtTheDoor {
+        volunteer: v,
+        activity,
+        right,
+        wrong,
+    } = at_the_door(&app).await;
     for _ in 0..5 {
         let res = app.check_in(&v, &activity, wrong).await;
         assert_problem(res, 422, "invalid-check-in-code").await;
@@ -217,14 +235,8 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
     let c = app.code(&staff, &activity).await;
     let bad = json!({"code": c, "location": {"lat": 91.0, "lng": 0.0}});
     let path = format!("/activities/{activity}/check-in");
-    for expected in [None, Some("true")] {
-        let res = app
-            .post_keyed(&path, &volunteer.token, "check-in-1", &bad)
-            .await;
-        let header = replayed(&res).map(str::to_owned);
-        assert_eq!(header.as_deref(), expected);
-        assert_problem(res, 422, "validation-failed").await;
-    }
+    app.assert_refusal_kept(&volunteer, &path, "check-in-1", &bad)
+        .await;
     // The key is spent on that refusal: another body with it is a reused key.
     let res = app
         .post_keyed(&path, &volunteer.token, "check-in-1", &json!({"code": c}))
@@ -236,24 +248,19 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
         .await;
     let path = format!("/activities/{activity}/check-out");
     let bad = json!({"location": {"lat": 0.0, "lng": 181.0}});
-    for expected in [None, Some("true")] {
-        let res = app
-            .post_keyed(&path, &volunteer.token, "check-out-1", &bad)
-            .await;
-        let header = replayed(&res).map(str::to_owned);
-        assert_eq!(header.as_deref(), expected);
-        assert_problem(res, 422, "validation-failed").await;
-    }
+    app.assert_refusal_kept(&volunteer, &path, "check-out-1", &bad)
+        .await;
 }
 
 #[actix_web::test]
 async fn concurrent_wrong_codes_cannot_slip_past_the_limit_and_a_right_code_does_not_count() {
     let app = spawn_app().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    let activity = app.an_activity(&staff).await;
-    let right = app.code(&staff, &activity).await;
-    let wrong = a_wrong_code(&right);
+    let AtTheDoor {
+        volunteer: v,
+        activity,
+        right,
+        wrong,
+    } = at_the_door(&app).await;
     let guesses = (0..12).map(|_| app.check_in(&v, &activity, wrong));
     let statuses: Vec<u16> = join_all(guesses)
         .await

@@ -161,6 +161,16 @@ pub fn unique_phone() -> String {
 }
 
 impl TestApp {
+    /// POSTs `body` under `key` twice and asserts the refusal (422 `validation-failed`) is kept:
+    /// the first answer is not a replay, the second is.
+    pub async fn assert_refusal_kept(&self, who: &TestUser, path: &str, key: &str, body: &Value) {
+        for expected in [None, Some("true")] {
+            let res = self.post_keyed(path, &who.token, key, body).await;
+            assert_eq!(replayed(&res), expected);
+            assert_problem(res, 422, "validation-failed").await;
+        }
+    }
+
     /// The URL of an API path (`/me` → `http://.../api/v1/me`).
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("/api/")
@@ -234,6 +244,11 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
         self.request(Method::POST, path, Some(token), Some(body))
             .await
+    }
+
+    /// A POST of `body` by nobody signed in.
+    pub async fn post_anonymously(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, None, Some(body)).await
     }
 
     /// A POST with an `Idempotency-Key`.
