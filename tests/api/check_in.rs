@@ -7,15 +7,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A volunteer at the door of an activity, with the code that is right now and one that is not.
-struct AtTheDoor {
-    volunteer: TestUser,
-    activity: String,
-    right: String,
-    wrong: &'static str,
-}
-
-async fn at_the_door(app: &TestApp) -> AtTheDoor {
+/// A volunteer at the door of a plain activity: (volunteer, activity, the code that is right
+/// now, one that is not).
+async fn at_the_door(app: &TestApp) -> (TestUser, String, String, &'static str) {
     let staff = app.staff().await;
     let volunteer = app.volunteer().await;
     let activity = app.an_activity(&staff).await;
@@ -25,12 +19,7 @@ async fn at_the_door(app: &TestApp) -> AtTheDoor {
     } else {
         "000000"
     };
-    AtTheDoor {
-        volunteer,
-        activity,
-        right,
-        wrong,
-    }
+    (volunteer, activity, right, wrong)
 }
 
 #[actix_web::test]
@@ -83,12 +72,7 @@ async fn the_check_in_code_changes_every_minute_and_the_previous_minutes_code_st
 #[actix_web::test]
 async fn wrong_codes_are_refused_and_after_five_in_ten_minutes_the_volunteer_is_rate_limited() {
     let app = spawn_app().await;
-    let AtTheDoor {
-        volunteer: v,
-        activity,
-        right,
-        wrong,
-    } = at_the_door(&app).await;
+    let (v, activity, right, wrong) = at_the_door(&app).await;
     for _ in 0..5 {
         let res = app.check_in(&v, &activity, wrong).await;
         assert_problem(res, 422, "invalid-check-in-code").await;
@@ -255,12 +239,7 @@ async fn a_keyed_check_in_or_check_out_refused_for_its_location_is_kept_and_repl
 #[actix_web::test]
 async fn concurrent_wrong_codes_cannot_slip_past_the_limit_and_a_right_code_does_not_count() {
     let app = spawn_app().await;
-    let AtTheDoor {
-        volunteer: v,
-        activity,
-        right,
-        wrong,
-    } = at_the_door(&app).await;
+    let (v, activity, right, wrong) = at_the_door(&app).await;
     let guesses = (0..12).map(|_| app.check_in(&v, &activity, wrong));
     let statuses: Vec<u16> = join_all(guesses)
         .await
