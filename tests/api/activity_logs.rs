@@ -253,14 +253,13 @@ async fn reversing_a_log_that_is_not_approved_is_refused() {
     let v = app.volunteer().await;
     let (_, log) = app.submitted_log(&staff, &v, json!({}), 30).await;
     let reviewer = app.staff().await;
-    let path = format!("/activity-logs/{log}/reverse");
-    app.post(&path, &reviewer.token, &json!({"reason": "x"}))
+    app.reverse(&reviewer, &log, "x")
         .expect_problem(409, "log-not-approved")
         .await;
     let res = app.reject(&reviewer, &log, "not seen").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(body(res).await["status"], "rejected");
-    app.post(&path, &reviewer.token, &json!({"reason": "x"}))
+    app.reverse(&reviewer, &log, "x")
         .expect_problem(409, "log-not-approved")
         .await;
     app.approve(&reviewer, &log)

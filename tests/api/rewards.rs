@@ -43,11 +43,7 @@ async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others
     for (v, won) in volunteers.iter().zip(results) {
         assert_eq!(app.balance(v).await, if won { 40 } else { 50 });
     }
-    let reserved = body(
-        app.get("/redemptions?status=reserved&limit=100", &staff.token)
-            .await,
-    )
-    .await;
+    let reserved = body(app.redemptions(&staff, "status=reserved&limit=100").await).await;
     assert_eq!(reserved["items"].as_array().map(Vec::len), Some(5));
 }
 
@@ -160,7 +156,7 @@ async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
     let after = body(app.redemption(&v, &red).await).await;
     assert_eq!(after["status"], "cancelled");
     assert!(after["cancelled_at"].is_string());
-    let ledger = body(app.get("/me/ledger", &v.token).await).await;
+    let ledger = body(app.my_ledger(&v, "").await).await;
     let refunds = ledger["items"]
         .as_array()
         .map(|items| items.iter().filter(|e| e["kind"] == "refund").count());
@@ -217,7 +213,7 @@ async fn another_volunteer_can_neither_see_nor_cancel_a_redemption() {
         .await;
     let theirs = body(app.my_redemptions(&other).await).await;
     assert_eq!(theirs["items"], json!([]));
-    app.get("/redemptions", &other.token)
+    app.redemptions(&other, "")
         .expect_problem(403, "forbidden")
         .await;
 
@@ -229,7 +225,7 @@ async fn another_volunteer_can_neither_see_nor_cancel_a_redemption() {
     assert_eq!(mine["items"][0]["reward_name"], "徽章");
     let seen = body(app.redemption(&staff, &redemption).await).await;
     assert_eq!(seen["pickup_code"], red["pickup_code"]);
-    app.get("/redemptions?status=lost", &staff.token)
+    app.redemptions(&staff, "status=lost")
         .expect_problem(400, "bad-request")
         .await;
     app.get("/redemptions/not-a-uuid", &owner.token)
@@ -397,9 +393,9 @@ async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     app.cancel_redemption(&v, &id(&red))
         .expect_problem(409, "redemption-not-reserved")
         .await;
-    let fulfilled = body(app.get("/redemptions?status=fulfilled", &staff.token).await).await;
+    let fulfilled = body(app.redemptions(&staff, "status=fulfilled").await).await;
     assert_eq!(fulfilled["items"][0]["id"], red["id"]);
-    let reserved = body(app.get("/redemptions?status=reserved", &staff.token).await).await;
+    let reserved = body(app.redemptions(&staff, "status=reserved").await).await;
     assert_eq!(reserved["items"], json!([]));
     let wrong = app
         .request(Method::GET, "/redemptions/fulfil", Some(&staff.token), None)
@@ -464,19 +460,15 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     let cid = &id(&c);
 
     // By name, a page at a time; inactive ones only for staff.
-    let first = body(app.get("/rewards?limit=1", &v.token).await).await;
+    let first = body(app.rewards(&v, "limit=1").await).await;
     assert_eq!(first["items"][0]["name"], "A 帽子");
     let cursor = first["next_cursor"].as_str().unwrap_or("").to_owned();
-    let second = body(
-        app.get(&format!("/rewards?limit=1&cursor={cursor}"), &v.token)
-            .await,
-    )
-    .await;
+    let second = body(app.rewards(&v, &format!("limit=1&cursor={cursor}")).await).await;
     assert_eq!(second["items"][0]["name"], "B 保温杯");
     assert_eq!(second["next_cursor"], Value::Null);
-    let all = body(app.get("/rewards", &staff.token).await).await;
+    let all = body(app.rewards(&staff, "").await).await;
     assert_eq!(all["items"].as_array().map(Vec::len), Some(3));
-    app.get("/rewards?limit=0", &v.token)
+    app.rewards(&v, "limit=0")
         .expect_problem(422, "validation-failed")
         .await;
     app.get_reward(&v, cid)
@@ -638,17 +630,17 @@ async fn the_openapi_document_lists_every_rewards_and_redemptions_path() {
 #[actix_web::test]
 async fn a_redemption_key_used_with_an_invalid_body_is_spent_like_any_other() {
     let app = spawn_app().await;
-    let (admin, staff, v) = (app.admin().await, app.staff().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 100).await;
+    let (_, staff, v) = app.shop(100).await;
     let r = app
         .reward(&staff, json!({"name": "茶", "cost_points": 10}))
         .await;
     let post = |key: &'static str, quantity: i64| {
-        let (app, token, reward_id) = (&app, v.token.clone(), r["id"].clone());
-        async move {
-            let fields = json!({"reward_id": reward_id, "quantity": quantity});
-            app.post_keyed("/redemptions", &token, key, &fields).await
-        }
+        let (app, v, fields) = (
+            &app,
+            &v,
+            json!({"reward_id": r["id"], "quantity": quantity}),
+        );
+        async move { app.redeem_keyed(v, key, &fields).await }
     };
     let first = post("eleven", 11)
         .expect_problem(422, "validation-failed")

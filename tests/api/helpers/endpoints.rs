@@ -347,6 +347,17 @@ impl TestApp {
         self.get("/me/redemptions", &who.token).await
     }
 
+    /// `GET /redemptions?{query}`: staff's list (an empty `query` asks for none).
+    pub async fn redemptions(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/redemptions", query), &who.token)
+            .await
+    }
+
+    /// `GET /rewards?{query}` (an empty `query` asks for none).
+    pub async fn rewards(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/rewards", query), &who.token).await
+    }
+
     /// `POST /redemptions/fulfil` with this pickup code (a JSON value, as a redemption shows it).
     pub async fn fulfil(&self, who: &TestUser, pickup_code: &Value) -> Response {
         self.post(
