@@ -135,13 +135,6 @@ impl TestApp {
         (activity, id(&log))
     }
 
-    /// `log` approved by `reviewer` with its proposed points; returns it.
-    pub async fn approved(&self, reviewer: &TestUser, log: &str) -> Value {
-        self.approve(reviewer, log)
-            .expect_json(StatusCode::OK)
-            .await
-    }
-
     /// A new team (named Riverside) of `staff`'s with `who` as its `role`; returns its id.
     pub async fn team_with(&self, staff: &TestUser, who: &TestUser, role: &str) -> String {
         let team = id(&self

@@ -35,8 +35,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The service's clock (manual: tests move it).
     pub clock: Clock,
-    /// Direct database access, for planting and checking state.
-    pub db: Db,
+    /// Direct database access: only `database.rs` uses it, so tests reach the library's `db`
+    /// module in one place.
+    db: Db,
     /// Set by `expect_broken_ledger`: the ledger check at the end is skipped.
     broken_ledger_expected: AtomicBool,
     _database: TestDatabase,
