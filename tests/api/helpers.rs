@@ -310,6 +310,18 @@ impl TestApp {
     pub fn set_time(&self, at: DateTime<Utc>) {
         self.clock.set(at);
     }
+
+    /// The served OpenAPI document (`GET /api-docs/openapi.json`, which must answer 200).
+    pub async fn openapi(&self) -> Value {
+        let res = self
+            .client
+            .get(self.url("/api-docs/openapi.json"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), StatusCode::OK, "the OpenAPI document");
+        body(res).await
+    }
 }
 
 /// Reads a JSON body.

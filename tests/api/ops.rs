@@ -35,14 +35,7 @@ async fn health_and_readiness_answer() {
 #[actix_web::test]
 async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(res.status(), 200);
-    let doc = body(res).await;
+    let doc = app.openapi().await;
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
         "{}",
