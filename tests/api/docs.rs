@@ -9,7 +9,7 @@ const GUIDE: &str = include_str!("../../docs/API.md");
 #[actix_web::test]
 async fn every_served_openapi_operation_is_named_in_the_guide() {
     let app = spawn_app().await;
-    let doc = app.openapi().await;
+    let doc = app.openapi().expect_json(StatusCode::OK).await;
     let paths = doc["paths"].as_object().expect("paths");
     assert!(!paths.is_empty(), "the document lists paths");
 

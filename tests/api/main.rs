@@ -4,7 +4,9 @@
 mod helpers;
 
 mod activities;
+mod activity_logs;
 mod auth;
+mod check_in;
 mod docs;
 mod ledger;
 mod ops;
