@@ -7,6 +7,7 @@ mod activities;
 mod activity_logs;
 mod auth;
 mod check_in;
+mod docs;
 mod ledger;
 mod ops;
 mod people;
