@@ -1,0 +1,426 @@
+//! Hardening (issue 13): password checks cost the attacker, not the service; the limiters' memory
+//! is bounded; the client address behind a trusted proxy; writes shed load instead of hanging;
+//! expired idempotency keys go as fast as they come.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use reqwest::{header, Method, StatusCode};
+use serde_json::{json, Value};
+use volunteer_points::db::idempotency;
+use volunteer_points::db::schema::idempotency_keys as keys;
+
+use crate::helpers::*;
+
+/// Longer than any request may take here: a request still unanswered by then hangs.
+const HANG: Duration = Duration::from_secs(30);
+
+fn retry_after(res: &reqwest::Response) -> u64 {
+    res.headers()
+        .get(header::RETRY_AFTER)
+        .expect("Retry-After")
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds")
+}
+
+// ---- 1. Password checks ------------------------------------------------------------------
+
+#[actix_web::test]
+async fn wrong_current_passwords_are_limited_per_account_like_logins() {
+    let app = spawn_app_with(&[("LOGIN_FAILURES_PER_PHONE", "3")]).await;
+    let v = app.volunteer().await;
+    let other = app.volunteer().await;
+    let change =
+        |current: &str| json!({"current_password": current, "new_password": "a new password 1"});
+    for _ in 0..3 {
+        let res = app
+            .put("/me/password", &v.token, &change("wrong password"))
+            .await;
+        assert_problem(res, 401, "invalid-credentials").await;
+    }
+    let res = app
+        .put("/me/password", &v.token, &change("wrong password"))
+        .await;
+    assert!((1..=15 * 60).contains(&retry_after(&res)));
+    assert_problem(res, 429, "rate-limited").await;
+    let res = app
+        .put("/me/password", &v.token, &change(&v.password))
+        .await;
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
+    assert_problem(res, 429, "rate-limited").await;
+    // The limit is the account's: another account changes its password.
+    let res = app
+        .put("/me/password", &other.token, &change(&other.password))
+        .await;
+    assert_eq!(res.status(), 204);
+}
+
+#[actix_web::test]
+async fn a_password_hash_that_finds_no_free_hashing_thread_in_time_is_503_with_retry_after() {
+    // Far more registrations at once than the hashing threads (one per core) finish within the
+    // one-second wait: the excess is shed, never queued without end.
+    let app = spawn_app_with(&[("DATABASE_TIMEOUT", "1")]).await;
+    let tasks: Vec<_> = (0..400)
+        .map(|_| {
+            let req = app
+                .client
+                .post(app.url("/auth/register"))
+                .timeout(HANG)
+                .json(&json!({"phone": unique_phone(), "name": "Many", "password": "correct horse battery"}));
+            actix_web::rt::spawn(async move {
+                let res = req.send().await.expect("an answer before the hang guard");
+                let status = res.status();
+                let retry = res.headers().contains_key(header::RETRY_AFTER);
+                let body: Value = res.json().await.unwrap_or_default();
+                (status, retry, body)
+            })
+        })
+        .collect();
+    let (mut created, mut shed) = (0, 0);
+    for task in tasks {
+        let (status, retry, body) = task.await.expect("a request task");
+        match status.as_u16() {
+            201 => created += 1,
+            503 => {
+                assert!(retry, "a 503 carries Retry-After");
+                assert_eq!(body["code"], "unavailable", "{body}");
+                shed += 1;
+            }
+            other => panic!("only 201 or 503, got {other}: {body}"),
+        }
+    }
+    assert!(created > 0, "the hashing threads work");
+    assert!(shed > 0, "what cannot get a hashing thread in time is shed");
+}
+
+/// The real binary on a SQLite file of its own, so its memory is its own.
+struct Service {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    fn start(vars: &[(&str, &str)]) -> Service {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_volunteer-points"));
+        command
+            .env_clear()
+            .env("DATABASE_URL", dir.path().join("memory.db"))
+            .env("JWT_SECRET", "memory-test-secret-memory-test-secret-0123")
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "error")
+            .envs(vars.iter().copied())
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().expect("the service starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the service prints where it listens")
+                .expect("a line");
+            if let Some(rest) = line.strip_prefix("volunteer-points listening on ") {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .expect("an address")
+                    .to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Service {
+            child,
+            address,
+            _dir: dir,
+        }
+    }
+
+    /// A memory figure of the service's `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in bytes.
+    fn memory(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the service's status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("a memory figure");
+        kib * 1024
+    }
+
+    /// Sends `count` logins, `at_once` at a time; returns the statuses.
+    async fn logins(
+        &self,
+        count: usize,
+        at_once: usize,
+        phone: impl Fn(usize) -> String,
+    ) -> Vec<u16> {
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/auth/login", self.address);
+        let mut statuses = Vec::new();
+        let bodies: Vec<Value> = (0..count)
+            .map(|i| json!({"phone": phone(i), "password": "a wrong password"}))
+            .collect();
+        for wave in bodies.chunks(at_once) {
+            let tasks: Vec<_> = wave
+                .iter()
+                .map(|body| {
+                    let req = client.post(&url).timeout(HANG).json(body);
+                    actix_web::rt::spawn(async move { req.send().await })
+                })
+                .collect();
+            for task in tasks {
+                let res = task.await.expect("a task").expect("an answer");
+                statuses.push(res.status().as_u16());
+            }
+        }
+        statuses
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+#[actix_web::test]
+async fn three_hundred_failed_logins_keep_the_services_memory_flat() {
+    let service = Service::start(&[("LOGINS_PER_ADDRESS", "100000"), ("DATABASE_TIMEOUT", "60")]);
+    // One failed login first: the dummy hash and one hashing arena belong to the baseline.
+    assert_eq!(service.logins(1, 1, |_| unique_phone()).await, [401]);
+    let before = service.memory("VmHWM");
+    let statuses = service.logins(300, 24, |_| unique_phone()).await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    let grown = service.memory("VmHWM").saturating_sub(before);
+    // Each argon2 hash takes ~19 MiB: 24 at once on as many threads would take ~450 MiB.
+    assert!(grown < 100 * MIB, "the peak grew {} MiB", grown / MIB);
+}
+
+// ---- 2. Limiter memory -------------------------------------------------------------------
+
+#[actix_web::test]
+async fn logins_with_huge_distinct_phones_keep_no_memory_and_are_401() {
+    let service = Service::start(&[("LOGINS_PER_ADDRESS", "100000")]);
+    let huge = "9".repeat(60 * 1024);
+    assert_eq!(service.logins(1, 1, |i| format!("{i}{huge}")).await, [401]);
+    let before = service.memory("VmRSS");
+    // 2,000 distinct 60 KiB "phones": ~120 MiB if each were kept as a limiter key.
+    let statuses = service.logins(2000, 16, |i| format!("{i}{huge}")).await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    let grown = service.memory("VmRSS").saturating_sub(before);
+    assert!(grown < 40 * MIB, "the service kept {} MiB", grown / MIB);
+}
+
+// ---- 5. The client address behind a proxy --------------------------------------------------
+
+async fn register_from(app: &TestApp, forwarded_for: &str) -> reqwest::Response {
+    let body =
+        json!({"phone": unique_phone(), "name": "Proxied", "password": "correct horse battery"});
+    app.request_with(
+        Method::POST,
+        "/auth/register",
+        None,
+        Some(&body),
+        &[("X-Forwarded-For", forwarded_for)],
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1, 10.9.0.0/16"),
+        ("REGISTRATIONS_PER_ADDRESS", "2"),
+    ])
+    .await;
+    for client in ["203.0.113.1", "203.0.113.2", "2001:db8::7"] {
+        for _ in 0..2 {
+            assert_eq!(register_from(&app, client).await.status(), 201, "{client}");
+        }
+    }
+    // The right-most untrusted address is the client: what it put left of that is ignored,
+    // trusted proxies right of it are skipped.
+    for forwarded in [
+        "203.0.113.1",
+        "198.51.100.9, 203.0.113.1",
+        "198.51.100.9, 203.0.113.1, 10.9.3.4",
+    ] {
+        let res = register_from(&app, forwarded).await;
+        assert!(res.headers().contains_key(header::RETRY_AFTER));
+        assert_problem(res, 429, "rate-limited").await;
+    }
+    assert_eq!(
+        register_from(&app, "203.0.113.1, 203.0.113.3")
+            .await
+            .status(),
+        201
+    );
+}
+
+#[actix_web::test]
+async fn an_untrusted_peers_forwarded_header_never_changes_the_limit_key() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "10.9.0.0/16"),
+        ("REGISTRATIONS_PER_ADDRESS", "2"),
+    ])
+    .await;
+    assert_eq!(register_from(&app, "203.0.113.1").await.status(), 201);
+    assert_eq!(register_from(&app, "203.0.113.2").await.status(), 201);
+    let res = register_from(&app, "203.0.113.3").await;
+    assert_problem(res, 429, "rate-limited").await;
+}
+
+// ---- 7. Writes shed load -------------------------------------------------------------------
+
+fn adjustment(volunteer: &str, amount: i64) -> Value {
+    json!({"volunteer_id": volunteer, "amount": amount, "reason": "hardening"})
+}
+
+/// `POST /ledger/adjustments` with a key, guarded against hanging.
+async fn adjust(app: &TestApp, admin: &TestUser, key: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/ledger/adjustments"))
+        .bearer_auth(&admin.token)
+        .header("Idempotency-Key", key)
+        .timeout(HANG)
+        .json(body)
+        .send()
+        .await
+        .expect("an answer before the hang guard")
+}
+
+#[actix_web::test]
+async fn a_write_kept_waiting_on_a_held_lock_past_the_timeout_is_503_and_changes_nothing() {
+    let app = spawn_app_with(&[("DATABASE_TIMEOUT", "1")]).await;
+    let admin = app.admin().await;
+    let v = app.volunteer().await;
+    // Another writer holds the lock until the request is answered: the SQLite write lock, or on
+    // PostgreSQL the idempotency table (every keyed POST writes to it).
+    let (held, is_held) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let db = app.db.clone();
+    let holder = std::thread::spawn(move || {
+        db.write_blocking(|conn| {
+            if on_postgres() {
+                diesel::sql_query("LOCK TABLE idempotency_keys IN EXCLUSIVE MODE").execute(conn)?;
+            }
+            held.send(()).expect("the test waits");
+            released.recv().expect("the test releases");
+            Ok(())
+        })
+    });
+    is_held.recv().expect("the lock is held");
+    let res = adjust(&app, &admin, "held", &adjustment(&v.id, 7)).await;
+    assert!((1..=60).contains(&retry_after(&res)));
+    assert_problem(res, 503, "unavailable").await;
+    release.send(()).expect("the holder waits");
+    holder.join().expect("the holder").expect("its transaction");
+
+    assert_eq!(
+        app.balance(&v.token).await,
+        0,
+        "a shed write changed nothing"
+    );
+    // After a 5xx the key may be used again.
+    let res = adjust(&app, &admin, "held", &adjustment(&v.id, 7)).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(app.balance(&v.token).await, 7);
+    app.assert_ledger_ok();
+}
+
+#[actix_web::test]
+async fn sixty_four_concurrent_writers_on_a_small_pool_get_only_201_503_or_429_and_the_ledger_holds(
+) {
+    let app = spawn_app_with(&[("DATABASE_TIMEOUT", "1"), ("DATABASE_POOL_SIZE", "2")]).await;
+    let admin = app.admin().await;
+    let v = app.volunteer().await;
+    let tasks: Vec<_> = (0..64)
+        .map(|writer| {
+            let requests: Vec<_> = (0..4)
+                .map(|n| {
+                    app.client
+                        .post(app.url("/ledger/adjustments"))
+                        .bearer_auth(&admin.token)
+                        .header("Idempotency-Key", format!("w{writer}-{n}"))
+                        .timeout(HANG)
+                        .json(&adjustment(&v.id, 1))
+                })
+                .collect();
+            actix_web::rt::spawn(async move {
+                let mut statuses = Vec::new();
+                for req in requests {
+                    let res = req.send().await.expect("an answer before the hang guard");
+                    statuses.push(res.status());
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        for status in task.await.expect("a writer") {
+            assert!(
+                [
+                    StatusCode::CREATED,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::TOO_MANY_REQUESTS
+                ]
+                .contains(&status),
+                "{status}"
+            );
+            created += i64::from(status == StatusCode::CREATED);
+        }
+    }
+    assert_eq!(
+        app.balance(&v.token).await,
+        created,
+        "every acknowledged write is there, and only those"
+    );
+    app.assert_ledger_ok();
+}
+
+// ---- 8. The idempotency purge --------------------------------------------------------------
+
+#[actix_web::test]
+async fn one_purge_round_deletes_every_expired_key_however_many() {
+    let app = spawn_app().await;
+    let now = app.clock.now_naive();
+    let planted = 2 * idempotency::PURGE_BATCH as usize + 500;
+    app.db
+        .write_blocking(move |conn| {
+            for n in 0..=planted {
+                // The last key is an hour younger than the rest: still fresh at purge time.
+                let at = now + chrono::TimeDelta::hours(i64::from(n == planted));
+                diesel::insert_into(keys::table)
+                    .values((
+                        keys::caller_id.eq("someone"),
+                        keys::key.eq(format!("k{n}")),
+                        keys::request_hash.eq("h"),
+                        keys::response_status.eq(201),
+                        keys::response_body.eq("{}"),
+                        keys::created_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .expect("planted");
+    let later = now + idempotency::RETENTION + chrono::TimeDelta::minutes(1);
+    let purged = idempotency::purge_expired(&app.db, later).expect("a purge round");
+    assert_eq!(purged, planted);
+    let left: Vec<String> = app
+        .db
+        .read_blocking(|conn| Ok(keys::table.select(keys::key).load(conn)?))
+        .expect("the keys left");
+    assert_eq!(left, [format!("k{planted}")], "only the fresh key is kept");
+}
