@@ -2,17 +2,17 @@
 //! is bounded; the client address behind a trusted proxy; writes shed load instead of hanging;
 //! expired idempotency keys go as fast as they come.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
-use reqwest::{header, Method, StatusCode};
+use reqwest::{header, Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 use volunteer_points::db::idempotency;
 use volunteer_points::db::schema::idempotency_keys as keys;
 
 use crate::helpers::*;
+use crate::served::listening_address;
 
 /// Longer than any request may take here: a request still unanswered by then hangs.
 const HANG: Duration = Duration::from_secs(30);
@@ -120,21 +120,7 @@ impl Service {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = command.spawn().expect("the service starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("the service prints where it listens")
-                .expect("a line");
-            if let Some(rest) = line.strip_prefix("volunteer-points listening on ") {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .expect("an address")
-                    .to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
+        let address = listening_address(&mut child);
         Service {
             child,
             address,
@@ -287,13 +273,17 @@ fn adjustment(volunteer: &str, amount: i64) -> Value {
 }
 
 /// `POST /ledger/adjustments` with a key, guarded against hanging.
-async fn adjust(app: &TestApp, admin: &TestUser, key: &str, body: &Value) -> reqwest::Response {
+fn adjust_request(app: &TestApp, admin: &TestUser, key: &str, body: &Value) -> RequestBuilder {
     app.client
         .post(app.url("/ledger/adjustments"))
         .bearer_auth(&admin.token)
         .header("Idempotency-Key", key)
         .timeout(HANG)
         .json(body)
+}
+
+async fn adjust(app: &TestApp, admin: &TestUser, key: &str, body: &Value) -> reqwest::Response {
+    adjust_request(app, admin, key, body)
         .send()
         .await
         .expect("an answer before the hang guard")
@@ -348,12 +338,12 @@ async fn sixty_four_concurrent_writers_on_a_small_pool_get_only_201_503_or_429_a
         .map(|writer| {
             let requests: Vec<_> = (0..4)
                 .map(|n| {
-                    app.client
-                        .post(app.url("/ledger/adjustments"))
-                        .bearer_auth(&admin.token)
-                        .header("Idempotency-Key", format!("w{writer}-{n}"))
-                        .timeout(HANG)
-                        .json(&adjustment(&v.id, 1))
+                    adjust_request(
+                        &app,
+                        &admin,
+                        &format!("w{writer}-{n}"),
+                        &adjustment(&v.id, 1),
+                    )
                 })
                 .collect();
             actix_web::rt::spawn(async move {

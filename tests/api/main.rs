@@ -2,6 +2,8 @@
 //! server and database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set).
 
 mod helpers;
+#[path = "../support/served.rs"]
+mod served;
 
 mod activities;
 mod auth;
