@@ -148,10 +148,11 @@ impl Hasher {
                     let mut memory = Vec::new();
                     loop {
                         let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        match job {
-                            Ok(job) => job(&mut memory),
-                            Err(_) => return,
-                        }
+                        let Ok(job) = job else { return };
+                        // A job that panics fails its own request, never the thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            job(&mut memory)
+                        }));
                     }
                 })?;
         }
@@ -188,7 +189,9 @@ impl Hasher {
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let slot = actix_web::rt::time::timeout(self.wait, self.slots.acquire())
+        // The slot goes with the job and is freed when the job ends, not when the request does:
+        // requests given up on cannot pile jobs up behind the threads.
+        let slot = actix_web::rt::time::timeout(self.wait, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| {
                 tracing::warn!("no password-hashing thread free in time");
@@ -199,15 +202,14 @@ impl Hasher {
         let span = tracing::Span::current();
         let job: Job = Box::new(move |memory| {
             let _ = answer.send(span.in_scope(|| work(memory)));
+            drop(slot);
         });
         self.jobs
             .send(job)
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the hashing threads are gone")))?;
-        let result = answered
+        answered
             .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("a password hash panicked")));
-        drop(slot);
-        result
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("a password hash panicked")))
     }
 }
 
