@@ -12,11 +12,12 @@ use uuid::Uuid;
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, ActivityRow, Editable, Manager};
-use crate::db::{teams, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::activities as rules;
+use crate::domain::ids::{ActivityId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// This module's part of the OpenAPI document (with the activity logs' paths).
@@ -156,7 +157,7 @@ fn activity(a: ActivityRow, enrolled: bool) -> Activity {
         .map(|(lat, lng, radius_m)| Geofence { lat, lng, radius_m });
     Activity {
         geofence,
-        id: a.id,
+        id: a.id.to_string(),
         title: a.title,
         description: a.description,
         location: a.location,
@@ -168,13 +169,17 @@ fn activity(a: ActivityRow, enrolled: bool) -> Activity {
         fixed_points: a.fixed_points,
         enrolled_count: a.enrolled_count,
         enrolled,
-        status: a.status,
+        status: a.status.as_str().to_owned(),
         created_at: a.created_at.and_utc(),
     }
 }
 
 /// The activity as `user` sees it (with their `enrolled`).
-fn activity_for(conn: &mut DbConnection, a: ActivityRow, user: &str) -> Result<Activity, AppError> {
+fn activity_for(
+    conn: &mut DbConnection,
+    a: ActivityRow,
+    user: &VolunteerId,
+) -> Result<Activity, AppError> {
     let enrolled =
         activities::enrolled_in(conn, user, std::slice::from_ref(&a.id))?.contains(&a.id);
     Ok(activity(a, enrolled))
@@ -184,13 +189,6 @@ fn activity_for(conn: &mut DbConnection, a: ActivityRow, user: &str) -> Result<A
 fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     let t = t.naive_utc();
     t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
-}
-
-/// A path or body id: not a UUID means no such thing (404).
-pub(super) fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
-    Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| AppError::NotFound(what))
 }
 
 /// A body's team id as stored: a UUID in its canonical (lower-case) form, anything else as sent
@@ -212,10 +210,10 @@ pub(super) async fn body_after_role<T>(
         Err(refusal) => refusal,
     };
     if !caller.is_staff() {
-        let id = caller.id.to_string();
+        let id = caller.id.clone();
         state
             .db
-            .read(move |conn| Manager::load(conn, &id, false)?.require_role())
+            .read(move |conn| Manager::acting(conn, &id, false).map(drop))
             .await?;
     }
     Err(refusal)
@@ -301,21 +299,6 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
     Ok(f)
 }
 
-/// 404 unless the team exists (an unknown id inside a body).
-fn require_team(
-    conn: &mut DbConnection,
-    team_id: Option<&str>,
-) -> Result<Option<String>, AppError> {
-    match team_id {
-        None => Ok(None),
-        Some(raw) => {
-            let id = parse_id(raw, "team")?;
-            teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
-            Ok(Some(id))
-        }
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/activities", tag = "activities", request_body = ActivityInput,
     responses((status = 201, body = Activity), (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
@@ -327,7 +310,7 @@ pub async fn create(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let team = canonical_team(cmd.body.team_id.clone());
     let parsed = new_activity(cmd.body);
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
@@ -337,9 +320,8 @@ pub async fn create(
             let who = Manager::load(conn, &caller_id, staff)?;
             // Staff publish anything; a leader publishes only with their own team's id.
             who.require(team.as_deref())?;
-            let (mut fields, rule) = parsed?;
-            fields.team_id = require_team(conn, fields.team_id.as_deref())?;
-            let row = activities::create(conn, &fields, rule, &caller_id, now)?;
+            let (fields, rule) = parsed?;
+            let row = activities::create(conn, fields, rule, &caller_id, now)?;
             Ok(activity(row, false))
         },
     )
@@ -356,26 +338,14 @@ pub async fn update(
     cmd: Result<Command<ActivityPatch>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let raw = path.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let id = parse_id::<ActivityId>(&path);
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let patch = cmd.body;
     let updated = state
         .db
         .write(move |conn| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
-            who.require(row.team_id.as_deref())?;
-            let moves_team =
-                matches!(&patch.team_id, Some(t) if canonical_team(t.clone()) != row.team_id);
-            let mut fields = patched(Editable::of(&row), patch)?;
-            if moves_team {
-                // Moving it to another team needs the right to publish for that team too.
-                who.require(fields.team_id.as_deref())?;
-                fields.team_id = require_team(conn, fields.team_id.as_deref())?;
-            }
-            activities::update(conn, &row.id, &fields)?;
-            let row = activities::get(conn, &row.id)?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let row = activities::edit(conn, &who, &id?, |fields| patched(fields, patch))?;
             activity_for(conn, row, &caller_id)
         })
         .await?;
@@ -410,12 +380,12 @@ pub async fn list(
         return Err(AppError::invalid("to", "must be after from"));
     }
     let team = q.team_id;
-    let caller_id = caller.id.to_string();
+    let caller_id = caller.id.clone();
     let (rows, enrolled) = state
         .db
         .read(move |conn| {
             let rows = activities::list(conn, from, to, team.as_deref(), limit, cursor.as_ref())?;
-            let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
+            let ids: Vec<ActivityId> = rows.iter().map(|a| a.id.clone()).collect();
             let enrolled = activities::enrolled_in(conn, &caller_id, &ids)?;
             Ok((rows, enrolled))
         })
@@ -437,8 +407,8 @@ pub async fn get(
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = ActivityId::from(path.into_inner());
+    let caller_id = caller.id.clone();
     let found = state
         .db
         .read(move |conn| {
@@ -459,20 +429,16 @@ pub async fn cancel(
     cmd: Result<Command<serde_json::Value>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let raw = path.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let id = parse_id::<ActivityId>(&path);
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, _now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
-            who.require(row.team_id.as_deref())?;
-            activities::cancel(conn, &row.id)?;
-            let row = activities::get(conn, &row.id)?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let row = activities::cancel(conn, &who, &id?)?;
             activity_for(conn, row, &caller_id)
         },
     )
@@ -496,8 +462,8 @@ pub async fn enroll(
     path: web::Path<Uuid>,
     cmd: Command<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = ActivityId::from(path.into_inner());
+    let caller_id = caller.id.clone();
     run_command(
         &state,
         &caller,
@@ -506,8 +472,8 @@ pub async fn enroll(
         move |conn, now| {
             activities::enroll(conn, &id, &caller_id, now)?;
             Ok(Enrollment {
-                activity_id: id,
-                volunteer_id: caller_id,
+                activity_id: id.to_string(),
+                volunteer_id: caller_id.to_string(),
                 created_at: now.and_utc(),
             })
         },
@@ -523,8 +489,8 @@ pub async fn unenroll(
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = ActivityId::from(path.into_inner());
+    let caller_id = caller.id.clone();
     state
         .db
         .write(move |conn| activities::unenroll(conn, &id, &caller_id))

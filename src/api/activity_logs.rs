@@ -11,13 +11,13 @@ use uuid::Uuid;
 use super::activities::body_after_role;
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
-use crate::db::activities::{self, Manager};
-use crate::db::activity_logs::{self, Filter, LogView};
-use crate::db::{savepoint, users};
-use crate::domain::activities::{length_minutes, LogStatus};
+use crate::db::activities::Manager;
+use crate::db::activity_logs::{self, Filter, LogView, Record};
+use crate::domain::activities::LogStatus;
+use crate::domain::ids::LogId;
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// The activity logs' routes, inside `/api/v1`.
@@ -91,13 +91,13 @@ impl From<LogView> for ActivityLog {
         ActivityLog {
             check_in_location: location(l.check_in_lat, l.check_in_lng, l.check_in_accuracy_m),
             check_out_location: location(l.check_out_lat, l.check_out_lng, l.check_out_accuracy_m),
-            id: l.id,
-            activity_id: l.activity_id,
+            id: l.id.to_string(),
+            activity_id: l.activity_id.to_string(),
             activity_title: v.activity_title,
-            volunteer_id: l.volunteer_id,
+            volunteer_id: l.volunteer_id.to_string(),
             volunteer_name: v.volunteer_name,
-            status: l.status,
-            source: l.source,
+            status: l.status.as_str().to_owned(),
+            source: l.source.as_str().to_owned(),
             recorded_by: l.recorded_by,
             note: l.note,
             checked_in_at: l.checked_in_at.map(|t| t.and_utc()),
@@ -117,10 +117,6 @@ impl From<LogView> for ActivityLog {
             created_at: l.created_at.and_utc(),
         }
     }
-}
-
-fn not_found(what: &'static str) -> impl Fn(uuid::Error) -> AppError {
-    move |_| AppError::NotFound(what)
 }
 
 /// `POST /activity-logs`: attendance recorded by staff or a leader.
@@ -143,38 +139,23 @@ pub async fn record(
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let body = cmd.body;
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::CREATED,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let activity_id = Uuid::parse_str(&body.activity_id).map_err(not_found("activity"))?;
-            let activity = activities::get(conn, &activity_id.to_string())?;
-            who.require(activity.team_id.as_deref())?;
-            let volunteer = Uuid::parse_str(&body.volunteer_id)
-                .map_err(not_found("volunteer"))?
-                .to_string();
-            users::find(conn, &volunteer)?.ok_or(AppError::NotFound("volunteer"))?;
-            let mut errs = FieldErrors::default();
-            let longest = length_minutes(activity.starts_at, activity.ends_at);
-            errs.check("minutes", text::in_range(body.minutes, 1, longest));
-            let note = errs.check_opt("note", body.note.as_deref(), text::reason);
-            errs.finish()?;
-            let note = note.flatten();
-            let id = activity_logs::record(
-                conn,
-                &activity,
-                &volunteer,
-                body.minutes,
-                note.as_deref(),
-                &caller_id,
-                now,
-            )?;
-            Ok(ActivityLog::from(activity_logs::get(conn, &id)?))
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let record = Record {
+                activity_id: &body.activity_id,
+                volunteer_id: &body.volunteer_id,
+                minutes: body.minutes,
+                note: body.note.as_deref(),
+            };
+            Ok(ActivityLog::from(activity_logs::record(
+                conn, &who, record, now,
+            )?))
         },
     )
     .await
@@ -208,13 +189,12 @@ pub async fn list(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let (rows, limit) = state
         .db
         .read(move |conn| {
-            let who = Manager::load(conn, &caller_id, staff)?;
             // The role check comes first: a volunteer gets 403 even for a bad `limit` or status.
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             let (limit, cursor) = page.parse()?;
             let status = status_filter(q.status.as_deref())?;
             // An id that is not a UUID matches nothing.
@@ -296,22 +276,21 @@ pub async fn approve(
     cmd: Result<Command<ApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let id = path.into_inner();
+    let id = parse_id::<LogId>(&path);
     let mut errs = FieldErrors::default();
     let points = errs.check_opt("points", cmd.body.points, |p| text::in_range(p, 0, 10_000));
     let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
     let checked = errs.finish().map(|_| (points.flatten(), note.flatten()));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             let (points, note) = checked?;
-            let v = activity_logs::approve(conn, &who, &id, points, note.as_deref(), now)?;
+            let v = activity_logs::approve(conn, &who, &id?, points, note.as_deref(), now)?;
             Ok(ActivityLog::from(v))
         },
     )
@@ -354,25 +333,24 @@ async fn with_reason(
     step: fn(
         &mut crate::db::DbConnection,
         &Manager,
-        &str,
+        &LogId,
         &str,
         chrono::NaiveDateTime,
     ) -> Result<LogView, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let id = path.into_inner();
+    let id = parse_id::<LogId>(&path);
     let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             let reason = reason?;
-            Ok(ActivityLog::from(step(conn, &who, &id, &reason, now)?))
+            Ok(ActivityLog::from(step(conn, &who, &id?, &reason, now)?))
         },
     )
     .await
@@ -413,61 +391,39 @@ pub async fn bulk_approve(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let ids = cmd.body.ids;
     let count = text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             count?;
-            // Two passes, so no deadlock with a single review or another batch: every log is
-            // moved (and locked) in id order while no account row is held, then the credits go
-            // in volunteer order. Answers keep the request's order.
-            let mut order: Vec<usize> = (0..ids.len()).collect();
-            order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
-            let mut outcomes: Vec<Option<Result<ActivityLog, BulkFailure>>> =
-                ids.iter().map(|_| None).collect();
-            let mut moved = Vec::new();
-            for i in order {
-                let id = &ids[i];
-                // Each log in its own savepoint: a refusal undoes only that log's writes, and each
-                // id is authorised on its own. A fault (5xx) still fails the whole request.
-                match savepoint(conn, |conn| {
-                    activity_logs::mark_approved(conn, &who, id, None, None, now)
-                }) {
-                    Ok(approved) => moved.push((i, approved)),
-                    Err(e) if !e.is_fault() => {
-                        outcomes[i] = Some(Err(BulkFailure {
-                            id: id.clone(),
-                            code: e.code_and_title().0.to_owned(),
-                            detail: e.problem().detail,
-                        }))
-                    }
-                    Err(fault) => return Err(fault),
-                }
-            }
-            moved.sort_by(|(a, x), (b, y)| {
-                (x.volunteer_id(), &ids[*a]).cmp(&(y.volunteer_id(), &ids[*b]))
-            });
-            for (i, approved) in moved {
-                let log = activity_logs::credit_approved(conn, &who, approved, now)?;
-                outcomes[i] = Some(Ok(ActivityLog::from(log)));
-            }
-            let mut result = BulkResult {
-                approved: Vec::new(),
-                failed: Vec::new(),
-            };
-            for outcome in outcomes.into_iter().flatten() {
-                match outcome {
-                    Ok(log) => result.approved.push(log),
-                    Err(failure) => result.failed.push(failure),
-                }
-            }
-            Ok(result)
+            let outcomes = activity_logs::bulk_approve(conn, &who, &ids, now)?;
+            Ok(BulkResult::from_outcomes(&ids, outcomes))
         },
     )
     .await
+}
+
+impl BulkResult {
+    /// The answer from each id's outcome, in the request's order.
+    fn from_outcomes(ids: &[String], outcomes: Vec<Result<LogView, AppError>>) -> BulkResult {
+        let mut result = BulkResult {
+            approved: Vec::new(),
+            failed: Vec::new(),
+        };
+        for (id, outcome) in ids.iter().zip(outcomes) {
+            match outcome {
+                Ok(log) => result.approved.push(ActivityLog::from(log)),
+                Err(e) => result.failed.push(BulkFailure {
+                    id: id.clone(),
+                    code: e.code_and_title().0.to_owned(),
+                    detail: e.problem().detail,
+                }),
+            }
+        }
+        result
+    }
 }

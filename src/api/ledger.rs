@@ -10,12 +10,14 @@ use uuid::Uuid;
 use super::extract::{json, run_checked, Command, PageParams};
 use super::people::visible_person;
 use crate::auth::{Admin, CurrentUser, Staff};
-use crate::db::ledger::{self, Cause, Event, Kind, StatementLine, TransactionRow};
+use crate::db::adjustments::{self, Adjustment};
+use crate::db::ledger::{self, StatementLine, TransactionRow};
 use crate::db::verify::Report;
 use crate::db::{users, DbConnection};
+use crate::domain::ids::{TransactionId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// A volunteer's points and hours.
@@ -51,7 +53,7 @@ impl From<StatementLine> for Entry {
         Entry {
             id: l.id,
             transaction_id: l.transaction_id,
-            kind: l.kind,
+            kind: l.kind.as_str().to_owned(),
             amount: l.amount,
             balance_after: l.balance_after.unwrap_or_default(),
             memo: l.memo,
@@ -85,7 +87,7 @@ impl From<TransactionRow> for Transaction {
     fn from(t: TransactionRow) -> Transaction {
         Transaction {
             id: t.id,
-            kind: t.kind,
+            kind: t.kind.as_str().to_owned(),
             memo: t.memo,
             created_by: t.created_by,
             created_at: t.created_at.and_utc(),
@@ -94,7 +96,7 @@ impl From<TransactionRow> for Transaction {
                 .into_iter()
                 .map(|e| TransactionEntry {
                     account_id: e.account_id,
-                    account_kind: e.account_kind,
+                    account_kind: e.account_kind.as_str().to_owned(),
                     volunteer_id: e.volunteer_id,
                     amount: e.amount,
                 })
@@ -116,14 +118,15 @@ pub struct AdjustmentRequest {
 /// The balance of `volunteer_id`, or `None` if there is no such person.
 pub fn balance_of(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
 ) -> Result<Option<Balance>, AppError> {
-    let Some(f) = ledger::figures(conn, volunteer_id)? else {
+    let Some(f) = ledger::figures(conn, volunteer_id.as_str())? else {
         return Ok(None);
     };
-    let (minutes_served, pending_points) = crate::db::activities::hours_of(conn, volunteer_id)?;
+    let (minutes_served, pending_points) =
+        crate::db::activities::hours_of(conn, volunteer_id.as_str())?;
     Ok(Some(Balance {
-        volunteer_id: volunteer_id.to_owned(),
+        volunteer_id: volunteer_id.to_string(),
         balance: f.balance,
         earned_total: f.earned_total,
         spent_total: f.spent_total,
@@ -132,7 +135,7 @@ pub fn balance_of(
     }))
 }
 
-async fn balance_response(state: &AppState, id: String) -> Result<HttpResponse, AppError> {
+async fn balance_response(state: &AppState, id: VolunteerId) -> Result<HttpResponse, AppError> {
     let balance = state
         .db
         .read(move |conn| balance_of(conn, &id))
@@ -143,17 +146,17 @@ async fn balance_response(state: &AppState, id: String) -> Result<HttpResponse, 
 
 async fn statement_response(
     state: &AppState,
-    id: String,
+    id: VolunteerId,
     page: &PageParams,
 ) -> Result<HttpResponse, AppError> {
     let (limit, cursor) = page.parse()?;
     let rows = state
         .db
         .read(move |conn| {
-            if users::find(conn, &id)?.is_none() {
+            if users::find(conn, id.as_str())?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
-            ledger::statement(conn, &id, limit, cursor.as_ref())
+            ledger::statement(conn, id.as_str(), limit, cursor.as_ref())
         })
         .await?;
     Ok(json(
@@ -168,7 +171,7 @@ pub async fn my_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    balance_response(&state, caller.id.to_string()).await
+    balance_response(&state, caller.id).await
 }
 
 #[utoipa::path(get, path = "/api/v1/me/ledger", tag = "points", params(PageParams),
@@ -178,7 +181,7 @@ pub async fn my_ledger(
     caller: CurrentUser,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    statement_response(&state, caller.id.to_string(), &page).await
+    statement_response(&state, caller.id, &page).await
 }
 
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/balance", tag = "points",
@@ -188,7 +191,11 @@ pub async fn balance(
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    balance_response(&state, visible_person(&caller, &path)?).await
+    balance_response(
+        &state,
+        visible_person(&caller, VolunteerId::from(path.into_inner()))?,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/ledger", tag = "points", params(PageParams),
@@ -199,7 +206,12 @@ pub async fn statement(
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    statement_response(&state, visible_person(&caller, &path)?, &page).await
+    statement_response(
+        &state,
+        visible_person(&caller, VolunteerId::from(path.into_inner()))?,
+        &page,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/ledger/adjustments", tag = "points", request_body = AdjustmentRequest,
@@ -212,7 +224,7 @@ pub async fn adjust(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_adjustment(&admin.0, &cmd.body);
-    let admin_id = admin.0.id.to_string();
+    let admin_id = admin.0.id.clone();
     run_checked(
         &state,
         &admin.0,
@@ -220,25 +232,14 @@ pub async fn adjust(
         StatusCode::CREATED,
         checked,
         move |conn, now, (volunteer, amount, reason)| {
-            let volunteer = volunteer.to_string();
-            if users::find(conn, &volunteer)?.is_none() {
-                return Err(AppError::NotFound("volunteer"));
-            }
-            let event = Event {
-                memo: &reason,
-                created_by: Some(&admin_id),
-                cause: Cause::default(),
+            let adjustment = Adjustment {
+                volunteer_id: &volunteer,
+                amount,
+                reason: &reason,
+                by: &admin_id,
                 now,
             };
-            let id = if amount > 0 {
-                ledger::credit(conn, Kind::Adjust, &volunteer, amount, event)?
-            } else {
-                let fund = ledger::COMMUNITY_FUND;
-                ledger::debit(conn, Kind::Adjust, &volunteer, fund, -amount, event)?
-            };
-            let tx =
-                ledger::find_transaction(conn, &id)?.ok_or(AppError::NotFound("transaction"))?;
-            Ok(Transaction::from(tx))
+            Ok(Transaction::from(adjustments::adjust(conn, adjustment)?))
         },
     )
     .await
@@ -248,7 +249,7 @@ pub async fn adjust(
 fn check_adjustment(
     admin: &CurrentUser,
     body: &AdjustmentRequest,
-) -> Result<(Uuid, i64, String), AppError> {
+) -> Result<(VolunteerId, i64, String), AppError> {
     let mut errs = FieldErrors::default();
     // `i64::MIN` has no absolute value: it is out of range, not an overflow.
     let size = body.amount.checked_abs().unwrap_or(i64::MAX);
@@ -260,8 +261,7 @@ fn check_adjustment(
     let (Some(amount), Some(reason)) = (amount, reason) else {
         return Err(errs.into_error());
     };
-    let volunteer =
-        Uuid::parse_str(&body.volunteer_id).map_err(|_| AppError::NotFound("volunteer"))?;
+    let volunteer: VolunteerId = parse_id(&body.volunteer_id)?;
     if volunteer == admin.id {
         return Err(AppError::SelfApproval("nobody adjusts their own balance"));
     }
@@ -275,10 +275,10 @@ pub async fn transaction(
     _staff: Staff,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = TransactionId::from(path.into_inner());
     let tx = state
         .db
-        .read(move |conn| ledger::find_transaction(conn, &id))
+        .read(move |conn| ledger::find_transaction(conn, id.as_str()))
         .await?
         .ok_or(AppError::NotFound("transaction"))?;
     Ok(json(StatusCode::OK, &Transaction::from(tx)))

@@ -12,6 +12,7 @@ use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::tokens;
 use crate::db::users::{self, NewUser, UserRow};
+use crate::domain::ids::VolunteerId;
 use crate::domain::page::Page;
 use crate::domain::people::{Password, PersonName, Phone, Role};
 use crate::error::{AppError, FieldErrors};
@@ -98,9 +99,9 @@ pub struct Search {
 }
 
 /// The person with this path id, if the caller may see them (staff, or themself); else 404.
-pub fn visible_person(caller: &CurrentUser, id: &Uuid) -> Result<String, AppError> {
-    if caller.is_staff() || caller.id == *id {
-        Ok(id.to_string())
+pub fn visible_person(caller: &CurrentUser, id: VolunteerId) -> Result<VolunteerId, AppError> {
+    if caller.is_staff() || caller.id == id {
+        Ok(id)
     } else {
         Err(AppError::NotFound("volunteer"))
     }
@@ -126,7 +127,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
             .map(|(team_id, name, role)| MyTeam {
                 team_id,
                 name,
-                role,
+                role: role.as_str().to_owned(),
             })
             .collect(),
     };
@@ -146,7 +147,7 @@ pub async fn change_password(
     let lookup = id.clone();
     let user = state
         .db
-        .read(move |conn| users::find(conn, &lookup))
+        .read(move |conn| users::find(conn, lookup.as_str()))
         .await?
         .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
     let current = cmd.body.current_password;
@@ -259,10 +260,10 @@ pub async fn get(
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = visible_person(&caller, &path)?;
+    let id = visible_person(&caller, VolunteerId::from(path.into_inner()))?;
     let user = state
         .db
-        .read(move |conn| users::find(conn, &id))
+        .read(move |conn| users::find(conn, id.as_str()))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     Ok(json(StatusCode::OK, &User::from(user)))
@@ -277,15 +278,16 @@ pub async fn set_role(
     path: web::Path<Uuid>,
     cmd: Command<RoleChange>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = VolunteerId::from(path.into_inner());
     let role = cmd.body.role;
     let now = state.clock.now_naive();
     let user = state
         .db
         .write(move |conn| {
-            let user = users::set_role(conn, &id, role)?.ok_or(AppError::NotFound("volunteer"))?;
+            let user =
+                users::set_role(conn, id.as_str(), role)?.ok_or(AppError::NotFound("volunteer"))?;
             // The role travels in access tokens: no refresh may mint one with the old role.
-            tokens::revoke_user(conn, &id, None, now)?;
+            tokens::revoke_user(conn, id.as_str(), None, now)?;
             Ok(user)
         })
         .await?;
@@ -301,13 +303,13 @@ pub async fn reset_password(
     path: web::Path<Uuid>,
     cmd: Command<PasswordReset>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = VolunteerId::from(path.into_inner());
     let password =
         Password::parse(&cmd.body.password).map_err(|m| AppError::invalid("password", m))?;
     let lookup = id.clone();
     let target = state
         .db
-        .read(move |conn| users::find(conn, &lookup))
+        .read(move |conn| users::find(conn, lookup.as_str()))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     if target.role().is_staff() && staff.0.role != Role::Admin {
@@ -320,8 +322,8 @@ pub async fn reset_password(
     state
         .db
         .write(move |conn| {
-            users::set_password(conn, &id, &hash)?;
-            tokens::revoke_user(conn, &id, None, now)
+            users::set_password(conn, id.as_str(), &hash)?;
+            tokens::revoke_user(conn, id.as_str(), None, now)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

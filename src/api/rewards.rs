@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardRow};
+use crate::domain::ids::RewardId;
 use crate::domain::page::Page;
 use crate::domain::rewards as rules;
 use crate::error::{AppError, FieldErrors};
@@ -92,7 +93,7 @@ pub struct Reward {
 impl From<RewardRow> for Reward {
     fn from(r: RewardRow) -> Reward {
         Reward {
-            id: r.id,
+            id: r.id.to_string(),
             name: r.name,
             description: r.description,
             sponsor: r.sponsor,
@@ -260,7 +261,7 @@ pub async fn get(
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = RewardId::from(path.into_inner());
     let reward = state
         .db
         .read(move |conn| rewards::find(conn, &id))
@@ -280,7 +281,7 @@ pub async fn update(
     cmd: Command<RewardPatch>,
 ) -> Result<HttpResponse, AppError> {
     let checked = check_patch(cmd.body);
-    let id = path.to_string();
+    let id = RewardId::from(path.into_inner());
     run_checked(
         &state,
         &staff.0,
@@ -336,7 +337,7 @@ pub async fn restock(
 ) -> Result<HttpResponse, AppError> {
     let checked =
         rules::restock_quantity(cmd.body.quantity).map_err(|m| AppError::invalid("quantity", m));
-    let id = path.to_string();
+    let id = RewardId::from(path.into_inner());
     run_checked(
         &state,
         &staff.0,

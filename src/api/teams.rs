@@ -11,9 +11,11 @@ use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::teams::{self, MemberRow, TeamRow};
 use crate::db::{users, DbConnection};
+use crate::domain::ids::{TeamId, VolunteerId};
 use crate::domain::page::Page;
+use crate::domain::people::TeamRole;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// This module's part of the OpenAPI document.
@@ -71,24 +73,7 @@ impl From<MemberRow> for Member {
             volunteer_id: m.volunteer_id,
             name: m.name,
             phone: m.phone,
-            role: m.role,
-        }
-    }
-}
-
-/// A team role.
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-pub enum TeamRole {
-    Member,
-    Leader,
-}
-
-impl TeamRole {
-    fn as_str(self) -> &'static str {
-        match self {
-            TeamRole::Member => "member",
-            TeamRole::Leader => "leader",
+            role: m.role.as_str().to_owned(),
         }
     }
 }
@@ -111,7 +96,7 @@ fn teams_with_counts(
     conn: &mut DbConnection,
     rows: Vec<TeamRow>,
 ) -> Result<Vec<(TeamRow, i64)>, AppError> {
-    let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
+    let ids: Vec<TeamId> = rows.iter().map(|t| t.id.clone()).collect();
     let counts = teams::member_counts(conn, &ids)?;
     Ok(rows
         .into_iter()
@@ -124,7 +109,7 @@ fn teams_with_counts(
 
 fn team((t, member_count): (TeamRow, i64)) -> Team {
     Team {
-        id: t.id,
+        id: t.id.to_string(),
         name: t.name,
         description: t.description,
         member_count,
@@ -196,7 +181,7 @@ pub async fn get(
     _caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = TeamId::from(path.into_inner());
     let row = state
         .db
         .read(move |conn| {
@@ -217,7 +202,7 @@ pub async fn members(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let raw = path.into_inner();
-    let caller_id = caller.id.to_string();
+    let caller_id = caller.id.clone();
     let staff = caller.is_staff();
     let rows = state
         .db
@@ -226,11 +211,9 @@ pub async fn members(
             // The role checks come first: a volunteer, or another team's leader, gets 403 even
             // for a bad `limit`.
             who.require_role()?;
-            let id = Uuid::parse_str(&raw)
-                .map_err(|_| AppError::NotFound("team"))?
-                .to_string();
+            let id: TeamId = parse_id(&raw)?;
             teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
-            who.require(Some(&id))?;
+            who.require(Some(id.as_str()))?;
             let (limit, cursor) = page.parse()?;
             Ok((teams::members(conn, &id, limit, cursor.as_ref())?, limit))
         })
@@ -253,18 +236,18 @@ pub async fn set_member(
     cmd: Command<MembershipInput>,
 ) -> Result<HttpResponse, AppError> {
     let (team_id, volunteer_id) = path.into_inner();
-    let (team_id, volunteer_id) = (team_id.to_string(), volunteer_id.to_string());
+    let (team_id, volunteer_id) = (TeamId::from(team_id), VolunteerId::from(volunteer_id));
     let role = cmd.body.role;
     let now = state.clock.now_naive();
     let membership = state
         .db
         .write(move |conn| {
             teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
-            users::find(conn, &volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
-            teams::set_member(conn, &team_id, &volunteer_id, role.as_str(), now)?;
+            users::find(conn, volunteer_id.as_str())?.ok_or(AppError::NotFound("volunteer"))?;
+            teams::set_member(conn, &team_id, &volunteer_id, role, now)?;
             Ok(Membership {
-                team_id,
-                volunteer_id,
+                team_id: team_id.to_string(),
+                volunteer_id: volunteer_id.to_string(),
                 role,
             })
         })
@@ -281,7 +264,7 @@ pub async fn remove_member(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let (team_id, volunteer_id) = path.into_inner();
-    let (team_id, volunteer_id) = (team_id.to_string(), volunteer_id.to_string());
+    let (team_id, volunteer_id) = (TeamId::from(team_id), VolunteerId::from(volunteer_id));
     state
         .db
         .write(move |conn| {

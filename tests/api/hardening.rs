@@ -2,20 +2,27 @@
 //! is bounded; the client address behind a trusted proxy; writes shed load instead of hanging;
 //! expired idempotency keys go as fast as they come.
 
+use std::future::Future;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
-use reqwest::{header, Method, RequestBuilder, StatusCode};
+use chrono::TimeDelta;
+use futures_util::future::join_all;
+use reqwest::{header, Method};
 use serde_json::{json, Value};
-use volunteer_points::db::idempotency;
-use volunteer_points::db::schema::idempotency_keys as keys;
 
 use crate::helpers::*;
 use crate::served::listening_address;
 
 /// Longer than any request may take here: a request still unanswered by then hangs.
 const HANG: Duration = Duration::from_secs(30);
+
+/// Awaits `answer`, failing the test if it hangs past `HANG`.
+async fn unhung<T>(answer: impl Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, answer)
+        .await
+        .expect("an answer before the hang guard")
+}
 
 /// The service hashes passwords on one thread per core.
 fn cores() -> usize {
@@ -39,29 +46,22 @@ async fn wrong_current_passwords_are_limited_per_account_like_logins() {
     let app = spawn_app_with(&[("LOGIN_FAILURES_PER_PHONE", "3")]).await;
     let v = app.volunteer().await;
     let other = app.volunteer().await;
-    let change =
-        |current: &str| json!({"current_password": current, "new_password": "a new password 1"});
+    let new = "a new password 1";
     for _ in 0..3 {
-        let res = app
-            .put("/me/password", &v.token, &change("wrong password"))
+        app.change_my_password(&v, "wrong password", new)
+            .expect_problem(401, "invalid-credentials")
             .await;
-        assert_problem(res, 401, "invalid-credentials").await;
     }
-    let res = app
-        .put("/me/password", &v.token, &change("wrong password"))
-        .await;
+    let res = app.change_my_password(&v, "wrong password", new).await;
     assert!((1..=15 * 60).contains(&retry_after(&res)));
     assert_problem(res, 429, "rate-limited").await;
-    let res = app
-        .put("/me/password", &v.token, &change(&v.password))
-        .await;
+    let res = app.change_my_password(&v, &v.password, new).await;
     assert!(res.headers().contains_key(header::RETRY_AFTER));
     assert_problem(res, 429, "rate-limited").await;
     // The limit is the account's: another account changes its password.
-    let res = app
-        .put("/me/password", &other.token, &change(&other.password))
+    app.change_my_password(&other, &other.password, new)
+        .expect_status(StatusCode::NO_CONTENT)
         .await;
-    assert_eq!(res.status(), 204);
 }
 
 #[actix_web::test]
@@ -70,25 +70,19 @@ async fn a_password_hash_that_finds_no_free_hashing_thread_in_time_is_503_with_r
     // milliseconds) finish within the one-second wait: the excess is shed, never queued without
     // end.
     let app = spawn_app_with(&[("DATABASE_TIMEOUT", "1")]).await;
-    let tasks: Vec<_> = (0..200 * cores())
-        .map(|_| {
-            let req = app
-                .client
-                .post(app.url("/auth/register"))
-                .timeout(HANG)
-                .json(&json!({"phone": unique_phone(), "name": "Many", "password": "correct horse battery"}));
-            actix_web::rt::spawn(async move {
-                let res = req.send().await.expect("an answer before the hang guard");
-                let status = res.status();
-                let retry = res.headers().contains_key(header::RETRY_AFTER);
-                let body: Value = res.json().await.unwrap_or_default();
-                (status, retry, body)
-            })
+    let registrations = (0..200 * cores()).map(|_| {
+        unhung(async {
+            let res = app
+                .register(&unique_phone(), "Many", "correct horse battery")
+                .await;
+            let status = res.status();
+            let retry = res.headers().contains_key(header::RETRY_AFTER);
+            let body: Value = res.json().await.unwrap_or_default();
+            (status, retry, body)
         })
-        .collect();
+    });
     let (mut created, mut shed) = (0, 0);
-    for task in tasks {
-        let (status, retry, body) = task.await.expect("a request task");
+    for (status, retry, body) in join_all(registrations).await {
         match status.as_u16() {
             201 => created += 1,
             503 => {
@@ -231,13 +225,18 @@ async fn register_from(app: &TestApp, forwarded_for: &str) -> reqwest::Response 
     .await
 }
 
-#[actix_web::test]
-async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own() {
-    let app = spawn_app_with(&[
-        ("TRUSTED_PROXIES", "127.0.0.1, 10.9.0.0/16"),
+/// An app that takes two registrations from an address, behind these trusted proxies.
+async fn two_registrations_an_address_behind(trusted_proxies: &str) -> TestApp {
+    spawn_app_with(&[
+        ("TRUSTED_PROXIES", trusted_proxies),
         ("REGISTRATIONS_PER_ADDRESS", "2"),
     ])
-    .await;
+    .await
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own() {
+    let app = two_registrations_an_address_behind("127.0.0.1, 10.9.0.0/16").await;
     for client in ["203.0.113.1", "203.0.113.2", "2001:db8::7"] {
         for _ in 0..2 {
             assert_eq!(register_from(&app, client).await.status(), 201, "{client}");
@@ -264,39 +263,15 @@ async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own() {
 
 #[actix_web::test]
 async fn an_untrusted_peers_forwarded_header_never_changes_the_limit_key() {
-    let app = spawn_app_with(&[
-        ("TRUSTED_PROXIES", "10.9.0.0/16"),
-        ("REGISTRATIONS_PER_ADDRESS", "2"),
-    ])
-    .await;
+    let app = two_registrations_an_address_behind("10.9.0.0/16").await;
     assert_eq!(register_from(&app, "203.0.113.1").await.status(), 201);
     assert_eq!(register_from(&app, "203.0.113.2").await.status(), 201);
-    let res = register_from(&app, "203.0.113.3").await;
-    assert_problem(res, 429, "rate-limited").await;
+    register_from(&app, "203.0.113.3")
+        .expect_problem(429, "rate-limited")
+        .await;
 }
 
 // ---- 7. Writes shed load -------------------------------------------------------------------
-
-fn adjustment(volunteer: &str, amount: i64) -> Value {
-    json!({"volunteer_id": volunteer, "amount": amount, "reason": "hardening"})
-}
-
-/// `POST /ledger/adjustments` with a key, guarded against hanging.
-fn adjust_request(app: &TestApp, admin: &TestUser, key: &str, body: &Value) -> RequestBuilder {
-    app.client
-        .post(app.url("/ledger/adjustments"))
-        .bearer_auth(&admin.token)
-        .header("Idempotency-Key", key)
-        .timeout(HANG)
-        .json(body)
-}
-
-async fn adjust(app: &TestApp, admin: &TestUser, key: &str, body: &Value) -> reqwest::Response {
-    adjust_request(app, admin, key, body)
-        .send()
-        .await
-        .expect("an answer before the hang guard")
-}
 
 #[actix_web::test]
 async fn a_write_kept_waiting_on_a_held_lock_past_the_timeout_is_503_and_changes_nothing() {
@@ -305,36 +280,19 @@ async fn a_write_kept_waiting_on_a_held_lock_past_the_timeout_is_503_and_changes
     let v = app.volunteer().await;
     // Another writer holds the lock until the request is answered: the SQLite write lock, or on
     // PostgreSQL the idempotency table (every keyed POST writes to it).
-    let (held, is_held) = std::sync::mpsc::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let db = app.db.clone();
-    let holder = std::thread::spawn(move || {
-        db.write_blocking(|conn| {
-            if on_postgres() {
-                diesel::sql_query("LOCK TABLE idempotency_keys IN EXCLUSIVE MODE").execute(conn)?;
-            }
-            held.send(()).expect("the test waits");
-            released.recv().expect("the test releases");
-            Ok(())
-        })
-    });
-    is_held.recv().expect("the lock is held");
-    let res = adjust(&app, &admin, "held", &adjustment(&v.id, 7)).await;
+    let lock = app.held_write_lock();
+    let res = unhung(app.adjust(&admin, "held", &adjustment(&v.id, 7))).await;
     assert!((1..=60).contains(&retry_after(&res)));
     assert_problem(res, 503, "unavailable").await;
-    release.send(()).expect("the holder waits");
-    holder.join().expect("the holder").expect("its transaction");
+    lock.resume();
+    lock.finish().expect("its transaction");
 
-    assert_eq!(
-        app.balance(&v.token).await,
-        0,
-        "a shed write changed nothing"
-    );
+    assert_eq!(app.balance(&v).await, 0, "a shed write changed nothing");
     // After a 5xx the key may be used again.
-    let res = adjust(&app, &admin, "held", &adjustment(&v.id, 7)).await;
-    assert_eq!(res.status(), 201);
-    assert_eq!(app.balance(&v.token).await, 7);
-    app.assert_ledger_ok();
+    unhung(app.adjust(&admin, "held", &adjustment(&v.id, 7)))
+        .expect_status(StatusCode::CREATED)
+        .await;
+    assert_eq!(app.balance(&v).await, 7);
 }
 
 #[actix_web::test]
@@ -343,49 +301,37 @@ async fn sixty_four_concurrent_writers_on_a_small_pool_get_only_201_503_or_429_a
     let app = spawn_app_with(&[("DATABASE_TIMEOUT", "1"), ("DATABASE_POOL_SIZE", "2")]).await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let tasks: Vec<_> = (0..64)
-        .map(|writer| {
-            let requests: Vec<_> = (0..4)
-                .map(|n| {
-                    adjust_request(
-                        &app,
-                        &admin,
-                        &format!("w{writer}-{n}"),
-                        &adjustment(&v.id, 1),
-                    )
-                })
-                .collect();
-            actix_web::rt::spawn(async move {
-                let mut statuses = Vec::new();
-                for req in requests {
-                    let res = req.send().await.expect("an answer before the hang guard");
-                    statuses.push(res.status());
-                }
-                statuses
-            })
-        })
-        .collect();
-    let mut created = 0;
-    for task in tasks {
-        for status in task.await.expect("a writer") {
-            assert!(
-                [
-                    StatusCode::CREATED,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    StatusCode::TOO_MANY_REQUESTS
-                ]
-                .contains(&status),
-                "{status}"
-            );
-            created += i64::from(status == StatusCode::CREATED);
+    let writers = (0..64).map(|writer| {
+        let (app, admin, v) = (&app, &admin, &v);
+        async move {
+            let mut statuses = Vec::new();
+            for n in 0..4 {
+                let key = format!("w{writer}-{n}");
+                let res = unhung(app.adjust(admin, &key, &adjustment(&v.id, 1))).await;
+                statuses.push(res.status());
+            }
+            statuses
         }
+    });
+    let mut created = 0;
+    for status in join_all(writers).await.into_iter().flatten() {
+        assert!(
+            [
+                StatusCode::CREATED,
+                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+            .contains(&status),
+            "{status}"
+        );
+        created += i64::from(status == StatusCode::CREATED);
     }
     assert_eq!(
-        app.balance(&v.token).await,
+        app.balance(&v).await,
         created,
         "every acknowledged write is there, and only those"
     );
-    app.assert_ledger_ok();
+    // The ledger holds: the check at the test's end (TestApp's drop).
 }
 
 // ---- 8. The idempotency purge --------------------------------------------------------------
@@ -394,32 +340,23 @@ async fn sixty_four_concurrent_writers_on_a_small_pool_get_only_201_503_or_429_a
 async fn one_purge_round_deletes_every_expired_key_however_many() {
     let app = spawn_app().await;
     let now = app.clock.now_naive();
-    let planted = 2 * idempotency::PURGE_BATCH as usize + 500;
-    app.db
-        .write_blocking(move |conn| {
-            for n in 0..=planted {
-                // The last key is an hour younger than the rest: still fresh at purge time.
-                let at = now + chrono::TimeDelta::hours(i64::from(n == planted));
-                diesel::insert_into(keys::table)
-                    .values((
-                        keys::caller_id.eq("someone"),
-                        keys::key.eq(format!("k{n}")),
-                        keys::request_hash.eq("h"),
-                        keys::response_status.eq(201),
-                        keys::response_body.eq("{}"),
-                        keys::created_at.eq(at),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok(())
-        })
-        .expect("planted");
-    let later = now + idempotency::RETENTION + chrono::TimeDelta::minutes(1);
-    let purged = idempotency::purge_expired(&app.db, later).expect("a purge round");
-    assert_eq!(purged, planted);
-    let left: Vec<String> = app
-        .db
-        .read_blocking(|conn| Ok(keys::table.select(keys::key).load(conn)?))
-        .expect("the keys left");
-    assert_eq!(left, [format!("k{planted}")], "only the fresh key is kept");
+    let planted = 2 * IDEMPOTENCY_PURGE_BATCH as usize + 500;
+    // The last key is an hour younger than the rest: still fresh at purge time.
+    app.plant_idempotency_keys(
+        (0..=planted)
+            .map(|n| {
+                (
+                    format!("k{n}"),
+                    now + TimeDelta::hours(i64::from(n == planted)),
+                )
+            })
+            .collect(),
+    );
+    let later = now + IDEMPOTENCY_RETENTION + TimeDelta::minutes(1);
+    assert_eq!(app.purge_idempotency_keys(later), planted);
+    assert_eq!(
+        app.idempotency_keys(),
+        [format!("k{planted}")],
+        "only the fresh key is kept"
+    );
 }

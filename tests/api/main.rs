@@ -6,7 +6,9 @@ mod helpers;
 mod served;
 
 mod activities;
+mod activity_logs;
 mod auth;
+mod check_in;
 mod hardening;
 mod ledger;
 mod ops;

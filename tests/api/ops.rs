@@ -8,41 +8,24 @@ use std::thread;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::header;
+use reqwest::{header, Method};
 
 use crate::helpers::*;
 
 #[actix_web::test]
 async fn health_and_readiness_answer() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("sent");
+    let res = app.send_raw(Method::GET, "/healthz", &[], None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(body(res).await["status"], "ok");
-    let res = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("sent");
+    let res = app.send_raw(Method::GET, "/readyz", &[], None).await;
     assert_eq!(res.status(), 200);
 }
 
 #[actix_web::test]
 async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(res.status(), 200);
-    let doc = body(res).await;
+    let doc = app.openapi().expect_json(StatusCode::OK).await;
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
         "{}",
@@ -78,7 +61,7 @@ async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
 async fn the_docs_serve_swagger_ui() {
     let app = spawn_app().await;
     // The default client follows redirects (`/docs` → `/docs/`).
-    let res = app.client.get(app.url("/docs")).send().await.expect("sent");
+    let res = app.send_raw(Method::GET, "/docs", &[], None).await;
     assert_eq!(res.status(), 200);
     let ct = res
         .headers()

@@ -12,9 +12,10 @@ use uuid::Uuid;
 use crate::api::extract::{json, run_checked, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
+use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::rewards::{self as rules, PickupCode, RedemptionStatus};
-use crate::error::AppError;
+use crate::error::{parse_id, AppError};
 use crate::startup::AppState;
 
 /// A redemption, as its owner and staff see it.
@@ -42,11 +43,11 @@ pub struct Redemption {
 impl From<RedemptionView> for Redemption {
     fn from(r: RedemptionView) -> Redemption {
         Redemption {
-            status: RedemptionStatus::parse(&r.status).unwrap_or(RedemptionStatus::Reserved),
-            id: r.id,
-            reward_id: r.reward_id,
+            status: r.status,
+            id: r.id.to_string(),
+            reward_id: r.reward_id.to_string(),
             reward_name: r.reward_name,
-            volunteer_id: r.volunteer_id,
+            volunteer_id: r.volunteer_id.to_string(),
             volunteer_name: r.volunteer_name,
             quantity: r.quantity,
             points: r.points,
@@ -102,7 +103,7 @@ pub async fn redeem(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_redeem(&caller, &cmd.body);
-    let by = caller.id.to_string();
+    let by = caller.id.clone();
     run_checked(
         &state,
         &caller,
@@ -130,20 +131,20 @@ pub async fn redeem(
 fn check_redeem(
     caller: &CurrentUser,
     b: &RedeemRequest,
-) -> Result<(String, String, i64), AppError> {
+) -> Result<(RewardId, VolunteerId, i64), AppError> {
     let volunteer = match &b.volunteer_id {
-        None => caller.id,
+        None => caller.id.clone(),
         Some(raw) => {
-            let named = Uuid::parse_str(raw).ok();
-            if !caller.is_staff() && named != Some(caller.id) {
+            let named = VolunteerId::parse(raw);
+            if !caller.is_staff() && named.as_ref() != Some(&caller.id) {
                 return Err(AppError::Forbidden("a volunteer redeems only for themself"));
             }
             named.ok_or(AppError::NotFound("volunteer"))?
         }
     };
     let quantity = rules::quantity(b.quantity).map_err(|m| AppError::invalid("quantity", m))?;
-    let reward = Uuid::parse_str(&b.reward_id).map_err(|_| AppError::NotFound("reward"))?;
-    Ok((reward.to_string(), volunteer.to_string(), quantity))
+    let reward = parse_id(&b.reward_id)?;
+    Ok((reward, volunteer, quantity))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),
@@ -157,7 +158,7 @@ pub async fn mine(
 ) -> Result<HttpResponse, AppError> {
     let (limit, cursor) = page.parse()?;
     let status = filter.status;
-    let me = caller.id.to_string();
+    let me = caller.id.clone();
     let rows = state
         .db
         .read(move |conn| redemptions::list(conn, Some(&me), status, limit, cursor.as_ref()))
@@ -191,12 +192,12 @@ pub async fn get(
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = RedemptionId::from(path.into_inner());
     let r = state
         .db
         .read(move |conn| redemptions::find(conn, &id))
         .await?
-        .filter(|r| caller.is_staff() || r.volunteer_id == caller.id.to_string())
+        .filter(|r| caller.is_staff() || r.volunteer_id == caller.id)
         .ok_or(AppError::NotFound("redemption"))?;
     Ok(json(StatusCode::OK, &Redemption::from(r)))
 }
@@ -211,7 +212,7 @@ pub async fn fulfil(
 ) -> Result<HttpResponse, AppError> {
     let checked =
         PickupCode::parse(&cmd.body.pickup_code).map_err(|m| AppError::invalid("pickup_code", m));
-    let by = staff.0.id.to_string();
+    let by = staff.0.id.clone();
     run_checked(
         &state,
         &staff.0,
@@ -236,8 +237,8 @@ pub async fn cancel(
     path: web::Path<Uuid>,
     cmd: Command<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let by = caller.id.to_string();
+    let id = RedemptionId::from(path.into_inner());
+    let by = caller.id.clone();
     let is_staff = caller.is_staff();
     run_command(
         &state,
