@@ -1,5 +1,6 @@
 //! Operations: liveness, readiness and the metrics page.
 
+use actix_web::get;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -7,13 +8,14 @@ use sha2::{Digest, Sha256};
 use crate::error::AppError;
 use crate::startup::AppState;
 
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "the process runs")))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "the process runs")))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "the database answers"),
-    (status = 503, body = crate::error::Problem)))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "the database answers")))]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready");
@@ -23,10 +25,13 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
 }
 
 /// The Prometheus page. With `METRICS_TOKEN` set, only `Authorization: Bearer <token>` reads it.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "unauthenticated"),
+        (status = 403, description = "forbidden"),
+    ))]
+#[get("/metrics")]
 pub async fn metrics(
     req: HttpRequest,
     state: web::Data<AppState>,

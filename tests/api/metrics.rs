@@ -1,17 +1,18 @@
 //! `GET /metrics`: Prometheus text with requests by route pattern, latency histograms, the pool
 //! and the ledger; closed to anyone without `METRICS_TOKEN` when one is set.
 
-use reqwest::StatusCode;
-use serde_json::{json, Value};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
 
-async fn metrics_page(app: &TestApp, token: Option<&str>) -> reqwest::Response {
-    let mut req = reqwest::Client::new().get(format!("{}/metrics", app.address));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    req.send().await.expect("/metrics answers")
+async fn metrics_page(app: &TestApp, token: Option<&str>) -> Response {
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = authorization
+        .iter()
+        .map(|a| ("Authorization", a.as_str()))
+        .collect();
+    app.send_raw(Method::GET, "/metrics", &headers, None).await
 }
 
 #[actix_web::test]
@@ -19,27 +20,16 @@ async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds()
     let app = spawn_app().await;
     let volunteer = app.volunteer().await.id;
     let admin = app.admin().await;
-    let admin_token = admin.token.as_str();
-    let client = reqwest::Client::new();
-    let adjusted = client
-        .post(format!("{}/api/v1/ledger/adjustments", app.address))
-        .bearer_auth(admin_token)
-        .header("Idempotency-Key", "metrics-adjustment")
-        .json(&json!({"volunteer_id": volunteer, "amount": 30, "reason": "metrics"}))
-        .send()
-        .await
-        .expect("adjust answers");
-    assert_eq!(adjusted.status(), StatusCode::CREATED);
-    let balance = client
-        .get(format!(
-            "{}/api/v1/volunteers/{volunteer}/balance",
-            app.address
-        ))
-        .bearer_auth(admin_token)
-        .send()
-        .await
-        .expect("balance answers");
-    assert_eq!(balance.status(), StatusCode::OK);
+    app.adjust(
+        &admin,
+        "metrics-adjustment",
+        &json!({"volunteer_id": volunteer, "amount": 30, "reason": "metrics"}),
+    )
+    .expect_status(StatusCode::CREATED)
+    .await;
+    app.points_of(&admin, &volunteer, "balance")
+        .expect_status(StatusCode::OK)
+        .await;
 
     let res = metrics_page(&app, None).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -73,15 +63,12 @@ async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds()
 async fn with_a_metrics_token_only_a_request_bearing_it_reads_the_page() {
     let app = spawn_app_with(&[("METRICS_TOKEN", "metrics-secret")]).await;
 
-    let missing = metrics_page(&app, None).await;
-    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
-    let problem: Value = missing.json().await.expect("a problem");
-    assert_eq!(problem["code"], "unauthenticated");
-
-    let wrong = metrics_page(&app, Some("not-the-secret")).await;
-    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    let problem: Value = wrong.json().await.expect("a problem");
-    assert_eq!(problem["code"], "forbidden");
+    metrics_page(&app, None)
+        .expect_problem(401, "unauthenticated")
+        .await;
+    metrics_page(&app, Some("not-the-secret"))
+        .expect_problem(403, "forbidden")
+        .await;
 
     let right = metrics_page(&app, Some("metrics-secret")).await;
     assert_eq!(right.status(), StatusCode::OK);

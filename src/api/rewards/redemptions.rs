@@ -3,6 +3,7 @@
 //! the owner and staff; someone else's redemption is 404.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,19 +22,25 @@ use crate::startup::AppState;
 /// A redemption, as its owner and staff see it.
 #[derive(Serialize, ToSchema)]
 pub struct Redemption {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub reward_id: String,
     pub reward_name: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub volunteer_name: String,
     /// 1–10.
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: i64,
     /// The points paid (what a cancellation refunds).
     pub points: i64,
     pub status: RedemptionStatus,
     /// Six digits, unique among reserved redemptions.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub pickup_code: String,
     /// Who asked: the volunteer, or staff on their behalf.
+    #[schema(format = Uuid)]
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub fulfilled_at: Option<DateTime<Utc>>,
@@ -63,10 +70,13 @@ impl From<RedemptionView> for Redemption {
 /// `POST /redemptions`.
 #[derive(Deserialize, ToSchema)]
 pub struct RedeemRequest {
+    #[schema(format = Uuid)]
     pub reward_id: String,
     /// 1–10, default 1.
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: Option<i64>,
     /// Staff only (on behalf of someone); a volunteer may name only themself.
+    #[schema(format = Uuid)]
     pub volunteer_id: Option<String>,
 }
 
@@ -74,6 +84,7 @@ pub struct RedeemRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct FulfilRequest {
     /// The six digits the volunteer shows.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub pickup_code: String,
 }
 
@@ -92,10 +103,16 @@ fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
     Page::from_rows(rows, limit, RedemptionView::cursor, Redemption::from)
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions", tag = "rewards", request_body = RedeemRequest,
+#[utoipa::path(tag = "rewards", request_body = RedeemRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 201, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "insufficient-points, out-of-stock, limit-reached"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions")]
 pub async fn redeem(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -147,9 +164,10 @@ fn check_redeem(
     Ok((reward, volunteer, quantity))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "my_redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses((status = 200, body = crate::api::schema::RedemptionPage)),
     security(("bearer" = [])))]
+#[get("/me/redemptions")]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -166,9 +184,13 @@ pub async fn mine(
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::RedemptionPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/redemptions")]
 pub async fn list(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -184,9 +206,10 @@ pub async fn list(
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions/{id}", tag = "rewards",
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_redemption", tag = "rewards",
+    responses((status = 200, body = Redemption)),
     security(("bearer" = [])))]
+#[get("/redemptions/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -202,9 +225,14 @@ pub async fn get(
     Ok(json(StatusCode::OK, &Redemption::from(r)))
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/fulfil", tag = "rewards", request_body = FulfilRequest,
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "rewards", request_body = FulfilRequest,
+    responses(
+        (status = 200, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
     staff: Staff,
@@ -228,9 +256,13 @@ pub async fn fulfil(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/{id}/cancel", tag = "rewards",
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "cancel_redemption", tag = "rewards",
+    responses(
+        (status = 200, body = Redemption),
+        (status = 409, description = "redemption-not-reserved"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
