@@ -9,6 +9,9 @@ use anyhow::{bail, Context};
 /// Where the SQLite database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_PATH: &str = "./data/volunteer-points.db";
 
+/// The community's time zone when `COMMUNITY_TZ` is unset.
+pub const DEFAULT_COMMUNITY_TZ: &str = "Asia/Shanghai";
+
 /// Every setting of the service.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -30,6 +33,9 @@ pub struct Config {
     pub database_timeout: Duration,
     /// The rate limits.
     pub limits: Limits,
+    /// `COMMUNITY_TZ`: the community's time zone (an IANA name), whose calendar months
+    /// settlements cover by default.
+    pub community_tz: chrono_tz::Tz,
 }
 
 /// How logs are printed.
@@ -125,6 +131,10 @@ impl Config {
             "json" => LogFormat::Json,
             other => bail!("LOG_FORMAT={other:?} must be pretty or json"),
         };
+        let tz_name = get("COMMUNITY_TZ").unwrap_or(DEFAULT_COMMUNITY_TZ);
+        let community_tz = tz_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!("COMMUNITY_TZ={tz_name:?} is not an IANA time zone like Asia/Shanghai")
+        })?;
         let defaults = Limits::default();
         let limits = Limits {
             login_failures_per_phone: Limit {
@@ -159,6 +169,7 @@ impl Config {
             pool_size: number("DATABASE_POOL_SIZE", 8)?,
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
             limits,
+            community_tz,
         })
     }
 }
@@ -201,6 +212,7 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert!(c.jwt_secret.is_none());
+        assert_eq!(c.community_tz, chrono_tz::Asia::Shanghai);
     }
 
     #[test]
@@ -212,6 +224,7 @@ mod tests {
             ("JWT_SECRET", "short"),
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
+            ("COMMUNITY_TZ", "Mars/Olympus"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#}");

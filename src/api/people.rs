@@ -60,6 +60,8 @@ pub struct Me {
     #[serde(flatten)]
     pub user: User,
     pub teams: Vec<MyTeam>,
+    /// The partners whose counters the caller clerks for.
+    pub partners: Vec<super::partners::MyPartner>,
 }
 
 /// `PUT /me/password`.
@@ -110,13 +112,14 @@ pub fn visible_person(caller: &CurrentUser, id: &Uuid) -> Result<String, AppErro
     (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
-    let (user, teams) = state
+    let (user, teams, partners) = state
         .db
         .read(move |conn| {
             let user = users::find(conn, &id)?
                 .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
             let teams = crate::db::teams::of_user(conn, &id)?;
-            Ok((user, teams))
+            let partners = super::partners::clerked_by(conn, &id)?;
+            Ok((user, teams, partners))
         })
         .await?;
     let me = Me {
@@ -129,6 +132,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
                 role,
             })
             .collect(),
+        partners,
     };
     Ok(json(StatusCode::OK, &me))
 }

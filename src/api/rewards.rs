@@ -80,6 +80,9 @@ pub struct Reward {
     pub name: String,
     pub description: Option<String>,
     pub sponsor: Option<String>,
+    /// The partner that hands it out at their counter; null = the community's own desk.
+    pub partner_id: Option<String>,
+    pub partner_name: Option<String>,
     pub cost_points: i64,
     /// Units left; null = unlimited.
     pub stock: Option<i64>,
@@ -96,6 +99,8 @@ impl From<RewardRow> for Reward {
             name: r.name,
             description: r.description,
             sponsor: r.sponsor,
+            partner_id: r.partner_id,
+            partner_name: r.partner_name,
             cost_points: r.cost_points,
             stock: r.stock,
             per_volunteer_limit: r.per_volunteer_limit,
@@ -114,6 +119,8 @@ pub struct RewardInput {
     pub description: Option<String>,
     /// Up to 100 characters.
     pub sponsor: Option<String>,
+    /// A partner's id (unknown → 404).
+    pub partner_id: Option<String>,
     /// 1–1,000,000.
     pub cost_points: i64,
     /// 0–1,000,000; absent or null = unlimited.
@@ -126,7 +133,7 @@ pub struct RewardInput {
 
 /// Reads a field that is present (possibly null) as `Some(..)`; `#[serde(default)]` makes an
 /// absent one `None`, so a PATCH can tell "clear it" from "leave it".
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -134,8 +141,8 @@ where
     T::deserialize(d).map(Some)
 }
 
-/// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor` and
-/// `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
+/// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor`,
+/// `partner_id` and `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
 #[derive(Deserialize, ToSchema)]
 pub struct RewardPatch {
     pub name: Option<String>,
@@ -145,6 +152,10 @@ pub struct RewardPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub sponsor: Option<Option<String>>,
+    /// A partner's id (unknown → 404); null: no partner.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub partner_id: Option<Option<String>>,
     pub cost_points: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
@@ -160,7 +171,7 @@ pub struct Restock {
 }
 
 /// Parses an optional text field that may also be cleared: `None` stays, null or blank clears.
-fn clearable(
+pub(crate) fn clearable(
     errs: &mut FieldErrors,
     field: &str,
     value: Option<Option<String>>,
@@ -227,6 +238,7 @@ fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
         stock,
         per_volunteer_limit: limit,
         active: b.active.unwrap_or(true),
+        partner_id: b.partner_id.clone(),
         created_by: String::new(),
         now: chrono::NaiveDateTime::default(),
     })
@@ -322,6 +334,7 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
         cost_points: cost,
         per_volunteer_limit: limit,
         active: b.active,
+        partner_id: b.partner_id,
     })
 }
 

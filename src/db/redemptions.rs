@@ -92,11 +92,12 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RedemptionView>,
         .optional()?)
 }
 
-/// A page of redemptions, newest first, optionally one volunteer's and/or one status; up to
-/// `limit + 1` rows.
+/// A page of redemptions, newest first, optionally one volunteer's, of one partner's rewards
+/// and/or of one status; up to `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
     volunteer_id: Option<&str>,
+    partner_id: Option<&str>,
     status: Option<RedemptionStatus>,
     limit: i64,
     after: Option<&Cursor>,
@@ -110,6 +111,9 @@ pub fn list(
         .into_boxed();
     if let Some(v) = volunteer_id {
         q = q.filter(redemptions::volunteer_id.eq(v.to_owned()));
+    }
+    if let Some(p) = partner_id {
+        q = q.filter(rewards::partner_id.eq(p.to_owned()));
     }
     if let Some(s) = status {
         q = q.filter(redemptions::status.eq(s.as_str()));
@@ -213,26 +217,40 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
 
 /// Hands out the reserved redemption with this pickup code: one state-machine UPDATE
 /// (`reserved` → `fulfilled`), so a code is honoured once and never after a cancellation.
-/// 404 if no reserved redemption has the code.
+/// With `partners` (a clerk's desk) only a reward of one of those partners is handed out, in the
+/// same UPDATE. 404 if no reserved redemption the desk may hand out has the code.
 pub fn fulfil(
     conn: &mut DbConnection,
     code: &PickupCode,
+    partners: Option<&[String]>,
     by: &str,
     now: NaiveDateTime,
 ) -> Result<RedemptionView, AppError> {
-    let id: Option<String> = diesel::update(
-        redemptions::table
-            .filter(redemptions::pickup_code.eq(code.as_str()))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str())),
-    )
-    .set((
+    let reserved = redemptions::table
+        .filter(redemptions::pickup_code.eq(code.as_str()))
+        .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str()));
+    let fulfilled = (
         redemptions::status.eq(RedemptionStatus::Fulfilled.as_str()),
         redemptions::fulfilled_at.eq(now),
         redemptions::fulfilled_by.eq(by),
-    ))
-    .returning(redemptions::id)
-    .get_result(conn)
-    .optional()?;
+    );
+    let id: Option<String> = match partners {
+        None => diesel::update(reserved)
+            .set(fulfilled)
+            .returning(redemptions::id)
+            .get_result(conn)
+            .optional()?,
+        Some(partners) => {
+            let theirs = rewards::table
+                .filter(rewards::partner_id.eq_any(partners))
+                .select(rewards::id);
+            diesel::update(reserved.filter(redemptions::reward_id.eq_any(theirs)))
+                .set(fulfilled)
+                .returning(redemptions::id)
+                .get_result(conn)
+                .optional()?
+        }
+    };
     let id = id.ok_or(AppError::NotFound("redemption"))?;
     find(conn, &id)?.ok_or(AppError::NotFound("redemption"))
 }

@@ -2,6 +2,7 @@
 
 pub mod activities;
 pub mod page;
+pub mod partners;
 pub mod people;
 pub mod rewards;
 pub mod text;

@@ -7,6 +7,7 @@ mod activities;
 mod auth;
 mod ledger;
 mod ops;
+mod partners;
 mod people;
 mod rewards;
 mod teams;
