@@ -188,6 +188,12 @@ fn counter(
     Ok((desk, partner.id))
 }
 
+/// `{id}` and `{volunteer_id}` of a clerk's path.
+fn clerk_path(path: web::Path<(Uuid, Uuid)>) -> (String, String) {
+    let (partner_id, volunteer_id) = path.into_inner();
+    (partner_id.to_string(), volunteer_id.to_string())
+}
+
 fn with_counts(
     conn: &mut DbConnection,
     rows: Vec<PartnerRow>,
@@ -380,8 +386,7 @@ pub async fn add_clerk(
     _staff: Staff,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    let (partner_id, volunteer_id) = path.into_inner();
-    let (partner_id, volunteer_id) = (partner_id.to_string(), volunteer_id.to_string());
+    let (partner_id, volunteer_id) = clerk_path(path);
     let now = state.clock.now_naive();
     let added = state
         .db
@@ -409,8 +414,7 @@ pub async fn remove_clerk(
     _staff: Staff,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    let (partner_id, volunteer_id) = path.into_inner();
-    let (partner_id, volunteer_id) = (partner_id.to_string(), volunteer_id.to_string());
+    let (partner_id, volunteer_id) = clerk_path(path);
     state
         .db
         .write(move |conn| {

@@ -106,7 +106,7 @@ pub struct NewReward {
     pub stock: Option<i64>,
     pub per_volunteer_limit: Option<i64>,
     pub active: bool,
-    /// The partner that hands it out (checked to exist by the caller).
+    /// The partner that hands it out ([`create`] checks it exists).
     pub partner_id: Option<String>,
     pub created_by: String,
     pub now: NaiveDateTime,

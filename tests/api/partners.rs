@@ -7,6 +7,32 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
+/// Two partners' counters: the canteen, with a clerk, and the market; a volunteer with 1,000
+/// points who clerks nothing.
+struct Counters {
+    staff: TestUser,
+    canteen: String,
+    market: String,
+    v: TestUser,
+    clerk: TestUser,
+}
+
+async fn counters(app: &TestApp) -> Counters {
+    let (admin, staff) = (app.admin().await, app.staff().await);
+    let canteen = partner(app, &staff, "老年食堂").await;
+    let market = partner(app, &staff, "邻里义集").await;
+    let (v, clerk) = (app.volunteer().await, app.volunteer().await);
+    app.grant(&admin, &v.id, 1000).await;
+    add_clerk(app, &staff, &canteen, &clerk).await;
+    Counters {
+        staff,
+        canteen,
+        market,
+        v,
+        clerk,
+    }
+}
+
 /// A partner made by `staff`; returns its id.
 async fn partner(app: &TestApp, staff: &TestUser, name: &str) -> String {
     let res = app
@@ -30,6 +56,15 @@ async fn add_clerk(app: &TestApp, staff: &TestUser, partner: &str, who: &TestUse
         )
         .await;
     assert_eq!(res.status(), 200, "add clerk");
+}
+
+/// Takes `who` off `partner`'s clerks.
+async fn remove_clerk(app: &TestApp, staff: &TestUser, partner: &str, who: &TestUser) {
+    let path = format!("/partners/{partner}/clerks/{}", who.id);
+    let res = app
+        .request(Method::DELETE, &path, Some(&staff.token), None)
+        .await;
+    assert_eq!(res.status(), 204, "remove clerk");
 }
 
 /// A reward costing 10 points, of `partner` if given; returns its id.
@@ -90,17 +125,17 @@ fn ids(page: &Value) -> Vec<String> {
 async fn a_clerk_fulfils_their_partner_s_code_and_gets_404_for_another_partner_s_and_a_partnerless_one(
 ) {
     let app = spawn_app().await;
-    let (admin, staff) = (app.admin().await, app.staff().await);
-    let (canteen, market) = (
-        partner(&app, &staff, "老年食堂").await,
-        partner(&app, &staff, "邻里义集").await,
-    );
+    let Counters {
+        staff,
+        canteen,
+        market,
+        v,
+        clerk,
+        ..
+    } = counters(&app).await;
     let meal = reward(&app, &staff, "午餐券", Some(&canteen)).await;
     let veg = reward(&app, &staff, "蔬菜包", Some(&market)).await;
     let own = reward(&app, &staff, "社区纪念品", None).await;
-    let (v, clerk) = (app.volunteer().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 100).await;
-    add_clerk(&app, &staff, &canteen, &clerk).await;
     let (m, g, o) = (
         redeem(&app, &v, &meal, 1).await,
         redeem(&app, &v, &veg, 1).await,
@@ -114,44 +149,47 @@ async fn a_clerk_fulfils_their_partner_s_code_and_gets_404_for_another_partner_s
     assert_eq!(done["volunteer_name"], "志愿者");
     assert!(done["fulfilled_at"].is_string());
 
-    for other in [&g, &o] {
-        assert_problem(
-            fulfil(&app, &clerk.token, &other["pickup_code"]).await,
-            404,
-            "not-found",
-        )
-        .await;
-    }
-    // The same answer as a code nobody holds.
+    // Another partner's code, and a code of a reward without a partner, answer exactly as a
+    // code nobody holds.
     let unused = (0..1_000_000)
         .map(|n| format!("{n:06}"))
         .find(|c| [&m, &g, &o].iter().all(|r| r["pickup_code"] != *c))
         .expect("a free code");
-    assert_problem(
+    let unknown = assert_problem(
         fulfil(&app, &clerk.token, &json!(unused)).await,
         404,
         "not-found",
     )
     .await;
+    for other in [&g, &o] {
+        let refused = assert_problem(
+            fulfil(&app, &clerk.token, &other["pickup_code"]).await,
+            404,
+            "not-found",
+        )
+        .await;
+        assert_eq!(refused, unknown);
+    }
     // Refused codes stay reserved: the staff desk still hands them out.
     for other in [&g, &o] {
         let res = fulfil(&app, &staff.token, &other["pickup_code"]).await;
         assert_eq!(res.status(), 200);
     }
-    assert_eq!(app.balance(&v.token).await, 70);
+    assert_eq!(app.balance(&v.token).await, 970);
     app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
     let app = spawn_app().await;
-    let staff = app.staff().await;
-    let (canteen, market) = (
-        partner(&app, &staff, "老年食堂").await,
-        partner(&app, &staff, "邻里义集").await,
-    );
-    let (nobody, clerk) = (app.volunteer().await, app.volunteer().await);
-    add_clerk(&app, &staff, &canteen, &clerk).await;
+    let Counters {
+        staff,
+        canteen,
+        market,
+        v: nobody,
+        clerk,
+        ..
+    } = counters(&app).await;
 
     // Someone who clerks nothing: the role never allows it, whatever the code or partner.
     for code in [json!("123456"), json!("bad")] {
@@ -205,15 +243,7 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
         .await;
     assert_problem(res, 403, "forbidden").await;
     // A removed clerk loses the counter at once.
-    let res = app
-        .request(
-            Method::DELETE,
-            &format!("/partners/{canteen}/clerks/{}", clerk.id),
-            Some(&staff.token),
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 204);
+    remove_clerk(&app, &staff, &canteen, &clerk).await;
     assert_problem(
         app.get(&format!("/partners/{canteen}/redemptions"), &clerk.token)
             .await,
@@ -226,16 +256,16 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
 #[actix_web::test]
 async fn a_clerk_s_list_of_the_partner_s_redemptions_shows_no_pickup_codes() {
     let app = spawn_app().await;
-    let (admin, staff) = (app.admin().await, app.staff().await);
-    let (canteen, market) = (
-        partner(&app, &staff, "老年食堂").await,
-        partner(&app, &staff, "邻里义集").await,
-    );
+    let Counters {
+        staff,
+        canteen,
+        market,
+        v,
+        clerk,
+        ..
+    } = counters(&app).await;
     let meal = reward(&app, &staff, "午餐券", Some(&canteen)).await;
     let veg = reward(&app, &staff, "蔬菜包", Some(&market)).await;
-    let (v, clerk) = (app.volunteer().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 100).await;
-    add_clerk(&app, &staff, &canteen, &clerk).await;
     let first = redeem(&app, &v, &meal, 1).await;
     let second = redeem(&app, &v, &meal, 2).await;
     redeem(&app, &v, &veg, 1).await;
@@ -277,17 +307,17 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
     let app = spawn_app().await;
     // Everything happens in the autumn of 2026, in order.
     app.set_time(at("2026-09-01T00:00:00Z"));
-    let (admin, staff) = (app.admin().await, app.staff().await);
-    let (canteen, market) = (
-        partner(&app, &staff, "老年食堂").await,
-        partner(&app, &staff, "邻里义集").await,
-    );
+    let Counters {
+        staff,
+        canteen,
+        market,
+        v,
+        clerk,
+        ..
+    } = counters(&app).await;
     let lunch = reward(&app, &staff, "午餐券", Some(&canteen)).await;
     let noodles = reward(&app, &staff, "面条券", Some(&canteen)).await;
     let veg = reward(&app, &staff, "蔬菜包", Some(&market)).await;
-    let (v, clerk) = (app.volunteer().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 1000).await;
-    add_clerk(&app, &staff, &canteen, &clerk).await;
 
     let handed_out_at = |when: &'static str, reward: String, quantity: i64| {
         let (app, v, clerk) = (&app, &v, &clerk);
@@ -450,15 +480,7 @@ async fn me_lists_the_partners_the_caller_clerks_for() {
         clerks["items"],
         json!([{"volunteer_id": clerk.id, "name": "志愿者", "phone": clerk.phone}])
     );
-    let res = app
-        .request(
-            Method::DELETE,
-            &format!("/partners/{market}/clerks/{}", clerk.id),
-            Some(&staff.token),
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 204);
+    remove_clerk(&app, &staff, &market, &clerk).await;
     let me = body(app.get("/me", &clerk.token).await).await;
     assert_eq!(
         me["partners"],
@@ -469,11 +491,13 @@ async fn me_lists_the_partners_the_caller_clerks_for() {
 #[actix_web::test]
 async fn a_reward_names_its_partner_and_an_unknown_partner_is_404() {
     let app = spawn_app().await;
-    let (staff, v) = (app.staff().await, app.volunteer().await);
-    let (canteen, market) = (
-        partner(&app, &staff, "老年食堂").await,
-        partner(&app, &staff, "邻里义集").await,
-    );
+    let Counters {
+        staff,
+        canteen,
+        market,
+        v,
+        ..
+    } = counters(&app).await;
     let meal = reward(&app, &staff, "午餐券", Some(&canteen)).await;
     let shown = body(app.get(&format!("/rewards/{meal}"), &v.token).await).await;
     assert_eq!(shown["partner_id"], canteen.as_str());

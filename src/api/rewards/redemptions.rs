@@ -1,6 +1,7 @@
 //! Redemptions: spending points on a reward (`POST /redemptions`, idempotent), the desk handing it
-//! out by pickup code, cancellation with refund, and the lists. Pickup codes are shown only to
-//! the owner and staff; someone else's redemption is 404.
+//! out by pickup code (staff, or a clerk for their partners' rewards), cancellation with refund,
+//! and the lists. Pickup codes are shown only to the owner and staff; someone else's redemption
+//! is 404.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -214,7 +215,10 @@ pub async fn get(
 }
 
 #[utoipa::path(post, path = "/api/v1/redemptions/fulfil", tag = "rewards", request_body = FulfilRequest,
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Redemption),
+        (status = 403, description = "`forbidden`: neither staff nor a clerk of any partner", body = crate::error::Problem),
+        (status = 404, description = "`not-found`: no reserved redemption with this code, or (for a clerk) one of a reward that is not their partner's", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn fulfil(
     state: web::Data<AppState>,
