@@ -3,10 +3,12 @@
 //! whatever their role is.
 
 use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
@@ -14,66 +16,27 @@ use super::rewards::redemptions::{page_of, Redemption, StatusFilter};
 use super::rewards::{clearable, present};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::partners::{self, ClerkRow, PartnerChanges, PartnerRow, SettlementLine};
-use crate::db::{redemptions, users, DbConnection};
+use crate::db::{redemptions, DbConnection};
+use crate::domain::ids::{Id, PartnerId, VolunteerId};
 use crate::domain::page::Page;
-use crate::domain::partners::{self as rules, Desk, PartnerKind};
+use crate::domain::partners::{self as rules, PartnerKind};
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        create,
-        list,
-        get,
-        update,
-        clerks,
-        add_clerk,
-        remove_clerk,
-        partner_redemptions,
-        settlement
-    ),
-    components(schemas(
-        Partner,
-        PartnerKind,
-        NewPartner,
-        PartnerPatch,
-        Clerk,
-        Clerkship,
-        MyPartner,
-        Settlement,
-        SettlementReward
-    ))
-)]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get as get_, patch, post, put, resource};
-    cfg.service(
-        resource("/partners")
-            .route(get_().to(list))
-            .route(post().to(create)),
-    )
-    .service(
-        resource("/partners/{id}")
-            .route(get_().to(get))
-            .route(patch().to(update)),
-    )
-    .service(resource("/partners/{id}/clerks").route(get_().to(clerks)))
-    .service(
-        resource("/partners/{id}/clerks/{volunteer_id}")
-            .route(put().to(add_clerk))
-            .route(delete().to(remove_clerk)),
-    )
-    .service(resource("/partners/{id}/redemptions").route(get_().to(partner_redemptions)))
-    .service(resource("/partners/{id}/settlement").route(get_().to(settlement)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get_partner, update])
+        .service(resource![clerks])
+        .service(resource![add_clerk, remove_clerk])
+        .service(resource![partner_redemptions])
+        .service(resource![settlement]);
 }
 
 /// A partner: a social enterprise, unit or fund that sponsors rewards and hands them out.
 #[derive(Serialize, ToSchema)]
 pub struct Partner {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub kind: PartnerKind,
@@ -87,25 +50,29 @@ pub struct Partner {
 #[derive(Deserialize, ToSchema)]
 pub struct NewPartner {
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub kind: PartnerKind,
     /// Up to 2,000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 /// `PATCH /partners/{id}`: absent fields stay; null clears `description`.
 #[derive(Deserialize, ToSchema)]
 pub struct PartnerPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub kind: Option<PartnerKind>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
 }
 
 /// One clerk of a partner.
 #[derive(Serialize, ToSchema)]
 pub struct Clerk {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub name: String,
     pub phone: String,
@@ -114,13 +81,16 @@ pub struct Clerk {
 /// `PUT /partners/{id}/clerks/{volunteer_id}`: who now clerks for whom.
 #[derive(Serialize, ToSchema)]
 pub struct Clerkship {
+    #[schema(format = Uuid)]
     pub partner_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
 }
 
 /// A partner the caller clerks for (`Me.partners`).
 #[derive(Serialize, ToSchema)]
 pub struct MyPartner {
+    #[schema(format = Uuid)]
     pub partner_id: String,
     pub name: String,
 }
@@ -128,6 +98,7 @@ pub struct MyPartner {
 /// What was handed out at a partner's counter in `[from, to)`, by `fulfilled_at`.
 #[derive(Serialize, ToSchema)]
 pub struct Settlement {
+    #[schema(format = Uuid)]
     pub partner_id: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -142,6 +113,7 @@ pub struct Settlement {
 /// One reward's line in a settlement.
 #[derive(Serialize, ToSchema)]
 pub struct SettlementReward {
+    #[schema(format = Uuid)]
     pub reward_id: String,
     pub name: String,
     pub units: i64,
@@ -158,61 +130,26 @@ pub struct SettlementQuery {
 }
 
 /// The partners `user` clerks for, as `Me.partners` shows them.
-pub fn clerked_by(conn: &mut DbConnection, user: &str) -> Result<Vec<MyPartner>, AppError> {
+pub fn clerked_by(conn: &mut DbConnection, user: &VolunteerId) -> Result<Vec<MyPartner>, AppError> {
     Ok(partners::clerked_by(conn, user)?
         .into_iter()
-        .map(|(partner_id, name)| MyPartner { partner_id, name })
-        .collect())
-}
-
-/// The counter `user` works: 403 `forbidden` unless they are staff or clerk some partner.
-pub fn desk(conn: &mut DbConnection, user: &str, is_staff: bool) -> Result<Desk, AppError> {
-    partners::desk(conn, user, is_staff)?.ok_or(AppError::Forbidden(
-        "only staff and partners' clerks work a counter",
-    ))
-}
-
-/// The desk of someone asking about partner `raw_id`'s counter, and the partner's id: 403
-/// unless they are staff or one of its clerks (checked first, whatever the id), then 404 if
-/// there is no such partner.
-fn counter(
-    conn: &mut DbConnection,
-    caller: &CurrentUser,
-    raw_id: &str,
-) -> Result<(Desk, String), AppError> {
-    let desk = desk(conn, &caller.id.to_string(), caller.is_staff())?;
-    if !desk.works(raw_id) {
-        return Err(AppError::Forbidden("you are not a clerk of this partner"));
-    }
-    let partner = partners::require(conn, raw_id)?;
-    Ok((desk, partner.id))
-}
-
-/// `{id}` and `{volunteer_id}` of a clerk's path.
-fn clerk_path(path: web::Path<(Uuid, Uuid)>) -> (String, String) {
-    let (partner_id, volunteer_id) = path.into_inner();
-    (partner_id.to_string(), volunteer_id.to_string())
-}
-
-fn with_counts(
-    conn: &mut DbConnection,
-    rows: Vec<PartnerRow>,
-) -> Result<Vec<(PartnerRow, i64)>, AppError> {
-    let ids: Vec<String> = rows.iter().map(|p| p.id.clone()).collect();
-    let counts = partners::reward_counts(conn, &ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|p| {
-            let n = counts.get(&p.id).copied().unwrap_or(0);
-            (p, n)
+        .map(|(id, name)| MyPartner {
+            partner_id: id.to_string(),
+            name,
         })
         .collect())
 }
 
+/// `{id}` and `{volunteer_id}` of a clerk's path.
+fn clerk_path(path: web::Path<(Uuid, Uuid)>) -> (PartnerId, VolunteerId) {
+    let (partner_id, volunteer_id) = path.into_inner();
+    (partner_id.into(), volunteer_id.into())
+}
+
 fn partner((p, reward_count): (PartnerRow, i64)) -> Partner {
     Partner {
-        kind: p.kind(),
-        id: p.id,
+        kind: p.kind,
+        id: p.id.to_string(),
         name: p.name,
         description: p.description,
         reward_count,
@@ -220,16 +157,10 @@ fn partner((p, reward_count): (PartnerRow, i64)) -> Partner {
     }
 }
 
-/// One partner with its reward count.
-fn partner_with_count(conn: &mut DbConnection, row: PartnerRow) -> Result<Partner, AppError> {
-    Ok(partner(with_counts(conn, vec![row])?.remove(0)))
-}
-
-#[utoipa::path(post, path = "/api/v1/partners", tag = "partners", request_body = NewPartner,
-    responses((status = 201, body = Partner),
-        (status = 403, description = "`forbidden`: not staff", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_partner", tag = "partners", request_body = NewPartner,
+    responses((status = 201, body = Partner), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/partners")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -261,9 +192,10 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/partners", tag = "partners", params(PageParams),
-    responses((status = 200, body = inline(Page<Partner>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_partners", tag = "partners", params(PageParams),
+    responses((status = 200, body = crate::api::schema::PartnerPage)),
     security(("bearer" = [])))]
+#[get("/partners")]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: CurrentUser,
@@ -272,10 +204,7 @@ pub async fn list(
     let (limit, cursor) = page.parse()?;
     let rows = state
         .db
-        .read(move |conn| {
-            let rows = partners::list(conn, limit, cursor.as_ref())?;
-            with_counts(conn, rows)
-        })
+        .read(move |conn| partners::list(conn, limit, cursor.as_ref()))
         .await?;
     Ok(json(
         StatusCode::OK,
@@ -283,40 +212,31 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/partners/{id}", tag = "partners",
-    responses((status = 200, body = Partner),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_partner", tag = "partners",
+    responses((status = 200, body = Partner)),
     security(("bearer" = [])))]
-pub async fn get(
+#[get("/partners/{id}")]
+pub async fn get_partner(
     state: web::Data<AppState>,
     _caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let found = state
-        .db
-        .read(move |conn| {
-            let row = partners::require(conn, &id)?;
-            partner_with_count(conn, row)
-        })
-        .await?;
-    Ok(json(StatusCode::OK, &found))
+    let id = PartnerId::from(path.into_inner());
+    let found = state.db.read(move |conn| partners::get(conn, &id)).await?;
+    Ok(json(StatusCode::OK, &partner(found)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "partners", request_body = PartnerPatch,
-    responses((status = 200, body = Partner),
-        (status = 403, description = "`forbidden`: not staff", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "update_partner", tag = "partners", request_body = PartnerPatch,
+    responses((status = 200, body = Partner), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[patch("/partners/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<Uuid>,
     cmd: Command<PartnerPatch>,
 ) -> Result<HttpResponse, AppError> {
+    let id = PartnerId::from(path.into_inner());
     let b = cmd.body;
     let mut errs = FieldErrors::default();
     let name = errs.check_opt("name", b.name.as_deref(), rules::name);
@@ -324,63 +244,52 @@ pub async fn update(
     let checked = match (name, description) {
         (Some(name), Some(description)) => Ok(PartnerChanges {
             name,
-            kind: b.kind.map(|k| k.as_str().to_owned()),
+            kind: b.kind,
             description,
         }),
         _ => Err(errs.into_error()),
     };
-    let id = path.to_string();
     run_checked(
         &state,
         &staff.0,
         cmd.keyed,
         StatusCode::OK,
         checked,
-        move |conn, _, changes| {
-            let row = partners::update(conn, &id, changes)?;
-            partner_with_count(conn, row)
-        },
+        move |conn, _, changes| Ok(partner(partners::update(conn, &id, changes)?)),
     )
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/partners/{id}/clerks", tag = "partners", params(PageParams),
-    responses((status = 200, body = inline(Page<Clerk>)),
-        (status = 403, description = "`forbidden`: not staff", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_clerks", tag = "partners", params(PageParams),
+    responses((status = 200, body = crate::api::schema::ClerkPage), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/partners/{id}/clerks")]
 pub async fn clerks(
     state: web::Data<AppState>,
     _staff: Staff,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let id = PartnerId::from(path.into_inner());
     let (limit, cursor) = page.parse()?;
-    let id = path.to_string();
     let rows = state
         .db
-        .read(move |conn| {
-            partners::require(conn, &id)?;
-            partners::clerks(conn, &id, limit, cursor.as_ref())
-        })
+        .read(move |conn| partners::clerks(conn, &id, limit, cursor.as_ref()))
         .await?;
     Ok(json(
         StatusCode::OK,
         &Page::from_rows(rows, limit, ClerkRow::cursor, |c| Clerk {
-            volunteer_id: c.volunteer_id,
+            volunteer_id: c.volunteer_id.to_string(),
             name: c.name,
             phone: c.phone,
         }),
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/partners/{id}/clerks/{volunteer_id}", tag = "partners",
-    responses((status = 200, body = Clerkship),
-        (status = 403, description = "`forbidden`: not staff", body = crate::error::Problem),
-        (status = 404, description = "`not-found`: no such partner or person", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "add_clerk", tag = "partners",
+    responses((status = 200, body = Clerkship), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[put("/partners/{id}/clerks/{volunteer_id}")]
 pub async fn add_clerk(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -391,24 +300,20 @@ pub async fn add_clerk(
     let added = state
         .db
         .write(move |conn| {
-            partners::require(conn, &partner_id)?;
-            users::find(conn, &volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
             partners::add_clerk(conn, &partner_id, &volunteer_id, now)?;
             Ok(Clerkship {
-                partner_id,
-                volunteer_id,
+                partner_id: partner_id.to_string(),
+                volunteer_id: volunteer_id.to_string(),
             })
         })
         .await?;
     Ok(json(StatusCode::OK, &added))
 }
 
-#[utoipa::path(delete, path = "/api/v1/partners/{id}/clerks/{volunteer_id}", tag = "partners",
-    responses((status = 204),
-        (status = 403, description = "`forbidden`: not staff", body = crate::error::Problem),
-        (status = 404, description = "`not-found`: no such partner", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "remove_clerk", tag = "partners",
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[delete("/partners/{id}/clerks/{volunteer_id}")]
 pub async fn remove_clerk(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -417,22 +322,20 @@ pub async fn remove_clerk(
     let (partner_id, volunteer_id) = clerk_path(path);
     state
         .db
-        .write(move |conn| {
-            partners::require(conn, &partner_id)?;
-            partners::remove_clerk(conn, &partner_id, &volunteer_id).map(|_| ())
-        })
+        .write(move |conn| partners::remove_clerk(conn, &partner_id, &volunteer_id).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/partners/{id}/redemptions", tag = "partners",
-    params(StatusFilter, PageParams),
-    responses((status = 200, description = "Redemptions of its rewards, newest first; `pickup_code` is null for clerks",
-            body = inline(Page<Redemption>)),
-        (status = 403, description = "`forbidden`: neither staff nor a clerk of this partner", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_partner_redemptions", tag = "partners",
+    params(("id" = String, Path), StatusFilter, PageParams),
+    responses(
+        (status = 200, description = "Redemptions of its rewards, newest first; `pickup_code` is null for clerks",
+            body = crate::api::schema::RedemptionPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/partners/{id}/redemptions")]
 pub async fn partner_redemptions(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -440,12 +343,12 @@ pub async fn partner_redemptions(
     filter: web::Query<StatusFilter>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let raw = path.into_inner();
+    let id = PartnerId::parse(&path.into_inner());
     let status = filter.status;
     let (desk, rows, limit) = state
         .db
         .read(move |conn| {
-            let (desk, id) = counter(conn, &caller, &raw)?;
+            let (desk, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
             let (limit, cursor) = page.parse()?;
             let rows = redemptions::list(conn, None, Some(&id), status, limit, cursor.as_ref())?;
             Ok((desk, rows, limit))
@@ -462,21 +365,18 @@ pub async fn partner_redemptions(
     Ok(json(StatusCode::OK, &page))
 }
 
-#[utoipa::path(get, path = "/api/v1/partners/{id}/settlement", tag = "partners",
-    params(SettlementQuery),
-    responses((status = 200, body = Settlement),
-        (status = 403, description = "`forbidden`: neither staff nor a clerk of this partner", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed`: `to` not after `from`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_settlement", tag = "partners",
+    params(("id" = String, Path), SettlementQuery),
+    responses((status = 200, body = Settlement), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/partners/{id}/settlement")]
 pub async fn settlement(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
     query: web::Query<SettlementQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let raw = path.into_inner();
+    let id = PartnerId::parse(&path.into_inner());
     let (month_start, month_end) =
         rules::month_containing(state.clock.now(), state.config.community_tz);
     let from = query.from.unwrap_or(month_start);
@@ -484,7 +384,7 @@ pub async fn settlement(
     let (partner_id, lines) = state
         .db
         .read(move |conn| {
-            let (_, id) = counter(conn, &caller, &raw)?;
+            let (_, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
             if to <= from {
                 return Err(AppError::invalid("to", "must be after from"));
             }
@@ -495,7 +395,7 @@ pub async fn settlement(
     let rewards: Vec<SettlementReward> = lines
         .into_iter()
         .map(|l: SettlementLine| SettlementReward {
-            reward_id: l.reward_id,
+            reward_id: l.reward_id.to_string(),
             name: l.name,
             units: l.units,
             points: l.points,
@@ -504,7 +404,7 @@ pub async fn settlement(
     Ok(json(
         StatusCode::OK,
         &Settlement {
-            partner_id,
+            partner_id: partner_id.to_string(),
             from,
             to,
             units: rewards.iter().map(|r| r.units).sum(),

@@ -8,67 +8,20 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use uuid::Uuid;
 
-use super::partners::partners;
-use super::schema::users;
+use super::schema::{partners, reward_claims, rewards};
 use super::verify::Problem;
 use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::ids::{Id, PartnerId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
+use crate::domain::rewards::RedemptionStatus;
 use crate::error::AppError;
-
-diesel::table! {
-    rewards (id) {
-        id -> Text,
-        name -> Text,
-        description -> Nullable<Text>,
-        sponsor -> Nullable<Text>,
-        cost_points -> BigInt,
-        stock -> Nullable<BigInt>,
-        stocked_total -> Nullable<BigInt>,
-        per_volunteer_limit -> Nullable<BigInt>,
-        active -> Bool,
-        created_by -> Text,
-        created_at -> Timestamp,
-        partner_id -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    redemptions (id) {
-        id -> Text,
-        reward_id -> Text,
-        volunteer_id -> Text,
-        quantity -> BigInt,
-        points -> BigInt,
-        status -> Text,
-        pickup_code -> Text,
-        created_by -> Text,
-        created_at -> Timestamp,
-        fulfilled_at -> Nullable<Timestamp>,
-        fulfilled_by -> Nullable<Text>,
-        cancelled_at -> Nullable<Timestamp>,
-        cancelled_by -> Nullable<Text>,
-        redeem_transaction_id -> Text,
-        refund_transaction_id -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    reward_claims (reward_id, volunteer_id) {
-        reward_id -> Text,
-        volunteer_id -> Text,
-        units -> BigInt,
-    }
-}
-
-diesel::allow_tables_to_appear_in_same_query!(rewards, redemptions, reward_claims, users);
 
 /// A stored reward.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rewards)]
 pub struct RewardRow {
-    pub id: String,
+    pub id: RewardId,
     pub name: String,
     pub description: Option<String>,
     pub sponsor: Option<String>,
@@ -79,7 +32,7 @@ pub struct RewardRow {
     pub active: bool,
     pub created_by: String,
     pub created_at: NaiveDateTime,
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     /// Read through the join with `partners` that [`find`] and [`list`] make.
     #[diesel(select_expression = partners::name.nullable())]
     #[diesel(select_expression_type = diesel::dsl::Nullable<partners::name>)]
@@ -91,7 +44,7 @@ impl RewardRow {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.name.clone(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 }
@@ -107,7 +60,7 @@ pub struct NewReward {
     pub per_volunteer_limit: Option<i64>,
     pub active: bool,
     /// The partner that hands it out ([`create`] checks it exists).
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     pub created_by: String,
     pub now: NaiveDateTime,
 }
@@ -123,7 +76,7 @@ pub struct RewardChanges {
     pub cost_points: Option<i64>,
     pub per_volunteer_limit: Option<Option<i64>>,
     pub active: Option<bool>,
-    pub partner_id: Option<Option<String>>,
+    pub partner_id: Option<Option<PartnerId>>,
 }
 
 impl RewardChanges {
@@ -143,7 +96,7 @@ pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppE
     if let Some(partner) = &new.partner_id {
         super::partners::require(conn, partner)?;
     }
-    let id = Uuid::new_v4().to_string();
+    let id = RewardId::random();
     diesel::insert_into(rewards::table)
         .values((
             rewards::id.eq(&id),
@@ -173,7 +126,7 @@ fn with_partner() -> diesel::dsl::LeftJoinOn<
 }
 
 /// The reward with this id, active or not.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RewardRow>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &RewardId) -> Result<Option<RewardRow>, AppError> {
     Ok(with_partner()
         .filter(rewards::id.eq(id))
         .select(RewardRow::as_select())
@@ -210,7 +163,7 @@ pub fn list(
 /// Applies a PATCH; `None` if there is no such reward; an unknown partner is 404 `not-found`.
 pub fn update(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RewardId,
     changes: RewardChanges,
 ) -> Result<Option<RewardRow>, AppError> {
     if let Some(Some(partner)) = &changes.partner_id {
@@ -239,7 +192,7 @@ pub enum RestockRefusal {
 /// UPDATE, so it composes with concurrent redemptions.
 pub fn restock(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RewardId,
     quantity: i64,
     max: i64,
 ) -> Result<Result<RewardRow, RestockRefusal>, AppError> {
@@ -276,7 +229,7 @@ pub struct Taken {
 /// unlimited; the UPDATE still locks the row, so the price and limit read are current.
 pub fn take_stock(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RewardId,
     quantity: i64,
 ) -> Result<Option<Taken>, AppError> {
     Ok(diesel::update(
@@ -296,7 +249,7 @@ pub fn take_stock(
 }
 
 /// Puts back `quantity` units of a cancelled redemption (an unlimited stock stays unlimited).
-pub fn return_stock(conn: &mut DbConnection, id: &str, quantity: i64) -> Result<(), AppError> {
+pub fn return_stock(conn: &mut DbConnection, id: &RewardId, quantity: i64) -> Result<(), AppError> {
     diesel::update(
         rewards::table
             .filter(rewards::id.eq(id))
@@ -315,8 +268,8 @@ pub fn return_stock(conn: &mut DbConnection, id: &str, quantity: i64) -> Result<
 /// right from the start.
 pub fn claim(
     conn: &mut DbConnection,
-    reward_id: &str,
-    volunteer_id: &str,
+    reward_id: &RewardId,
+    volunteer_id: &VolunteerId,
     quantity: i64,
     limit: Option<i64>,
 ) -> Result<bool, AppError> {
@@ -359,8 +312,8 @@ pub fn claim(
 /// Gives back `quantity` units of a cancelled redemption to the volunteer's holding.
 pub fn unclaim(
     conn: &mut DbConnection,
-    reward_id: &str,
-    volunteer_id: &str,
+    reward_id: &RewardId,
+    volunteer_id: &VolunteerId,
     quantity: i64,
 ) -> Result<(), AppError> {
     diesel::update(
@@ -404,7 +357,7 @@ struct RedemptionCheck {
     #[diesel(sql_type = Text)]
     reward_id: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: RedemptionStatus,
     #[diesel(sql_type = BigInt)]
     points: i64,
     #[diesel(sql_type = BigInt)]
@@ -496,7 +449,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
     .bind::<Text, _>(super::ledger::REDEMPTIONS)
     .load(conn)?;
     for r in paid {
-        let cancelled = r.status == "cancelled";
+        let cancelled = r.status == RedemptionStatus::Cancelled;
         let expected_refund = if cancelled { r.points } else { 0 };
         if r.redeemed != r.points
             || r.refunded != expected_refund

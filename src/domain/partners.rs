@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ids::PartnerId;
 use super::text::bounded;
 
 /// A partner's name: 1–100 characters, trimmed.
@@ -18,36 +19,15 @@ pub fn description(raw: &str) -> Result<Option<String>, String> {
     bounded(raw, 0, 2000).map(|s| (!s.is_empty()).then_some(s))
 }
 
-/// What kind of organisation a partner is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum PartnerKind {
-    SocialEnterprise,
-    Unit,
-    Fund,
-    Other,
-}
-
-impl PartnerKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PartnerKind::SocialEnterprise => "social-enterprise",
-            PartnerKind::Unit => "unit",
-            PartnerKind::Fund => "fund",
-            PartnerKind::Other => "other",
-        }
-    }
-
-    /// The kind with this stored name.
-    pub fn parse(s: &str) -> Option<PartnerKind> {
-        Some(match s {
-            "social-enterprise" => PartnerKind::SocialEnterprise,
-            "unit" => PartnerKind::Unit,
-            "fund" => PartnerKind::Fund,
-            "other" => PartnerKind::Other,
-            _ => return None,
-        })
+named_enum! {
+    /// What kind of organisation a partner is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum PartnerKind {
+        SocialEnterprise = "social-enterprise",
+        Unit = "unit",
+        Fund = "fund",
+        Other = "other",
     }
 }
 
@@ -59,12 +39,12 @@ pub enum Desk {
     /// Staff or admin: every partner, and rewards without one.
     Staff,
     /// A clerk of these partners (never empty).
-    Clerk(Vec<String>),
+    Clerk(Vec<PartnerId>),
 }
 
 impl Desk {
     /// The desk of someone with this role who clerks `partners`; `None` when they work none.
-    pub fn of(is_staff: bool, partners: Vec<String>) -> Option<Desk> {
+    pub fn of(is_staff: bool, partners: Vec<PartnerId>) -> Option<Desk> {
         if is_staff {
             Some(Desk::Staff)
         } else if partners.is_empty() {
@@ -75,7 +55,7 @@ impl Desk {
     }
 
     /// Whether this desk works `partner`'s counter.
-    pub fn works(&self, partner: &str) -> bool {
+    pub fn works(&self, partner: &PartnerId) -> bool {
         match self {
             Desk::Staff => true,
             Desk::Clerk(partners) => partners.iter().any(|p| p == partner),
@@ -83,7 +63,7 @@ impl Desk {
     }
 
     /// The partners whose rewards this desk may hand out; `None` = any reward.
-    pub fn partners(&self) -> Option<&[String]> {
+    pub fn partners(&self) -> Option<&[PartnerId]> {
         match self {
             Desk::Staff => None,
             Desk::Clerk(partners) => Some(partners),
@@ -124,6 +104,7 @@ fn start_of_day(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::Id;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
@@ -133,12 +114,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_in_kebab_case() {
-        for k in [
-            PartnerKind::SocialEnterprise,
-            PartnerKind::Unit,
-            PartnerKind::Fund,
-            PartnerKind::Other,
-        ] {
+        for &k in PartnerKind::ALL {
             assert_eq!(PartnerKind::parse(k.as_str()), Some(k));
             assert_eq!(
                 serde_json::to_value(k).ok(),
@@ -152,10 +128,11 @@ mod tests {
     fn staff_work_every_counter_and_a_clerk_only_their_partners() {
         assert_eq!(Desk::of(false, vec![]), None);
         let staff = Desk::of(true, vec![]).expect("staff have a desk");
-        assert!(staff.works("any") && staff.sees_pickup_codes() && staff.partners().is_none());
-        let clerk = Desk::of(false, vec!["a".into()]).expect("a clerk has a desk");
-        assert!(clerk.works("a") && !clerk.works("b") && !clerk.sees_pickup_codes());
-        assert_eq!(clerk.partners(), Some(&["a".to_owned()][..]));
+        let (a, b) = (PartnerId::random(), PartnerId::random());
+        assert!(staff.works(&a) && staff.sees_pickup_codes() && staff.partners().is_none());
+        let clerk = Desk::of(false, vec![a.clone()]).expect("a clerk has a desk");
+        assert!(clerk.works(&a) && !clerk.works(&b) && !clerk.sees_pickup_codes());
+        assert_eq!(clerk.partners(), Some(&[a][..]));
     }
 
     #[test]
