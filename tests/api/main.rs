@@ -2,12 +2,15 @@
 //! server and database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set).
 
 mod helpers;
+#[path = "../support/served.rs"]
+mod served;
 
 mod activities;
 mod activity_logs;
 mod auth;
 mod check_in;
 mod docs;
+mod hardening;
 mod ledger;
 mod ops;
 mod partners;
