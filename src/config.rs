@@ -10,6 +10,9 @@ use ipnet::IpNet;
 /// Where the SQLite database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_PATH: &str = "./data/volunteer-points.db";
 
+/// The community's time zone when `COMMUNITY_TZ` is unset.
+pub const DEFAULT_COMMUNITY_TZ: &str = "Asia/Shanghai";
+
 /// Every setting of the service.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -38,6 +41,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// `SHUTDOWN_TIMEOUT`: how long a stopping service waits for requests in flight.
     pub shutdown_timeout: Duration,
+    /// `COMMUNITY_TZ`: the community's time zone (an IANA name), whose calendar months
+    /// settlements cover by default.
+    pub community_tz: chrono_tz::Tz,
 }
 
 /// How logs are printed.
@@ -133,6 +139,10 @@ impl Config {
             "json" => LogFormat::Json,
             other => bail!("LOG_FORMAT={other:?} must be pretty or json"),
         };
+        let tz_name = get("COMMUNITY_TZ").unwrap_or(DEFAULT_COMMUNITY_TZ);
+        let community_tz = tz_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!("COMMUNITY_TZ={tz_name:?} is not an IANA time zone like Asia/Shanghai")
+        })?;
         let defaults = Limits::default();
         let limits = Limits {
             login_failures_per_phone: Limit {
@@ -176,6 +186,7 @@ impl Config {
             limits,
             metrics_token: get("METRICS_TOKEN").map(str::to_owned),
             shutdown_timeout: duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30))?,
+            community_tz,
         })
     }
 }
@@ -233,6 +244,7 @@ mod tests {
         assert!(c.jwt_secret.is_none());
         assert!(c.metrics_token.is_none());
         assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(c.community_tz, chrono_tz::Asia::Shanghai);
         assert!(
             c.trusted_proxies.is_empty(),
             "no proxy is trusted by default"
@@ -257,6 +269,7 @@ mod tests {
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
             ("SHUTDOWN_TIMEOUT", "never"),
+            ("COMMUNITY_TZ", "Mars/Olympus"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("TRUSTED_PROXIES", "nginx"),
         ] {

@@ -175,6 +175,7 @@ fn sentence(en: &str) -> Option<&'static str> {
             "刷新令牌无效、已使用、已撤销或已过期"
         }
         "your role does not allow this" => "你的角色无权进行此操作",
+        "you are not a clerk of this partner" => "你不是该合作方的店员",
         "a volunteer redeems only for themself" => "志愿者只能为自己兑换",
         "only an admin resets a staff or admin password" => {
             "只有管理员能重置工作人员或管理员的密码"
@@ -206,6 +207,7 @@ fn noun(what: &str) -> &str {
         "reward" => "该奖品",
         "redemption" => "该兑换记录",
         "transaction" => "该交易",
+        "partner" => "该合作方",
         "route" => "该接口",
         _ => "该资源",
     }

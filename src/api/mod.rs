@@ -21,6 +21,7 @@ pub mod extract;
 pub mod ledger;
 pub mod openapi;
 pub mod ops;
+pub mod partners;
 pub mod people;
 pub mod rewards;
 pub mod schema;
@@ -68,7 +69,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(resource![ledger::verify])
             .configure(teams::routes)
             .configure(activities::routes)
-            .configure(rewards::routes),
+            .configure(rewards::routes)
+            .configure(partners::routes),
     );
 }
 

@@ -68,6 +68,8 @@ page!(
     EntryPage of super::ledger::Entry,
     RewardPage of super::rewards::Reward,
     RedemptionPage of super::rewards::redemptions::Redemption,
+    PartnerPage of super::partners::Partner,
+    ClerkPage of super::partners::Clerk,
 );
 
 values! {

@@ -6,6 +6,7 @@ pub mod activity_logs;
 pub mod adjustments;
 pub mod idempotency;
 pub mod ledger;
+pub mod partners;
 pub mod redemptions;
 pub mod rewards;
 pub mod schema;

@@ -12,9 +12,10 @@ use diesel::sql_types::Text;
 use super::MultiBackend;
 use crate::domain::activities::{ActivityStatus, LogSource, LogStatus};
 use crate::domain::ids::{
-    ActivityId, Id, LogId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId,
+    ActivityId, Id, LogId, PartnerId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId,
 };
 use crate::domain::ledger::{AccountKind, Kind};
+use crate::domain::partners::PartnerKind;
 use crate::domain::people::{Role, TeamRole};
 use crate::domain::rewards::RedemptionStatus;
 
@@ -48,6 +49,7 @@ stored_as_text!(
     LogSource => LogSourceText,
     ActivityStatus => ActivityStatusText,
     RedemptionStatus => RedemptionStatusText,
+    PartnerKind => PartnerKindText,
     Kind => KindText,
     AccountKind => AccountKindText,
     Role => RoleText,
@@ -58,5 +60,6 @@ stored_as_text!(
     TeamId => TeamIdText,
     RewardId => RewardIdText,
     RedemptionId => RedemptionIdText,
+    PartnerId => PartnerIdText,
     TransactionId => TransactionIdText,
 );

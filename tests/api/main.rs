@@ -15,6 +15,7 @@ mod i18n;
 mod ledger;
 mod metrics;
 mod ops;
+mod partners;
 mod people;
 mod rewards;
 mod teams;
