@@ -52,6 +52,10 @@ pub enum Conflict {
     OutOfStock,
     LimitReached,
     RedemptionNotReserved,
+    WishNotOpen,
+    WishNotAdopted,
+    WishNotFulfilled,
+    WishClosed,
     IdempotencyInFlight,
 }
 
@@ -73,6 +77,10 @@ impl Conflict {
             Conflict::OutOfStock => "out-of-stock",
             Conflict::LimitReached => "limit-reached",
             Conflict::RedemptionNotReserved => "redemption-not-reserved",
+            Conflict::WishNotOpen => "wish-not-open",
+            Conflict::WishNotAdopted => "wish-not-adopted",
+            Conflict::WishNotFulfilled => "wish-not-fulfilled",
+            Conflict::WishClosed => "wish-closed",
             Conflict::IdempotencyInFlight => "idempotency-in-flight",
         }
     }
@@ -94,8 +102,14 @@ impl Conflict {
             Conflict::LogNotApproved => "only an approved log can be reversed",
             Conflict::InsufficientPoints => "the balance is lower than the points this needs",
             Conflict::OutOfStock => "the reward does not have that many left",
-            Conflict::LimitReached => "this would pass the reward's limit per volunteer",
+            Conflict::LimitReached => {
+                "this would pass a limit per person: a reward's units, or 3 wishes held at once"
+            }
             Conflict::RedemptionNotReserved => "only a reserved redemption can be cancelled",
+            Conflict::WishNotOpen => "only an open wish can be adopted",
+            Conflict::WishNotAdopted => "only an adopted wish can be released or fulfilled",
+            Conflict::WishNotFulfilled => "only a fulfilled wish can be confirmed or rejected",
+            Conflict::WishClosed => "this wish is already confirmed or cancelled",
             Conflict::IdempotencyInFlight => "a request with this Idempotency-Key is still running",
         }
     }

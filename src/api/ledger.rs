@@ -23,10 +23,12 @@ use crate::startup::AppState;
 pub struct Balance {
     pub volunteer_id: String,
     pub balance: i64,
-    /// Points from approvals less reversals.
+    /// Points from approvals and confirmed wishes less reversals.
     pub earned_total: i64,
     /// Points of redemptions less refunds.
     pub spent_total: i64,
+    /// Points given to the community fund.
+    pub donated_total: i64,
     /// Minutes of approved, not reversed, logs.
     pub minutes_served: i64,
     /// `points_proposed` of submitted logs.
@@ -38,7 +40,7 @@ pub struct Balance {
 pub struct Entry {
     pub id: String,
     pub transaction_id: String,
-    /// `earn`, `redeem`, `refund`, `adjust` or `reversal`.
+    /// `earn`, `redeem`, `refund`, `adjust`, `reversal`, `donate` or `opening`.
     pub kind: String,
     pub amount: i64,
     pub balance_after: i64,
@@ -127,6 +129,7 @@ pub fn balance_of(
         balance: f.balance,
         earned_total: f.earned_total,
         spent_total: f.spent_total,
+        donated_total: f.donated_total,
         minutes_served,
         pending_points,
     }))

@@ -6,11 +6,13 @@ pub mod activity_logs;
 pub mod auth;
 pub mod check_in;
 pub mod extract;
+pub mod fund;
 pub mod ledger;
 pub mod ops;
 pub mod people;
 pub mod rewards;
 pub mod teams;
+pub mod wishes;
 
 use actix_web::web;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -39,6 +41,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(teams::Doc::openapi());
     doc.merge(activities::Doc::openapi());
     doc.merge(rewards::Doc::openapi());
+    doc.merge(fund::Doc::openapi());
+    doc.merge(wishes::Doc::openapi());
     doc
 }
 
@@ -91,6 +95,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/ledger/verify").route(get().to(ledger::verify)))
             .configure(teams::routes)
             .configure(activities::routes)
-            .configure(rewards::routes),
+            .configure(rewards::routes)
+            .configure(fund::routes)
+            .configure(wishes::routes),
     );
 }

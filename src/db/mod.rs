@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod activity_logs;
 pub mod activity_tables;
+pub mod fund;
 pub mod idempotency;
 pub mod ledger;
 pub mod redemptions;
@@ -13,6 +14,7 @@ pub mod teams;
 pub mod tokens;
 pub mod users;
 pub mod verify;
+pub mod wishes;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

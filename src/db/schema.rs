@@ -34,6 +34,7 @@ diesel::table! {
         spent_total -> BigInt,
         entry_count -> BigInt,
         created_at -> Timestamp,
+        donated_total -> BigInt,
     }
 }
 
@@ -47,6 +48,7 @@ diesel::table! {
         activity_log_id -> Nullable<Text>,
         redemption_id -> Nullable<Text>,
         reverses_id -> Nullable<Text>,
+        wish_id -> Nullable<Text>,
     }
 }
 

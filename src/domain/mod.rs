@@ -5,3 +5,4 @@ pub mod page;
 pub mod people;
 pub mod rewards;
 pub mod text;
+pub mod wishes;

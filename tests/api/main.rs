@@ -5,8 +5,10 @@ mod helpers;
 
 mod activities;
 mod auth;
+mod fund;
 mod ledger;
 mod ops;
 mod people;
 mod rewards;
 mod teams;
+mod wishes;

@@ -1,0 +1,483 @@
+//! Micro-wishes (微心愿): staff record them, anyone signed in adopts and fulfils one, staff
+//! confirm it (crediting the adopter) or reject, release or cancel it. The beneficiary is shown
+//! only to staff and the adopter; a wish someone may not see is 404 to them.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{json, run_checked, Command, PageParams};
+use crate::auth::{CurrentUser, Staff};
+use crate::db::wishes::{self, Caller, NewWish, WishView};
+use crate::domain::page::Page;
+use crate::domain::text;
+use crate::domain::wishes::{self as rules, WishStatus};
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(create, list, get, adopt, release, fulfil, reject, confirm, cancel),
+    components(schemas(
+        Wish,
+        WishInput,
+        FulfilRequest,
+        ReasonRequest,
+        ConfirmRequest,
+        WishStatus
+    ))
+)]
+pub struct Doc;
+
+/// This module's routes, inside `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{get as g, post as p, resource};
+    cfg.service(
+        resource("/wishes")
+            .route(g().to(list))
+            .route(p().to(create)),
+    )
+    .service(resource("/wishes/{id}").route(g().to(get)))
+    .service(resource("/wishes/{id}/adopt").route(p().to(adopt)))
+    .service(resource("/wishes/{id}/release").route(p().to(release)))
+    .service(resource("/wishes/{id}/fulfil").route(p().to(fulfil)))
+    .service(resource("/wishes/{id}/reject").route(p().to(reject)))
+    .service(resource("/wishes/{id}/confirm").route(p().to(confirm)))
+    .service(resource("/wishes/{id}/cancel").route(p().to(cancel)));
+}
+
+/// A micro-wish.
+#[derive(Serialize, ToSchema)]
+pub struct Wish {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Who the family is, where, how to reach them: shown only to staff and the adopter.
+    pub beneficiary: Option<String>,
+    pub team_id: Option<String>,
+    /// What confirmation credits by default, 0–10,000.
+    pub points: i64,
+    pub due_at: Option<DateTime<Utc>>,
+    pub status: WishStatus,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// Kept after confirmation and cancellation; cleared by release.
+    pub adopted_by: Option<String>,
+    pub adopted_by_name: Option<String>,
+    pub adopted_at: Option<DateTime<Utc>>,
+    pub fulfilment_note: Option<String>,
+    pub fulfilled_at: Option<DateTime<Utc>>,
+    /// Why staff last sent the fulfilment back.
+    pub rejection_reason: Option<String>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub confirm_note: Option<String>,
+    pub points_awarded: Option<i64>,
+    /// The credit of the confirmation (none for 0 points).
+    pub transaction_id: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl Wish {
+    /// The wish as `caller` sees it.
+    fn shown_to(v: WishView, caller: Caller<'_>) -> Wish {
+        let beneficiary = v.beneficiary_visible_to(caller);
+        let status = v.status();
+        let w = v.wish;
+        Wish {
+            id: w.id,
+            title: w.title,
+            description: w.description,
+            beneficiary: beneficiary.then_some(w.beneficiary),
+            team_id: w.team_id,
+            points: w.points,
+            due_at: w.due_at.map(|t| t.and_utc()),
+            status,
+            created_by: w.created_by,
+            created_at: w.created_at.and_utc(),
+            adopted_by: w.adopted_by,
+            adopted_by_name: v.adopted_by_name,
+            adopted_at: w.adopted_at.map(|t| t.and_utc()),
+            fulfilment_note: w.fulfilment_note,
+            fulfilled_at: w.fulfilled_at.map(|t| t.and_utc()),
+            rejection_reason: w.rejection_reason,
+            confirmed_by: w.confirmed_by,
+            confirmed_at: w.confirmed_at.map(|t| t.and_utc()),
+            confirm_note: w.confirm_note,
+            points_awarded: w.points_awarded,
+            transaction_id: w.transaction_id,
+            cancel_reason: w.cancel_reason,
+            cancelled_at: w.cancelled_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// `POST /wishes`.
+#[derive(Deserialize, ToSchema)]
+pub struct WishInput {
+    /// 1–100 characters.
+    pub title: String,
+    /// Up to 2,000 characters.
+    pub description: Option<String>,
+    /// 1–500 characters.
+    pub beneficiary: String,
+    pub team_id: Option<String>,
+    /// 0–10,000.
+    pub points: i64,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /wishes/{id}/fulfil`.
+#[derive(Deserialize, ToSchema)]
+pub struct FulfilRequest {
+    /// 1–500 characters: what was done.
+    pub note: String,
+}
+
+/// `POST /wishes/{id}/reject` and `/cancel`.
+#[derive(Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    /// 1–500 characters.
+    pub reason: String,
+}
+
+/// `POST /wishes/{id}/confirm`.
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmRequest {
+    /// 0–10,000; default the wish's `points`; a different value needs a `note`.
+    pub points: Option<i64>,
+    /// 1–500 characters.
+    pub note: Option<String>,
+}
+
+/// `?status=` of the wish list.
+#[derive(Deserialize, IntoParams)]
+pub struct StatusFilter {
+    /// `open`, `adopted`, `fulfilled`, `confirmed` or `cancelled`.
+    pub status: Option<WishStatus>,
+}
+
+/// An action without fields.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+fn caller_of(c: &CurrentUser) -> (String, bool) {
+    (c.id.to_string(), c.is_staff())
+}
+
+/// Runs a move of the wish at `path` as `caller` and answers the wish as they now see it.
+async fn run_move<P, F>(
+    state: &AppState,
+    caller: &CurrentUser,
+    keyed: Option<crate::db::idempotency::KeyedRequest>,
+    checked: Result<P, AppError>,
+    path: &Uuid,
+    work: F,
+) -> Result<HttpResponse, AppError>
+where
+    P: Send + 'static,
+    F: FnOnce(
+            &mut crate::db::DbConnection,
+            chrono::NaiveDateTime,
+            &str,
+            Caller<'_>,
+            P,
+        ) -> Result<WishView, AppError>
+        + Send
+        + 'static,
+{
+    let id = path.to_string();
+    let (who, is_staff) = caller_of(caller);
+    run_checked(
+        state,
+        caller,
+        keyed,
+        StatusCode::OK,
+        checked,
+        move |conn, now, p| {
+            let c = Caller { id: &who, is_staff };
+            Ok(Wish::shown_to(work(conn, now, &id, c, p)?, c))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/wishes", tag = "wishes", request_body = WishInput,
+    responses((status = 201, body = Wish),
+        (status = 403, description = "`forbidden`: staff only", body = crate::error::Problem),
+        (status = 404, description = "`not-found`: unknown `team_id`", body = crate::error::Problem),
+        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: Staff,
+    cmd: Command<WishInput>,
+) -> Result<HttpResponse, AppError> {
+    let checked = check_new_wish(cmd.body);
+    let (by, _) = caller_of(&staff.0);
+    run_checked(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::CREATED,
+        checked,
+        move |conn, now, new| {
+            let caller = Caller {
+                id: &by,
+                is_staff: true,
+            };
+            Ok(Wish::shown_to(wishes::create(conn, new, &by, now)?, caller))
+        },
+    )
+    .await
+}
+
+/// The wish a `POST /wishes` body describes, or the fields that break a rule. A `team_id` that
+/// is not a UUID is an unknown team: 404.
+fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
+    let mut errs = FieldErrors::default();
+    let title = errs.check("title", text::title(&b.title));
+    let description = errs.check_opt("description", b.description.as_deref(), text::description);
+    let beneficiary = errs.check("beneficiary", rules::beneficiary(&b.beneficiary));
+    let points = errs.check("points", rules::points(b.points));
+    let (Some(title), Some(description), Some(beneficiary), Some(points)) =
+        (title, description, beneficiary, points)
+    else {
+        return Err(errs.into_error());
+    };
+    let team_id = match b.team_id {
+        None => None,
+        Some(raw) => Some(
+            Uuid::parse_str(&raw)
+                .map_err(|_| AppError::NotFound("team"))?
+                .to_string(),
+        ),
+    };
+    Ok(NewWish {
+        title,
+        description: description.filter(|d| !d.is_empty()),
+        beneficiary,
+        team_id,
+        points,
+        due_at: b.due_at.map(|t| t.naive_utc()),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/wishes", tag = "wishes", params(PageParams, StatusFilter),
+    responses((status = 200, body = inline(Page<Wish>)), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    page: web::Query<PageParams>,
+    filter: web::Query<StatusFilter>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let status = filter.status;
+    let (who, is_staff) = caller_of(&caller);
+    let page = state
+        .db
+        .read(move |conn| {
+            let c = Caller { id: &who, is_staff };
+            let rows = wishes::list(conn, c, status, limit, cursor.as_ref())?;
+            Ok(Page::from_rows(rows, limit, WishView::cursor, |v| {
+                Wish::shown_to(v, c)
+            }))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &page))
+}
+
+#[utoipa::path(get, path = "/api/v1/wishes/{id}", tag = "wishes",
+    responses((status = 200, body = Wish),
+        (status = 404, description = "`not-found`: unknown, or neither open nor the caller's", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.to_string();
+    let (who, is_staff) = caller_of(&caller);
+    let wish = state
+        .db
+        .read(move |conn| {
+            let c = Caller { id: &who, is_staff };
+            match wishes::find(conn, &id)? {
+                Some(v) if v.visible_to(c) => Ok(Wish::shown_to(v, c)),
+                _ => Err(AppError::NotFound("wish")),
+            }
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &wish))
+}
+
+#[utoipa::path(post, path = "/api/v1/wishes/{id}/adopt", tag = "wishes",
+    responses((status = 200, body = Wish),
+        (status = 404, description = "`not-found`", body = crate::error::Problem),
+        (status = 409, description = "`wish-not-open` (for anyone), then `limit-reached` (3 wishes held)", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn adopt(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+    cmd: Command<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    run_move(
+        &state,
+        &caller,
+        cmd.keyed,
+        Ok(()),
+        &path,
+        |conn, now, id, c, ()| wishes::adopt(conn, id, c.id, now),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/wishes/{id}/release", tag = "wishes",
+    responses((status = 200, body = Wish),
+        (status = 403, description = "`forbidden`: an adopted wish that is someone else's (to staff it never is)", body = crate::error::Problem),
+        (status = 404, description = "`not-found`", body = crate::error::Problem),
+        (status = 409, description = "`wish-not-adopted`", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn release(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+    cmd: Command<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    run_move(
+        &state,
+        &caller,
+        cmd.keyed,
+        Ok(()),
+        &path,
+        |conn, _, id, c, ()| wishes::release(conn, id, c),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/wishes/{id}/fulfil", tag = "wishes", request_body = FulfilRequest,
+    responses((status = 200, body = Wish),
+        (status = 403, description = "`forbidden`: only its adopter fulfils it", body = crate::error::Problem),
+        (status = 404, description = "`not-found`", body = crate::error::Problem),
+        (status = 409, description = "`wish-not-adopted`", body = crate::error::Problem),
+        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn fulfil(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<Uuid>,
+    cmd: Command<FulfilRequest>,
+) -> Result<HttpResponse, AppError> {
+    let checked = text::reason(&cmd.body.note).map_err(|m| AppError::invalid("note", m));
+    run_move(
+        &state,
+        &caller,
+        cmd.keyed,
+        checked,
+        &path,
+        |conn, now, id, c, note| wishes::fulfil(conn, id, c, &note, now),
+    )
+    .await
+}
+
+fn check_reason(b: &ReasonRequest) -> Result<String, AppError> {
+    text::reason(&b.reason).map_err(|m| AppError::invalid("reason", m))
+}
+
+#[utoipa::path(post, path = "/api/v1/wishes/{id}/reject", tag = "wishes", request_body = ReasonRequest,
+    responses((status = 200, body = Wish),
+        (status = 403, description = "`forbidden`: staff only; `self-approval`: the caller adopted it", body = crate::error::Problem),
+        (status = 404, description = "`not-found`", body = crate::error::Problem),
+        (status = 409, description = "`wish-not-fulfilled`", body = crate::error::Problem),
+        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn reject(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<Uuid>,
+    cmd: Command<ReasonRequest>,
+) -> Result<HttpResponse, AppError> {
+    let checked = check_reason(&cmd.body);
+    run_move(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        checked,
+        &path,
+        |conn, _, id, c, reason| wishes::reject(conn, id, c.id, &reason),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/wishes/{id}/confirm", tag = "wishes", request_body = ConfirmRequest,
+    responses((status = 200, body = Wish),
+        (status = 403, description = "`forbidden`: staff only; `self-approval`: the caller adopted it", body = crate::error::Problem),
+        (status = 404, description = "`not-found`", body = crate::error::Problem),
+        (status = 409, description = "`wish-not-fulfilled`", body = crate::error::Problem),
+        (status = 422, description = "`validation-failed` (points out of range; other points without a note)", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<Uuid>,
+    cmd: Command<ConfirmRequest>,
+) -> Result<HttpResponse, AppError> {
+    let mut errs = FieldErrors::default();
+    let points = errs.check_opt("points", cmd.body.points, rules::points);
+    let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
+    let checked = match (points, note) {
+        (Some(points), Some(note)) => Ok((points, note)),
+        _ => Err(errs.into_error()),
+    };
+    run_move(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        checked,
+        &path,
+        |conn, now, id, c, (points, note)| {
+            wishes::confirm(conn, id, c.id, points, note.as_deref(), now)
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/wishes/{id}/cancel", tag = "wishes", request_body = ReasonRequest,
+    responses((status = 200, body = Wish),
+        (status = 403, description = "`forbidden`: staff only", body = crate::error::Problem),
+        (status = 404, description = "`not-found`", body = crate::error::Problem),
+        (status = 409, description = "`wish-closed`: already confirmed or cancelled", body = crate::error::Problem),
+        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
+        (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<Uuid>,
+    cmd: Command<ReasonRequest>,
+) -> Result<HttpResponse, AppError> {
+    let checked = check_reason(&cmd.body);
+    run_move(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        checked,
+        &path,
+        |conn, now, id, c, reason| wishes::cancel(conn, id, c.id, &reason, now),
+    )
+    .await
+}
