@@ -228,11 +228,8 @@ pub async fn create(
         StatusCode::CREATED,
         checked,
         move |conn, now, new| {
-            let caller = Caller {
-                id: &by,
-                is_staff: true,
-            };
-            Ok(Wish::shown_to(wishes::create(conn, new, &by, now)?, caller))
+            let created = wishes::create(conn, new, &by, now)?;
+            Ok(Wish::shown_to(created, Caller::staff(&by)))
         },
     )
     .await

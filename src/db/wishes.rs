@@ -8,7 +8,7 @@
 //! and `wishes.transaction_id`).
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::{dsl, prelude::*};
 use uuid::Uuid;
 
 use super::activity_tables::teams;
@@ -94,6 +94,13 @@ pub struct WishView {
 pub struct Caller<'a> {
     pub id: &'a str,
     pub is_staff: bool,
+}
+
+impl<'a> Caller<'a> {
+    /// Staff member `id` (who sees every wish).
+    pub fn staff(id: &'a str) -> Caller<'a> {
+        Caller { id, is_staff: true }
+    }
 }
 
 impl WishView {
@@ -225,8 +232,17 @@ pub fn create(
     get(conn, &id)
 }
 
-fn from_statuses(m: Move) -> Vec<&'static str> {
-    m.from().iter().map(|s| s.as_str()).collect()
+type Movable<'a> = dsl::Filter<
+    dsl::Filter<wishes::table, dsl::Eq<wishes::id, &'a str>>,
+    dsl::EqAny<wishes::status, Vec<&'static str>>,
+>;
+
+/// The wish `id` if its status allows `m`: what `m`'s conditional UPDATE targets.
+fn movable(id: &str, m: Move) -> Movable<'_> {
+    let from: Vec<&'static str> = m.from().iter().map(|s| s.as_str()).collect();
+    wishes::table
+        .filter(wishes::id.eq(id))
+        .filter(wishes::status.eq_any(from))
 }
 
 /// Why a move that changed 0 rows was refused, decided from the wish as it is now: 404 if the
@@ -269,45 +285,31 @@ pub fn adopt(
     ledger::hold(conn, by)?;
     let held: i64 = wishes::table
         .filter(wishes::adopted_by.eq(by))
-        .filter(
-            wishes::status
-                .eq_any([WishStatus::Adopted, WishStatus::Fulfilled].map(WishStatus::as_str)),
-        )
+        .filter(wishes::status.eq_any(WishStatus::HELD.map(WishStatus::as_str)))
         .count()
         .get_result(conn)?;
     let n = if held >= MAX_HELD {
         0
     } else {
-        diesel::update(
-            wishes::table
-                .filter(wishes::id.eq(id))
-                .filter(wishes::status.eq_any(from_statuses(Move::Adopt))),
-        )
-        .set((
-            wishes::status.eq(Move::Adopt.to().as_str()),
-            wishes::adopted_by.eq(by),
-            wishes::adopted_at.eq(now),
-        ))
-        .execute(conn)?
+        diesel::update(movable(id, Move::Adopt))
+            .set((
+                wishes::status.eq(Move::Adopt.to().as_str()),
+                wishes::adopted_by.eq(by),
+                wishes::adopted_at.eq(now),
+            ))
+            .execute(conn)?
     };
     if n == 0 {
-        // Adopt refuses for anyone, so the caller counts as staff here: the wish is no secret.
-        let anyone = Caller {
-            id: by,
-            is_staff: true,
-        };
+        // `wish-not-open` answers anyone, as to staff: that a wish exists is no secret.
         let full = AppError::Conflict(Conflict::LimitReached);
-        return Err(refusal(conn, id, Move::Adopt, anyone, full));
+        return Err(refusal(conn, id, Move::Adopt, Caller::staff(by), full));
     }
     get(conn, id)
 }
 
 /// Gives an adopted wish back (`adopted` → `open`), by its adopter or staff; clears the adopter.
 pub fn release(conn: &mut DbConnection, id: &str, c: Caller<'_>) -> Result<WishView, AppError> {
-    let mut update = diesel::update(wishes::table)
-        .filter(wishes::id.eq(id))
-        .filter(wishes::status.eq_any(from_statuses(Move::Release)))
-        .into_boxed();
+    let mut update = diesel::update(movable(id, Move::Release)).into_boxed();
     if !c.is_staff {
         update = update.filter(wishes::adopted_by.eq(c.id.to_owned()));
     }
@@ -334,18 +336,13 @@ pub fn fulfil(
     note: &str,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
-    let n = diesel::update(
-        wishes::table
-            .filter(wishes::id.eq(id))
-            .filter(wishes::status.eq_any(from_statuses(Move::Fulfil)))
-            .filter(wishes::adopted_by.eq(c.id)),
-    )
-    .set((
-        wishes::status.eq(Move::Fulfil.to().as_str()),
-        wishes::fulfilment_note.eq(note),
-        wishes::fulfilled_at.eq(now),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(movable(id, Move::Fulfil).filter(wishes::adopted_by.eq(c.id)))
+        .set((
+            wishes::status.eq(Move::Fulfil.to().as_str()),
+            wishes::fulfilment_note.eq(note),
+            wishes::fulfilled_at.eq(now),
+        ))
+        .execute(conn)?;
     if n == 0 {
         let not_theirs = AppError::Forbidden("only its adopter fulfils a wish");
         return Err(refusal(conn, id, Move::Fulfil, c, not_theirs));
@@ -378,25 +375,22 @@ pub fn reject(
     reason: &str,
 ) -> Result<WishView, AppError> {
     for_review(conn, id, by, Move::Reject)?;
-    let n = diesel::update(
-        wishes::table
-            .filter(wishes::id.eq(id))
-            .filter(wishes::status.eq_any(from_statuses(Move::Reject)))
-            .filter(wishes::adopted_by.ne(by)),
-    )
-    .set((
-        wishes::status.eq(Move::Reject.to().as_str()),
-        wishes::rejection_reason.eq(reason),
-        wishes::fulfilment_note.eq(None::<String>),
-        wishes::fulfilled_at.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(movable(id, Move::Reject).filter(wishes::adopted_by.ne(by)))
+        .set((
+            wishes::status.eq(Move::Reject.to().as_str()),
+            wishes::rejection_reason.eq(reason),
+            wishes::fulfilment_note.eq(None::<String>),
+            wishes::fulfilled_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
     if n == 0 {
-        let staff = Caller {
-            id: by,
-            is_staff: true,
-        };
-        return Err(refusal(conn, id, Move::Reject, staff, own_wish()));
+        return Err(refusal(
+            conn,
+            id,
+            Move::Reject,
+            Caller::staff(by),
+            own_wish(),
+        ));
     }
     get(conn, id)
 }
@@ -422,28 +416,26 @@ pub fn confirm(
             "a note is required when the points differ from the wish's points",
         ));
     }
-    let adopter: Option<Option<String>> = diesel::update(
-        wishes::table
-            .filter(wishes::id.eq(id))
-            .filter(wishes::status.eq_any(from_statuses(Move::Confirm)))
-            .filter(wishes::adopted_by.ne(by)),
-    )
-    .set((
-        wishes::status.eq(Move::Confirm.to().as_str()),
-        wishes::confirmed_by.eq(by),
-        wishes::confirmed_at.eq(now),
-        wishes::confirm_note.eq(note),
-        wishes::points_awarded.eq(points),
-    ))
-    .returning(wishes::adopted_by)
-    .get_result(conn)
-    .optional()?;
+    let adopter: Option<Option<String>> =
+        diesel::update(movable(id, Move::Confirm).filter(wishes::adopted_by.ne(by)))
+            .set((
+                wishes::status.eq(Move::Confirm.to().as_str()),
+                wishes::confirmed_by.eq(by),
+                wishes::confirmed_at.eq(now),
+                wishes::confirm_note.eq(note),
+                wishes::points_awarded.eq(points),
+            ))
+            .returning(wishes::adopted_by)
+            .get_result(conn)
+            .optional()?;
     let Some(Some(adopter)) = adopter else {
-        let staff = Caller {
-            id: by,
-            is_staff: true,
-        };
-        return Err(refusal(conn, id, Move::Confirm, staff, own_wish()));
+        return Err(refusal(
+            conn,
+            id,
+            Move::Confirm,
+            Caller::staff(by),
+            own_wish(),
+        ));
     };
     if points > 0 {
         let memo = format!("micro-wish: {}", w.wish.title);
@@ -478,25 +470,17 @@ pub fn cancel(
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
-    let n = diesel::update(
-        wishes::table
-            .filter(wishes::id.eq(id))
-            .filter(wishes::status.eq_any(from_statuses(Move::Cancel))),
-    )
-    .set((
-        wishes::status.eq(Move::Cancel.to().as_str()),
-        wishes::cancel_reason.eq(reason),
-        wishes::cancelled_by.eq(by),
-        wishes::cancelled_at.eq(now),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(movable(id, Move::Cancel))
+        .set((
+            wishes::status.eq(Move::Cancel.to().as_str()),
+            wishes::cancel_reason.eq(reason),
+            wishes::cancelled_by.eq(by),
+            wishes::cancelled_at.eq(now),
+        ))
+        .execute(conn)?;
     if n == 0 {
-        let staff = Caller {
-            id: by,
-            is_staff: true,
-        };
         let closed = AppError::Conflict(Move::Cancel.refusal());
-        return Err(refusal(conn, id, Move::Cancel, staff, closed));
+        return Err(refusal(conn, id, Move::Cancel, Caller::staff(by), closed));
     }
     get(conn, id)
 }

@@ -107,9 +107,12 @@ impl WishStatus {
         WishStatus::ALL.into_iter().find(|w| w.as_str() == s)
     }
 
-    /// Whether a wish in this status counts against its adopter's limit of [`MAX_HELD`].
+    /// The statuses in which a wish counts against its adopter's limit of [`MAX_HELD`].
+    pub const HELD: [WishStatus; 2] = [WishStatus::Adopted, WishStatus::Fulfilled];
+
+    /// Whether a wish in this status counts against its adopter's limit.
     pub fn is_held(self) -> bool {
-        matches!(self, WishStatus::Adopted | WishStatus::Fulfilled)
+        WishStatus::HELD.contains(&self)
     }
 
     /// Whether `m` may start from this status.

@@ -279,7 +279,7 @@ async fn the_fund_figures_follow_earns_reversals_redemptions_refunds_adjustments
 }
 
 #[actix_web::test]
-async fn verify_names_a_planted_fund_mismatch_and_its_difference() {
+async fn verify_names_a_planted_fund_mismatch_and_a_wrong_cached_donated_total() {
     let app = spawn_app().await;
     let (admin, v) = (app.admin().await, app.volunteer().await);
     app.grant(&admin, &v.id, 40).await;
@@ -321,20 +321,32 @@ async fn verify_names_a_planted_fund_mismatch_and_its_difference() {
         detail.contains("sum to 30") && detail.contains("= 37") && detail.contains("of -7"),
         "{detail}"
     );
+
+    // L9: the cached donated total no longer agrees with the entries.
+    let id = v.id.clone();
+    app.db
+        .write_blocking(move |conn| {
+            diesel::sql_query(format!(
+                "UPDATE accounts SET donated_total = donated_total + 3 WHERE id = '{id}'"
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+        .expect("plant");
+    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let problems = report["problems"].as_array().expect("problems");
+    assert!(
+        problems.iter().any(|p| p["rule"] == "L9"
+            && p["subject"] == format!("account:{}", v.id)
+            && p["detail"].as_str().is_some_and(|d| d.contains("13 but"))),
+        "{report}"
+    );
 }
 
 #[actix_web::test]
 async fn the_openapi_document_lists_the_fund_and_wish_paths() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("the request is sent")
-        .json()
-        .await
-        .expect("a JSON document");
+    let doc = openapi_document(&app).await;
     for (path, method) in [
         ("/api/v1/donations", "post"),
         ("/api/v1/fund", "get"),

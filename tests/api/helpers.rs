@@ -333,3 +333,15 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(body["type"], format!("/problems/{code}"));
     body
 }
+
+/// The served OpenAPI document.
+pub async fn openapi_document(app: &TestApp) -> Value {
+    app.client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .expect("the request is sent")
+        .json()
+        .await
+        .expect("a JSON document")
+}
