@@ -4,14 +4,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
+use crate::db::idempotency::KeyedRequest;
 use crate::db::wishes::{self, Caller, NewWish, WishView};
+use crate::db::DbConnection;
 use crate::domain::page::Page;
 use crate::domain::text;
 use crate::domain::wishes::{self as rules, WishStatus};
@@ -174,20 +176,14 @@ fn caller_of(c: &CurrentUser) -> (String, bool) {
 async fn run_move<P, F>(
     state: &AppState,
     caller: &CurrentUser,
-    keyed: Option<crate::db::idempotency::KeyedRequest>,
+    keyed: Option<KeyedRequest>,
     checked: Result<P, AppError>,
     path: &Uuid,
     work: F,
 ) -> Result<HttpResponse, AppError>
 where
     P: Send + 'static,
-    F: FnOnce(
-            &mut crate::db::DbConnection,
-            chrono::NaiveDateTime,
-            &str,
-            Caller<'_>,
-            P,
-        ) -> Result<WishView, AppError>
+    F: FnOnce(&mut DbConnection, NaiveDateTime, &str, Caller<'_>, P) -> Result<WishView, AppError>
         + Send
         + 'static,
 {
