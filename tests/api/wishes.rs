@@ -408,105 +408,55 @@ async fn the_beneficiary_is_hidden_from_other_volunteers_and_from_the_adopter_af
     .await;
 }
 
+/// Asserts that each `(action, body, code)` on `wish` by `token` is refused with 409 `code`.
+async fn all_refused(app: &TestApp, token: &str, wish: &str, moves: &[(&str, Value, &str)]) {
+    for (action, fields, code) in moves {
+        let res = act(app, token, wish, action, fields.clone()).await;
+        assert_problem(res, 409, code).await;
+    }
+}
+
 #[actix_web::test]
 async fn every_move_from_the_wrong_status_is_refused_with_its_409_and_changes_nothing() {
     let app = spawn_app().await;
     let (staff, v) = (app.staff().await, app.volunteer().await);
-    let reason = json!({"reason": "r"});
-    let note = json!({"note": "n"});
-    let refused =
-        |w: String, token: String, action: &'static str, fields: Value, code: &'static str| {
-            let app = &app;
-            async move {
-                let res = act(app, &token, &w, action, fields).await;
-                assert_problem(res, 409, code).await;
-            }
-        };
-    let (s, t) = (staff.token.clone(), v.token.clone());
+    let (s, t) = (staff.token.as_str(), v.token.as_str());
+    let reason = || json!({"reason": "r"});
+    let note = || json!({"note": "n"});
+    let none = || json!({});
 
-    // open
     let w = id(&wish(&app, &staff, 20).await);
-    refused(
-        w.clone(),
-        t.clone(),
-        "release",
-        json!({}),
-        "wish-not-adopted",
-    )
-    .await;
-    refused(
-        w.clone(),
-        t.clone(),
-        "fulfil",
-        note.clone(),
-        "wish-not-adopted",
-    )
-    .await;
-    refused(
-        w.clone(),
-        s.clone(),
-        "reject",
-        reason.clone(),
-        "wish-not-fulfilled",
-    )
-    .await;
-    refused(
-        w.clone(),
-        s.clone(),
-        "confirm",
-        json!({}),
-        "wish-not-fulfilled",
-    )
-    .await;
+    // open
+    let not_adopted = [
+        ("release", none(), "wish-not-adopted"),
+        ("fulfil", note(), "wish-not-adopted"),
+    ];
+    let not_fulfilled = [
+        ("reject", reason(), "wish-not-fulfilled"),
+        ("confirm", none(), "wish-not-fulfilled"),
+    ];
+    let not_open = [("adopt", none(), "wish-not-open")];
+    all_refused(&app, t, &w, &not_adopted).await;
+    all_refused(&app, s, &w, &not_fulfilled).await;
     // adopted
-    acted(&app, &t, &w, "adopt", json!({})).await;
-    refused(w.clone(), t.clone(), "adopt", json!({}), "wish-not-open").await;
-    refused(
-        w.clone(),
-        s.clone(),
-        "reject",
-        reason.clone(),
-        "wish-not-fulfilled",
-    )
-    .await;
-    refused(
-        w.clone(),
-        s.clone(),
-        "confirm",
-        json!({}),
-        "wish-not-fulfilled",
-    )
-    .await;
-    // fulfilled; rejected back to adopted; fulfilled again
-    acted(&app, &t, &w, "fulfil", note.clone()).await;
-    refused(w.clone(), t.clone(), "adopt", json!({}), "wish-not-open").await;
-    refused(
-        w.clone(),
-        t.clone(),
-        "release",
-        json!({}),
-        "wish-not-adopted",
-    )
-    .await;
-    refused(
-        w.clone(),
-        t.clone(),
-        "fulfil",
-        note.clone(),
-        "wish-not-adopted",
-    )
-    .await;
-    let back = acted(&app, &s, &w, "reject", json!({"reason": "no photo"})).await;
+    acted(&app, t, &w, "adopt", none()).await;
+    all_refused(&app, t, &w, &not_open).await;
+    all_refused(&app, s, &w, &not_fulfilled).await;
+    // fulfilled; rejected back to its adopter; fulfilled again
+    acted(&app, t, &w, "fulfil", note()).await;
+    all_refused(&app, t, &w, &not_open).await;
+    all_refused(&app, t, &w, &not_adopted).await;
+    let back = acted(&app, s, &w, "reject", json!({"reason": "no photo"})).await;
     assert_eq!(back["status"], "adopted");
     assert_eq!(back["rejection_reason"], "no photo");
     assert_eq!(back["adopted_by"], v.id);
-    acted(&app, &t, &w, "fulfil", note.clone()).await;
+    acted(&app, t, &w, "fulfil", note()).await;
     // Other points need a note; 0 points confirm without a credit.
-    let res = act(&app, &s, &w, "confirm", json!({"points": 0})).await;
+    let res = act(&app, s, &w, "confirm", json!({"points": 0})).await;
     assert_problem(res, 422, "validation-failed").await;
     let res = act(
         &app,
-        &s,
+        s,
         &w,
         "confirm",
         json!({"points": 10_001, "note": "n"}),
@@ -515,7 +465,7 @@ async fn every_move_from_the_wrong_status_is_refused_with_its_409_and_changes_no
     assert_problem(res, 422, "validation-failed").await;
     let done = acted(
         &app,
-        &s,
+        s,
         &w,
         "confirm",
         json!({"points": 0, "note": "a gift"}),
@@ -523,64 +473,24 @@ async fn every_move_from_the_wrong_status_is_refused_with_its_409_and_changes_no
     .await;
     assert_eq!(done["points_awarded"], 0);
     assert_eq!(done["transaction_id"], Value::Null);
-    // confirmed
-    refused(w.clone(), t.clone(), "adopt", json!({}), "wish-not-open").await;
-    refused(
-        w.clone(),
-        t.clone(),
-        "release",
-        json!({}),
-        "wish-not-adopted",
-    )
-    .await;
-    refused(
-        w.clone(),
-        s.clone(),
-        "confirm",
-        json!({}),
-        "wish-not-fulfilled",
-    )
-    .await;
-    refused(
-        w.clone(),
-        s.clone(),
-        "cancel",
-        reason.clone(),
-        "wish-closed",
-    )
-    .await;
-    // cancelled
+    // confirmed, and cancelled
+    let closed = [("cancel", reason(), "wish-closed")];
     let c = id(&wish(&app, &staff, 20).await);
-    acted(&app, &s, &c, "cancel", reason.clone()).await;
-    refused(c.clone(), t.clone(), "adopt", json!({}), "wish-not-open").await;
-    refused(
-        c.clone(),
-        s.clone(),
-        "release",
-        json!({}),
-        "wish-not-adopted",
-    )
-    .await;
-    refused(
-        c.clone(),
-        s.clone(),
-        "confirm",
-        json!({}),
-        "wish-not-fulfilled",
-    )
-    .await;
-    refused(
-        c.clone(),
-        s.clone(),
-        "cancel",
-        reason.clone(),
-        "wish-closed",
-    )
-    .await;
+    acted(&app, s, &c, "cancel", reason()).await;
+    for gone in [&w, &c] {
+        all_refused(&app, t, gone, &not_open).await;
+        all_refused(&app, s, gone, &not_adopted).await;
+        all_refused(&app, s, gone, &not_fulfilled).await;
+        all_refused(&app, s, gone, &closed).await;
+    }
 
-    assert_eq!(app.balance(&v.token).await, 0);
-    let shown = body(app.get(&format!("/wishes/{c}"), &staff.token).await).await;
+    assert_eq!(app.balance(t).await, 0);
+    let shown = body(app.get(&format!("/wishes/{c}"), s).await).await;
     assert_eq!(shown["status"], "cancelled");
+    assert_eq!(
+        body(app.get(&format!("/wishes/{w}"), s).await).await["status"],
+        "confirmed"
+    );
     app.assert_ledger_ok();
 }
 
