@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::ids::{Id, VolunteerId};
 use crate::domain::people::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -53,7 +54,7 @@ pub struct Claims {
     /// The user's id.
     pub sub: String,
     /// The user's role when the token was issued.
-    pub role: String,
+    pub role: Role,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
     /// Expires at (seconds since the epoch).
@@ -98,7 +99,7 @@ impl TokenKeys {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: user.to_string(),
-            role: role.as_str().to_owned(),
+            role,
             iat: now,
             exp: now + self.ttl.as_secs(),
             jti: Uuid::new_v4().to_string(),
@@ -115,8 +116,8 @@ impl TokenKeys {
             decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?;
         let claims = data.claims;
         Ok(CurrentUser {
-            id: Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
-            role: Role::parse(&claims.role).ok_or_else(invalid)?,
+            id: VolunteerId::parse(&claims.sub).ok_or_else(invalid)?,
+            role: claims.role,
             session: Uuid::parse_str(&claims.sid).map_err(|_| invalid())?,
         })
     }
@@ -138,10 +139,10 @@ pub fn refresh_token_hash(token: &str) -> String {
 }
 
 /// A signed-in caller, from a valid access token.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CurrentUser {
     /// Who.
-    pub id: Uuid,
+    pub id: VolunteerId,
     /// Their role when the token was issued.
     pub role: Role,
     /// Their sign-in session (refresh-token family).
@@ -195,7 +196,7 @@ impl FromRequest for CurrentUser {
 }
 
 /// A signed-in staff member or admin (403 for anyone else).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Staff(pub CurrentUser);
 
 impl FromRequest for Staff {
@@ -212,7 +213,7 @@ impl FromRequest for Staff {
 }
 
 /// A signed-in admin (403 for anyone else).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Admin(pub CurrentUser);
 
 impl FromRequest for Admin {

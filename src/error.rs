@@ -6,6 +6,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::activities::CheckInRefusal;
+use crate::domain::ids::Id;
+
 /// One rule a request value broke.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
@@ -119,6 +122,29 @@ impl From<Conflict> for AppError {
     fn from(c: Conflict) -> AppError {
         AppError::Conflict(c)
     }
+}
+
+impl From<CheckInRefusal> for AppError {
+    fn from(r: CheckInRefusal) -> AppError {
+        match r {
+            CheckInRefusal::Cancelled => AppError::Conflict(Conflict::ActivityCancelled),
+            CheckInRefusal::OutsideWindow => AppError::Conflict(Conflict::OutsideCheckInWindow),
+            CheckInRefusal::WrongCode => AppError::InvalidCheckInCode,
+            CheckInRefusal::OutsideGeofence {
+                distance_m,
+                radius_m,
+            } => AppError::OutsideGeofence {
+                distance_m,
+                radius_m,
+            },
+        }
+    }
+}
+
+/// The one policy for an id in a path or a body (API.md): one that is not a UUID names nothing,
+/// so it is a 404 like an unknown one.
+pub fn parse_id<I: Id>(raw: &str) -> Result<I, AppError> {
+    I::parse(raw).ok_or(AppError::NotFound(I::WHAT))
 }
 
 /// Every failure a request can end in.

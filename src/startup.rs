@@ -14,6 +14,8 @@ use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::{bail, Context};
 use rand::RngCore;
 use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::TokenKeys;
@@ -167,7 +169,6 @@ fn jwt_secret(config: &Config, backend: Backend) -> anyhow::Result<String> {
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let purge_state = state.clone();
     actix_web::rt::spawn(async move { purge_idempotency_keys(purge_state).await });
-    let openapi = crate::api::openapi();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -180,8 +181,14 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             }))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
             .wrap(TracingLogger::default())
+            .into_utoipa_app()
+            .openapi(crate::api::openapi::ApiDoc::openapi())
             .configure(crate::api::routes)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .openapi_service(|doc| {
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api-docs/openapi.json", crate::api::openapi::complete(doc))
+            })
+            .into_app()
             // Swagger UI's assets are relative to `/docs/`; `/docs` itself only redirects there.
             .route(
                 "/docs",

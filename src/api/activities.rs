@@ -3,97 +3,69 @@
 //! mounts and documents all three.
 
 use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, ActivityRow, Editable, Manager};
-use crate::db::{teams, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::activities as rules;
+use crate::domain::ids::{ActivityId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document (with the activity logs' paths).
-#[derive(OpenApi)]
-#[openapi(paths(
-    create,
-    update,
-    list,
-    get,
-    cancel,
-    enroll,
-    unenroll,
-    super::check_in::check_in_code,
-    super::check_in::check_in_code_svg,
-    super::check_in::check_in,
-    super::check_in::check_out,
-    super::activity_logs::record,
-    super::activity_logs::list,
-    super::activity_logs::mine,
-    super::activity_logs::approve,
-    super::activity_logs::reject,
-    super::activity_logs::bulk_approve,
-    super::activity_logs::reverse,
-))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1` (with the activity logs' routes).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get as get_, patch, post, resource};
-    cfg.service(
-        resource("/activities")
-            .route(get_().to(list))
-            .route(post().to(create)),
-    )
-    .service(
-        resource("/activities/{id}")
-            .route(get_().to(get))
-            .route(patch().to(update)),
-    )
-    .service(resource("/activities/{id}/cancel").route(post().to(cancel)))
-    .service(
-        resource("/activities/{id}/enrollment")
-            .route(post().to(enroll))
-            .route(delete().to(unenroll)),
-    )
-    .service(
-        resource("/activities/{id}/check-in-code").route(get_().to(super::check_in::check_in_code)),
-    )
-    .service(
-        resource("/activities/{id}/check-in-code.svg")
-            .route(get_().to(super::check_in::check_in_code_svg)),
-    )
-    .service(resource("/activities/{id}/check-in").route(post().to(super::check_in::check_in)))
-    .service(resource("/activities/{id}/check-out").route(post().to(super::check_in::check_out)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    use super::check_in;
+    cfg.service(resource![list, create])
+        .service(resource![get, update])
+        .service(resource![cancel])
+        .service(resource![enroll, unenroll])
+        .service(resource![check_in::check_in_code])
+        .service(resource![check_in::check_in_code_svg])
+        .service(resource![check_in::check_in])
+        .service(resource![check_in::check_out]);
     super::activity_logs::routes(cfg);
 }
 
 /// An activity's geofence.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
 pub struct Geofence {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lng: f64,
     /// 10–10,000 metres.
+    #[schema(minimum = 10, maximum = 10000)]
     pub radius_m: i64,
 }
 
 /// `POST /activities`.
 #[derive(Deserialize, ToSchema)]
 pub struct ActivityInput {
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(max_length = 2000)]
     pub location: Option<String>,
+    #[schema(format = Uuid)]
     pub team_id: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub points_per_hour: Option<i64>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub fixed_points: Option<i64>,
     pub geofence: Option<Geofence>,
 }
@@ -108,20 +80,21 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 /// `PATCH /activities/{id}`: any field of `ActivityInput` but the points rule (ignored).
 #[derive(Deserialize, ToSchema)]
 pub struct ActivityPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub location: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub team_id: Option<Option<String>>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
     pub capacity: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Geofence>)]
@@ -131,10 +104,12 @@ pub struct ActivityPatch {
 /// An activity as the caller sees it.
 #[derive(Serialize, ToSchema)]
 pub struct Activity {
+    #[schema(format = Uuid)]
     pub id: String,
     pub title: String,
     pub description: Option<String>,
     pub location: Option<String>,
+    #[schema(format = Uuid)]
     pub team_id: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -146,6 +121,7 @@ pub struct Activity {
     /// Whether the caller is enrolled.
     pub enrolled: bool,
     /// `scheduled` or `cancelled`.
+    #[schema(value_type = crate::api::schema::ActivityStatus)]
     pub status: String,
     pub created_at: DateTime<Utc>,
 }
@@ -156,7 +132,7 @@ fn activity(a: ActivityRow, enrolled: bool) -> Activity {
         .map(|(lat, lng, radius_m)| Geofence { lat, lng, radius_m });
     Activity {
         geofence,
-        id: a.id,
+        id: a.id.to_string(),
         title: a.title,
         description: a.description,
         location: a.location,
@@ -168,13 +144,17 @@ fn activity(a: ActivityRow, enrolled: bool) -> Activity {
         fixed_points: a.fixed_points,
         enrolled_count: a.enrolled_count,
         enrolled,
-        status: a.status,
+        status: a.status.as_str().to_owned(),
         created_at: a.created_at.and_utc(),
     }
 }
 
 /// The activity as `user` sees it (with their `enrolled`).
-fn activity_for(conn: &mut DbConnection, a: ActivityRow, user: &str) -> Result<Activity, AppError> {
+fn activity_for(
+    conn: &mut DbConnection,
+    a: ActivityRow,
+    user: &VolunteerId,
+) -> Result<Activity, AppError> {
     let enrolled =
         activities::enrolled_in(conn, user, std::slice::from_ref(&a.id))?.contains(&a.id);
     Ok(activity(a, enrolled))
@@ -184,13 +164,6 @@ fn activity_for(conn: &mut DbConnection, a: ActivityRow, user: &str) -> Result<A
 fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     let t = t.naive_utc();
     t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
-}
-
-/// A path or body id: not a UUID means no such thing (404).
-pub(super) fn parse_id(raw: &str, what: &'static str) -> Result<String, AppError> {
-    Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| AppError::NotFound(what))
 }
 
 /// A body's team id as stored: a UUID in its canonical (lower-case) form, anything else as sent
@@ -212,10 +185,10 @@ pub(super) async fn body_after_role<T>(
         Err(refusal) => refusal,
     };
     if !caller.is_staff() {
-        let id = caller.id.to_string();
+        let id = caller.id.clone();
         state
             .db
-            .read(move |conn| Manager::load(conn, &id, false)?.require_role())
+            .read(move |conn| Manager::acting(conn, &id, false).map(drop))
             .await?;
     }
     Err(refusal)
@@ -301,24 +274,14 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
     Ok(f)
 }
 
-/// 404 unless the team exists (an unknown id inside a body).
-fn require_team(
-    conn: &mut DbConnection,
-    team_id: Option<&str>,
-) -> Result<Option<String>, AppError> {
-    match team_id {
-        None => Ok(None),
-        Some(raw) => {
-            let id = parse_id(raw, "team")?;
-            teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
-            Ok(Some(id))
-        }
-    }
-}
-
-#[utoipa::path(post, path = "/api/v1/activities", tag = "activities", request_body = ActivityInput,
-    responses((status = 201, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_activity", tag = "activities", request_body = ActivityInput,
+    responses(
+        (status = 201, body = Activity),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -327,7 +290,7 @@ pub async fn create(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let team = canonical_team(cmd.body.team_id.clone());
     let parsed = new_activity(cmd.body);
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
@@ -337,18 +300,21 @@ pub async fn create(
             let who = Manager::load(conn, &caller_id, staff)?;
             // Staff publish anything; a leader publishes only with their own team's id.
             who.require(team.as_deref())?;
-            let (mut fields, rule) = parsed?;
-            fields.team_id = require_team(conn, fields.team_id.as_deref())?;
-            let row = activities::create(conn, &fields, rule, &caller_id, now)?;
+            let (fields, rule) = parsed?;
+            let row = activities::create(conn, fields, rule, &caller_id, now)?;
             Ok(activity(row, false))
         },
     )
     .await
 }
 
-#[utoipa::path(patch, path = "/api/v1/activities/{id}", tag = "activities", request_body = ActivityPatch,
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "update_activity", tag = "activities", request_body = ActivityPatch,
+    responses(
+        (status = 200, body = Activity),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[patch("/activities/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -356,26 +322,14 @@ pub async fn update(
     cmd: Result<Command<ActivityPatch>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let raw = path.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let id = parse_id::<ActivityId>(&path);
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let patch = cmd.body;
     let updated = state
         .db
         .write(move |conn| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
-            who.require(row.team_id.as_deref())?;
-            let moves_team =
-                matches!(&patch.team_id, Some(t) if canonical_team(t.clone()) != row.team_id);
-            let mut fields = patched(Editable::of(&row), patch)?;
-            if moves_team {
-                // Moving it to another team needs the right to publish for that team too.
-                who.require(fields.team_id.as_deref())?;
-                fields.team_id = require_team(conn, fields.team_id.as_deref())?;
-            }
-            activities::update(conn, &row.id, &fields)?;
-            let row = activities::get(conn, &row.id)?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let row = activities::edit(conn, &who, &id?, |fields| patched(fields, patch))?;
             activity_for(conn, row, &caller_id)
         })
         .await?;
@@ -390,12 +344,15 @@ pub struct ActivityQuery {
     /// End of the window (exclusive; default: open).
     pub to: Option<DateTime<Utc>>,
     /// Only this team's activities.
+    #[param(format = Uuid)]
     pub team_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/activities", tag = "activities", params(ActivityQuery, PageParams),
-    responses((status = 200, body = inline(Page<Activity>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_activities", tag = "activities",
+    params(ActivityQuery, PageParams),
+    responses((status = 200, body = crate::api::schema::ActivityPage)),
     security(("bearer" = [])))]
+#[get("/activities")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -410,12 +367,12 @@ pub async fn list(
         return Err(AppError::invalid("to", "must be after from"));
     }
     let team = q.team_id;
-    let caller_id = caller.id.to_string();
+    let caller_id = caller.id.clone();
     let (rows, enrolled) = state
         .db
         .read(move |conn| {
             let rows = activities::list(conn, from, to, team.as_deref(), limit, cursor.as_ref())?;
-            let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
+            let ids: Vec<ActivityId> = rows.iter().map(|a| a.id.clone()).collect();
             let enrolled = activities::enrolled_in(conn, &caller_id, &ids)?;
             Ok((rows, enrolled))
         })
@@ -429,16 +386,17 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}", tag = "activities",
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_activity", tag = "activities",
+    responses((status = 200, body = Activity)),
     security(("bearer" = [])))]
+#[get("/activities/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = ActivityId::from(path.into_inner());
+    let caller_id = caller.id.clone();
     let found = state
         .db
         .read(move |conn| {
@@ -449,9 +407,14 @@ pub async fn get(
     Ok(json(StatusCode::OK, &found))
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/cancel", tag = "activities",
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "cancel_activity", tag = "activities",
+    responses(
+        (status = 200, body = Activity),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "activity-cancelled"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -459,20 +422,16 @@ pub async fn cancel(
     cmd: Result<Command<serde_json::Value>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let raw = path.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let id = parse_id::<ActivityId>(&path);
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, _now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
-            who.require(row.team_id.as_deref())?;
-            activities::cancel(conn, &row.id)?;
-            let row = activities::get(conn, &row.id)?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let row = activities::cancel(conn, &who, &id?)?;
             activity_for(conn, row, &caller_id)
         },
     )
@@ -482,22 +441,28 @@ pub async fn cancel(
 /// An enrolment.
 #[derive(Serialize, ToSchema)]
 pub struct Enrollment {
+    #[schema(format = Uuid)]
     pub activity_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub created_at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
-    responses((status = 201, body = Enrollment), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses(
+        (status = 201, body = Enrollment),
+        (status = 409, description = "already-enrolled, activity-full, activity-ended, activity-cancelled"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/enrollment")]
 pub async fn enroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
     cmd: Command<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = ActivityId::from(path.into_inner());
+    let caller_id = caller.id.clone();
     run_command(
         &state,
         &caller,
@@ -506,8 +471,8 @@ pub async fn enroll(
         move |conn, now| {
             activities::enroll(conn, &id, &caller_id, now)?;
             Ok(Enrollment {
-                activity_id: id,
-                volunteer_id: caller_id,
+                activity_id: id.to_string(),
+                volunteer_id: caller_id.to_string(),
                 created_at: now.and_utc(),
             })
         },
@@ -515,16 +480,17 @@ pub async fn enroll(
     .await
 }
 
-#[utoipa::path(delete, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses((status = 204)),
     security(("bearer" = [])))]
+#[delete("/activities/{id}/enrollment")]
 pub async fn unenroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let id = ActivityId::from(path.into_inner());
+    let caller_id = caller.id.clone();
     state
         .db
         .write(move |conn| activities::unenroll(conn, &id, &caller_id))

@@ -2,43 +2,42 @@
 //! reverse) and the volunteer's own logs. Mounted and documented from `activities`.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::activities::body_after_role;
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
-use crate::db::activities::{self, Manager};
-use crate::db::activity_logs::{self, Filter, LogView};
-use crate::db::{savepoint, users};
-use crate::domain::activities::{length_minutes, LogStatus};
+use crate::db::activities::Manager;
+use crate::db::activity_logs::{self, Filter, LogView, Record};
+use crate::domain::activities::LogStatus;
+use crate::domain::ids::LogId;
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// The activity logs' routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, post, resource};
-    cfg.service(
-        resource("/activity-logs")
-            .route(get().to(list))
-            .route(post().to(record)),
-    )
-    .service(resource("/activity-logs/bulk-approve").route(post().to(bulk_approve)))
-    .service(resource("/activity-logs/{id}/approve").route(post().to(approve)))
-    .service(resource("/activity-logs/{id}/reject").route(post().to(reject)))
-    .service(resource("/activity-logs/{id}/reverse").route(post().to(reverse)))
-    .service(resource("/me/activity-logs").route(get().to(mine)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, record])
+        .service(resource![bulk_approve])
+        .service(resource![approve])
+        .service(resource![reject])
+        .service(resource![reverse])
+        .service(resource![mine]);
 }
 
 /// A reported position.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
 pub struct Location {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lng: f64,
     pub accuracy_m: Option<f64>,
 }
@@ -54,15 +53,21 @@ fn location(lat: Option<f64>, lng: Option<f64>, accuracy_m: Option<f64>) -> Opti
 /// One volunteer's attendance at one activity, and its review.
 #[derive(Serialize, ToSchema)]
 pub struct ActivityLog {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub activity_id: String,
     pub activity_title: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub volunteer_name: String,
     /// `checked_in`, `submitted`, `approved`, `rejected` or `reversed`.
+    #[schema(value_type = crate::api::schema::LogStatus)]
     pub status: String,
     /// `self` or `staff`.
+    #[schema(value_type = crate::api::schema::LogSource)]
     pub source: String,
+    #[schema(format = Uuid)]
     pub recorded_by: Option<String>,
     /// The recorder's note.
     pub note: Option<String>,
@@ -74,13 +79,17 @@ pub struct ActivityLog {
     pub points_proposed: Option<i64>,
     pub points_awarded: Option<i64>,
     pub check_in_distance_m: Option<f64>,
+    #[schema(format = Uuid)]
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub review_note: Option<String>,
+    #[schema(format = Uuid)]
     pub transaction_id: Option<String>,
+    #[schema(format = Uuid)]
     pub reversed_by: Option<String>,
     pub reversed_at: Option<DateTime<Utc>>,
     pub reversal_reason: Option<String>,
+    #[schema(format = Uuid)]
     pub reversal_transaction_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -91,13 +100,13 @@ impl From<LogView> for ActivityLog {
         ActivityLog {
             check_in_location: location(l.check_in_lat, l.check_in_lng, l.check_in_accuracy_m),
             check_out_location: location(l.check_out_lat, l.check_out_lng, l.check_out_accuracy_m),
-            id: l.id,
-            activity_id: l.activity_id,
+            id: l.id.to_string(),
+            activity_id: l.activity_id.to_string(),
             activity_title: v.activity_title,
-            volunteer_id: l.volunteer_id,
+            volunteer_id: l.volunteer_id.to_string(),
             volunteer_name: v.volunteer_name,
-            status: l.status,
-            source: l.source,
+            status: l.status.as_str().to_owned(),
+            source: l.source.as_str().to_owned(),
             recorded_by: l.recorded_by,
             note: l.note,
             checked_in_at: l.checked_in_at.map(|t| t.and_utc()),
@@ -119,23 +128,29 @@ impl From<LogView> for ActivityLog {
     }
 }
 
-fn not_found(what: &'static str) -> impl Fn(uuid::Error) -> AppError {
-    move |_| AppError::NotFound(what)
-}
-
 /// `POST /activity-logs`: attendance recorded by staff or a leader.
 #[derive(Deserialize, ToSchema)]
 pub struct RecordInput {
+    #[schema(format = Uuid)]
     pub activity_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     /// 1 up to the activity's length.
+    #[schema(minimum = 1)]
     pub minutes: i64,
+    #[schema(min_length = 1, max_length = 500)]
     pub note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs", tag = "activity logs", request_body = RecordInput,
-    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activity logs", request_body = RecordInput,
+    responses(
+        (status = 201, body = ActivityLog),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "already-checked-in, activity-cancelled"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs")]
 pub async fn record(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -143,38 +158,23 @@ pub async fn record(
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let body = cmd.body;
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::CREATED,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let activity_id = Uuid::parse_str(&body.activity_id).map_err(not_found("activity"))?;
-            let activity = activities::get(conn, &activity_id.to_string())?;
-            who.require(activity.team_id.as_deref())?;
-            let volunteer = Uuid::parse_str(&body.volunteer_id)
-                .map_err(not_found("volunteer"))?
-                .to_string();
-            users::find(conn, &volunteer)?.ok_or(AppError::NotFound("volunteer"))?;
-            let mut errs = FieldErrors::default();
-            let longest = length_minutes(activity.starts_at, activity.ends_at);
-            errs.check("minutes", text::in_range(body.minutes, 1, longest));
-            let note = errs.check_opt("note", body.note.as_deref(), text::reason);
-            errs.finish()?;
-            let note = note.flatten();
-            let id = activity_logs::record(
-                conn,
-                &activity,
-                &volunteer,
-                body.minutes,
-                note.as_deref(),
-                &caller_id,
-                now,
-            )?;
-            Ok(ActivityLog::from(activity_logs::get(conn, &id)?))
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let record = Record {
+                activity_id: &body.activity_id,
+                volunteer_id: &body.volunteer_id,
+                minutes: body.minutes,
+                note: body.note.as_deref(),
+            };
+            Ok(ActivityLog::from(activity_logs::record(
+                conn, &who, record, now,
+            )?))
         },
     )
     .await
@@ -184,8 +184,11 @@ pub async fn record(
 #[derive(Deserialize, IntoParams)]
 pub struct LogQuery {
     /// `checked_in`, `submitted`, `approved`, `rejected` or `reversed`.
+    #[param(value_type = Option<crate::api::schema::LogStatus>)]
     pub status: Option<String>,
+    #[param(format = Uuid)]
     pub activity_id: Option<String>,
+    #[param(format = Uuid)]
     pub volunteer_id: Option<String>,
 }
 
@@ -198,9 +201,14 @@ fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppError> {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/activity-logs", tag = "activity logs", params(LogQuery, PageParams),
-    responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_activity_logs", tag = "activity logs",
+    params(LogQuery, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::ActivityLogPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/activity-logs")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -208,13 +216,12 @@ pub async fn list(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let (rows, limit) = state
         .db
         .read(move |conn| {
-            let who = Manager::load(conn, &caller_id, staff)?;
             // The role check comes first: a volunteer gets 403 even for a bad `limit` or status.
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             let (limit, cursor) = page.parse()?;
             let status = status_filter(q.status.as_deref())?;
             // An id that is not a UUID matches nothing.
@@ -243,12 +250,15 @@ pub async fn list(
 #[derive(Deserialize, IntoParams)]
 pub struct MyLogQuery {
     /// `checked_in` finds an open check-in.
+    #[param(value_type = Option<crate::api::schema::LogStatus>)]
     pub status: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me/activity-logs", tag = "activity logs", params(MyLogQuery, PageParams),
-    responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "my_activity_logs", tag = "activity logs",
+    params(MyLogQuery, PageParams),
+    responses((status = 200, body = crate::api::schema::ActivityLogPage)),
     security(("bearer" = [])))]
+#[get("/me/activity-logs")]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -275,20 +285,28 @@ pub async fn mine(
 #[derive(Deserialize, ToSchema)]
 pub struct ApproveInput {
     /// 0–10,000 (default `points_proposed`); other points need a `note`.
+    #[schema(minimum = 0, maximum = 10000)]
     pub points: Option<i64>,
+    #[schema(min_length = 1, max_length = 500)]
     pub note: Option<String>,
 }
 
 /// `POST /activity-logs/{id}/reject` and `/reverse`.
 #[derive(Deserialize, ToSchema)]
 pub struct ReasonInput {
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/approve", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ApproveInput,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-submitted"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -296,32 +314,36 @@ pub async fn approve(
     cmd: Result<Command<ApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let id = path.into_inner();
+    let id = parse_id::<LogId>(&path);
     let mut errs = FieldErrors::default();
     let points = errs.check_opt("points", cmd.body.points, |p| text::in_range(p, 0, 10_000));
     let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
     let checked = errs.finish().map(|_| (points.flatten(), note.flatten()));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             let (points, note) = checked?;
-            let v = activity_logs::approve(conn, &who, &id, points, note.as_deref(), now)?;
+            let v = activity_logs::approve(conn, &who, &id?, points, note.as_deref(), now)?;
             Ok(ActivityLog::from(v))
         },
     )
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reject", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-submitted"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -331,10 +353,15 @@ pub async fn reject(
     with_reason(state, caller, path, cmd, activity_logs::reject).await
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reverse", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-approved, insufficient-points"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/reverse")]
 pub async fn reverse(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -354,25 +381,24 @@ async fn with_reason(
     step: fn(
         &mut crate::db::DbConnection,
         &Manager,
-        &str,
+        &LogId,
         &str,
         chrono::NaiveDateTime,
     ) -> Result<LogView, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let id = path.into_inner();
+    let id = parse_id::<LogId>(&path);
     let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             let reason = reason?;
-            Ok(ActivityLog::from(step(conn, &who, &id, &reason, now)?))
+            Ok(ActivityLog::from(step(conn, &who, &id?, &reason, now)?))
         },
     )
     .await
@@ -382,12 +408,14 @@ async fn with_reason(
 #[derive(Deserialize, ToSchema)]
 pub struct BulkApproveInput {
     /// 1–200 log ids; each is approved (with its `points_proposed`) or fails on its own.
+    #[schema(min_items = 1, max_items = 200)]
     pub ids: Vec<String>,
 }
 
 /// A log that a bulk approval did not approve, and why.
 #[derive(Serialize, ToSchema)]
 pub struct BulkFailure {
+    #[schema(format = Uuid)]
     pub id: String,
     /// The problem code a single approval would have answered.
     pub code: String,
@@ -401,10 +429,11 @@ pub struct BulkResult {
     pub failed: Vec<BulkFailure>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/bulk-approve", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = BulkApproveInput,
-    responses((status = 200, body = BulkResult), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = BulkResult), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/activity-logs/bulk-approve")]
 pub async fn bulk_approve(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -413,61 +442,39 @@ pub async fn bulk_approve(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let ids = cmd.body.ids;
     let count = text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m));
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
             count?;
-            // Two passes, so no deadlock with a single review or another batch: every log is
-            // moved (and locked) in id order while no account row is held, then the credits go
-            // in volunteer order. Answers keep the request's order.
-            let mut order: Vec<usize> = (0..ids.len()).collect();
-            order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
-            let mut outcomes: Vec<Option<Result<ActivityLog, BulkFailure>>> =
-                ids.iter().map(|_| None).collect();
-            let mut moved = Vec::new();
-            for i in order {
-                let id = &ids[i];
-                // Each log in its own savepoint: a refusal undoes only that log's writes, and each
-                // id is authorised on its own. A fault (5xx) still fails the whole request.
-                match savepoint(conn, |conn| {
-                    activity_logs::mark_approved(conn, &who, id, None, None, now)
-                }) {
-                    Ok(approved) => moved.push((i, approved)),
-                    Err(e) if !e.is_fault() => {
-                        outcomes[i] = Some(Err(BulkFailure {
-                            id: id.clone(),
-                            code: e.code_and_title().0.to_owned(),
-                            detail: e.problem().detail,
-                        }))
-                    }
-                    Err(fault) => return Err(fault),
-                }
-            }
-            moved.sort_by(|(a, x), (b, y)| {
-                (x.volunteer_id(), &ids[*a]).cmp(&(y.volunteer_id(), &ids[*b]))
-            });
-            for (i, approved) in moved {
-                let log = activity_logs::credit_approved(conn, &who, approved, now)?;
-                outcomes[i] = Some(Ok(ActivityLog::from(log)));
-            }
-            let mut result = BulkResult {
-                approved: Vec::new(),
-                failed: Vec::new(),
-            };
-            for outcome in outcomes.into_iter().flatten() {
-                match outcome {
-                    Ok(log) => result.approved.push(log),
-                    Err(failure) => result.failed.push(failure),
-                }
-            }
-            Ok(result)
+            let outcomes = activity_logs::bulk_approve(conn, &who, &ids, now)?;
+            Ok(BulkResult::from_outcomes(&ids, outcomes))
         },
     )
     .await
+}
+
+impl BulkResult {
+    /// The answer from each id's outcome, in the request's order.
+    fn from_outcomes(ids: &[String], outcomes: Vec<Result<LogView, AppError>>) -> BulkResult {
+        let mut result = BulkResult {
+            approved: Vec::new(),
+            failed: Vec::new(),
+        };
+        for (id, outcome) in ids.iter().zip(outcomes) {
+            match outcome {
+                Ok(log) => result.approved.push(ActivityLog::from(log)),
+                Err(e) => result.failed.push(BulkFailure {
+                    id: id.clone(),
+                    code: e.code_and_title().0.to_owned(),
+                    detail: e.problem().detail,
+                }),
+            }
+        }
+        result
+    }
 }

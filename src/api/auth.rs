@@ -1,6 +1,7 @@
 //! `/auth/*`: register, login, refresh, logout. Idempotency keys are ignored here (API.md).
 
 use actix_web::http::StatusCode;
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
@@ -23,10 +24,13 @@ use crate::startup::AppState;
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 11 digits starting with 1.
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
     /// 1–50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -89,8 +93,13 @@ pub async fn hash(password: Password) -> Result<String, AppError> {
     crate::db::blocking(move || hash_password(password.expose())).await
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+#[utoipa::path(tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, body = Auth),
+        (status = 409, description = "phone-taken"),
+        (status = 429, description = "rate-limited"),
+    ))]
+#[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -127,8 +136,13 @@ pub async fn register(
     Ok(json(StatusCode::CREATED, &auth))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = Auth),
+        (status = 401, description = "invalid-credentials"),
+        (status = 429, description = "rate-limited"),
+    ))]
+#[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -161,8 +175,9 @@ pub async fn login(
     Ok(json(StatusCode::OK, &auth))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Auth), (status = 401, body = crate::error::Problem)))]
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Auth), (status = 401, description = "unauthenticated")))]
+#[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     cmd: Command<RefreshRequest>,
@@ -189,8 +204,9 @@ pub async fn refresh(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
+    responses((status = 204)), security(("bearer" = [])))]
+#[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -1,27 +1,32 @@
 //! The rotating check-in code (JSON and SVG QR) and check-in/check-out at the site. Mounted and
 //! documented from `activities`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use actix_web::http::{header, StatusCode};
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::activities::parse_id;
 use super::activity_logs::{ActivityLog, Location};
 use super::extract::{run_command, Command};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, Manager};
 use crate::db::activity_logs;
 use crate::domain::activities as rules;
-use crate::error::{AppError, Conflict};
+use crate::domain::ids::ActivityId;
+use crate::error::{parse_id, AppError, Conflict};
 use crate::startup::AppState;
 
 /// The current check-in code.
 #[derive(Serialize, ToSchema)]
 pub struct CheckInCode {
     /// 6 digits.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
     /// The end of this code's minute (it is still accepted during the next one).
     pub valid_until: DateTime<Utc>,
@@ -34,13 +39,12 @@ async fn current_code(
     caller: &CurrentUser,
     raw: String,
 ) -> Result<CheckInCode, AppError> {
-    let (caller_id, staff) = (caller.id.to_string(), caller.is_staff());
+    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     let row = state
         .db
         .read(move |conn| {
-            let who = Manager::load(conn, &caller_id, staff)?;
-            who.require_role()?;
-            let row = activities::get(conn, &parse_id(&raw, "activity")?)?;
+            let who = Manager::acting(conn, &caller_id, staff)?;
+            let row = activities::get(conn, &parse_id::<ActivityId>(&raw)?)?;
             who.require(row.team_id.as_deref())?;
             Ok(row)
         })
@@ -51,15 +55,16 @@ async fn current_code(
     let step = rules::code_step(state.clock.now_naive());
     let code = rules::code_at(&row.secret(), step);
     Ok(CheckInCode {
-        qr_payload: rules::qr_payload(&row.id, &code),
+        qr_payload: rules::qr_payload(row.id.as_str(), &code),
         valid_until: rules::step_end(step).and_utc(),
         code,
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code", tag = "activities",
-    responses((status = 200, body = CheckInCode), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses((status = 200, body = CheckInCode), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/activities/{id}/check-in-code")]
 pub async fn check_in_code(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -71,10 +76,13 @@ pub async fn check_in_code(
         .json(code))
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code.svg", tag = "activities",
-    responses((status = 200, content_type = "image/svg+xml", body = String),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses(
+        (status = 200, content_type = "image/svg+xml", body = String),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/activities/{id}/check-in-code.svg")]
 pub async fn check_in_code_svg(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -97,6 +105,7 @@ pub async fn check_in_code_svg(
 #[derive(Deserialize, ToSchema)]
 pub struct CheckIn {
     /// The 6-digit code shown at the site.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
     pub location: Option<Location>,
 }
@@ -117,86 +126,64 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-in", tag = "activities", request_body = CheckIn,
-    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities", request_body = CheckIn,
+    responses(
+        (status = 201, body = ActivityLog),
+        (status = 409, description = "already-checked-in, outside-check-in-window, activity-cancelled"),
+        (status = 422, description = "invalid-check-in-code, outside-geofence"),
+        (status = 429, description = "rate-limited"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/check-in")]
 pub async fn check_in(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
     cmd: Command<CheckIn>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let (id, caller_id) = (ActivityId::from(path.into_inner()), caller.id.clone());
     let attempts_key = format!("{caller_id}:{id}");
     // After 5 wrong codes in 10 minutes, no more guesses (429). The attempt is reserved before
     // the code is checked (so concurrent guesses cannot all slip through) and released unless
     // the code was wrong.
     state.limiters.check_in_codes.hit(&attempts_key)?;
-    let wrong_code = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let wrong_code = Arc::new(AtomicBool::new(false));
     let wrong = wrong_code.clone();
     // Refused inside the command, so a keyed refusal is kept and replayed like any answer.
-    let at = position(cmd.body.location);
-    let code = cmd.body.code;
+    let (at, code) = (position(cmd.body.location), cmd.body.code);
     let answer = run_command(
         &state,
         &caller,
         cmd.keyed,
         StatusCode::CREATED,
         move |conn, now| {
-            let at = at?;
-            let activity = activities::get(conn, &id)?;
-            if activity.is_cancelled() {
-                return Err(AppError::Conflict(Conflict::ActivityCancelled));
-            }
-            if !rules::check_in_open(activity.starts_at, activity.ends_at, now) {
-                return Err(AppError::Conflict(Conflict::OutsideCheckInWindow));
-            }
-            if !rules::code_accepted(&activity.secret(), &code, now) {
-                wrong.store(true, std::sync::atomic::Ordering::SeqCst);
-                return Err(AppError::InvalidCheckInCode);
-            }
-            let distance = match activity.geofence() {
-                None => None,
-                Some((lat, lng, radius)) => {
-                    let Some((at_lat, at_lng, _)) = at else {
-                        return Err(AppError::OutsideGeofence {
-                            distance_m: None,
-                            radius_m: radius,
-                        });
-                    };
-                    let d = rules::distance_m(lat, lng, at_lat, at_lng);
-                    if d > radius as f64 {
-                        return Err(AppError::OutsideGeofence {
-                            distance_m: Some(d),
-                            radius_m: radius,
-                        });
-                    }
-                    Some(d)
-                }
-            };
-            let log = activity_logs::check_in(conn, &activity.id, &caller_id, at, distance, now)?;
-            Ok(ActivityLog::from(activity_logs::get(conn, &log)?))
+            let checked_in = activity_logs::check_in(conn, &id, &caller_id, &code, at?, now);
+            let was_wrong = matches!(checked_in, Err(AppError::InvalidCheckInCode));
+            wrong.store(was_wrong, Ordering::SeqCst);
+            Ok(ActivityLog::from(checked_in?))
         },
     )
     .await;
-    if !wrong_code.load(std::sync::atomic::Ordering::SeqCst) {
+    if !wrong_code.load(Ordering::SeqCst) {
         state.limiters.check_in_codes.release(&attempts_key);
     }
     answer
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-out", tag = "activities", request_body = CheckOut,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities", request_body = CheckOut,
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 409, description = "not-checked-in"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/check-out")]
 pub async fn check_out(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
     cmd: Command<CheckOut>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let caller_id = caller.id.to_string();
+    let (id, caller_id) = (ActivityId::from(path.into_inner()), caller.id.clone());
     let at = position(cmd.body.location);
     run_command(
         &state,
@@ -204,10 +191,8 @@ pub async fn check_out(
         cmd.keyed,
         StatusCode::OK,
         move |conn, now| {
-            let at = at?;
-            let activity = activities::get(conn, &id)?;
-            let log = activity_logs::check_out(conn, &activity, &caller_id, at, now)?;
-            Ok(ActivityLog::from(activity_logs::get(conn, &log)?))
+            let log = activity_logs::check_out(conn, &id, &caller_id, at?, now)?;
+            Ok(ActivityLog::from(log))
         },
     )
     .await

@@ -222,6 +222,7 @@ pub fn respond(answer: Answer) -> HttpResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageParams {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

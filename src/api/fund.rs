@@ -1,9 +1,10 @@
 //! The community fund: donations to it (`POST /donations`, idempotent) and its public figures.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{json, run_checked, Command};
 use super::ledger::Transaction;
@@ -13,18 +14,9 @@ use crate::domain::text;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(donate, figures),
-    components(schemas(DonationRequest, fund::Fund))
-)]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/donations").route(web::post().to(donate)))
-        .service(web::resource("/fund").route(web::get().to(figures)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![donate]).service(resource![figures]);
 }
 
 /// The largest donation, in points.
@@ -39,14 +31,14 @@ pub struct DonationRequest {
     pub note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/donations", tag = "points", request_body = DonationRequest,
+#[utoipa::path(operation_id = "donate", tag = "points", request_body = DonationRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Transaction),
-        (status = 400, description = "`bad-request`, `idempotency-key-required`", body = crate::error::Problem),
-        (status = 409, description = "`insufficient-points`, `idempotency-in-flight`", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed`, `idempotency-key-reused`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 201, body = Transaction),
+        (status = 409, description = "insufficient-points"),
+    ),
     security(("bearer" = [])))]
+#[post("/donations")]
 pub async fn donate(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -82,9 +74,10 @@ fn check_donation(body: &DonationRequest) -> Result<(i64, Option<String>), AppEr
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/fund", tag = "points",
-    responses((status = 200, body = fund::Fund), (status = 401, description = "`unauthenticated`", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_fund", tag = "points",
+    responses((status = 200, body = fund::Fund)),
     security(("bearer" = [])))]
+#[get("/fund")]
 pub async fn figures(
     state: web::Data<AppState>,
     _caller: CurrentUser,

@@ -1,6 +1,7 @@
 //! Points: balances, statements, adjustments, transactions and the integrity check.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,17 +11,20 @@ use uuid::Uuid;
 use super::extract::{json, run_checked, Command, PageParams};
 use super::people::visible_person;
 use crate::auth::{Admin, CurrentUser, Staff};
-use crate::db::ledger::{self, Cause, Event, Kind, StatementLine, TransactionRow};
+use crate::db::adjustments::{self, Adjustment};
+use crate::db::ledger::{self, StatementLine, TransactionRow};
 use crate::db::verify::Report;
 use crate::db::{users, DbConnection};
+use crate::domain::ids::{TransactionId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// A volunteer's points and hours.
 #[derive(Serialize, ToSchema)]
 pub struct Balance {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub balance: i64,
     /// Points from approvals and confirmed wishes less reversals.
@@ -38,9 +42,12 @@ pub struct Balance {
 /// One statement line, signed as the volunteer sees it.
 #[derive(Serialize, ToSchema)]
 pub struct Entry {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub transaction_id: String,
     /// `earn`, `redeem`, `refund`, `adjust`, `reversal`, `donate` or `opening`.
+    #[schema(value_type = crate::api::schema::TransactionKind)]
     pub kind: String,
     pub amount: i64,
     pub balance_after: i64,
@@ -53,7 +60,7 @@ impl From<StatementLine> for Entry {
         Entry {
             id: l.id,
             transaction_id: l.transaction_id,
-            kind: l.kind,
+            kind: l.kind.as_str().to_owned(),
             amount: l.amount,
             balance_after: l.balance_after.unwrap_or_default(),
             memo: l.memo,
@@ -65,9 +72,12 @@ impl From<StatementLine> for Entry {
 /// One leg of a transaction.
 #[derive(Serialize, ToSchema)]
 pub struct TransactionEntry {
+    #[schema(format = Uuid)]
     pub account_id: String,
     /// `volunteer`, `community_fund` or `redemptions`.
+    #[schema(value_type = crate::api::schema::AccountKind)]
     pub account_kind: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: Option<String>,
     pub amount: i64,
 }
@@ -75,9 +85,12 @@ pub struct TransactionEntry {
 /// A ledger transaction; its entries sum to zero.
 #[derive(Serialize, ToSchema)]
 pub struct Transaction {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(value_type = crate::api::schema::TransactionKind)]
     pub kind: String,
     pub memo: String,
+    #[schema(format = Uuid)]
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub entries: Vec<TransactionEntry>,
@@ -87,7 +100,7 @@ impl From<TransactionRow> for Transaction {
     fn from(t: TransactionRow) -> Transaction {
         Transaction {
             id: t.id,
-            kind: t.kind,
+            kind: t.kind.as_str().to_owned(),
             memo: t.memo,
             created_by: t.created_by,
             created_at: t.created_at.and_utc(),
@@ -96,7 +109,7 @@ impl From<TransactionRow> for Transaction {
                 .into_iter()
                 .map(|e| TransactionEntry {
                     account_id: e.account_id,
-                    account_kind: e.account_kind,
+                    account_kind: e.account_kind.as_str().to_owned(),
                     volunteer_id: e.volunteer_id,
                     amount: e.amount,
                 })
@@ -108,24 +121,28 @@ impl From<TransactionRow> for Transaction {
 /// `POST /ledger/adjustments`.
 #[derive(Deserialize, ToSchema)]
 pub struct AdjustmentRequest {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     /// ±1 to ±1,000,000, not 0.
+    #[schema(minimum = -1000000, maximum = 1000000)]
     pub amount: i64,
     /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
 /// The balance of `volunteer_id`, or `None` if there is no such person.
 pub fn balance_of(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
 ) -> Result<Option<Balance>, AppError> {
-    let Some(f) = ledger::figures(conn, volunteer_id)? else {
+    let Some(f) = ledger::figures(conn, volunteer_id.as_str())? else {
         return Ok(None);
     };
-    let (minutes_served, pending_points) = crate::db::activities::hours_of(conn, volunteer_id)?;
+    let (minutes_served, pending_points) =
+        crate::db::activities::hours_of(conn, volunteer_id.as_str())?;
     Ok(Some(Balance {
-        volunteer_id: volunteer_id.to_owned(),
+        volunteer_id: volunteer_id.to_string(),
         balance: f.balance,
         earned_total: f.earned_total,
         spent_total: f.spent_total,
@@ -135,7 +152,7 @@ pub fn balance_of(
     }))
 }
 
-async fn balance_response(state: &AppState, id: String) -> Result<HttpResponse, AppError> {
+async fn balance_response(state: &AppState, id: VolunteerId) -> Result<HttpResponse, AppError> {
     let balance = state
         .db
         .read(move |conn| balance_of(conn, &id))
@@ -146,17 +163,17 @@ async fn balance_response(state: &AppState, id: String) -> Result<HttpResponse, 
 
 async fn statement_response(
     state: &AppState,
-    id: String,
+    id: VolunteerId,
     page: &PageParams,
 ) -> Result<HttpResponse, AppError> {
     let (limit, cursor) = page.parse()?;
     let rows = state
         .db
         .read(move |conn| {
-            if users::find(conn, &id)?.is_none() {
+            if users::find(conn, id.as_str())?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
-            ledger::statement(conn, &id, limit, cursor.as_ref())
+            ledger::statement(conn, id.as_str(), limit, cursor.as_ref())
         })
         .await?;
     Ok(json(
@@ -165,49 +182,68 @@ async fn statement_response(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/balance", tag = "points",
-    responses((status = 200, body = Balance), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points",
+    responses((status = 200, body = Balance)), security(("bearer" = [])))]
+#[get("/me/balance")]
 pub async fn my_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    balance_response(&state, caller.id.to_string()).await
+    balance_response(&state, caller.id).await
 }
 
-#[utoipa::path(get, path = "/api/v1/me/ledger", tag = "points", params(PageParams),
-    responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points", params(PageParams),
+    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
+#[get("/me/ledger")]
 pub async fn my_ledger(
     state: web::Data<AppState>,
     caller: CurrentUser,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    statement_response(&state, caller.id.to_string(), &page).await
+    statement_response(&state, caller.id, &page).await
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}/balance", tag = "points",
-    responses((status = 200, body = Balance), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
-pub async fn balance(
+#[utoipa::path(tag = "points",
+    responses((status = 200, body = Balance)), security(("bearer" = [])))]
+#[get("/volunteers/{id}/balance")]
+pub async fn volunteer_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    balance_response(&state, visible_person(&caller, &path)?).await
+    balance_response(
+        &state,
+        visible_person(&caller, VolunteerId::from(path.into_inner()))?,
+    )
+    .await
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}/ledger", tag = "points", params(PageParams),
-    responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points", params(PageParams),
+    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
+#[get("/volunteers/{id}/ledger")]
 pub async fn statement(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    statement_response(&state, visible_person(&caller, &path)?, &page).await
+    statement_response(
+        &state,
+        visible_person(&caller, VolunteerId::from(path.into_inner()))?,
+        &page,
+    )
+    .await
 }
 
-#[utoipa::path(post, path = "/api/v1/ledger/adjustments", tag = "points", request_body = AdjustmentRequest,
+#[utoipa::path(tag = "points", request_body = AdjustmentRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses(
+        (status = 201, body = Transaction),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "insufficient-points"),
+    ), security(("bearer" = [])))]
+#[post("/ledger/adjustments")]
 pub async fn adjust(
     state: web::Data<AppState>,
     admin: Admin,
@@ -215,7 +251,7 @@ pub async fn adjust(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_adjustment(&admin.0, &cmd.body);
-    let admin_id = admin.0.id.to_string();
+    let admin_id = admin.0.id.clone();
     run_checked(
         &state,
         &admin.0,
@@ -223,25 +259,14 @@ pub async fn adjust(
         StatusCode::CREATED,
         checked,
         move |conn, now, (volunteer, amount, reason)| {
-            let volunteer = volunteer.to_string();
-            if users::find(conn, &volunteer)?.is_none() {
-                return Err(AppError::NotFound("volunteer"));
-            }
-            let event = Event {
-                memo: &reason,
-                created_by: Some(&admin_id),
-                cause: Cause::default(),
+            let adjustment = Adjustment {
+                volunteer_id: &volunteer,
+                amount,
+                reason: &reason,
+                by: &admin_id,
                 now,
             };
-            let id = if amount > 0 {
-                ledger::credit(conn, Kind::Adjust, &volunteer, amount, event)?
-            } else {
-                let fund = ledger::COMMUNITY_FUND;
-                ledger::debit(conn, Kind::Adjust, &volunteer, fund, -amount, event)?
-            };
-            let tx =
-                ledger::find_transaction(conn, &id)?.ok_or(AppError::NotFound("transaction"))?;
-            Ok(Transaction::from(tx))
+            Ok(Transaction::from(adjustments::adjust(conn, adjustment)?))
         },
     )
     .await
@@ -251,7 +276,7 @@ pub async fn adjust(
 fn check_adjustment(
     admin: &CurrentUser,
     body: &AdjustmentRequest,
-) -> Result<(Uuid, i64, String), AppError> {
+) -> Result<(VolunteerId, i64, String), AppError> {
     let mut errs = FieldErrors::default();
     // `i64::MIN` has no absolute value: it is out of range, not an overflow.
     let size = body.amount.checked_abs().unwrap_or(i64::MAX);
@@ -263,32 +288,39 @@ fn check_adjustment(
     let (Some(amount), Some(reason)) = (amount, reason) else {
         return Err(errs.into_error());
     };
-    let volunteer =
-        Uuid::parse_str(&body.volunteer_id).map_err(|_| AppError::NotFound("volunteer"))?;
+    let volunteer: VolunteerId = parse_id(&body.volunteer_id)?;
     if volunteer == admin.id {
         return Err(AppError::SelfApproval("nobody adjusts their own balance"));
     }
     Ok((volunteer, amount, reason))
 }
 
-#[utoipa::path(get, path = "/api/v1/ledger/transactions/{id}", tag = "points",
-    responses((status = 200, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points",
+    responses(
+        (status = 200, body = Transaction),
+        (status = 403, description = "forbidden"),
+    ), security(("bearer" = [])))]
+#[get("/ledger/transactions/{id}")]
 pub async fn transaction(
     state: web::Data<AppState>,
     _staff: Staff,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = TransactionId::from(path.into_inner());
     let tx = state
         .db
-        .read(move |conn| ledger::find_transaction(conn, &id))
+        .read(move |conn| ledger::find_transaction(conn, id.as_str()))
         .await?
         .ok_or(AppError::NotFound("transaction"))?;
     Ok(json(StatusCode::OK, &Transaction::from(tx)))
 }
 
-#[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "points",
-    responses((status = 200, body = Report), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points",
+    responses(
+        (status = 200, body = Report),
+        (status = 403, description = "forbidden"),
+    ), security(("bearer" = [])))]
+#[get("/ledger/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let report = state.db.read(crate::db::verify_all).await?;
     Ok(json(StatusCode::OK, &report))

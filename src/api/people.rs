@@ -1,6 +1,7 @@
 //! People: `/me`, passwords, the staff directory, desk registration, roles and desk resets.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,16 +13,20 @@ use super::extract::{json, run_checked, Command, PageParams};
 use crate::auth::{verify_password, Admin, CurrentUser, Staff};
 use crate::db::tokens;
 use crate::db::users::{self, NewUser, UserRow};
+use crate::domain::ids::VolunteerId;
 use crate::domain::page::Page;
-use crate::domain::people::{Password, PersonName, Phone, Role};
+use crate::domain::people::{Password, PersonName, Phone, Role, TeamRole};
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// A person as others see them.
 #[derive(Serialize, ToSchema)]
 pub struct User {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
@@ -48,10 +53,10 @@ impl From<UserRow> for User {
 /// One of the caller's teams.
 #[derive(Serialize, ToSchema)]
 pub struct MyTeam {
+    #[schema(format = Uuid)]
     pub team_id: String,
     pub name: String,
-    /// `member` or `leader`.
-    pub role: String,
+    pub role: TeamRole,
 }
 
 /// The caller, with their teams.
@@ -66,15 +71,19 @@ pub struct Me {
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePassword {
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
 /// `POST /volunteers`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewVolunteer {
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// Optional: without one the person cannot sign in until staff reset it at the desk.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -87,6 +96,7 @@ pub struct RoleChange {
 /// `PUT /volunteers/{id}/password`.
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordReset {
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -98,16 +108,16 @@ pub struct Search {
 }
 
 /// The person with this path id, if the caller may see them (staff, or themself); else 404.
-pub fn visible_person(caller: &CurrentUser, id: &Uuid) -> Result<String, AppError> {
-    if caller.is_staff() || caller.id == *id {
-        Ok(id.to_string())
+pub fn visible_person(caller: &CurrentUser, id: VolunteerId) -> Result<VolunteerId, AppError> {
+    if caller.is_staff() || caller.id == id {
+        Ok(id)
     } else {
         Err(AppError::NotFound("volunteer"))
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = Me),
-    (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "people", responses((status = 200, body = Me)), security(("bearer" = [])))]
+#[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
     let (user, teams) = state
@@ -133,8 +143,12 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
     Ok(json(StatusCode::OK, &me))
 }
 
-#[utoipa::path(put, path = "/api/v1/me/password", tag = "people", request_body = ChangePassword,
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "people", request_body = ChangePassword,
+    responses(
+        (status = 204),
+        (status = 401, description = "invalid-credentials"),
+    ), security(("bearer" = [])))]
+#[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -144,7 +158,7 @@ pub async fn change_password(
     let lookup = id.clone();
     let user = state
         .db
-        .read(move |conn| users::find(conn, &lookup))
+        .read(move |conn| users::find(conn, lookup.as_str()))
         .await?
         .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
     let current = cmd.body.current_password;
@@ -167,9 +181,13 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers", tag = "people", params(Search, PageParams),
-    responses((status = 200, body = inline(Page<User>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_volunteers", tag = "people", params(Search, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::UserPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/volunteers")]
 pub async fn list(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -192,9 +210,14 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/volunteers", tag = "people", request_body = NewVolunteer,
-    responses((status = 201, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_volunteer", tag = "people", request_body = NewVolunteer,
+    responses(
+        (status = 201, body = User),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "phone-taken"),
+    ),
     security(("bearer" = [])))]
+#[post("/volunteers")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -245,63 +268,67 @@ fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Passwo
     Ok((phone, name, password))
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}", tag = "people",
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_volunteer", tag = "people",
+    responses((status = 200, body = User)),
     security(("bearer" = [])))]
+#[get("/volunteers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = visible_person(&caller, &path)?;
+    let id = visible_person(&caller, VolunteerId::from(path.into_inner()))?;
     let user = state
         .db
-        .read(move |conn| users::find(conn, &id))
+        .read(move |conn| users::find(conn, id.as_str()))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     Ok(json(StatusCode::OK, &User::from(user)))
 }
 
-#[utoipa::path(put, path = "/api/v1/volunteers/{id}/role", tag = "people", request_body = RoleChange,
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "people", request_body = RoleChange,
+    responses((status = 200, body = User), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[put("/volunteers/{id}/role")]
 pub async fn set_role(
     state: web::Data<AppState>,
     _admin: Admin,
     path: web::Path<Uuid>,
     cmd: Command<RoleChange>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = VolunteerId::from(path.into_inner());
     let role = cmd.body.role;
     let now = state.clock.now_naive();
     let user = state
         .db
         .write(move |conn| {
-            let user = users::set_role(conn, &id, role)?.ok_or(AppError::NotFound("volunteer"))?;
+            let user =
+                users::set_role(conn, id.as_str(), role)?.ok_or(AppError::NotFound("volunteer"))?;
             // The role travels in access tokens: no refresh may mint one with the old role.
-            tokens::revoke_user(conn, &id, None, now)?;
+            tokens::revoke_user(conn, id.as_str(), None, now)?;
             Ok(user)
         })
         .await?;
     Ok(json(StatusCode::OK, &User::from(user)))
 }
 
-#[utoipa::path(put, path = "/api/v1/volunteers/{id}/password", tag = "people", request_body = PasswordReset,
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "people", request_body = PasswordReset,
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[put("/volunteers/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<Uuid>,
     cmd: Command<PasswordReset>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = VolunteerId::from(path.into_inner());
     let password =
         Password::parse(&cmd.body.password).map_err(|m| AppError::invalid("password", m))?;
     let lookup = id.clone();
     let target = state
         .db
-        .read(move |conn| users::find(conn, &lookup))
+        .read(move |conn| users::find(conn, lookup.as_str()))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     if target.role().is_staff() && staff.0.role != Role::Admin {
@@ -314,8 +341,8 @@ pub async fn reset_password(
     state
         .db
         .write(move |conn| {
-            users::set_password(conn, &id, &hash)?;
-            tokens::revoke_user(conn, &id, None, now)
+            users::set_password(conn, id.as_str(), &hash)?;
+            tokens::revoke_user(conn, id.as_str(), None, now)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

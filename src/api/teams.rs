@@ -1,46 +1,37 @@
 //! Teams and memberships: `/teams`, `/teams/{id}`, `/teams/{id}/members[/{volunteer_id}]`.
 
 use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::teams::{self, MemberRow, TeamRow};
 use crate::db::{users, DbConnection};
+use crate::domain::ids::{TeamId, VolunteerId};
 use crate::domain::page::Page;
+use crate::domain::people::TeamRole;
 use crate::domain::text;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(paths(create, list, get, members, set_member, remove_member))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get as get_, post, put, resource};
-    cfg.service(
-        resource("/teams")
-            .route(get_().to(list))
-            .route(post().to(create)),
-    )
-    .service(resource("/teams/{id}").route(get_().to(get)))
-    .service(resource("/teams/{id}/members").route(get_().to(members)))
-    .service(
-        resource("/teams/{id}/members/{volunteer_id}")
-            .route(put().to(set_member))
-            .route(delete().to(remove_member)),
-    );
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get])
+        .service(resource![members])
+        .service(resource![set_member, remove_member]);
 }
 
 /// A team.
 #[derive(Serialize, ToSchema)]
 pub struct Team {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub description: Option<String>,
@@ -51,18 +42,21 @@ pub struct Team {
 /// `POST /teams`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewTeam {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 /// One member of a team.
 #[derive(Serialize, ToSchema)]
 pub struct Member {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub name: String,
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
-    /// `member` or `leader`.
-    pub role: String,
+    pub role: TeamRole,
 }
 
 impl From<MemberRow> for Member {
@@ -76,23 +70,6 @@ impl From<MemberRow> for Member {
     }
 }
 
-/// A team role.
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-pub enum TeamRole {
-    Member,
-    Leader,
-}
-
-impl TeamRole {
-    fn as_str(self) -> &'static str {
-        match self {
-            TeamRole::Member => "member",
-            TeamRole::Leader => "leader",
-        }
-    }
-}
-
 /// `PUT /teams/{id}/members/{volunteer_id}`.
 #[derive(Deserialize, ToSchema)]
 pub struct MembershipInput {
@@ -102,7 +79,9 @@ pub struct MembershipInput {
 /// A membership.
 #[derive(Serialize, ToSchema)]
 pub struct Membership {
+    #[schema(format = Uuid)]
     pub team_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub role: TeamRole,
 }
@@ -111,7 +90,7 @@ fn teams_with_counts(
     conn: &mut DbConnection,
     rows: Vec<TeamRow>,
 ) -> Result<Vec<(TeamRow, i64)>, AppError> {
-    let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
+    let ids: Vec<TeamId> = rows.iter().map(|t| t.id.clone()).collect();
     let counts = teams::member_counts(conn, &ids)?;
     Ok(rows
         .into_iter()
@@ -124,7 +103,7 @@ fn teams_with_counts(
 
 fn team((t, member_count): (TeamRow, i64)) -> Team {
     Team {
-        id: t.id,
+        id: t.id.to_string(),
         name: t.name,
         description: t.description,
         member_count,
@@ -132,9 +111,10 @@ fn team((t, member_count): (TeamRow, i64)) -> Team {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
-    responses((status = 201, body = Team), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_team", tag = "teams", request_body = NewTeam,
+    responses((status = 201, body = Team), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/teams")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -166,9 +146,10 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(PageParams),
-    responses((status = 200, body = inline(Page<Team>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_teams", tag = "teams", params(PageParams),
+    responses((status = 200, body = crate::api::schema::TeamPage)),
     security(("bearer" = [])))]
+#[get("/teams")]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: CurrentUser,
@@ -188,15 +169,16 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams",
-    responses((status = 200, body = Team), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_team", tag = "teams",
+    responses((status = 200, body = Team)),
     security(("bearer" = [])))]
+#[get("/teams/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     _caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = TeamId::from(path.into_inner());
     let row = state
         .db
         .read(move |conn| {
@@ -207,9 +189,13 @@ pub async fn get(
     Ok(json(StatusCode::OK, &team(row)))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", params(PageParams),
-    responses((status = 200, body = inline(Page<Member>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_team_members", tag = "teams", params(PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::MemberPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/teams/{id}/members")]
 pub async fn members(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -217,7 +203,7 @@ pub async fn members(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let raw = path.into_inner();
-    let caller_id = caller.id.to_string();
+    let caller_id = caller.id.clone();
     let staff = caller.is_staff();
     let rows = state
         .db
@@ -226,11 +212,9 @@ pub async fn members(
             // The role checks come first: a volunteer, or another team's leader, gets 403 even
             // for a bad `limit`.
             who.require_role()?;
-            let id = Uuid::parse_str(&raw)
-                .map_err(|_| AppError::NotFound("team"))?
-                .to_string();
+            let id: TeamId = parse_id(&raw)?;
             teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
-            who.require(Some(&id))?;
+            who.require(Some(id.as_str()))?;
             let (limit, cursor) = page.parse()?;
             Ok((teams::members(conn, &id, limit, cursor.as_ref())?, limit))
         })
@@ -242,10 +226,11 @@ pub async fn members(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
+#[utoipa::path(tag = "teams",
     request_body = MembershipInput,
-    responses((status = 200, body = Membership), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Membership), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[put("/teams/{id}/members/{volunteer_id}")]
 pub async fn set_member(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -253,18 +238,18 @@ pub async fn set_member(
     cmd: Command<MembershipInput>,
 ) -> Result<HttpResponse, AppError> {
     let (team_id, volunteer_id) = path.into_inner();
-    let (team_id, volunteer_id) = (team_id.to_string(), volunteer_id.to_string());
+    let (team_id, volunteer_id) = (TeamId::from(team_id), VolunteerId::from(volunteer_id));
     let role = cmd.body.role;
     let now = state.clock.now_naive();
     let membership = state
         .db
         .write(move |conn| {
             teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
-            users::find(conn, &volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
-            teams::set_member(conn, &team_id, &volunteer_id, role.as_str(), now)?;
+            users::find(conn, volunteer_id.as_str())?.ok_or(AppError::NotFound("volunteer"))?;
+            teams::set_member(conn, &team_id, &volunteer_id, role, now)?;
             Ok(Membership {
-                team_id,
-                volunteer_id,
+                team_id: team_id.to_string(),
+                volunteer_id: volunteer_id.to_string(),
                 role,
             })
         })
@@ -272,16 +257,17 @@ pub async fn set_member(
     Ok(json(StatusCode::OK, &membership))
 }
 
-#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "teams",
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[delete("/teams/{id}/members/{volunteer_id}")]
 pub async fn remove_member(
     state: web::Data<AppState>,
     _staff: Staff,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let (team_id, volunteer_id) = path.into_inner();
-    let (team_id, volunteer_id) = (team_id.to_string(), volunteer_id.to_string());
+    let (team_id, volunteer_id) = (TeamId::from(team_id), VolunteerId::from(volunteer_id));
     state
         .db
         .write(move |conn| {

@@ -3,10 +3,11 @@
 //! only to staff and the adopter; a wish someone may not see is 404 to them.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
@@ -14,47 +15,29 @@ use crate::auth::{CurrentUser, Staff};
 use crate::db::idempotency::KeyedRequest;
 use crate::db::wishes::{self, Caller, NewWish, WishView};
 use crate::db::DbConnection;
+use crate::domain::ids::WishId;
 use crate::domain::page::Page;
 use crate::domain::text;
 use crate::domain::wishes::{self as rules, WishStatus};
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(create, list, get, adopt, release, fulfil, reject, confirm, cancel),
-    components(schemas(
-        Wish,
-        WishInput,
-        FulfilRequest,
-        ReasonRequest,
-        ConfirmRequest,
-        WishStatus
-    ))
-)]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get as g, post as p, resource};
-    cfg.service(
-        resource("/wishes")
-            .route(g().to(list))
-            .route(p().to(create)),
-    )
-    .service(resource("/wishes/{id}").route(g().to(get)))
-    .service(resource("/wishes/{id}/adopt").route(p().to(adopt)))
-    .service(resource("/wishes/{id}/release").route(p().to(release)))
-    .service(resource("/wishes/{id}/fulfil").route(p().to(fulfil)))
-    .service(resource("/wishes/{id}/reject").route(p().to(reject)))
-    .service(resource("/wishes/{id}/confirm").route(p().to(confirm)))
-    .service(resource("/wishes/{id}/cancel").route(p().to(cancel)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get])
+        .service(resource![adopt])
+        .service(resource![release])
+        .service(resource![fulfil])
+        .service(resource![reject])
+        .service(resource![confirm])
+        .service(resource![cancel]);
 }
 
 /// A micro-wish.
 #[derive(Serialize, ToSchema)]
 pub struct Wish {
+    #[schema(format = Uuid)]
     pub id: String,
     pub title: String,
     pub description: Option<String>,
@@ -92,7 +75,7 @@ impl Wish {
         let status = v.status();
         let w = v.wish;
         Wish {
-            id: w.id,
+            id: w.id.as_str().to_owned(),
             title: w.title,
             description: w.description,
             beneficiary: beneficiary.then_some(w.beneficiary),
@@ -183,11 +166,17 @@ async fn run_move<P, F>(
 ) -> Result<HttpResponse, AppError>
 where
     P: Send + 'static,
-    F: FnOnce(&mut DbConnection, NaiveDateTime, &str, Caller<'_>, P) -> Result<WishView, AppError>
+    F: FnOnce(
+            &mut DbConnection,
+            NaiveDateTime,
+            &WishId,
+            Caller<'_>,
+            P,
+        ) -> Result<WishView, AppError>
         + Send
         + 'static,
 {
-    let id = path.to_string();
+    let id = WishId::from(*path);
     let (who, is_staff) = caller_of(caller);
     run_checked(
         state,
@@ -203,13 +192,14 @@ where
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/wishes", tag = "wishes", request_body = WishInput,
-    responses((status = 201, body = Wish),
-        (status = 403, description = "`forbidden`: staff only", body = crate::error::Problem),
-        (status = 404, description = "`not-found`: unknown `team_id`", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_wish", tag = "wishes", request_body = WishInput,
+    responses(
+        (status = 201, body = Wish),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
+#[post("/wishes")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -262,9 +252,12 @@ fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/wishes", tag = "wishes", params(PageParams, StatusFilter),
-    responses((status = 200, body = inline(Page<Wish>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_wishes", tag = "wishes", params(PageParams, StatusFilter),
+    responses(
+        (status = 200, body = crate::api::schema::WishPage),
+    ),
     security(("bearer" = [])))]
+#[get("/wishes")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -287,17 +280,18 @@ pub async fn list(
     Ok(json(StatusCode::OK, &page))
 }
 
-#[utoipa::path(get, path = "/api/v1/wishes/{id}", tag = "wishes",
-    responses((status = 200, body = Wish),
-        (status = 404, description = "`not-found`: unknown, or neither open nor the caller's", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_wish", tag = "wishes",
+    responses(
+        (status = 200, body = Wish),
+    ),
     security(("bearer" = [])))]
+#[get("/wishes/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = WishId::from(path.into_inner());
     let (who, is_staff) = caller_of(&caller);
     let wish = state
         .db
@@ -312,12 +306,13 @@ pub async fn get(
     Ok(json(StatusCode::OK, &wish))
 }
 
-#[utoipa::path(post, path = "/api/v1/wishes/{id}/adopt", tag = "wishes",
-    responses((status = 200, body = Wish),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 409, description = "`wish-not-open` (for anyone), then `limit-reached` (3 wishes held)", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "adopt_wish", tag = "wishes",
+    responses(
+        (status = 200, body = Wish),
+        (status = 409, description = "wish-not-open, limit-reached"),
+    ),
     security(("bearer" = [])))]
+#[post("/wishes/{id}/adopt")]
 pub async fn adopt(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -335,13 +330,14 @@ pub async fn adopt(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/wishes/{id}/release", tag = "wishes",
-    responses((status = 200, body = Wish),
-        (status = 403, description = "`forbidden`: an adopted wish that is someone else's (to staff it never is)", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 409, description = "`wish-not-adopted`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "release_wish", tag = "wishes",
+    responses(
+        (status = 200, body = Wish),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "wish-not-adopted"),
+    ),
     security(("bearer" = [])))]
+#[post("/wishes/{id}/release")]
 pub async fn release(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -359,14 +355,14 @@ pub async fn release(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/wishes/{id}/fulfil", tag = "wishes", request_body = FulfilRequest,
-    responses((status = 200, body = Wish),
-        (status = 403, description = "`forbidden`: only its adopter fulfils it", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 409, description = "`wish-not-adopted`", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "fulfil_wish", tag = "wishes", request_body = FulfilRequest,
+    responses(
+        (status = 200, body = Wish),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "wish-not-adopted"),
+    ),
     security(("bearer" = [])))]
+#[post("/wishes/{id}/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -389,14 +385,14 @@ fn check_reason(b: &ReasonRequest) -> Result<String, AppError> {
     text::reason(&b.reason).map_err(|m| AppError::invalid("reason", m))
 }
 
-#[utoipa::path(post, path = "/api/v1/wishes/{id}/reject", tag = "wishes", request_body = ReasonRequest,
-    responses((status = 200, body = Wish),
-        (status = 403, description = "`forbidden`: staff only; `self-approval`: the caller adopted it", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 409, description = "`wish-not-fulfilled`", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "reject_wish", tag = "wishes", request_body = ReasonRequest,
+    responses(
+        (status = 200, body = Wish),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "wish-not-fulfilled"),
+    ),
     security(("bearer" = [])))]
+#[post("/wishes/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
     staff: Staff,
@@ -415,14 +411,14 @@ pub async fn reject(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/wishes/{id}/confirm", tag = "wishes", request_body = ConfirmRequest,
-    responses((status = 200, body = Wish),
-        (status = 403, description = "`forbidden`: staff only; `self-approval`: the caller adopted it", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 409, description = "`wish-not-fulfilled`", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed` (points out of range; other points without a note)", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "confirm_wish", tag = "wishes", request_body = ConfirmRequest,
+    responses(
+        (status = 200, body = Wish),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "wish-not-fulfilled"),
+    ),
     security(("bearer" = [])))]
+#[post("/wishes/{id}/confirm")]
 pub async fn confirm(
     state: web::Data<AppState>,
     staff: Staff,
@@ -449,14 +445,14 @@ pub async fn confirm(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/wishes/{id}/cancel", tag = "wishes", request_body = ReasonRequest,
-    responses((status = 200, body = Wish),
-        (status = 403, description = "`forbidden`: staff only", body = crate::error::Problem),
-        (status = 404, description = "`not-found`", body = crate::error::Problem),
-        (status = 409, description = "`wish-closed`: already confirmed or cancelled", body = crate::error::Problem),
-        (status = 422, description = "`validation-failed`", body = crate::error::Problem),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "cancel_wish", tag = "wishes", request_body = ReasonRequest,
+    responses(
+        (status = 200, body = Wish),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "wish-closed"),
+    ),
     security(("bearer" = [])))]
+#[post("/wishes/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     staff: Staff,

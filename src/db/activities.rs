@@ -6,20 +6,20 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use rand::RngCore;
-use uuid::Uuid;
 
-use super::activity_tables::{activities, enrollments};
+use super::schema::{activities, enrollments};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
-use crate::domain::activities::PointsRule;
+use crate::domain::activities::{ActivityStatus, PointsRule};
+use crate::domain::ids::{ActivityId, Id, TeamId, VolunteerId};
 use crate::domain::page::Cursor;
-use crate::error::{AppError, Conflict};
+use crate::error::{parse_id, AppError, Conflict};
 
 /// A stored activity (the check-in secret included: never show it).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = activities)]
 pub struct ActivityRow {
-    pub id: String,
+    pub id: ActivityId,
     pub title: String,
     pub description: Option<String>,
     pub location: Option<String>,
@@ -33,7 +33,7 @@ pub struct ActivityRow {
     pub geofence_lng: Option<f64>,
     pub geofence_radius_m: Option<i64>,
     pub enrolled_count: i64,
-    pub status: String,
+    pub status: ActivityStatus,
     pub checkin_secret: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
@@ -44,7 +44,7 @@ impl ActivityRow {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.starts_at.and_utc().timestamp_micros().to_string(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 
@@ -58,7 +58,7 @@ impl ActivityRow {
 
     /// Whether it was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.status == "cancelled"
+        self.status == ActivityStatus::Cancelled
     }
 
     /// `(lat, lng, radius_m)` when it has a geofence.
@@ -110,24 +110,39 @@ impl Editable {
 /// Who is acting on activities and logs, with the teams they lead read from the database now.
 #[derive(Debug, Clone)]
 pub struct Manager {
-    pub id: String,
+    pub id: VolunteerId,
     pub staff: bool,
     pub led: Vec<String>,
 }
 
 impl Manager {
     /// Reads the teams `id` leads.
-    pub fn load(conn: &mut DbConnection, id: &str, staff: bool) -> Result<Manager, AppError> {
+    pub fn load(
+        conn: &mut DbConnection,
+        id: &VolunteerId,
+        staff: bool,
+    ) -> Result<Manager, AppError> {
         let led = if staff {
             Vec::new()
         } else {
-            super::teams::led_by(conn, id)?
+            super::teams::led_by(conn, id.as_str())?
         };
         Ok(Manager {
-            id: id.to_owned(),
+            id: id.clone(),
             staff,
             led,
         })
+    }
+
+    /// [`Manager::load`] then [`Manager::require_role`]: who may act on activities at all.
+    pub fn acting(
+        conn: &mut DbConnection,
+        id: &VolunteerId,
+        staff: bool,
+    ) -> Result<Manager, AppError> {
+        let who = Manager::load(conn, id, staff)?;
+        who.require_role()?;
+        Ok(who)
     }
 
     /// 403 unless staff or the leader of some team: the role check that comes before any 404.
@@ -158,15 +173,31 @@ impl Manager {
     }
 }
 
-/// Publishes an activity with a fresh random check-in secret.
+/// The team id of a body, as stored: 404 unless the team exists (an unknown id inside a body).
+fn require_team(
+    conn: &mut DbConnection,
+    team_id: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    match team_id {
+        None => Ok(None),
+        Some(raw) => {
+            let id: TeamId = parse_id(raw)?;
+            super::teams::find(conn, &id)?.ok_or(AppError::NotFound("team"))?;
+            Ok(Some(id.to_string()))
+        }
+    }
+}
+
+/// Publishes an activity with a fresh random check-in secret; 404 for an unknown team.
 pub fn create(
     conn: &mut DbConnection,
-    fields: &Editable,
+    mut fields: Editable,
     rule: PointsRule,
-    created_by: &str,
+    created_by: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<ActivityRow, AppError> {
-    let id = Uuid::new_v4().to_string();
+    fields.team_id = require_team(conn, fields.team_id.as_deref())?;
+    let id = ActivityId::random();
     let mut secret = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut secret);
     let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
@@ -187,7 +218,7 @@ pub fn create(
             activities::geofence_lng.eq(fields.geofence.map(|g| g.1)),
             activities::geofence_radius_m.eq(fields.geofence.map(|g| g.2)),
             activities::enrolled_count.eq(0),
-            activities::status.eq("scheduled"),
+            activities::status.eq(ActivityStatus::Scheduled),
             activities::checkin_secret.eq(&secret),
             activities::created_by.eq(created_by),
             activities::created_at.eq(now),
@@ -196,8 +227,28 @@ pub fn create(
     find(conn, &id)?.ok_or(AppError::NotFound("activity"))
 }
 
+/// Edits an activity: 404 if unknown, 403 unless `who` manages it, then `patch` makes the new
+/// fields from the current ones (its refusal, such as a 422, stops the edit); moving it to
+/// another team needs the right to publish for that team too (403), which must exist (404).
+pub fn edit(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &ActivityId,
+    patch: impl FnOnce(Editable) -> Result<Editable, AppError>,
+) -> Result<ActivityRow, AppError> {
+    let row = get(conn, id)?;
+    who.require(row.team_id.as_deref())?;
+    let mut fields = patch(Editable::of(&row))?;
+    if fields.team_id != row.team_id {
+        who.require(fields.team_id.as_deref())?;
+        fields.team_id = require_team(conn, fields.team_id.as_deref())?;
+    }
+    update(conn, &row.id, &fields)?;
+    get(conn, &row.id)
+}
+
 /// Replaces the editable fields.
-pub fn update(conn: &mut DbConnection, id: &str, fields: &Editable) -> Result<(), AppError> {
+fn update(conn: &mut DbConnection, id: &ActivityId, fields: &Editable) -> Result<(), AppError> {
     diesel::update(activities::table.find(id))
         .set((
             activities::title.eq(&fields.title),
@@ -216,7 +267,7 @@ pub fn update(conn: &mut DbConnection, id: &str, fields: &Editable) -> Result<()
 }
 
 /// The activity with this id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ActivityRow>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &ActivityId) -> Result<Option<ActivityRow>, AppError> {
     Ok(activities::table
         .find(id)
         .select(ActivityRow::as_select())
@@ -225,7 +276,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ActivityRow>, Ap
 }
 
 /// The activity with this id, or 404.
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<ActivityRow, AppError> {
+pub fn get(conn: &mut DbConnection, id: &ActivityId) -> Result<ActivityRow, AppError> {
     find(conn, id)?.ok_or(AppError::NotFound("activity"))
 }
 
@@ -264,12 +315,15 @@ pub fn list(
 /// Which of these activities `user` is enrolled in.
 pub fn enrolled_in(
     conn: &mut DbConnection,
-    user: &str,
-    activity_ids: &[String],
-) -> Result<HashSet<String>, AppError> {
-    let ids: Vec<String> = enrollments::table
+    user: &VolunteerId,
+    activity_ids: &[ActivityId],
+) -> Result<HashSet<ActivityId>, AppError> {
+    // Bound as text: PostgreSQL binds `eq_any` as one array, which the connection enum can
+    // only build from a built-in type.
+    let wanted: Vec<&str> = activity_ids.iter().map(ActivityId::as_str).collect();
+    let ids: Vec<ActivityId> = enrollments::table
         .filter(enrollments::volunteer_id.eq(user))
-        .filter(enrollments::activity_id.eq_any(activity_ids))
+        .filter(enrollments::activity_id.eq_any(wanted))
         .select(enrollments::activity_id)
         .load(conn)?;
     Ok(ids.into_iter().collect())
@@ -280,8 +334,8 @@ pub fn enrolled_in(
 /// (`enrolled_count < capacity`), so concurrent sign-ups never exceed the capacity.
 pub fn enroll(
     conn: &mut DbConnection,
-    activity_id: &str,
-    user: &str,
+    activity_id: &ActivityId,
+    user: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let activity = get(conn, activity_id)?;
@@ -321,7 +375,11 @@ pub fn enroll(
 }
 
 /// Withdraws `user`'s enrolment, if any, giving the place back.
-pub fn unenroll(conn: &mut DbConnection, activity_id: &str, user: &str) -> Result<(), AppError> {
+pub fn unenroll(
+    conn: &mut DbConnection,
+    activity_id: &ActivityId,
+    user: &VolunteerId,
+) -> Result<(), AppError> {
     get(conn, activity_id)?;
     let n = diesel::delete(
         enrollments::table
@@ -337,19 +395,26 @@ pub fn unenroll(conn: &mut DbConnection, activity_id: &str, user: &str) -> Resul
     Ok(())
 }
 
-/// Cancels a scheduled activity; 409 `activity-cancelled` if it already was.
-pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+/// Cancels a scheduled activity: 404 if unknown, 403 unless `who` manages it, 409
+/// `activity-cancelled` if it already was.
+pub fn cancel(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &ActivityId,
+) -> Result<ActivityRow, AppError> {
+    let row = get(conn, id)?;
+    who.require(row.team_id.as_deref())?;
     let n = diesel::update(
         activities::table
-            .find(id)
-            .filter(activities::status.eq("scheduled")),
+            .find(&row.id)
+            .filter(activities::status.eq(ActivityStatus::Scheduled)),
     )
-    .set(activities::status.eq("cancelled"))
+    .set(activities::status.eq(ActivityStatus::Cancelled))
     .execute(conn)?;
     if n == 0 {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
-    Ok(())
+    get(conn, &row.id)
 }
 
 #[derive(QueryableByName)]

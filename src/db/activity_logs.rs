@@ -7,27 +7,30 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
-use super::activities::{ActivityRow, Manager};
-use super::activity_tables::{activities, activity_logs as logs};
+use super::activities::Manager;
 use super::ledger::{self, Cause, Event, Kind};
 use super::schema::users;
+use super::schema::{activities, activity_logs as logs};
 use super::users::micros_to_naive;
-use super::{is_unique_violation, DbConnection};
-use crate::domain::activities::LogStatus;
+use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::activities::{
+    decide_check_in, length_minutes, CheckInAttempt, LogSource, LogStatus,
+};
+use crate::domain::ids::{ActivityId, Id, LogId, VolunteerId};
 use crate::domain::page::Cursor;
-use crate::error::{AppError, Conflict};
+use crate::domain::text;
+use crate::error::{parse_id, AppError, Conflict, FieldErrors};
 
 /// A stored activity log.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = logs)]
 pub struct LogRow {
-    pub id: String,
-    pub activity_id: String,
-    pub volunteer_id: String,
-    pub status: String,
-    pub source: String,
+    pub id: LogId,
+    pub activity_id: ActivityId,
+    pub volunteer_id: VolunteerId,
+    pub status: LogStatus,
+    pub source: LogSource,
     pub recorded_by: Option<String>,
     pub note: Option<String>,
     pub checked_in_at: Option<NaiveDateTime>,
@@ -53,13 +56,18 @@ pub struct LogRow {
     pub created_at: NaiveDateTime,
 }
 
-/// A log with what its answer shows beside it.
-#[derive(Debug, Clone)]
+/// A log with what its answer shows beside it (selected from logs ⋈ activities ⋈ users).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = logs)]
 pub struct LogView {
+    #[diesel(embed)]
     pub log: LogRow,
+    #[diesel(select_expression = activities::title)]
     pub activity_title: String,
+    #[diesel(select_expression = users::name)]
     pub volunteer_name: String,
     /// The activity's team: who may review the log.
+    #[diesel(select_expression = activities::team_id)]
     pub team_id: Option<String>,
 }
 
@@ -68,7 +76,7 @@ impl LogView {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.log.created_at.and_utc().timestamp_micros().to_string(),
-            id: self.log.id.clone(),
+            id: self.log.id.to_string(),
         }
     }
 }
@@ -76,36 +84,19 @@ impl LogView {
 /// A reported position: `(lat, lng, accuracy_m)`.
 pub type Position = (f64, f64, Option<f64>);
 
-type ViewTuple = (LogRow, String, String, Option<String>);
-
-fn view((log, activity_title, volunteer_name, team_id): ViewTuple) -> LogView {
-    LogView {
-        log,
-        activity_title,
-        volunteer_name,
-        team_id,
-    }
-}
-
 /// The log with this id and its activity title, volunteer name and team.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<LogView>, AppError> {
-    let row: Option<ViewTuple> = logs::table
+pub fn find(conn: &mut DbConnection, id: &LogId) -> Result<Option<LogView>, AppError> {
+    Ok(logs::table
         .inner_join(activities::table)
         .inner_join(users::table.on(users::id.eq(logs::volunteer_id)))
         .filter(logs::id.eq(id))
-        .select((
-            LogRow::as_select(),
-            activities::title,
-            users::name,
-            activities::team_id,
-        ))
+        .select(LogView::as_select())
         .first(conn)
-        .optional()?;
-    Ok(row.map(view))
+        .optional()?)
 }
 
 /// The log with this id, or 404.
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<LogView, AppError> {
+pub fn get(conn: &mut DbConnection, id: &LogId) -> Result<LogView, AppError> {
     find(conn, id)?.ok_or(AppError::NotFound("activity log"))
 }
 
@@ -129,17 +120,12 @@ pub fn list(
     let mut query = logs::table
         .inner_join(activities::table)
         .inner_join(users::table.on(users::id.eq(logs::volunteer_id)))
-        .select((
-            LogRow::as_select(),
-            activities::title,
-            users::name,
-            activities::team_id,
-        ))
+        .select(LogView::as_select())
         .order((logs::created_at.desc(), logs::id.desc()))
         .limit(limit + 1)
         .into_boxed();
     if let Some(s) = filter.status {
-        query = query.filter(logs::status.eq(s.as_str()));
+        query = query.filter(logs::status.eq(s));
     }
     if let Some(a) = &filter.activity_id {
         query = query.filter(logs::activity_id.eq(a.clone()));
@@ -158,35 +144,44 @@ pub fn list(
                 .or(logs::created_at.eq(at).and(logs::id.lt(c.id.clone()))),
         );
     }
-    Ok(query
-        .load::<ViewTuple>(conn)?
-        .into_iter()
-        .map(view)
-        .collect())
+    Ok(query.load(conn)?)
 }
 
 fn already_checked_in() -> AppError {
     AppError::Conflict(Conflict::AlreadyCheckedIn)
 }
 
-/// Opens a self check-in log; 409 `already-checked-in` if the volunteer has a log there (the
-/// UNIQUE index decides, so concurrent check-ins give one log).
+/// Checks a volunteer in: 404 for an unknown activity, then the rules of
+/// [`decide_check_in`] (cancelled, window, code, geofence), then opens the log; 409
+/// `already-checked-in` if the volunteer has a log there (the UNIQUE index decides, so
+/// concurrent check-ins give one log).
 pub fn check_in(
     conn: &mut DbConnection,
-    activity_id: &str,
-    volunteer_id: &str,
+    activity_id: &ActivityId,
+    volunteer_id: &VolunteerId,
+    code: &str,
     at: Option<Position>,
-    distance_m: Option<f64>,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
-    let id = Uuid::new_v4().to_string();
+) -> Result<LogView, AppError> {
+    let activity = super::activities::get(conn, activity_id)?;
+    let distance_m = decide_check_in(&CheckInAttempt {
+        cancelled: activity.is_cancelled(),
+        starts_at: activity.starts_at,
+        ends_at: activity.ends_at,
+        secret: &activity.secret(),
+        geofence: activity.geofence(),
+        code,
+        at: at.map(|(lat, lng, _)| (lat, lng)),
+        now,
+    })?;
+    let id = LogId::random();
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
-            logs::activity_id.eq(activity_id),
+            logs::activity_id.eq(&activity.id),
             logs::volunteer_id.eq(volunteer_id),
-            logs::status.eq(LogStatus::CheckedIn.as_str()),
-            logs::source.eq("self"),
+            logs::status.eq(LogStatus::CheckedIn),
+            logs::source.eq(LogSource::SelfCheckIn),
             logs::checked_in_at.eq(now),
             logs::check_in_lat.eq(at.map(|p| p.0)),
             logs::check_in_lng.eq(at.map(|p| p.1)),
@@ -198,19 +193,20 @@ pub fn check_in(
     match inserted {
         Err(e) if is_unique_violation(&e) => Err(already_checked_in()),
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(id),
+        Ok(_) => get(conn, &id),
     }
 }
 
-/// Closes the caller's open check-in with the minutes and points the server computed;
-/// 409 `not-checked-in` if there is none.
+/// Closes the caller's open check-in at this activity with the minutes and points the server
+/// computed; 404 for an unknown activity, 409 `not-checked-in` if there is no open check-in.
 pub fn check_out(
     conn: &mut DbConnection,
-    activity: &ActivityRow,
-    volunteer_id: &str,
+    activity_id: &ActivityId,
+    volunteer_id: &VolunteerId,
     at: Option<Position>,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<LogView, AppError> {
+    let activity = super::activities::get(conn, activity_id)?;
     let not_checked_in = || AppError::Conflict(Conflict::NotCheckedIn);
     let log: LogRow = logs::table
         .filter(logs::activity_id.eq(&activity.id))
@@ -219,7 +215,10 @@ pub fn check_out(
         .first(conn)
         .optional()?
         .ok_or_else(not_checked_in)?;
-    let Some(checked_in_at) = log.checked_in_at.filter(|_| log.status == "checked_in") else {
+    let Some(checked_in_at) = log
+        .checked_in_at
+        .filter(|_| log.status == LogStatus::CheckedIn)
+    else {
         return Err(not_checked_in());
     };
     let minutes = crate::domain::activities::minutes_served(
@@ -232,10 +231,10 @@ pub fn check_out(
     let n = diesel::update(
         logs::table
             .find(&log.id)
-            .filter(logs::status.eq(LogStatus::CheckedIn.as_str())),
+            .filter(logs::status.eq(LogStatus::CheckedIn)),
     )
     .set((
-        logs::status.eq(LogStatus::Submitted.as_str()),
+        logs::status.eq(LogStatus::Submitted),
         logs::checked_out_at.eq(now),
         logs::check_out_lat.eq(at.map(|p| p.0)),
         logs::check_out_lng.eq(at.map(|p| p.1)),
@@ -247,53 +246,68 @@ pub fn check_out(
     if n == 0 {
         return Err(not_checked_in());
     }
-    Ok(log.id)
+    get(conn, &log.id)
 }
 
-/// Records attendance on a volunteer's behalf, already submitted; 409 `already-checked-in`
-/// if they have a log there.
+/// Attendance recorded at the desk, as sent (ids not yet parsed, fields not yet checked).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub activity_id: &'a str,
+    pub volunteer_id: &'a str,
+    /// 1 up to the activity's length.
+    pub minutes: i64,
+    pub note: Option<&'a str>,
+}
+
+/// Records attendance on a volunteer's behalf, already submitted. In order: 404 for an unknown
+/// activity, 403 unless `who` manages it, 404 for an unknown volunteer, 422 for the minutes
+/// and note, 409 `activity-cancelled`, 409 `already-checked-in` if they have a log there.
 pub fn record(
     conn: &mut DbConnection,
-    activity: &ActivityRow,
-    volunteer_id: &str,
-    minutes: i64,
-    note: Option<&str>,
-    recorded_by: &str,
+    who: &Manager,
+    r: Record<'_>,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<LogView, AppError> {
+    let activity = super::activities::get(conn, &parse_id(r.activity_id)?)?;
+    who.require(activity.team_id.as_deref())?;
+    let volunteer: VolunteerId = parse_id(r.volunteer_id)?;
+    super::users::find(conn, volunteer.as_str())?.ok_or(AppError::NotFound("volunteer"))?;
+    let mut errs = FieldErrors::default();
+    let longest = length_minutes(activity.starts_at, activity.ends_at);
+    errs.check("minutes", text::in_range(r.minutes, 1, longest));
+    let note = errs.check_opt("note", r.note, text::reason);
+    errs.finish()?;
+    let note = note.flatten();
     // Attendance recorded at the desk is a check-in on someone's behalf: the same rule holds.
     if activity.is_cancelled() {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
-    let id = Uuid::new_v4().to_string();
+    let id = LogId::random();
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
             logs::activity_id.eq(&activity.id),
-            logs::volunteer_id.eq(volunteer_id),
-            logs::status.eq(LogStatus::Submitted.as_str()),
-            logs::source.eq("staff"),
-            logs::recorded_by.eq(recorded_by),
+            logs::volunteer_id.eq(&volunteer),
+            logs::status.eq(LogStatus::Submitted),
+            logs::source.eq(LogSource::Staff),
+            logs::recorded_by.eq(&who.id),
             logs::note.eq(note),
-            logs::minutes.eq(minutes),
-            logs::points_proposed.eq(activity.rule().proposed(minutes)),
+            logs::minutes.eq(r.minutes),
+            logs::points_proposed.eq(activity.rule().proposed(r.minutes)),
             logs::created_at.eq(now),
         ))
         .execute(conn);
     match inserted {
         Err(e) if is_unique_violation(&e) => Err(already_checked_in()),
         Err(e) => Err(e.into()),
-        Ok(_) => Ok(id),
+        Ok(_) => get(conn, &id),
     }
 }
 
 /// Loads a log for review: 404 if unknown, 403 `forbidden` unless `who` manages its activity's
 /// team, 403 `self-approval` for one's own log.
-fn for_review(conn: &mut DbConnection, who: &Manager, id: &str) -> Result<LogView, AppError> {
-    let Ok(parsed) = Uuid::parse_str(id) else {
-        return Err(AppError::NotFound("activity log"));
-    };
-    let v = get(conn, &parsed.to_string())?;
+fn for_review(conn: &mut DbConnection, who: &Manager, id: &LogId) -> Result<LogView, AppError> {
+    let v = get(conn, id)?;
     who.require(v.team_id.as_deref())?;
     if v.log.volunteer_id == who.id {
         return Err(AppError::SelfApproval("nobody reviews their own log"));
@@ -311,7 +325,7 @@ fn not_submitted() -> AppError {
 pub fn approve(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     points: Option<i64>,
     note: Option<&str>,
     now: NaiveDateTime,
@@ -329,7 +343,7 @@ pub struct Approved {
 
 impl Approved {
     /// The volunteer whose account the credit touches.
-    pub fn volunteer_id(&self) -> &str {
+    pub fn volunteer_id(&self) -> &VolunteerId {
         &self.view.log.volunteer_id
     }
 }
@@ -340,7 +354,7 @@ impl Approved {
 pub fn mark_approved(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     points: Option<i64>,
     note: Option<&str>,
     now: NaiveDateTime,
@@ -354,7 +368,7 @@ pub fn mark_approved(
     let Some(proposed) = v
         .log
         .points_proposed
-        .filter(|_| v.log.status == "submitted")
+        .filter(|_| v.log.status == LogStatus::Submitted)
     else {
         return Err(not_submitted());
     };
@@ -368,10 +382,10 @@ pub fn mark_approved(
     let n = diesel::update(
         logs::table
             .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Submitted.as_str())),
+            .filter(logs::status.eq(LogStatus::Submitted)),
     )
     .set((
-        logs::status.eq(LogStatus::Approved.as_str()),
+        logs::status.eq(LogStatus::Approved),
         logs::points_awarded.eq(points),
         logs::reviewed_by.eq(&who.id),
         logs::reviewed_at.eq(now),
@@ -397,13 +411,13 @@ pub fn credit_approved(
         let tx = ledger::credit(
             conn,
             Kind::Earn,
-            &v.log.volunteer_id,
+            v.log.volunteer_id.as_str(),
             points,
             Event {
                 memo: &memo,
-                created_by: Some(&who.id),
+                created_by: Some(who.id.as_str()),
                 cause: Cause {
-                    activity_log_id: Some(v.log.id.clone()),
+                    activity_log_id: Some(v.log.id.to_string()),
                     ..Cause::default()
                 },
                 now,
@@ -416,11 +430,46 @@ pub fn credit_approved(
     get(conn, &v.log.id)
 }
 
+/// Approves each log of `ids` with its `points_proposed`, in one transaction, and answers in
+/// the request's order: the approved log, or the refusal a single approval would have given.
+/// Each log runs in its own savepoint, so a refusal undoes only that log's writes and each id
+/// is authorised on its own; a fault (5xx) fails the whole batch.
+///
+/// Two passes, so no deadlock with a single review or another batch: every log is moved (and
+/// locked) in id order while no account row is held, then the credits go in volunteer order —
+/// the same log-then-account order as a single approve or reverse.
+pub fn bulk_approve(
+    conn: &mut DbConnection,
+    who: &Manager,
+    ids: &[String],
+    now: NaiveDateTime,
+) -> Result<Vec<Result<LogView, AppError>>, AppError> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+    let mut outcomes: Vec<Option<Result<LogView, AppError>>> = ids.iter().map(|_| None).collect();
+    let mut moved = Vec::new();
+    for i in order {
+        let approving = |conn: &mut DbConnection| {
+            mark_approved(conn, who, &parse_id::<LogId>(&ids[i])?, None, None, now)
+        };
+        match savepoint(conn, approving) {
+            Ok(approved) => moved.push((i, approved)),
+            Err(e) if !e.is_fault() => outcomes[i] = Some(Err(e)),
+            Err(fault) => return Err(fault),
+        }
+    }
+    moved.sort_by(|(a, x), (b, y)| (x.volunteer_id(), &ids[*a]).cmp(&(y.volunteer_id(), &ids[*b])));
+    for (i, approved) in moved {
+        outcomes[i] = Some(Ok(credit_approved(conn, who, approved, now)?));
+    }
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
 /// Rejects a submitted log with a reason.
 pub fn reject(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
@@ -428,10 +477,10 @@ pub fn reject(
     let n = diesel::update(
         logs::table
             .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Submitted.as_str())),
+            .filter(logs::status.eq(LogStatus::Submitted)),
     )
     .set((
-        logs::status.eq(LogStatus::Rejected.as_str()),
+        logs::status.eq(LogStatus::Rejected),
         logs::reviewed_by.eq(&who.id),
         logs::reviewed_at.eq(now),
         logs::review_note.eq(reason),
@@ -449,7 +498,7 @@ pub fn reject(
 pub fn reverse(
     conn: &mut DbConnection,
     who: &Manager,
-    id: &str,
+    id: &LogId,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
@@ -459,10 +508,10 @@ pub fn reverse(
     let moved: Option<Option<String>> = diesel::update(
         logs::table
             .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Approved.as_str())),
+            .filter(logs::status.eq(LogStatus::Approved)),
     )
     .set((
-        logs::status.eq(LogStatus::Reversed.as_str()),
+        logs::status.eq(LogStatus::Reversed),
         logs::reversed_by.eq(&who.id),
         logs::reversed_at.eq(now),
         logs::reversal_reason.eq(reason),
@@ -480,9 +529,9 @@ pub fn reverse(
             original,
             Event {
                 memo: &memo,
-                created_by: Some(&who.id),
+                created_by: Some(who.id.as_str()),
                 cause: Cause {
-                    activity_log_id: Some(v.log.id.clone()),
+                    activity_log_id: Some(v.log.id.to_string()),
                     ..Cause::default()
                 },
                 now,

@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use super::schema::{accounts, ledger_entries as entries, ledger_transactions as txs};
 use super::DbConnection;
+use crate::domain::ledger::AccountKind;
+pub use crate::domain::ledger::Kind;
 use crate::domain::page::Cursor;
 use crate::error::{AppError, Conflict};
 
@@ -17,59 +19,6 @@ use crate::error::{AppError, Conflict};
 pub const COMMUNITY_FUND: &str = "00000000-0000-0000-0000-000000000001";
 /// Receives the points spent on rewards.
 pub const REDEMPTIONS: &str = "00000000-0000-0000-0000-000000000002";
-
-/// What a transaction records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Earn,
-    Redeem,
-    Refund,
-    Adjust,
-    Reversal,
-    Donate,
-    Opening,
-}
-
-impl Kind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Earn => "earn",
-            Kind::Redeem => "redeem",
-            Kind::Refund => "refund",
-            Kind::Adjust => "adjust",
-            Kind::Reversal => "reversal",
-            Kind::Donate => "donate",
-            Kind::Opening => "opening",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Kind> {
-        Some(match s {
-            "earn" => Kind::Earn,
-            "redeem" => Kind::Redeem,
-            "refund" => Kind::Refund,
-            "adjust" => Kind::Adjust,
-            "reversal" => Kind::Reversal,
-            "donate" => Kind::Donate,
-            "opening" => Kind::Opening,
-            _ => return None,
-        })
-    }
-
-    /// How a volunteer entry of `amount` in a transaction of this kind moves the account's
-    /// `(earned_total, spent_total, donated_total)`: earned counts approvals and confirmed wishes
-    /// less reversals, spent counts redemptions less refunds, donated counts donations;
-    /// adjustments and opening balances count in none.
-    fn totals_delta(self, amount: i64) -> (i64, i64, i64) {
-        match self {
-            Kind::Earn => (amount, 0, 0),
-            Kind::Redeem | Kind::Refund => (0, -amount, 0),
-            Kind::Donate => (0, 0, -amount),
-            Kind::Adjust | Kind::Reversal | Kind::Opening => (0, 0, 0),
-        }
-    }
-}
 
 /// What caused a transaction; the UNIQUE indexes on these keep L4.
 #[derive(Debug, Clone, Default)]
@@ -91,7 +40,7 @@ pub fn open_account(
     diesel::insert_into(accounts::table)
         .values((
             accounts::id.eq(volunteer_id),
-            accounts::kind.eq("volunteer"),
+            accounts::kind.eq(AccountKind::Volunteer),
             accounts::volunteer_id.eq(volunteer_id),
             accounts::created_at.eq(now),
         ))
@@ -108,7 +57,7 @@ pub fn hold(conn: &mut DbConnection, volunteer_id: &str) -> Result<(), AppError>
     let n = diesel::update(
         accounts::table
             .filter(accounts::id.eq(volunteer_id))
-            .filter(accounts::kind.eq("volunteer")),
+            .filter(accounts::kind.eq(AccountKind::Volunteer)),
     )
     .set(accounts::entry_count.eq(accounts::entry_count))
     .execute(conn)?;
@@ -186,7 +135,6 @@ pub fn reverse(
 ) -> Result<String, AppError> {
     let original =
         find_transaction(conn, transaction_id)?.ok_or(AppError::NotFound("transaction"))?;
-    let totals_kind = Kind::parse(&original.kind).unwrap_or(Kind::Adjust);
     let legs = original
         .entries
         .iter()
@@ -195,7 +143,7 @@ pub fn reverse(
     post(
         conn,
         Kind::Reversal,
-        totals_kind,
+        original.kind,
         Some(transaction_id),
         legs,
         event,
@@ -231,7 +179,7 @@ fn post(
     diesel::insert_into(txs::table)
         .values((
             txs::id.eq(&id),
-            txs::kind.eq(kind.as_str()),
+            txs::kind.eq(kind),
             txs::memo.eq(e.memo),
             txs::created_by.eq(e.created_by),
             txs::created_at.eq(e.now),
@@ -253,7 +201,7 @@ fn post(
             let moved: Option<(i64, i64)> = diesel::update(
                 accounts::table
                     .filter(accounts::id.eq(account))
-                    .filter(accounts::kind.eq("volunteer"))
+                    .filter(accounts::kind.eq(AccountKind::Volunteer))
                     .filter(accounts::balance.ge(-*amount)),
             )
             .set((
@@ -323,15 +271,18 @@ pub fn figures(
     ))
 }
 
-/// One line of a volunteer's statement.
-#[derive(Debug, Clone, Queryable)]
+/// One line of a volunteer's statement (an entry with its transaction's kind and memo).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = entries)]
 pub struct StatementLine {
     pub id: String,
     pub transaction_id: String,
-    pub kind: String,
+    #[diesel(select_expression = txs::kind)]
+    pub kind: Kind,
     pub amount: i64,
     pub balance_after: Option<i64>,
     pub seq: Option<i64>,
+    #[diesel(select_expression = txs::memo)]
     pub memo: String,
     pub created_at: NaiveDateTime,
 }
@@ -357,16 +308,7 @@ pub fn statement(
     let mut q = entries::table
         .inner_join(txs::table)
         .filter(entries::account_id.eq(volunteer_id))
-        .select((
-            entries::id,
-            entries::transaction_id,
-            txs::kind,
-            entries::amount,
-            entries::balance_after,
-            entries::seq,
-            txs::memo,
-            entries::created_at,
-        ))
+        .select(StatementLine::as_select())
         .order(entries::seq.desc())
         .limit(limit + 1)
         .into_boxed();
@@ -384,18 +326,21 @@ pub fn statement(
 #[derive(Debug, Clone)]
 pub struct TransactionRow {
     pub id: String,
-    pub kind: String,
+    pub kind: Kind,
     pub memo: String,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub entries: Vec<EntryRow>,
 }
 
-/// One leg of a transaction.
-#[derive(Debug, Clone, Queryable)]
+/// One leg of a transaction (an entry with its account's kind and volunteer).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = entries)]
 pub struct EntryRow {
     pub account_id: String,
-    pub account_kind: String,
+    #[diesel(select_expression = accounts::kind)]
+    pub account_kind: AccountKind,
+    #[diesel(select_expression = accounts::volunteer_id)]
     pub volunteer_id: Option<String>,
     pub amount: i64,
 }
@@ -405,7 +350,7 @@ pub fn find_transaction(
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<Option<TransactionRow>, AppError> {
-    let head: Option<(String, String, String, Option<String>, NaiveDateTime)> = txs::table
+    let head: Option<(String, Kind, String, Option<String>, NaiveDateTime)> = txs::table
         .find(id)
         .select((
             txs::id,
@@ -422,12 +367,7 @@ pub fn find_transaction(
     let legs = entries::table
         .inner_join(accounts::table)
         .filter(entries::transaction_id.eq(&id))
-        .select((
-            entries::account_id,
-            accounts::kind,
-            accounts::volunteer_id,
-            entries::amount,
-        ))
+        .select(EntryRow::as_select())
         .order(entries::account_id)
         .load(conn)?;
     Ok(Some(TransactionRow {

@@ -3,7 +3,7 @@
 
 pub mod activities;
 pub mod activity_logs;
-pub mod activity_tables;
+pub mod adjustments;
 pub mod fund;
 pub mod idempotency;
 pub mod ledger;
@@ -11,6 +11,7 @@ pub mod redemptions;
 pub mod rewards;
 pub mod schema;
 pub mod teams;
+mod text_types;
 pub mod tokens;
 pub mod users;
 pub mod verify;

@@ -7,12 +7,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::ledger::{self, Cause, Event, Kind};
-use super::rewards::{self as catalogue, redemptions, rewards};
-use super::schema::users;
+use super::rewards as catalogue;
+use super::schema::{redemptions, rewards, users};
 use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
 use crate::error::{AppError, Conflict};
@@ -21,17 +21,21 @@ use crate::error::{AppError, Conflict};
 /// redemption holding the same one of a million codes).
 const CODE_ATTEMPTS: usize = 20;
 
-/// A redemption as API.md shows it, with its reward's and volunteer's names.
-#[derive(Debug, Clone, Queryable)]
+/// A redemption as API.md shows it, with its reward's and volunteer's names (selected from
+/// redemptions ⋈ rewards ⋈ users).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = redemptions)]
 pub struct RedemptionView {
-    pub id: String,
-    pub reward_id: String,
+    pub id: RedemptionId,
+    pub reward_id: RewardId,
+    #[diesel(select_expression = rewards::name)]
     pub reward_name: String,
-    pub volunteer_id: String,
+    pub volunteer_id: VolunteerId,
+    #[diesel(select_expression = users::name)]
     pub volunteer_name: String,
     pub quantity: i64,
     pub points: i64,
-    pub status: String,
+    pub status: RedemptionStatus,
     pub pickup_code: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
@@ -44,50 +48,21 @@ impl RedemptionView {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.created_at.and_utc().timestamp_micros().to_string(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 }
 
-type ViewColumns = (
-    redemptions::id,
-    redemptions::reward_id,
-    rewards::name,
-    redemptions::volunteer_id,
-    users::name,
-    redemptions::quantity,
-    redemptions::points,
-    redemptions::status,
-    redemptions::pickup_code,
-    redemptions::created_by,
-    redemptions::created_at,
-    redemptions::fulfilled_at,
-    redemptions::cancelled_at,
-);
-
-const VIEW: ViewColumns = (
-    redemptions::id,
-    redemptions::reward_id,
-    rewards::name,
-    redemptions::volunteer_id,
-    users::name,
-    redemptions::quantity,
-    redemptions::points,
-    redemptions::status,
-    redemptions::pickup_code,
-    redemptions::created_by,
-    redemptions::created_at,
-    redemptions::fulfilled_at,
-    redemptions::cancelled_at,
-);
-
 /// The redemption with this id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RedemptionView>, AppError> {
+pub fn find(
+    conn: &mut DbConnection,
+    id: &RedemptionId,
+) -> Result<Option<RedemptionView>, AppError> {
     Ok(redemptions::table
         .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
         .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
         .filter(redemptions::id.eq(id))
-        .select(VIEW)
+        .select(RedemptionView::as_select())
         .first(conn)
         .optional()?)
 }
@@ -96,7 +71,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RedemptionView>,
 /// `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
-    volunteer_id: Option<&str>,
+    volunteer_id: Option<&VolunteerId>,
     status: Option<RedemptionStatus>,
     limit: i64,
     after: Option<&Cursor>,
@@ -104,15 +79,15 @@ pub fn list(
     let mut q = redemptions::table
         .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
         .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
-        .select(VIEW)
+        .select(RedemptionView::as_select())
         .order((redemptions::created_at.desc(), redemptions::id.desc()))
         .limit(limit + 1)
         .into_boxed();
     if let Some(v) = volunteer_id {
-        q = q.filter(redemptions::volunteer_id.eq(v.to_owned()));
+        q = q.filter(redemptions::volunteer_id.eq(v.clone()));
     }
     if let Some(s) = status {
-        q = q.filter(redemptions::status.eq(s.as_str()));
+        q = q.filter(redemptions::status.eq(s));
     }
     if let Some(c) = after {
         let at = super::users::micros_to_naive(&c.key)?;
@@ -127,12 +102,12 @@ pub fn list(
 
 /// A redemption to make.
 pub struct Redeem<'a> {
-    pub reward_id: &'a str,
-    pub volunteer_id: &'a str,
+    pub reward_id: &'a RewardId,
+    pub volunteer_id: &'a VolunteerId,
     /// 1–10 (checked by `domain::rewards::quantity`).
     pub quantity: i64,
     /// Who asked: the volunteer, or staff on their behalf.
-    pub created_by: &'a str,
+    pub created_by: &'a VolunteerId,
     pub now: NaiveDateTime,
 }
 
@@ -142,7 +117,7 @@ pub struct Redeem<'a> {
 /// redemption `reserved` with a pickup code unique among reserved ones. Any refusal is an `Err`,
 /// and the caller's transaction rolls back what came before it.
 pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, AppError> {
-    if super::users::find(conn, r.volunteer_id)?.is_none() {
+    if super::users::find(conn, r.volunteer_id.as_str())?.is_none() {
         return Err(AppError::NotFound("volunteer"));
     }
     let Some(taken) = catalogue::take_stock(conn, r.reward_id, r.quantity)? else {
@@ -162,19 +137,19 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
     }
     let points = total_cost(taken.cost_points, r.quantity)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reward cost overflow")))?;
-    let id = Uuid::new_v4().to_string();
+    let id = RedemptionId::random();
     let memo = format!("Redeemed {} × {}", r.quantity, taken.name);
     let transaction_id = ledger::debit(
         conn,
         Kind::Redeem,
-        r.volunteer_id,
+        r.volunteer_id.as_str(),
         ledger::REDEMPTIONS,
         points,
         Event {
             memo: &memo,
-            created_by: Some(r.created_by),
+            created_by: Some(r.created_by.as_str()),
             cause: Cause {
-                redemption_id: Some(id.clone()),
+                redemption_id: Some(id.to_string()),
                 ..Cause::default()
             },
             now: r.now,
@@ -192,7 +167,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
                     redemptions::volunteer_id.eq(r.volunteer_id),
                     redemptions::quantity.eq(r.quantity),
                     redemptions::points.eq(points),
-                    redemptions::status.eq(RedemptionStatus::Reserved.as_str()),
+                    redemptions::status.eq(RedemptionStatus::Reserved),
                     redemptions::pickup_code.eq(code.as_str()),
                     redemptions::created_by.eq(r.created_by),
                     redemptions::created_at.eq(r.now),
@@ -217,16 +192,16 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
 pub fn fulfil(
     conn: &mut DbConnection,
     code: &PickupCode,
-    by: &str,
+    by: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<RedemptionView, AppError> {
-    let id: Option<String> = diesel::update(
+    let id: Option<RedemptionId> = diesel::update(
         redemptions::table
             .filter(redemptions::pickup_code.eq(code.as_str()))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str())),
+            .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
     )
     .set((
-        redemptions::status.eq(RedemptionStatus::Fulfilled.as_str()),
+        redemptions::status.eq(RedemptionStatus::Fulfilled),
         redemptions::fulfilled_at.eq(now),
         redemptions::fulfilled_by.eq(by),
     ))
@@ -239,7 +214,7 @@ pub fn fulfil(
 
 /// Who is cancelling.
 pub struct Canceller<'a> {
-    pub id: &'a str,
+    pub id: &'a VolunteerId,
     pub is_staff: bool,
 }
 
@@ -250,11 +225,11 @@ pub struct Canceller<'a> {
 /// `redemption-not-reserved`.
 pub fn cancel(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RedemptionId,
     by: Canceller<'_>,
     now: NaiveDateTime,
 ) -> Result<RedemptionView, AppError> {
-    let row: Option<(String, String, i64, i64)> = redemptions::table
+    let row: Option<(RewardId, VolunteerId, i64, i64)> = redemptions::table
         .find(id)
         .select((
             redemptions::reward_id,
@@ -267,16 +242,16 @@ pub fn cancel(
     let Some((reward_id, volunteer_id, quantity, points)) = row else {
         return Err(AppError::NotFound("redemption"));
     };
-    if !by.is_staff && volunteer_id != by.id {
+    if !by.is_staff && volunteer_id != *by.id {
         return Err(AppError::NotFound("redemption"));
     }
     let n = diesel::update(
         redemptions::table
             .filter(redemptions::id.eq(id))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved.as_str())),
+            .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
     )
     .set((
-        redemptions::status.eq(RedemptionStatus::Cancelled.as_str()),
+        redemptions::status.eq(RedemptionStatus::Cancelled),
         redemptions::cancelled_at.eq(now),
         redemptions::cancelled_by.eq(by.id),
     ))
@@ -290,14 +265,14 @@ pub fn cancel(
     let memo = "Redemption cancelled: points refunded";
     let refund_id = ledger::refund(
         conn,
-        &volunteer_id,
+        volunteer_id.as_str(),
         ledger::REDEMPTIONS,
         points,
         Event {
             memo,
-            created_by: Some(by.id),
+            created_by: Some(by.id.as_str()),
             cause: Cause {
-                redemption_id: Some(id.to_owned()),
+                redemption_id: Some(id.to_string()),
                 ..Cause::default()
             },
             now,

@@ -8,65 +8,20 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use uuid::Uuid;
 
-use super::schema::users;
+use super::schema::{reward_claims, rewards};
 use super::verify::Problem;
 use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::ids::{Id, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
+use crate::domain::rewards::RedemptionStatus;
 use crate::error::AppError;
-
-diesel::table! {
-    rewards (id) {
-        id -> Text,
-        name -> Text,
-        description -> Nullable<Text>,
-        sponsor -> Nullable<Text>,
-        cost_points -> BigInt,
-        stock -> Nullable<BigInt>,
-        stocked_total -> Nullable<BigInt>,
-        per_volunteer_limit -> Nullable<BigInt>,
-        active -> Bool,
-        created_by -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    redemptions (id) {
-        id -> Text,
-        reward_id -> Text,
-        volunteer_id -> Text,
-        quantity -> BigInt,
-        points -> BigInt,
-        status -> Text,
-        pickup_code -> Text,
-        created_by -> Text,
-        created_at -> Timestamp,
-        fulfilled_at -> Nullable<Timestamp>,
-        fulfilled_by -> Nullable<Text>,
-        cancelled_at -> Nullable<Timestamp>,
-        cancelled_by -> Nullable<Text>,
-        redeem_transaction_id -> Text,
-        refund_transaction_id -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    reward_claims (reward_id, volunteer_id) {
-        reward_id -> Text,
-        volunteer_id -> Text,
-        units -> BigInt,
-    }
-}
-
-diesel::allow_tables_to_appear_in_same_query!(rewards, redemptions, reward_claims, users);
 
 /// A stored reward.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rewards)]
 pub struct RewardRow {
-    pub id: String,
+    pub id: RewardId,
     pub name: String,
     pub description: Option<String>,
     pub sponsor: Option<String>,
@@ -84,7 +39,7 @@ impl RewardRow {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.name.clone(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 }
@@ -129,7 +84,7 @@ impl RewardChanges {
 
 /// Creates a reward.
 pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppError> {
-    let id = Uuid::new_v4().to_string();
+    let id = RewardId::random();
     diesel::insert_into(rewards::table)
         .values((
             rewards::id.eq(&id),
@@ -149,7 +104,7 @@ pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppE
 }
 
 /// The reward with this id, active or not.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RewardRow>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &RewardId) -> Result<Option<RewardRow>, AppError> {
     Ok(rewards::table
         .find(id)
         .select(RewardRow::as_select())
@@ -186,7 +141,7 @@ pub fn list(
 /// Applies a PATCH; `None` if there is no such reward.
 pub fn update(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RewardId,
     changes: RewardChanges,
 ) -> Result<Option<RewardRow>, AppError> {
     if !changes.is_empty() {
@@ -212,7 +167,7 @@ pub enum RestockRefusal {
 /// UPDATE, so it composes with concurrent redemptions.
 pub fn restock(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RewardId,
     quantity: i64,
     max: i64,
 ) -> Result<Result<RewardRow, RestockRefusal>, AppError> {
@@ -249,7 +204,7 @@ pub struct Taken {
 /// unlimited; the UPDATE still locks the row, so the price and limit read are current.
 pub fn take_stock(
     conn: &mut DbConnection,
-    id: &str,
+    id: &RewardId,
     quantity: i64,
 ) -> Result<Option<Taken>, AppError> {
     Ok(diesel::update(
@@ -269,7 +224,7 @@ pub fn take_stock(
 }
 
 /// Puts back `quantity` units of a cancelled redemption (an unlimited stock stays unlimited).
-pub fn return_stock(conn: &mut DbConnection, id: &str, quantity: i64) -> Result<(), AppError> {
+pub fn return_stock(conn: &mut DbConnection, id: &RewardId, quantity: i64) -> Result<(), AppError> {
     diesel::update(
         rewards::table
             .filter(rewards::id.eq(id))
@@ -288,8 +243,8 @@ pub fn return_stock(conn: &mut DbConnection, id: &str, quantity: i64) -> Result<
 /// right from the start.
 pub fn claim(
     conn: &mut DbConnection,
-    reward_id: &str,
-    volunteer_id: &str,
+    reward_id: &RewardId,
+    volunteer_id: &VolunteerId,
     quantity: i64,
     limit: Option<i64>,
 ) -> Result<bool, AppError> {
@@ -332,8 +287,8 @@ pub fn claim(
 /// Gives back `quantity` units of a cancelled redemption to the volunteer's holding.
 pub fn unclaim(
     conn: &mut DbConnection,
-    reward_id: &str,
-    volunteer_id: &str,
+    reward_id: &RewardId,
+    volunteer_id: &VolunteerId,
     quantity: i64,
 ) -> Result<(), AppError> {
     diesel::update(
@@ -377,7 +332,7 @@ struct RedemptionCheck {
     #[diesel(sql_type = Text)]
     reward_id: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: RedemptionStatus,
     #[diesel(sql_type = BigInt)]
     points: i64,
     #[diesel(sql_type = BigInt)]
@@ -469,7 +424,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
     .bind::<Text, _>(super::ledger::REDEMPTIONS)
     .load(conn)?;
     for r in paid {
-        let cancelled = r.status == "cancelled";
+        let cancelled = r.status == RedemptionStatus::Cancelled;
         let expected_refund = if cancelled { r.points } else { 0 };
         if r.redeemed != r.points
             || r.refunded != expected_refund

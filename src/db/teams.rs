@@ -5,20 +5,21 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
-use super::activity_tables::{team_members, teams};
 use super::schema::users;
+use super::schema::{team_members, teams};
 use super::users::micros_to_naive;
 use super::DbConnection;
+use crate::domain::ids::{Id, TeamId, VolunteerId};
 use crate::domain::page::Cursor;
+use crate::domain::people::TeamRole;
 use crate::error::AppError;
 
 /// A stored team.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = teams)]
 pub struct TeamRow {
-    pub id: String,
+    pub id: TeamId,
     pub name: String,
     pub description: Option<String>,
     pub created_at: NaiveDateTime,
@@ -29,18 +30,21 @@ impl TeamRow {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.name.clone(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 }
 
 /// One member of a team, as its member list shows them.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = team_members)]
 pub struct MemberRow {
     pub volunteer_id: String,
+    #[diesel(select_expression = users::name)]
     pub name: String,
+    #[diesel(select_expression = users::phone)]
     pub phone: String,
-    pub role: String,
+    pub role: TeamRole,
     pub created_at: NaiveDateTime,
 }
 
@@ -61,7 +65,7 @@ pub fn create(
     description: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<TeamRow, AppError> {
-    let id = Uuid::new_v4().to_string();
+    let id = TeamId::random();
     diesel::insert_into(teams::table)
         .values((
             teams::id.eq(&id),
@@ -74,7 +78,7 @@ pub fn create(
 }
 
 /// The team with this id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TeamRow>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &TeamId) -> Result<Option<TeamRow>, AppError> {
     Ok(teams::table
         .find(id)
         .select(TeamRow::as_select())
@@ -106,10 +110,12 @@ pub fn list(
 /// How many members each of these teams has.
 pub fn member_counts(
     conn: &mut DbConnection,
-    team_ids: &[String],
-) -> Result<HashMap<String, i64>, AppError> {
-    let rows: Vec<(String, i64)> = team_members::table
-        .filter(team_members::team_id.eq_any(team_ids))
+    team_ids: &[TeamId],
+) -> Result<HashMap<TeamId, i64>, AppError> {
+    // Bound as text, as `activities::enrolled_in` explains.
+    let wanted: Vec<&str> = team_ids.iter().map(TeamId::as_str).collect();
+    let rows: Vec<(TeamId, i64)> = team_members::table
+        .filter(team_members::team_id.eq_any(wanted))
         .group_by(team_members::team_id)
         .select((team_members::team_id, diesel::dsl::count_star()))
         .load(conn)?;
@@ -119,20 +125,14 @@ pub fn member_counts(
 /// A page of a team's members, newest membership first; up to `limit + 1` rows.
 pub fn members(
     conn: &mut DbConnection,
-    team_id: &str,
+    team_id: &TeamId,
     limit: i64,
     after: Option<&Cursor>,
 ) -> Result<Vec<MemberRow>, AppError> {
     let mut query = team_members::table
         .inner_join(users::table.on(users::id.eq(team_members::volunteer_id)))
         .filter(team_members::team_id.eq(team_id))
-        .select((
-            team_members::volunteer_id,
-            users::name,
-            users::phone,
-            team_members::role,
-            team_members::created_at,
-        ))
+        .select(MemberRow::as_select())
         .order((
             team_members::created_at.desc(),
             team_members::volunteer_id.desc(),
@@ -153,9 +153,9 @@ pub fn members(
 /// Makes `volunteer` a member or leader of `team` (adding them if needed).
 pub fn set_member(
     conn: &mut DbConnection,
-    team_id: &str,
-    volunteer_id: &str,
-    role: &str,
+    team_id: &TeamId,
+    volunteer_id: &VolunteerId,
+    role: TeamRole,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let updated = diesel::update(
@@ -181,8 +181,8 @@ pub fn set_member(
 /// Removes a membership; whether there was one.
 pub fn remove_member(
     conn: &mut DbConnection,
-    team_id: &str,
-    volunteer_id: &str,
+    team_id: &TeamId,
+    volunteer_id: &VolunteerId,
 ) -> Result<bool, AppError> {
     let n = diesel::delete(
         team_members::table
@@ -197,7 +197,7 @@ pub fn remove_member(
 pub fn of_user(
     conn: &mut DbConnection,
     user: &str,
-) -> Result<Vec<(String, String, String)>, AppError> {
+) -> Result<Vec<(String, String, TeamRole)>, AppError> {
     Ok(team_members::table
         .inner_join(teams::table)
         .filter(team_members::volunteer_id.eq(user))
@@ -210,7 +210,7 @@ pub fn of_user(
 pub fn led_by(conn: &mut DbConnection, user: &str) -> Result<Vec<String>, AppError> {
     Ok(team_members::table
         .filter(team_members::volunteer_id.eq(user))
-        .filter(team_members::role.eq("leader"))
+        .filter(team_members::role.eq(TeamRole::Leader))
         .select(team_members::team_id)
         .load(conn)?)
 }
@@ -220,7 +220,7 @@ pub fn leads(conn: &mut DbConnection, user: &str, team_id: &str) -> Result<bool,
     let n: i64 = team_members::table
         .filter(team_members::volunteer_id.eq(user))
         .filter(team_members::team_id.eq(team_id))
-        .filter(team_members::role.eq("leader"))
+        .filter(team_members::role.eq(TeamRole::Leader))
         .count()
         .get_result(conn)?;
     Ok(n > 0)

@@ -17,15 +17,15 @@ pub struct UserRow {
     pub id: String,
     pub phone: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub created_at: NaiveDateTime,
 }
 
 impl UserRow {
-    /// The stored role (the CHECK constraint keeps it one of the three).
+    /// The stored role.
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Volunteer)
+        self.role
     }
 
     /// The keyset position of this row in the directory.
@@ -55,7 +55,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppE
             users::id.eq(&id),
             users::phone.eq(new.phone.as_str()),
             users::name.eq(new.name),
-            users::role.eq(new.role.as_str()),
+            users::role.eq(new.role),
             users::password_hash.eq(new.password_hash),
             users::created_at.eq(new.now),
         ))
@@ -127,7 +127,7 @@ pub fn set_role(
     role: Role,
 ) -> Result<Option<UserRow>, AppError> {
     let n = diesel::update(users::table.find(id))
-        .set(users::role.eq(role.as_str()))
+        .set(users::role.eq(role))
         .execute(conn)?;
     if n == 0 {
         return Ok(None);

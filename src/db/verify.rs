@@ -13,6 +13,7 @@ use crate::error::AppError;
 
 /// One broken rule that `verify` found.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[schema(as = LedgerProblem)]
 pub struct Problem {
     /// The LEDGER.md rule (`L1`, `L2`, `L9`, `L10`), or `fund` when the fund's figures do not
     /// add up.

@@ -9,59 +9,28 @@
 
 use chrono::NaiveDateTime;
 use diesel::{dsl, prelude::*};
-use uuid::Uuid;
 
-use super::activity_tables::teams;
 use super::ledger::{self, Cause, Event, Kind};
-use super::schema::users;
+use super::schema::{teams, users, wishes};
 use super::users::micros_to_naive;
 use super::DbConnection;
+use crate::domain::ids::{Id, WishId};
 use crate::domain::page::Cursor;
 use crate::domain::wishes::{Move, WishStatus, MAX_HELD};
 use crate::error::{AppError, Conflict};
-
-diesel::table! {
-    wishes (id) {
-        id -> Text,
-        title -> Text,
-        description -> Nullable<Text>,
-        beneficiary -> Text,
-        team_id -> Nullable<Text>,
-        points -> BigInt,
-        due_at -> Nullable<Timestamp>,
-        status -> Text,
-        created_by -> Text,
-        created_at -> Timestamp,
-        adopted_by -> Nullable<Text>,
-        adopted_at -> Nullable<Timestamp>,
-        fulfilment_note -> Nullable<Text>,
-        fulfilled_at -> Nullable<Timestamp>,
-        rejection_reason -> Nullable<Text>,
-        confirmed_by -> Nullable<Text>,
-        confirmed_at -> Nullable<Timestamp>,
-        confirm_note -> Nullable<Text>,
-        points_awarded -> Nullable<BigInt>,
-        transaction_id -> Nullable<Text>,
-        cancel_reason -> Nullable<Text>,
-        cancelled_by -> Nullable<Text>,
-        cancelled_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::allow_tables_to_appear_in_same_query!(wishes, users);
 
 /// A stored wish.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = wishes)]
 pub struct WishRow {
-    pub id: String,
+    pub id: WishId,
     pub title: String,
     pub description: Option<String>,
     pub beneficiary: String,
     pub team_id: Option<String>,
     pub points: i64,
     pub due_at: Option<NaiveDateTime>,
-    pub status: String,
+    pub status: WishStatus,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub adopted_by: Option<String>,
@@ -104,9 +73,9 @@ impl<'a> Caller<'a> {
 }
 
 impl WishView {
-    /// The stored status (the CHECK constraint keeps it one of the five).
+    /// The stored status.
     pub fn status(&self) -> WishStatus {
-        WishStatus::parse(&self.wish.status).unwrap_or(WishStatus::Open)
+        self.wish.status
     }
 
     /// Whether `who` adopted it and still has it (release clears the adopter).
@@ -133,13 +102,13 @@ impl WishView {
                 .and_utc()
                 .timestamp_micros()
                 .to_string(),
-            id: self.wish.id.clone(),
+            id: self.wish.id.as_str().to_owned(),
         }
     }
 }
 
 /// The wish with this id and its adopter's name.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<WishView>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &WishId) -> Result<Option<WishView>, AppError> {
     Ok(wishes::table
         .left_join(users::table.on(users::id.nullable().eq(wishes::adopted_by)))
         .filter(wishes::id.eq(id))
@@ -148,7 +117,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<WishView>, AppEr
         .optional()?)
 }
 
-fn get(conn: &mut DbConnection, id: &str) -> Result<WishView, AppError> {
+fn get(conn: &mut DbConnection, id: &WishId) -> Result<WishView, AppError> {
     find(conn, id)?.ok_or(AppError::NotFound("wish"))
 }
 
@@ -175,7 +144,7 @@ pub fn list(
         );
     }
     if let Some(s) = status {
-        q = q.filter(wishes::status.eq(s.as_str()));
+        q = q.filter(wishes::status.eq(s));
     }
     if let Some(cur) = after {
         let at = micros_to_naive(&cur.key)?;
@@ -214,7 +183,7 @@ pub fn create(
             return Err(AppError::NotFound("team"));
         }
     }
-    let id = Uuid::new_v4().to_string();
+    let id = WishId::random();
     diesel::insert_into(wishes::table)
         .values((
             wishes::id.eq(&id),
@@ -224,7 +193,7 @@ pub fn create(
             wishes::team_id.eq(&new.team_id),
             wishes::points.eq(new.points),
             wishes::due_at.eq(new.due_at),
-            wishes::status.eq(WishStatus::Open.as_str()),
+            wishes::status.eq(WishStatus::Open),
             wishes::created_by.eq(by),
             wishes::created_at.eq(now),
         ))
@@ -233,16 +202,21 @@ pub fn create(
 }
 
 type Movable<'a> = dsl::Filter<
-    dsl::Filter<wishes::table, dsl::Eq<wishes::id, &'a str>>,
+    dsl::Filter<wishes::table, dsl::Eq<wishes::id, &'a WishId>>,
     dsl::EqAny<wishes::status, Vec<&'static str>>,
 >;
 
+/// Statuses bound as text: PostgreSQL binds `eq_any` as one array, which the connection enum
+/// can only build from a built-in type.
+fn names(statuses: &[WishStatus]) -> Vec<&'static str> {
+    statuses.iter().map(|s| s.as_str()).collect()
+}
+
 /// The wish `id` if its status allows `m`: what `m`'s conditional UPDATE targets.
-fn movable(id: &str, m: Move) -> Movable<'_> {
-    let from: Vec<&'static str> = m.from().iter().map(|s| s.as_str()).collect();
+fn movable(id: &WishId, m: Move) -> Movable<'_> {
     wishes::table
         .filter(wishes::id.eq(id))
-        .filter(wishes::status.eq_any(from))
+        .filter(wishes::status.eq_any(names(m.from())))
 }
 
 /// Why a move that changed 0 rows was refused, decided from the wish as it is now: 404 if the
@@ -250,7 +224,7 @@ fn movable(id: &str, m: Move) -> Movable<'_> {
 /// (a wish the caller may see and that is in the right status, but is not theirs to move).
 fn refusal(
     conn: &mut DbConnection,
-    id: &str,
+    id: &WishId,
     m: Move,
     c: Caller<'_>,
     otherwise: AppError,
@@ -274,7 +248,7 @@ fn refusal(
 /// count from snapshots taken before either committed. On SQLite writers run one at a time.
 pub fn adopt(
     conn: &mut DbConnection,
-    id: &str,
+    id: &WishId,
     by: &str,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
@@ -285,7 +259,7 @@ pub fn adopt(
     ledger::hold(conn, by)?;
     let held: i64 = wishes::table
         .filter(wishes::adopted_by.eq(by))
-        .filter(wishes::status.eq_any(WishStatus::HELD.map(WishStatus::as_str)))
+        .filter(wishes::status.eq_any(names(&WishStatus::HELD)))
         .count()
         .get_result(conn)?;
     let n = if held >= MAX_HELD {
@@ -293,7 +267,7 @@ pub fn adopt(
     } else {
         diesel::update(movable(id, Move::Adopt))
             .set((
-                wishes::status.eq(Move::Adopt.to().as_str()),
+                wishes::status.eq(Move::Adopt.to()),
                 wishes::adopted_by.eq(by),
                 wishes::adopted_at.eq(now),
             ))
@@ -308,14 +282,14 @@ pub fn adopt(
 }
 
 /// Gives an adopted wish back (`adopted` → `open`), by its adopter or staff; clears the adopter.
-pub fn release(conn: &mut DbConnection, id: &str, c: Caller<'_>) -> Result<WishView, AppError> {
+pub fn release(conn: &mut DbConnection, id: &WishId, c: Caller<'_>) -> Result<WishView, AppError> {
     let mut update = diesel::update(movable(id, Move::Release)).into_boxed();
     if !c.is_staff {
         update = update.filter(wishes::adopted_by.eq(c.id.to_owned()));
     }
     let n = update
         .set((
-            wishes::status.eq(Move::Release.to().as_str()),
+            wishes::status.eq(Move::Release.to()),
             wishes::adopted_by.eq(None::<String>),
             wishes::adopted_at.eq(None::<NaiveDateTime>),
             wishes::rejection_reason.eq(None::<String>),
@@ -331,14 +305,14 @@ pub fn release(conn: &mut DbConnection, id: &str, c: Caller<'_>) -> Result<WishV
 /// Reports an adopted wish done (`adopted` → `fulfilled`), by its adopter only.
 pub fn fulfil(
     conn: &mut DbConnection,
-    id: &str,
+    id: &WishId,
     c: Caller<'_>,
     note: &str,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
     let n = diesel::update(movable(id, Move::Fulfil).filter(wishes::adopted_by.eq(c.id)))
         .set((
-            wishes::status.eq(Move::Fulfil.to().as_str()),
+            wishes::status.eq(Move::Fulfil.to()),
             wishes::fulfilment_note.eq(note),
             wishes::fulfilled_at.eq(now),
         ))
@@ -356,7 +330,12 @@ fn own_wish() -> AppError {
 
 /// Loads a wish for a staff review (reject, confirm): 404 if unknown, 403 `self-approval` if
 /// the reviewer adopted it, the move's 409 if it is not fulfilled.
-fn for_review(conn: &mut DbConnection, id: &str, by: &str, m: Move) -> Result<WishView, AppError> {
+fn for_review(
+    conn: &mut DbConnection,
+    id: &WishId,
+    by: &str,
+    m: Move,
+) -> Result<WishView, AppError> {
     let w = get(conn, id)?;
     if w.is_adopter(by) {
         return Err(own_wish());
@@ -370,14 +349,14 @@ fn for_review(conn: &mut DbConnection, id: &str, by: &str, m: Move) -> Result<Wi
 /// Sends a fulfilled wish back to its adopter (`fulfilled` → `adopted`) with a reason.
 pub fn reject(
     conn: &mut DbConnection,
-    id: &str,
+    id: &WishId,
     by: &str,
     reason: &str,
 ) -> Result<WishView, AppError> {
     for_review(conn, id, by, Move::Reject)?;
     let n = diesel::update(movable(id, Move::Reject).filter(wishes::adopted_by.ne(by)))
         .set((
-            wishes::status.eq(Move::Reject.to().as_str()),
+            wishes::status.eq(Move::Reject.to()),
             wishes::rejection_reason.eq(reason),
             wishes::fulfilment_note.eq(None::<String>),
             wishes::fulfilled_at.eq(None::<NaiveDateTime>),
@@ -402,7 +381,7 @@ pub fn reject(
 /// credits at most once (L4).
 pub fn confirm(
     conn: &mut DbConnection,
-    id: &str,
+    id: &WishId,
     by: &str,
     points: Option<i64>,
     note: Option<&str>,
@@ -419,7 +398,7 @@ pub fn confirm(
     let adopter: Option<Option<String>> =
         diesel::update(movable(id, Move::Confirm).filter(wishes::adopted_by.ne(by)))
             .set((
-                wishes::status.eq(Move::Confirm.to().as_str()),
+                wishes::status.eq(Move::Confirm.to()),
                 wishes::confirmed_by.eq(by),
                 wishes::confirmed_at.eq(now),
                 wishes::confirm_note.eq(note),
@@ -448,7 +427,7 @@ pub fn confirm(
                 memo: &memo,
                 created_by: Some(by),
                 cause: Cause {
-                    wish_id: Some(id.to_owned()),
+                    wish_id: Some(id.as_str().to_owned()),
                     ..Cause::default()
                 },
                 now,
@@ -465,14 +444,14 @@ pub fn confirm(
 /// adopter stays recorded.
 pub fn cancel(
     conn: &mut DbConnection,
-    id: &str,
+    id: &WishId,
     by: &str,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
     let n = diesel::update(movable(id, Move::Cancel))
         .set((
-            wishes::status.eq(Move::Cancel.to().as_str()),
+            wishes::status.eq(Move::Cancel.to()),
             wishes::cancel_reason.eq(reason),
             wishes::cancelled_by.eq(by),
             wishes::cancelled_at.eq(now),

@@ -141,40 +141,96 @@ pub fn check_coordinates(lat: f64, lng: f64) -> Result<(), String> {
     }
 }
 
-/// Where an activity log stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogStatus {
-    CheckedIn,
-    Submitted,
-    Approved,
-    Rejected,
-    Reversed,
+/// What a check-in is decided on: the activity as stored and what the volunteer sent.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckInAttempt<'a> {
+    pub cancelled: bool,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub secret: &'a [u8],
+    /// `(lat, lng, radius_m)` when the activity has a geofence.
+    pub geofence: Option<(f64, f64, i64)>,
+    pub code: &'a str,
+    /// The reported `(lat, lng)`, if any.
+    pub at: Option<(f64, f64)>,
+    pub now: NaiveDateTime,
+}
+
+/// Why a check-in is refused, in the order the rules are checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CheckInRefusal {
+    Cancelled,
+    OutsideWindow,
+    WrongCode,
+    /// No location (`distance_m` is `None`) or farther than `radius_m`.
+    OutsideGeofence {
+        distance_m: Option<f64>,
+        radius_m: i64,
+    },
+}
+
+/// Decides a check-in: not cancelled, inside the window, the right code, and inside the
+/// geofence if there is one. Accepted, it gives the distance from the geofence's centre.
+pub fn decide_check_in(a: &CheckInAttempt<'_>) -> Result<Option<f64>, CheckInRefusal> {
+    if a.cancelled {
+        return Err(CheckInRefusal::Cancelled);
+    }
+    if !check_in_open(a.starts_at, a.ends_at, a.now) {
+        return Err(CheckInRefusal::OutsideWindow);
+    }
+    if !code_accepted(a.secret, a.code, a.now) {
+        return Err(CheckInRefusal::WrongCode);
+    }
+    let Some((lat, lng, radius_m)) = a.geofence else {
+        return Ok(None);
+    };
+    let Some((at_lat, at_lng)) = a.at else {
+        return Err(CheckInRefusal::OutsideGeofence {
+            distance_m: None,
+            radius_m,
+        });
+    };
+    let d = distance_m(lat, lng, at_lat, at_lng);
+    if d > radius_m as f64 {
+        return Err(CheckInRefusal::OutsideGeofence {
+            distance_m: Some(d),
+            radius_m,
+        });
+    }
+    Ok(Some(d))
+}
+
+named_enum! {
+    /// Where an activity log stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum LogStatus {
+        CheckedIn = "checked_in",
+        Submitted = "submitted",
+        Approved = "approved",
+        Rejected = "rejected",
+        Reversed = "reversed",
+    }
+}
+
+named_enum! {
+    /// How a log came to be: the volunteer checked in, or staff recorded it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum LogSource {
+        SelfCheckIn = "self",
+        Staff = "staff",
+    }
+}
+
+named_enum! {
+    /// Whether an activity still happens.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ActivityStatus {
+        Scheduled = "scheduled",
+        Cancelled = "cancelled",
+    }
 }
 
 impl LogStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogStatus::CheckedIn => "checked_in",
-            LogStatus::Submitted => "submitted",
-            LogStatus::Approved => "approved",
-            LogStatus::Rejected => "rejected",
-            LogStatus::Reversed => "reversed",
-        }
-    }
-
-    /// Reads a stored or requested name.
-    pub fn parse(s: &str) -> Option<LogStatus> {
-        Some(match s {
-            "checked_in" => LogStatus::CheckedIn,
-            "submitted" => LogStatus::Submitted,
-            "approved" => LogStatus::Approved,
-            "rejected" => LogStatus::Rejected,
-            "reversed" => LogStatus::Reversed,
-            _ => return None,
-        })
-    }
-
     /// The only moves a log makes: check-out, approve, reject, reverse. The database applies
     /// each as `UPDATE ... WHERE status = <from>`, so a move happens at most once (L4).
     pub fn can_become(self, to: LogStatus) -> bool {
@@ -288,6 +344,50 @@ mod tests {
     }
 
     #[test]
+    fn a_check_in_is_decided_by_window_then_code_then_geofence() {
+        let secret = b"12345678901234567890";
+        let now = at("2026-11-27T09:00:30Z");
+        let code = code_at(secret, code_step(now));
+        let attempt = CheckInAttempt {
+            cancelled: false,
+            starts_at: at("2026-11-27T09:20:00Z"),
+            ends_at: at("2026-11-27T11:00:00Z"),
+            secret,
+            geofence: Some((31.23, 121.47, 100)),
+            code: &code,
+            at: Some((31.23, 121.47)),
+            now,
+        };
+        assert!(matches!(decide_check_in(&attempt), Ok(Some(d)) if d < 1.0));
+        let early = CheckInAttempt {
+            starts_at: at("2026-11-27T09:31:00Z"),
+            ..attempt
+        };
+        assert_eq!(decide_check_in(&early), Err(CheckInRefusal::OutsideWindow));
+        let wrong = CheckInAttempt {
+            code: "000000",
+            ..attempt
+        };
+        assert_eq!(decide_check_in(&wrong), Err(CheckInRefusal::WrongCode));
+        let nowhere = CheckInAttempt {
+            at: None,
+            ..attempt
+        };
+        assert_eq!(
+            decide_check_in(&nowhere),
+            Err(CheckInRefusal::OutsideGeofence {
+                distance_m: None,
+                radius_m: 100
+            })
+        );
+        let fenceless = CheckInAttempt {
+            geofence: None,
+            ..nowhere
+        };
+        assert_eq!(decide_check_in(&fenceless), Ok(None));
+    }
+
+    #[test]
     fn haversine_distance_is_about_right() {
         assert!(distance_m(31.23, 121.47, 31.23, 121.47) < 0.001);
         // One degree of latitude is about 111.2 km.
@@ -305,8 +405,9 @@ mod tests {
         assert!(!Approved.can_become(Approved));
         assert!(!Rejected.can_become(Reversed));
         assert!(!CheckedIn.can_become(Approved));
-        for s in [CheckedIn, Submitted, Approved, Rejected, Reversed] {
+        for &s in LogStatus::ALL {
             assert_eq!(LogStatus::parse(s.as_str()), Some(s));
         }
+        assert_eq!(LogStatus::parse("Approved"), None);
     }
 }

@@ -66,35 +66,28 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// What a person may do: `volunteer` < `staff` < `admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Volunteer,
-    Staff,
-    Admin,
+named_enum! {
+    /// What a person may do: `volunteer` < `staff` < `admin`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        Volunteer = "volunteer",
+        Staff = "staff",
+        Admin = "admin",
+    }
+}
+
+named_enum! {
+    /// A person's place in a team; a leader may act as staff for the team's activities.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum TeamRole {
+        Member = "member",
+        Leader = "leader",
+    }
 }
 
 impl Role {
-    /// The stored and serialised name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Volunteer => "volunteer",
-            Role::Staff => "staff",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Reads a stored name.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "volunteer" => Some(Role::Volunteer),
-            "staff" => Some(Role::Staff),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
     /// Staff or admin.
     pub fn is_staff(self) -> bool {
         self >= Role::Staff

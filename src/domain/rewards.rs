@@ -68,36 +68,19 @@ pub fn total_cost(cost: i64, quantity: i64) -> Option<i64> {
     cost.checked_mul(quantity)
 }
 
-/// Where a redemption is in its life. `reserved` → `fulfilled` (handed out at the desk) or
-/// `reserved` → `cancelled` (points refunded, stock restored); nothing leaves the last two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RedemptionStatus {
-    Reserved,
-    Fulfilled,
-    Cancelled,
+named_enum! {
+    /// Where a redemption is in its life. `reserved` → `fulfilled` (handed out at the desk) or
+    /// `reserved` → `cancelled` (points refunded, stock restored); nothing leaves the last two.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RedemptionStatus {
+        Reserved = "reserved",
+        Fulfilled = "fulfilled",
+        Cancelled = "cancelled",
+    }
 }
 
 impl RedemptionStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RedemptionStatus::Reserved => "reserved",
-            RedemptionStatus::Fulfilled => "fulfilled",
-            RedemptionStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// The status with this stored name.
-    pub fn parse(s: &str) -> Option<RedemptionStatus> {
-        Some(match s {
-            "reserved" => RedemptionStatus::Reserved,
-            "fulfilled" => RedemptionStatus::Fulfilled,
-            "cancelled" => RedemptionStatus::Cancelled,
-            _ => return None,
-        })
-    }
-
     /// Whether a redemption in this status may move to `next`.
     pub fn can_become(self, next: RedemptionStatus) -> bool {
         self == RedemptionStatus::Reserved && next != RedemptionStatus::Reserved

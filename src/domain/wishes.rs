@@ -22,18 +22,20 @@ pub fn points(n: i64) -> Result<i64, String> {
     in_range(n, 0, MAX_POINTS)
 }
 
-/// Where a wish is in its life:
-/// `open` → `adopted` (adopt) → `fulfilled` (fulfil) → `confirmed` (confirm, which credits);
-/// `adopted` → `open` (release); `fulfilled` → `adopted` (reject);
-/// `open`, `adopted` or `fulfilled` → `cancelled`. Nothing leaves `confirmed` or `cancelled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WishStatus {
-    Open,
-    Adopted,
-    Fulfilled,
-    Confirmed,
-    Cancelled,
+named_enum! {
+    /// Where a wish is in its life:
+    /// `open` → `adopted` (adopt) → `fulfilled` (fulfil) → `confirmed` (confirm, which credits);
+    /// `adopted` → `open` (release); `fulfilled` → `adopted` (reject);
+    /// `open`, `adopted` or `fulfilled` → `cancelled`. Nothing leaves `confirmed` or `cancelled`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum WishStatus {
+        Open = "open",
+        Adopted = "adopted",
+        Fulfilled = "fulfilled",
+        Confirmed = "confirmed",
+        Cancelled = "cancelled",
+    }
 }
 
 /// A move of the state machine.
@@ -82,31 +84,6 @@ impl Move {
 }
 
 impl WishStatus {
-    /// Every status.
-    pub const ALL: [WishStatus; 5] = [
-        WishStatus::Open,
-        WishStatus::Adopted,
-        WishStatus::Fulfilled,
-        WishStatus::Confirmed,
-        WishStatus::Cancelled,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WishStatus::Open => "open",
-            WishStatus::Adopted => "adopted",
-            WishStatus::Fulfilled => "fulfilled",
-            WishStatus::Confirmed => "confirmed",
-            WishStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// The status with this stored name.
-    pub fn parse(s: &str) -> Option<WishStatus> {
-        WishStatus::ALL.into_iter().find(|w| w.as_str() == s)
-    }
-
     /// The statuses in which a wish counts against its adopter's limit of [`MAX_HELD`].
     pub const HELD: [WishStatus; 2] = [WishStatus::Adopted, WishStatus::Fulfilled];
 
@@ -132,7 +109,8 @@ mod tests {
             Move::Cancel,
         ];
         let allowed: Vec<(WishStatus, WishStatus)> = WishStatus::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .flat_map(|s| {
                 moves
                     .into_iter()
@@ -162,7 +140,7 @@ mod tests {
 
     #[test]
     fn wish_statuses_round_trip_through_their_stored_names() {
-        for s in WishStatus::ALL {
+        for &s in WishStatus::ALL {
             assert_eq!(WishStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(WishStatus::parse("done"), None);

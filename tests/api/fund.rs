@@ -1,54 +1,30 @@
 //! The community fund and donations (API.md "The community fund and donations"; LEDGER.md L2,
 //! L5 and the fund check of `verify`).
 
-use diesel::RunQueryDsl;
-use reqwest::Response;
 use serde_json::{json, Value};
-use volunteer_points::db::ledger::{COMMUNITY_FUND, REDEMPTIONS};
 
-use crate::activities::{approve, submitted_log};
 use crate::helpers::*;
 
-/// `POST /donations` with `key`.
-async fn donate(app: &TestApp, token: &str, key: &str, fields: &Value) -> Response {
-    app.post_keyed("/donations", token, key, fields).await
-}
-
-/// A donation of `amount` that must succeed.
-async fn donated(app: &TestApp, user: &TestUser, amount: i64) -> Value {
-    let key = uuid::Uuid::new_v4().to_string();
-    let res = donate(app, &user.token, &key, &json!({"amount": amount})).await;
-    assert_eq!(res.status(), 201, "donate");
-    body(res).await
-}
-
-/// `GET /fund`.
-async fn fund(app: &TestApp, token: &str) -> Value {
-    let res = app.get("/fund", token).await;
-    assert_eq!(res.status(), 200);
-    body(res).await
-}
-
-async fn balance_of(app: &TestApp, user: &TestUser) -> Value {
-    let res = app.get("/me/balance", &user.token).await;
-    assert_eq!(res.status(), 200);
-    body(res).await
+/// `(balance, earned_total, spent_total, donated_total)` of a `/me/balance`.
+fn totals(sheet: &Value) -> [&Value; 4] {
+    [
+        &sheet["balance"],
+        &sheet["earned_total"],
+        &sheet["spent_total"],
+        &sheet["donated_total"],
+    ]
 }
 
 #[actix_web::test]
 async fn a_donation_moves_points_to_the_fund_as_one_donate_transaction() {
     let app = spawn_app().await;
-    let (admin, v) = (app.admin().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 100).await;
-    let res = donate(
-        &app,
-        &v.token,
-        "give-1",
-        &json!({"amount": 30, "note": "  for the canteen "}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let tx = body(res).await;
+    let admin = app.admin().await;
+    let v = app.volunteer_with(&admin, 100).await;
+    let fields = json!({"amount": 30, "note": "  for the canteen "});
+    let tx = app
+        .donate(&v, "give-1", &fields)
+        .expect_json(StatusCode::CREATED)
+        .await;
     assert_eq!(tx["kind"], "donate");
     assert_eq!(tx["memo"], "for the canteen");
     assert_eq!(tx["created_by"], v.id);
@@ -63,86 +39,77 @@ async fn a_donation_moves_points_to_the_fund_as_one_donate_transaction() {
     assert_eq!(leg("volunteer"), Some(Some(-30)));
     assert_eq!(leg("community_fund"), Some(Some(30)));
 
-    let balance = balance_of(&app, &v).await;
-    assert_eq!(balance["balance"], 70);
-    assert_eq!(balance["donated_total"], 30);
-    assert_eq!(balance["earned_total"], 0);
-    assert_eq!(balance["spent_total"], 0);
-    let statement = body(app.get("/me/ledger", &v.token).await).await;
+    let sheet = app.balance_sheet(&v).await;
+    assert_eq!(
+        totals(&sheet),
+        [&json!(70), &json!(0), &json!(0), &json!(30)]
+    );
+    let statement = app.my_ledger(&v, "").expect_json(StatusCode::OK).await;
     assert_eq!(statement["items"][0]["kind"], "donate");
     assert_eq!(statement["items"][0]["amount"], -30);
     assert_eq!(statement["items"][0]["balance_after"], 70);
-    assert_eq!(fund(&app, &v.token).await["points_donated"], 30);
-    app.assert_ledger_ok();
+    assert_eq!(app.fund_figures(&v).await["points_donated"], 30);
 }
 
 #[actix_web::test]
 async fn a_donation_larger_than_the_balance_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
-    let (admin, v) = (app.admin().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 20).await;
-    let before = fund(&app, &v.token).await;
-    let res = donate(&app, &v.token, "too-much", &json!({"amount": 21})).await;
-    assert_problem(res, 409, "insufficient-points").await;
+    let admin = app.admin().await;
+    let v = app.volunteer_with(&admin, 20).await;
+    let before = app.fund_figures(&v).await;
+    app.donate(&v, "too-much", &json!({"amount": 21}))
+        .expect_problem(409, "insufficient-points")
+        .await;
 
-    let balance = balance_of(&app, &v).await;
-    assert_eq!(balance["balance"], 20);
-    assert_eq!(balance["donated_total"], 0);
-    let statement = body(app.get("/me/ledger", &v.token).await).await;
+    let sheet = app.balance_sheet(&v).await;
+    assert_eq!(sheet["balance"], 20);
+    assert_eq!(sheet["donated_total"], 0);
+    let statement = app.my_ledger(&v, "").expect_json(StatusCode::OK).await;
     assert_eq!(statement["items"].as_array().map(Vec::len), Some(1));
-    assert_eq!(fund(&app, &v.token).await, before);
-    app.assert_ledger_ok();
+    assert_eq!(app.fund_figures(&v).await, before);
 }
 
 #[actix_web::test]
 async fn a_replayed_donation_acts_once_and_answers_the_same_bytes() {
     let app = spawn_app().await;
-    let (admin, v) = (app.admin().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 50).await;
+    let admin = app.admin().await;
+    let v = app.volunteer_with(&admin, 50).await;
     let fields = json!({"amount": 15});
-    let first = donate(&app, &v.token, "once", &fields).await;
-    assert_eq!(first.status(), 201);
-    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = app.donate(&v, "once", &fields).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(replayed(&first), None);
     let first = first.text().await.expect("body");
-    let again = donate(&app, &v.token, "once", &fields).await;
-    assert_eq!(again.status(), 201);
-    assert_eq!(
-        again
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    let again = app.donate(&v, "once", &fields).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(replayed(&again), Some("true"));
     assert_eq!(again.text().await.expect("body"), first);
-    assert_eq!(app.balance(&v.token).await, 35);
-    assert_eq!(balance_of(&app, &v).await["donated_total"], 15);
-    assert_eq!(fund(&app, &v.token).await["points_donated"], 15);
+    assert_eq!(app.balance(&v).await, 35);
+    assert_eq!(app.balance_sheet(&v).await["donated_total"], 15);
+    assert_eq!(app.fund_figures(&v).await["points_donated"], 15);
 
-    let other = donate(&app, &v.token, "once", &json!({"amount": 16})).await;
-    assert_problem(other, 422, "idempotency-key-reused").await;
-    assert_eq!(app.balance(&v.token).await, 35);
-    app.assert_ledger_ok();
+    app.donate(&v, "once", &json!({"amount": 16}))
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
+    assert_eq!(app.balance(&v).await, 35);
 }
 
 #[actix_web::test]
 async fn a_donation_needs_a_key_a_signed_in_caller_and_an_amount_in_range() {
     let app = spawn_app().await;
-    let (admin, v) = (app.admin().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 10).await;
-    let res = app
-        .post("/donations", &v.token, &json!({"amount": 5}))
+    let admin = app.admin().await;
+    let v = app.volunteer_with(&admin, 10).await;
+    app.post("/donations", &v.token, &json!({"amount": 5}))
+        .expect_problem(400, "idempotency-key-required")
         .await;
-    assert_problem(res, 400, "idempotency-key-required").await;
-    let res = app
-        .request_with(
-            reqwest::Method::POST,
-            "/donations",
-            None,
-            Some(&json!({"amount": 5})),
-            &[("Idempotency-Key", "anon")],
-        )
-        .await;
-    assert_problem(res, 401, "unauthenticated").await;
+    app.request_with(
+        reqwest::Method::POST,
+        "/donations",
+        None,
+        Some(&json!({"amount": 5})),
+        &[("Idempotency-Key", "anon")],
+    )
+    .expect_problem(401, "unauthenticated")
+    .await;
     for (i, fields) in [
         json!({"amount": 0}),
         json!({"amount": -5}),
@@ -153,18 +120,15 @@ async fn a_donation_needs_a_key_a_signed_in_caller_and_an_amount_in_range() {
     .iter()
     .enumerate()
     {
-        let res = donate(&app, &v.token, &format!("bad-{i}"), fields).await;
-        assert_problem(res, 422, "validation-failed").await;
+        app.donate(&v, &format!("bad-{i}"), fields)
+            .expect_problem(422, "validation-failed")
+            .await;
     }
-    assert_problem(
-        donate(&app, &v.token, "no-amount", &json!({})).await,
-        400,
-        "bad-request",
-    )
-    .await;
-    assert_eq!(app.balance(&v.token).await, 10);
-    assert_eq!(balance_of(&app, &v).await["donated_total"], 0);
-    app.assert_ledger_ok();
+    app.donate(&v, "no-amount", &json!({}))
+        .expect_problem(400, "bad-request")
+        .await;
+    assert_eq!(app.balance(&v).await, 10);
+    assert_eq!(app.balance_sheet(&v).await["donated_total"], 0);
 }
 
 #[actix_web::test]
@@ -172,102 +136,58 @@ async fn the_fund_figures_follow_earns_reversals_redemptions_refunds_adjustments
     let app = spawn_app().await;
     let (admin, staff) = (app.admin().await, app.staff().await);
     let (v1, v2) = (app.volunteer().await, app.volunteer().await);
-    let empty = fund(&app, &v1.token).await;
     assert_eq!(
-        empty,
+        app.fund_figures(&v1).await,
         json!({"points_issued": 0, "points_adjusted": 0, "points_redeemed": 0,
                "points_donated": 0, "points_outstanding": 0, "volunteers_with_points": 0})
     );
 
     // Earns: 60 to v1, 30 to v2, and v2's taken back by a reversal.
-    let (_, log1) = submitted_log(&app, &admin, &v1, json!({}), 60).await;
-    assert_eq!(
-        approve(&app, &staff.token, &log1, json!({})).await.status(),
-        200
-    );
-    let (_, log2) = submitted_log(&app, &admin, &v2, json!({}), 30).await;
-    assert_eq!(
-        approve(&app, &staff.token, &log2, json!({})).await.status(),
-        200
-    );
-    let res = app
-        .post(
-            &format!("/activity-logs/{log2}/reverse"),
-            &staff.token,
-            &json!({"reason": "counted twice"}),
-        )
+    let (_, log1) = app.submitted_log(&admin, &v1, json!({}), 60).await;
+    app.approve(&staff, &log1)
+        .expect_status(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), 200);
+    let (_, log2) = app.submitted_log(&admin, &v2, json!({}), 30).await;
+    app.approve(&staff, &log2)
+        .expect_status(StatusCode::OK)
+        .await;
+    app.reverse(&staff, &log2, "counted twice")
+        .expect_status(StatusCode::OK)
+        .await;
 
     // Adjustments: +100 to v2, −10 from v1.
     app.grant(&admin, &v2.id, 100).await;
     app.grant(&admin, &v1.id, -10).await;
 
     // Redemptions of 20 each: one by v1, two by v2, one of which v2 cancels (a refund).
-    let res = app
-        .post(
-            "/rewards",
-            &staff.token,
-            &json!({"name": "饭票", "cost_points": 20}),
-        )
+    let reward = app
+        .reward(&staff, json!({"name": "饭票", "cost_points": 20}))
         .await;
-    assert_eq!(res.status(), 201);
-    let reward = body(res).await["id"].clone();
     let mut redemptions = Vec::new();
     for who in [&v1, &v2, &v2] {
-        let key = uuid::Uuid::new_v4().to_string();
-        let res = app
-            .post_keyed(
-                "/redemptions",
-                &who.token,
-                &key,
-                &json!({"reward_id": reward}),
-            )
-            .await;
-        assert_eq!(res.status(), 201);
-        redemptions.push(body(res).await["id"].as_str().expect("id").to_owned());
+        let redeemed = app.redeemed(who, &json!({"reward_id": reward["id"]})).await;
+        redemptions.push(id(&redeemed));
     }
-    let res = app
-        .post(
-            &format!("/redemptions/{}/cancel", redemptions[2]),
-            &v2.token,
-            &json!({}),
-        )
+    app.cancel_redemption(&v2, &redemptions[2])
+        .expect_status(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), 200);
 
     // Donations: 5 from v1, 15 from v2.
-    donated(&app, &v1, 5).await;
-    donated(&app, &v2, 15).await;
+    app.donated(&v1, 5).await;
+    app.donated(&v2, 15).await;
 
-    let figures = fund(&app, &v1.token).await;
+    let figures = app.fund_figures(&v1).await;
     assert_eq!(
         figures,
         json!({"points_issued": 60, "points_adjusted": 90, "points_redeemed": 40,
                "points_donated": 20, "points_outstanding": 90, "volunteers_with_points": 2})
     );
-    let (b1, b2) = (balance_of(&app, &v1).await, balance_of(&app, &v2).await);
-    assert_eq!(
-        (
-            &b1["balance"],
-            &b1["earned_total"],
-            &b1["spent_total"],
-            &b1["donated_total"]
-        ),
-        (&json!(25), &json!(60), &json!(20), &json!(5))
-    );
-    assert_eq!(
-        (
-            &b2["balance"],
-            &b2["earned_total"],
-            &b2["spent_total"],
-            &b2["donated_total"]
-        ),
-        (&json!(65), &json!(0), &json!(20), &json!(15))
-    );
+    let (b1, b2) = (app.balance_sheet(&v1).await, app.balance_sheet(&v2).await);
+    assert_eq!(totals(&b1), [&json!(25), &json!(60), &json!(20), &json!(5)]);
+    assert_eq!(totals(&b2), [&json!(65), &json!(0), &json!(20), &json!(15)]);
     let mut sum = 0;
     for who in [&admin, &staff, &v1, &v2] {
-        sum += app.balance(&who.token).await;
+        sum += app.balance(who).await;
     }
     assert_eq!(figures["points_outstanding"], sum);
     assert_eq!(
@@ -275,42 +195,35 @@ async fn the_fund_figures_follow_earns_reversals_redemptions_refunds_adjustments
         60 + 90 - 40 - 20,
         "outstanding = issued + adjusted - redeemed - donated"
     );
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn verify_names_a_planted_fund_mismatch_and_a_wrong_cached_donated_total() {
     let app = spawn_app().await;
-    let (admin, v) = (app.admin().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 40).await;
-    donated(&app, &v, 10).await;
+    let admin = app.admin().await;
+    let v = app.volunteer_with(&admin, 40).await;
+    app.donated(&v, 10).await;
     app.assert_ledger_ok();
 
+    app.expect_broken_ledger();
     // A balanced transaction (L1 holds) that issues 7 points to no volunteer: the fund says
     // volunteers hold 7 more than they do.
-    let (tx, e1, e2) = (
-        uuid::Uuid::new_v4().to_string(),
-        uuid::Uuid::new_v4().to_string(),
-        uuid::Uuid::new_v4().to_string(),
-    );
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "INSERT INTO ledger_transactions (id, kind, memo, created_at) \
-                 VALUES ('{tx}', 'earn', 'planted', CURRENT_TIMESTAMP)"
-            ))
-            .execute(conn)?;
-            for (e, account, amount) in [(e1, COMMUNITY_FUND, -7), (e2, REDEMPTIONS, 7)] {
-                diesel::sql_query(format!(
-                    "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, created_at) \
-                     VALUES ('{e}', '{tx}', '{account}', {amount}, CURRENT_TIMESTAMP)"
-                ))
-                .execute(conn)?;
-            }
-            Ok(())
-        })
-        .expect("plant");
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let tx = uuid::Uuid::new_v4();
+    app.plant(&format!(
+        "INSERT INTO ledger_transactions (id, kind, memo, created_at) \
+         VALUES ('{tx}', 'earn', 'planted', CURRENT_TIMESTAMP)"
+    ));
+    for (account, amount) in [(COMMUNITY_FUND, -7), (REDEMPTIONS, 7)] {
+        let entry = uuid::Uuid::new_v4();
+        app.plant(&format!(
+            "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, created_at) \
+             VALUES ('{entry}', '{tx}', '{account}', {amount}, CURRENT_TIMESTAMP)"
+        ));
+    }
+    let report = app
+        .verify_over_http(&admin)
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().expect("problems");
     assert_eq!(problems.len(), 1, "{report}");
@@ -323,17 +236,14 @@ async fn verify_names_a_planted_fund_mismatch_and_a_wrong_cached_donated_total()
     );
 
     // L9: the cached donated total no longer agrees with the entries.
-    let id = v.id.clone();
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "UPDATE accounts SET donated_total = donated_total + 3 WHERE id = '{id}'"
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .expect("plant");
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    app.plant(&format!(
+        "UPDATE accounts SET donated_total = donated_total + 3 WHERE id = '{}'",
+        v.id
+    ));
+    let report = app
+        .verify_over_http(&admin)
+        .expect_json(StatusCode::OK)
+        .await;
     let problems = report["problems"].as_array().expect("problems");
     assert!(
         problems.iter().any(|p| p["rule"] == "L9"
@@ -346,7 +256,7 @@ async fn verify_names_a_planted_fund_mismatch_and_a_wrong_cached_donated_total()
 #[actix_web::test]
 async fn the_openapi_document_lists_the_fund_and_wish_paths() {
     let app = spawn_app().await;
-    let doc = openapi_document(&app).await;
+    let doc = app.openapi().expect_json(StatusCode::OK).await;
     for (path, method) in [
         ("/api/v1/donations", "post"),
         ("/api/v1/fund", "get"),
@@ -372,4 +282,12 @@ async fn the_openapi_document_lists_the_fund_and_wish_paths() {
     for schema in ["Wish", "Fund", "DonationRequest"] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
+    let key = doc["paths"]["/api/v1/donations"]["post"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .cloned()
+        .expect("the Idempotency-Key header");
+    assert_eq!(key["required"], true, "{key}");
 }

@@ -4,7 +4,10 @@
 mod helpers;
 
 mod activities;
+mod activity_logs;
 mod auth;
+mod check_in;
+mod docs;
 mod fund;
 mod ledger;
 mod ops;

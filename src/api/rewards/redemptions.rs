@@ -3,6 +3,7 @@
 //! the owner and staff; someone else's redemption is 404.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,27 +13,34 @@ use uuid::Uuid;
 use crate::api::extract::{json, run_checked, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
+use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::rewards::{self as rules, PickupCode, RedemptionStatus};
-use crate::error::AppError;
+use crate::error::{parse_id, AppError};
 use crate::startup::AppState;
 
 /// A redemption, as its owner and staff see it.
 #[derive(Serialize, ToSchema)]
 pub struct Redemption {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub reward_id: String,
     pub reward_name: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub volunteer_name: String,
     /// 1–10.
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: i64,
     /// The points paid (what a cancellation refunds).
     pub points: i64,
     pub status: RedemptionStatus,
     /// Six digits, unique among reserved redemptions.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub pickup_code: String,
     /// Who asked: the volunteer, or staff on their behalf.
+    #[schema(format = Uuid)]
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub fulfilled_at: Option<DateTime<Utc>>,
@@ -42,11 +50,11 @@ pub struct Redemption {
 impl From<RedemptionView> for Redemption {
     fn from(r: RedemptionView) -> Redemption {
         Redemption {
-            status: RedemptionStatus::parse(&r.status).unwrap_or(RedemptionStatus::Reserved),
-            id: r.id,
-            reward_id: r.reward_id,
+            status: r.status,
+            id: r.id.to_string(),
+            reward_id: r.reward_id.to_string(),
             reward_name: r.reward_name,
-            volunteer_id: r.volunteer_id,
+            volunteer_id: r.volunteer_id.to_string(),
             volunteer_name: r.volunteer_name,
             quantity: r.quantity,
             points: r.points,
@@ -62,10 +70,13 @@ impl From<RedemptionView> for Redemption {
 /// `POST /redemptions`.
 #[derive(Deserialize, ToSchema)]
 pub struct RedeemRequest {
+    #[schema(format = Uuid)]
     pub reward_id: String,
     /// 1–10, default 1.
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: Option<i64>,
     /// Staff only (on behalf of someone); a volunteer may name only themself.
+    #[schema(format = Uuid)]
     pub volunteer_id: Option<String>,
 }
 
@@ -73,6 +84,7 @@ pub struct RedeemRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct FulfilRequest {
     /// The six digits the volunteer shows.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub pickup_code: String,
 }
 
@@ -91,10 +103,16 @@ fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
     Page::from_rows(rows, limit, RedemptionView::cursor, Redemption::from)
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions", tag = "rewards", request_body = RedeemRequest,
+#[utoipa::path(tag = "rewards", request_body = RedeemRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 201, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "insufficient-points, out-of-stock, limit-reached"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions")]
 pub async fn redeem(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -102,7 +120,7 @@ pub async fn redeem(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_redeem(&caller, &cmd.body);
-    let by = caller.id.to_string();
+    let by = caller.id.clone();
     run_checked(
         &state,
         &caller,
@@ -130,25 +148,26 @@ pub async fn redeem(
 fn check_redeem(
     caller: &CurrentUser,
     b: &RedeemRequest,
-) -> Result<(String, String, i64), AppError> {
+) -> Result<(RewardId, VolunteerId, i64), AppError> {
     let volunteer = match &b.volunteer_id {
-        None => caller.id,
+        None => caller.id.clone(),
         Some(raw) => {
-            let named = Uuid::parse_str(raw).ok();
-            if !caller.is_staff() && named != Some(caller.id) {
+            let named = VolunteerId::parse(raw);
+            if !caller.is_staff() && named.as_ref() != Some(&caller.id) {
                 return Err(AppError::Forbidden("a volunteer redeems only for themself"));
             }
             named.ok_or(AppError::NotFound("volunteer"))?
         }
     };
     let quantity = rules::quantity(b.quantity).map_err(|m| AppError::invalid("quantity", m))?;
-    let reward = Uuid::parse_str(&b.reward_id).map_err(|_| AppError::NotFound("reward"))?;
-    Ok((reward.to_string(), volunteer.to_string(), quantity))
+    let reward = parse_id(&b.reward_id)?;
+    Ok((reward, volunteer, quantity))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "my_redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses((status = 200, body = crate::api::schema::RedemptionPage)),
     security(("bearer" = [])))]
+#[get("/me/redemptions")]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -157,7 +176,7 @@ pub async fn mine(
 ) -> Result<HttpResponse, AppError> {
     let (limit, cursor) = page.parse()?;
     let status = filter.status;
-    let me = caller.id.to_string();
+    let me = caller.id.clone();
     let rows = state
         .db
         .read(move |conn| redemptions::list(conn, Some(&me), status, limit, cursor.as_ref()))
@@ -165,9 +184,13 @@ pub async fn mine(
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::RedemptionPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/redemptions")]
 pub async fn list(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -183,27 +206,33 @@ pub async fn list(
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions/{id}", tag = "rewards",
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_redemption", tag = "rewards",
+    responses((status = 200, body = Redemption)),
     security(("bearer" = [])))]
+#[get("/redemptions/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
+    let id = RedemptionId::from(path.into_inner());
     let r = state
         .db
         .read(move |conn| redemptions::find(conn, &id))
         .await?
-        .filter(|r| caller.is_staff() || r.volunteer_id == caller.id.to_string())
+        .filter(|r| caller.is_staff() || r.volunteer_id == caller.id)
         .ok_or(AppError::NotFound("redemption"))?;
     Ok(json(StatusCode::OK, &Redemption::from(r)))
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/fulfil", tag = "rewards", request_body = FulfilRequest,
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "rewards", request_body = FulfilRequest,
+    responses(
+        (status = 200, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
     staff: Staff,
@@ -211,7 +240,7 @@ pub async fn fulfil(
 ) -> Result<HttpResponse, AppError> {
     let checked =
         PickupCode::parse(&cmd.body.pickup_code).map_err(|m| AppError::invalid("pickup_code", m));
-    let by = staff.0.id.to_string();
+    let by = staff.0.id.clone();
     run_checked(
         &state,
         &staff.0,
@@ -227,17 +256,21 @@ pub async fn fulfil(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/{id}/cancel", tag = "rewards",
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "cancel_redemption", tag = "rewards",
+    responses(
+        (status = 200, body = Redemption),
+        (status = 409, description = "redemption-not-reserved"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
     cmd: Command<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.to_string();
-    let by = caller.id.to_string();
+    let id = RedemptionId::from(path.into_inner());
+    let by = caller.id.clone();
     let is_staff = caller.is_staff();
     run_command(
         &state,

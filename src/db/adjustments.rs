@@ -1,0 +1,49 @@
+//! Adjustments: an admin's correction of a volunteer's balance, one balanced transaction with
+//! the community fund, in the caller's transaction.
+
+use chrono::NaiveDateTime;
+
+use super::ledger::{self, Cause, Event, Kind, TransactionRow};
+use super::DbConnection;
+use crate::domain::ids::VolunteerId;
+use crate::error::AppError;
+
+/// A checked adjustment: the amount is signed and non-zero, the reason trimmed.
+#[derive(Debug, Clone, Copy)]
+pub struct Adjustment<'a> {
+    pub volunteer_id: &'a VolunteerId,
+    /// Credited when positive, debited (to the community fund) when negative.
+    pub amount: i64,
+    pub reason: &'a str,
+    /// The admin who makes it.
+    pub by: &'a VolunteerId,
+    pub now: NaiveDateTime,
+}
+
+/// Adjusts a volunteer's balance: 404 for an unknown volunteer, 409 `insufficient-points` if a
+/// debit would take the balance below zero (L2). Answers the transaction as written.
+pub fn adjust(conn: &mut DbConnection, a: Adjustment<'_>) -> Result<TransactionRow, AppError> {
+    if super::users::find(conn, a.volunteer_id.as_str())?.is_none() {
+        return Err(AppError::NotFound("volunteer"));
+    }
+    let event = Event {
+        memo: a.reason,
+        created_by: Some(a.by.as_str()),
+        cause: Cause::default(),
+        now: a.now,
+    };
+    let id = if a.amount > 0 {
+        ledger::credit(conn, Kind::Adjust, a.volunteer_id.as_str(), a.amount, event)?
+    } else {
+        let fund = ledger::COMMUNITY_FUND;
+        ledger::debit(
+            conn,
+            Kind::Adjust,
+            a.volunteer_id.as_str(),
+            fund,
+            -a.amount,
+            event,
+        )?
+    };
+    ledger::find_transaction(conn, &id)?.ok_or(AppError::NotFound("transaction"))
+}
