@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use ipnet::IpNet;
 
 /// Where the SQLite database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_PATH: &str = "./data/volunteer-points.db";
@@ -26,8 +27,11 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `DATABASE_POOL_SIZE`: connections in the pool.
     pub pool_size: u32,
-    /// `DATABASE_TIMEOUT`: how long a request waits for a connection before answering 503.
+    /// `DATABASE_TIMEOUT`: how long a request waits for a connection, the write lock, a
+    /// database lock or a password-hashing thread before answering 503.
     pub database_timeout: Duration,
+    /// `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` names the client (default none).
+    pub trusted_proxies: Vec<IpNet>,
     /// The rate limits.
     pub limits: Limits,
 }
@@ -158,9 +162,29 @@ impl Config {
             log_format,
             pool_size: number("DATABASE_POOL_SIZE", 8)?,
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .map(parse_networks)
+                .transpose()
+                .context(
+                    "TRUSTED_PROXIES must list addresses or CIDRs, like 10.0.0.1, 10.1.0.0/16",
+                )?
+                .unwrap_or_default(),
             limits,
         })
     }
+}
+
+/// Parses a list of addresses and CIDRs separated by commas or spaces (an address is a network
+/// of one).
+fn parse_networks(raw: &str) -> anyhow::Result<Vec<IpNet>> {
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .with_context(|| format!("{item:?} is not an address or CIDR"))
+        })
+        .collect()
 }
 
 /// Parses `900`, `900s`, `15m`, `12h` or `30d`.
@@ -201,6 +225,18 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert!(c.jwt_secret.is_none());
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_cidrs() {
+        let c = Config::from_vars(&vars(&[("TRUSTED_PROXIES", "10.0.0.1, 172.16.0.0/12 ::1")]))
+            .expect("valid proxies");
+        let nets: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.1/32", "172.16.0.0/12", "::1/128"]);
     }
 
     #[test]
@@ -212,6 +248,8 @@ mod tests {
             ("JWT_SECRET", "short"),
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "nginx"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#}");

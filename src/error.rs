@@ -275,9 +275,30 @@ impl From<diesel::result::Error> for AppError {
             Error::NotFound => AppError::NotFound("resource"),
             // The connection died under the query: the database is down or restarting.
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => AppError::Unavailable,
+            // Waited too long for a lock: overload sheds (503) rather than queueing.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_timeout(info.message()) =>
+            {
+                tracing::warn!(error = %e, "a database wait timed out");
+                AppError::Unavailable
+            }
             _ => AppError::Database(e),
         }
     }
+}
+
+/// Whether a database message is a wait that ran out: PostgreSQL's `lock_timeout` and
+/// `statement_timeout` cancellations, SQLite's busy timeout. Neither driver gives these a kind of
+/// their own, so the (English, server default) messages are matched.
+fn is_timeout(message: &str) -> bool {
+    [
+        "canceling statement due to lock timeout",
+        "canceling statement due to statement timeout",
+        "database is locked",
+        "database table is locked",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {

@@ -8,11 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{json, Command};
+use super::extract::{client_address, json, Command};
 use super::people::User;
-use crate::auth::{
-    hash_password, new_refresh_token, refresh_token_hash, verify_password, CurrentUser,
-};
+use crate::auth::{new_refresh_token, refresh_token_hash, CurrentUser};
 use crate::db::tokens::{self, Rotation};
 use crate::db::users::{self, NewUser, UserRow};
 use crate::db::DbConnection;
@@ -59,12 +57,6 @@ pub struct Auth {
     pub user: User,
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 /// Starts a refresh-token family (a sign-in) or continues one, and signs an access token.
 fn session(
     state: &AppState,
@@ -88,9 +80,9 @@ fn session(
     })
 }
 
-/// Hashes on the blocking pool: argon2 is deliberately slow.
-pub async fn hash(password: Password) -> Result<String, AppError> {
-    crate::db::blocking(move || hash_password(password.expose())).await
+/// Hashes on the service's hashing threads: argon2 is deliberately slow.
+pub async fn hash(state: &AppState, password: Password) -> Result<String, AppError> {
+    state.hasher.hash(password).await
 }
 
 #[utoipa::path(tag = "auth", request_body = RegisterRequest,
@@ -105,7 +97,8 @@ pub async fn register(
     req: HttpRequest,
     cmd: Command<RegisterRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state.limiters.registrations.hit(&client_address(&req))?;
+    let client = client_address(&req, &state.config.trusted_proxies);
+    state.limiters.registrations.hit(&client)?;
     let body = cmd.body;
     let mut errs = FieldErrors::default();
     let phone = errs.check("phone", Phone::parse(&body.phone));
@@ -114,7 +107,7 @@ pub async fn register(
     let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
         return Err(errs.into_error());
     };
-    let hash = hash(password).await?;
+    let hash = hash(&state, password).await?;
     let now = state.clock.now_naive();
     let st = state.clone();
     let auth = state
@@ -148,24 +141,26 @@ pub async fn login(
     req: HttpRequest,
     cmd: Command<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state.limiters.logins.hit(&client_address(&req))?;
-    let phone = cmd.body.phone.trim().to_owned();
+    let client = client_address(&req, &state.config.trusted_proxies);
+    state.limiters.logins.hit(&client)?;
+    // No account has a phone that does not parse: refused without a hash, and never a key of
+    // the per-phone limiter (which keeps one key per phone, however long the string sent).
+    let phone = Phone::parse(&cmd.body.phone).map_err(|_| AppError::InvalidCredentials)?;
     // The attempt is counted before the password is checked, so concurrent guesses cannot all
     // slip past the limit; a success clears the count.
-    state.limiters.login_failures.hit(&phone)?;
-    let lookup = phone.clone();
+    state.limiters.login_failures.hit(phone.as_str())?;
+    let lookup = phone.as_str().to_owned();
     let user = state
         .db
         .read(move |conn| users::find_by_phone(conn, &lookup))
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let password = cmd.body.password;
-    let ok = crate::db::blocking(move || Ok(verify_password(&password, stored.as_deref()))).await?;
+    let ok = state.hasher.verify(cmd.body.password, stored).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => return Err(AppError::InvalidCredentials),
     };
-    state.limiters.login_failures.reset(&phone);
+    state.limiters.login_failures.reset(phone.as_str());
     let now = state.clock.now_naive();
     let st = state.clone();
     let auth = state

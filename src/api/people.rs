@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::auth::hash;
 use super::extract::{json, run_checked, Command, PageParams};
-use crate::auth::{verify_password, Admin, CurrentUser, Staff};
+use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::tokens;
 use crate::db::users::{self, NewUser, UserRow};
 use crate::domain::ids::VolunteerId;
@@ -155,6 +155,8 @@ pub async fn change_password(
     cmd: Command<ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
+    // Like login: each check is counted before it runs, and a right password clears the count.
+    state.limiters.password_failures.hit(&id)?;
     let lookup = id.clone();
     let user = state
         .db
@@ -162,13 +164,17 @@ pub async fn change_password(
         .await?
         .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
     let current = cmd.body.current_password;
-    let stored = user.password_hash;
-    if !crate::db::blocking(move || Ok(verify_password(&current, Some(&stored)))).await? {
+    if !state
+        .hasher
+        .verify(current, Some(user.password_hash))
+        .await?
+    {
         return Err(AppError::InvalidCredentials);
     }
+    state.limiters.password_failures.reset(&id);
     let new = Password::parse(&cmd.body.new_password)
         .map_err(|m| AppError::invalid("new_password", m))?;
-    let hash = hash(new).await?;
+    let hash = hash(&state, new).await?;
     let now = state.clock.now_naive();
     let keep = caller.session.to_string();
     state
@@ -224,7 +230,7 @@ pub async fn create(
     cmd: Command<NewVolunteer>,
 ) -> Result<HttpResponse, AppError> {
     let checked = match check_new_volunteer(&cmd.body) {
-        Ok((phone, name, password)) => hash(password).await.map(|hash| (phone, name, hash)),
+        Ok((phone, name, password)) => hash(&state, password).await.map(|hash| (phone, name, hash)),
         Err(refusal) => Err(refusal),
     };
     run_checked(
@@ -336,7 +342,7 @@ pub async fn reset_password(
             "only an admin resets a staff or admin password",
         ));
     }
-    let hash = hash(password).await?;
+    let hash = hash(&state, password).await?;
     let now = state.clock.now_naive();
     state
         .db

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// The secret `spawn_app` gives the service (see helpers.rs).
+/// The secret `spawn_app` gives the service (see helpers/mod.rs).
 const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 fn now_secs() -> u64 {

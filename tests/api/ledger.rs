@@ -5,10 +5,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn adjustment(volunteer: &str, amount: i64) -> Value {
-    json!({"volunteer_id": volunteer, "amount": amount, "reason": "test adjustment"})
-}
-
 /// The whole statement of `who`, read three entries a page.
 async fn statement(app: &TestApp, who: &TestUser) -> Vec<Value> {
     let mut all = Vec::new();

@@ -2,6 +2,8 @@
 //! server and database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set).
 
 mod helpers;
+#[path = "../support/served.rs"]
+mod served;
 
 mod activities;
 mod activity_logs;
@@ -9,6 +11,7 @@ mod auth;
 mod check_in;
 mod docs;
 mod fund;
+mod hardening;
 mod ledger;
 mod ops;
 mod people;

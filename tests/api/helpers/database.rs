@@ -1,13 +1,15 @@
 //! Behind the service's back: the few things tests do straight on the database (promote a user,
-//! verify the ledger, plant a state no request can make, count rows, hold row locks). The one
-//! place tests reach into the library's `db` module, so its signatures change in one file.
+//! verify the ledger, plant a state no request can make, count rows, hold row locks or the write
+//! lock, purge idempotency keys). The one place tests reach into the library's `db` module, so
+//! its signatures change in one file.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use chrono::NaiveDateTime;
-use diesel::RunQueryDsl;
-use volunteer_points::db::{self, idempotency, users};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use volunteer_points::db::schema::idempotency_keys as keys;
+use volunteer_points::db::{self, idempotency, users, DbConnection};
 use volunteer_points::domain::people::Role;
 use volunteer_points::error::AppError;
 
@@ -17,6 +19,12 @@ use super::TestApp;
 pub const COMMUNITY_FUND: &str = db::ledger::COMMUNITY_FUND;
 /// The account redemptions pay into.
 pub const REDEMPTIONS: &str = db::ledger::REDEMPTIONS;
+
+/// How many expired idempotency keys one write transaction of the purge deletes.
+pub const IDEMPOTENCY_PURGE_BATCH: i64 = idempotency::PURGE_BATCH;
+
+/// How long an idempotency key is kept.
+pub const IDEMPOTENCY_RETENTION: chrono::TimeDelta = idempotency::RETENTION;
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -59,11 +67,38 @@ impl TestApp {
             .expect("count")
     }
 
-    /// Purges the idempotency keys expired at `now`; how many went.
+    /// One purge round of the idempotency keys expired at `now`, as the service runs it (a
+    /// batch per write transaction until none is left); how many went.
     pub fn purge_idempotency_keys(&self, now: NaiveDateTime) -> usize {
+        idempotency::purge_expired(&self.db, now).expect("purge")
+    }
+
+    /// Stores an answer under each of these keys (by one caller), created at the time given.
+    pub fn plant_idempotency_keys(&self, planted: Vec<(String, NaiveDateTime)>) {
         self.db
-            .write_blocking(move |conn| idempotency::purge(conn, now, 100))
-            .expect("purge")
+            .write_blocking(move |conn| {
+                for (key, at) in planted {
+                    diesel::insert_into(keys::table)
+                        .values((
+                            keys::caller_id.eq("someone"),
+                            keys::key.eq(key),
+                            keys::request_hash.eq("h"),
+                            keys::response_status.eq(201),
+                            keys::response_body.eq("{}"),
+                            keys::created_at.eq(at),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+            .expect("planted");
+    }
+
+    /// Every stored idempotency key.
+    pub fn idempotency_keys(&self) -> Vec<String> {
+        self.db
+            .read_blocking(|conn| Ok(keys::table.select(keys::key).load(conn)?))
+            .expect("the keys")
     }
 
     /// A write transaction on its own thread that runs `first`, holds its row locks until
@@ -73,21 +108,49 @@ impl TestApp {
         first: (&'static str, String),
         second: (&'static str, String),
     ) -> PausedTransaction {
+        let run = |(sql, id): (&'static str, String)| {
+            move |conn: &mut DbConnection| {
+                diesel::sql_query(sql)
+                    .bind::<diesel::sql_types::Text, _>(id)
+                    .execute(conn)?;
+                Ok(())
+            }
+        };
+        self.paused(run(first), run(second))
+    }
+
+    /// A write transaction on its own thread that holds the write lock until `resume`, then
+    /// commits: on SQLite the database's one write lock, on PostgreSQL the idempotency table
+    /// (every keyed POST writes to it).
+    pub fn held_write_lock(&self) -> PausedTransaction {
+        self.paused(
+            |conn| {
+                if super::on_postgres() {
+                    diesel::sql_query("LOCK TABLE idempotency_keys IN EXCLUSIVE MODE")
+                        .execute(conn)?;
+                }
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+    }
+
+    /// A write transaction on its own thread that runs `first`, waits for `resume`, then runs
+    /// `second` and commits.
+    fn paused(
+        &self,
+        first: impl FnOnce(&mut DbConnection) -> Result<(), AppError> + Send + 'static,
+        second: impl FnOnce(&mut DbConnection) -> Result<(), AppError> + Send + 'static,
+    ) -> PausedTransaction {
         let (locked_tx, locked) = mpsc::channel::<()>();
         let (go, go_rx) = mpsc::channel::<()>();
         let db = self.db.clone();
         let thread = std::thread::spawn(move || {
             db.write_blocking(|conn| {
-                for (i, (sql, id)) in [first, second].into_iter().enumerate() {
-                    if i == 1 {
-                        let _ = locked_tx.send(());
-                        let _ = go_rx.recv();
-                    }
-                    diesel::sql_query(sql)
-                        .bind::<diesel::sql_types::Text, _>(id)
-                        .execute(conn)?;
-                }
-                Ok(())
+                first(conn)?;
+                let _ = locked_tx.send(());
+                let _ = go_rx.recv();
+                second(conn)
             })
         });
         locked.recv().expect("the first statement ran");

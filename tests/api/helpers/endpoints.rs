@@ -35,6 +35,16 @@ impl TestApp {
         self.get("/me", &who.token).await
     }
 
+    /// `PUT /me/password` from `current` to `new`.
+    pub async fn change_my_password(&self, who: &TestUser, current: &str, new: &str) -> Response {
+        self.put(
+            "/me/password",
+            &who.token,
+            &json!({"current_password": current, "new_password": new}),
+        )
+        .await
+    }
+
     // Teams.
 
     /// `POST /teams`.

@@ -24,6 +24,11 @@ pub fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
 }
 
+/// The fields of an adjustment of `amount` points for `volunteer`.
+pub fn adjustment(volunteer: &str, amount: i64) -> Value {
+    json!({"volunteer_id": volunteer, "amount": amount, "reason": "test adjustment"})
+}
+
 impl TestApp {
     /// Who a rewards test starts with: (an admin who grants points, staff who run the desk, a
     /// volunteer holding `points`).
