@@ -15,7 +15,7 @@ use crate::auth::{CurrentUser, Staff};
 use crate::db::idempotency::KeyedRequest;
 use crate::db::wishes::{self, Caller, NewWish, WishView};
 use crate::db::DbConnection;
-use crate::domain::ids::WishId;
+use crate::domain::ids::{VolunteerId, WishId};
 use crate::domain::page::Page;
 use crate::domain::text;
 use crate::domain::wishes::{self as rules, WishStatus};
@@ -151,8 +151,8 @@ pub struct StatusFilter {
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-fn caller_of(c: &CurrentUser) -> (String, bool) {
-    (c.id.to_string(), c.is_staff())
+fn caller_of(c: &CurrentUser) -> (VolunteerId, bool) {
+    (c.id.clone(), c.is_staff())
 }
 
 /// Runs a move of the wish at `path` as `caller` and answers the wish as they now see it.

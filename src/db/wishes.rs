@@ -14,7 +14,7 @@ use super::ledger::{self, Cause, Event, Kind};
 use super::schema::{teams, users, wishes};
 use super::users::micros_to_naive;
 use super::DbConnection;
-use crate::domain::ids::{Id, WishId};
+use crate::domain::ids::{Id, VolunteerId, WishId};
 use crate::domain::page::Cursor;
 use crate::domain::wishes::{Move, WishStatus, MAX_HELD};
 use crate::error::{AppError, Conflict};
@@ -61,13 +61,13 @@ pub struct WishView {
 /// Who asks.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
-    pub id: &'a str,
+    pub id: &'a VolunteerId,
     pub is_staff: bool,
 }
 
 impl<'a> Caller<'a> {
     /// Staff member `id` (who sees every wish).
-    pub fn staff(id: &'a str) -> Caller<'a> {
+    pub fn staff(id: &'a VolunteerId) -> Caller<'a> {
         Caller { id, is_staff: true }
     }
 }
@@ -79,8 +79,8 @@ impl WishView {
     }
 
     /// Whether `who` adopted it and still has it (release clears the adopter).
-    pub fn is_adopter(&self, who: &str) -> bool {
-        self.wish.adopted_by.as_deref() == Some(who)
+    pub fn is_adopter(&self, who: &VolunteerId) -> bool {
+        self.wish.adopted_by.as_deref() == Some(who.as_str())
     }
 
     /// Staff see every wish; others see open ones and those they adopted.
@@ -140,7 +140,7 @@ pub fn list(
         q = q.filter(
             wishes::status
                 .eq(WishStatus::Open.as_str())
-                .or(wishes::adopted_by.eq(c.id.to_owned())),
+                .or(wishes::adopted_by.eq(c.id.clone())),
         );
     }
     if let Some(s) = status {
@@ -171,7 +171,7 @@ pub struct NewWish {
 pub fn create(
     conn: &mut DbConnection,
     new: NewWish,
-    by: &str,
+    by: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
     if let Some(team) = &new.team_id {
@@ -249,14 +249,14 @@ fn refusal(
 pub fn adopt(
     conn: &mut DbConnection,
     id: &WishId,
-    by: &str,
+    by: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
     let w = get(conn, id)?;
     if w.status() != WishStatus::Open {
         return Err(AppError::Conflict(Move::Adopt.refusal()));
     }
-    ledger::hold(conn, by)?;
+    ledger::hold(conn, by.as_str())?;
     let held: i64 = wishes::table
         .filter(wishes::adopted_by.eq(by))
         .filter(wishes::status.eq_any(names(&WishStatus::HELD)))
@@ -285,7 +285,7 @@ pub fn adopt(
 pub fn release(conn: &mut DbConnection, id: &WishId, c: Caller<'_>) -> Result<WishView, AppError> {
     let mut update = diesel::update(movable(id, Move::Release)).into_boxed();
     if !c.is_staff {
-        update = update.filter(wishes::adopted_by.eq(c.id.to_owned()));
+        update = update.filter(wishes::adopted_by.eq(c.id.clone()));
     }
     let n = update
         .set((
@@ -333,7 +333,7 @@ fn own_wish() -> AppError {
 fn for_review(
     conn: &mut DbConnection,
     id: &WishId,
-    by: &str,
+    by: &VolunteerId,
     m: Move,
 ) -> Result<WishView, AppError> {
     let w = get(conn, id)?;
@@ -350,7 +350,7 @@ fn for_review(
 pub fn reject(
     conn: &mut DbConnection,
     id: &WishId,
-    by: &str,
+    by: &VolunteerId,
     reason: &str,
 ) -> Result<WishView, AppError> {
     for_review(conn, id, by, Move::Reject)?;
@@ -382,7 +382,7 @@ pub fn reject(
 pub fn confirm(
     conn: &mut DbConnection,
     id: &WishId,
-    by: &str,
+    by: &VolunteerId,
     points: Option<i64>,
     note: Option<&str>,
     now: NaiveDateTime,
@@ -425,7 +425,7 @@ pub fn confirm(
             points,
             Event {
                 memo: &memo,
-                created_by: Some(by),
+                created_by: Some(by.as_str()),
                 cause: Cause {
                     wish_id: Some(id.as_str().to_owned()),
                     ..Cause::default()
@@ -445,7 +445,7 @@ pub fn confirm(
 pub fn cancel(
     conn: &mut DbConnection,
     id: &WishId,
-    by: &str,
+    by: &VolunteerId,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<WishView, AppError> {
