@@ -119,21 +119,21 @@ pub struct WishInput {
 
 /// `POST /wishes/{id}/fulfil`.
 #[derive(Deserialize, ToSchema)]
-pub struct FulfilRequest {
+pub struct WishFulfilment {
     /// 1–500 characters: what was done.
     pub note: String,
 }
 
 /// `POST /wishes/{id}/reject` and `/cancel`.
 #[derive(Deserialize, ToSchema)]
-pub struct ReasonRequest {
+pub struct WishReason {
     /// 1–500 characters.
     pub reason: String,
 }
 
 /// `POST /wishes/{id}/confirm`.
 #[derive(Deserialize, ToSchema)]
-pub struct ConfirmRequest {
+pub struct WishConfirmation {
     /// 0–10,000; default the wish's `points`; a different value needs a `note`.
     pub points: Option<i64>,
     /// 1–500 characters.
@@ -355,7 +355,7 @@ pub async fn release(
     .await
 }
 
-#[utoipa::path(operation_id = "fulfil_wish", tag = "wishes", request_body = FulfilRequest,
+#[utoipa::path(operation_id = "fulfil_wish", tag = "wishes", request_body = WishFulfilment,
     responses(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
@@ -367,7 +367,7 @@ pub async fn fulfil(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
-    cmd: Command<FulfilRequest>,
+    cmd: Command<WishFulfilment>,
 ) -> Result<HttpResponse, AppError> {
     let checked = text::reason(&cmd.body.note).map_err(|m| AppError::invalid("note", m));
     run_move(
@@ -381,11 +381,11 @@ pub async fn fulfil(
     .await
 }
 
-fn check_reason(b: &ReasonRequest) -> Result<String, AppError> {
+fn check_reason(b: &WishReason) -> Result<String, AppError> {
     text::reason(&b.reason).map_err(|m| AppError::invalid("reason", m))
 }
 
-#[utoipa::path(operation_id = "reject_wish", tag = "wishes", request_body = ReasonRequest,
+#[utoipa::path(operation_id = "reject_wish", tag = "wishes", request_body = WishReason,
     responses(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden, self-approval"),
@@ -397,7 +397,7 @@ pub async fn reject(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<Uuid>,
-    cmd: Command<ReasonRequest>,
+    cmd: Command<WishReason>,
 ) -> Result<HttpResponse, AppError> {
     let checked = check_reason(&cmd.body);
     run_move(
@@ -411,7 +411,7 @@ pub async fn reject(
     .await
 }
 
-#[utoipa::path(operation_id = "confirm_wish", tag = "wishes", request_body = ConfirmRequest,
+#[utoipa::path(operation_id = "confirm_wish", tag = "wishes", request_body = WishConfirmation,
     responses(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden, self-approval"),
@@ -423,7 +423,7 @@ pub async fn confirm(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<Uuid>,
-    cmd: Command<ConfirmRequest>,
+    cmd: Command<WishConfirmation>,
 ) -> Result<HttpResponse, AppError> {
     let mut errs = FieldErrors::default();
     let points = errs.check_opt("points", cmd.body.points, rules::points);
@@ -445,7 +445,7 @@ pub async fn confirm(
     .await
 }
 
-#[utoipa::path(operation_id = "cancel_wish", tag = "wishes", request_body = ReasonRequest,
+#[utoipa::path(operation_id = "cancel_wish", tag = "wishes", request_body = WishReason,
     responses(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
@@ -457,7 +457,7 @@ pub async fn cancel(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<Uuid>,
-    cmd: Command<ReasonRequest>,
+    cmd: Command<WishReason>,
 ) -> Result<HttpResponse, AppError> {
     let checked = check_reason(&cmd.body);
     run_move(
