@@ -10,6 +10,9 @@ use ipnet::IpNet;
 /// Where the SQLite database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_PATH: &str = "./data/volunteer-points.db";
 
+/// The community's time zone when `COMMUNITY_TZ` is unset.
+pub const DEFAULT_COMMUNITY_TZ: &str = "Asia/Shanghai";
+
 /// Every setting of the service.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -34,6 +37,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// The rate limits.
     pub limits: Limits,
+    /// `COMMUNITY_TZ`: the community's time zone (an IANA name), whose calendar months
+    /// settlements cover by default.
+    pub community_tz: chrono_tz::Tz,
 }
 
 /// How logs are printed.
@@ -129,6 +135,10 @@ impl Config {
             "json" => LogFormat::Json,
             other => bail!("LOG_FORMAT={other:?} must be pretty or json"),
         };
+        let tz_name = get("COMMUNITY_TZ").unwrap_or(DEFAULT_COMMUNITY_TZ);
+        let community_tz = tz_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!("COMMUNITY_TZ={tz_name:?} is not an IANA time zone like Asia/Shanghai")
+        })?;
         let defaults = Limits::default();
         let limits = Limits {
             login_failures_per_phone: Limit {
@@ -170,6 +180,7 @@ impl Config {
                 )?
                 .unwrap_or_default(),
             limits,
+            community_tz,
         })
     }
 }
@@ -225,6 +236,7 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert!(c.jwt_secret.is_none());
+        assert_eq!(c.community_tz, chrono_tz::Asia::Shanghai);
         assert!(
             c.trusted_proxies.is_empty(),
             "no proxy is trusted by default"
@@ -248,6 +260,7 @@ mod tests {
             ("JWT_SECRET", "short"),
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
+            ("COMMUNITY_TZ", "Mars/Olympus"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("TRUSTED_PROXIES", "nginx"),
         ] {

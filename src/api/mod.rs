@@ -22,6 +22,7 @@ pub mod fund;
 pub mod ledger;
 pub mod openapi;
 pub mod ops;
+pub mod partners;
 pub mod people;
 pub mod rewards;
 pub mod schema;
@@ -71,7 +72,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(activities::routes)
             .configure(rewards::routes)
             .configure(fund::routes)
-            .configure(wishes::routes),
+            .configure(wishes::routes)
+            .configure(partners::routes),
     );
 }
 

@@ -65,6 +65,8 @@ pub struct Me {
     #[serde(flatten)]
     pub user: User,
     pub teams: Vec<MyTeam>,
+    /// The partners whose counters the caller clerks for.
+    pub partners: Vec<super::partners::MyPartner>,
 }
 
 /// `PUT /me/password`.
@@ -120,13 +122,14 @@ pub fn visible_person(caller: &CurrentUser, id: VolunteerId) -> Result<Volunteer
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
-    let (user, teams) = state
+    let (user, teams, partners) = state
         .db
         .read(move |conn| {
             let user = users::find(conn, &id)?
                 .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
             let teams = crate::db::teams::of_user(conn, &id)?;
-            Ok((user, teams))
+            let partners = super::partners::clerked_by(conn, &caller.id)?;
+            Ok((user, teams, partners))
         })
         .await?;
     let me = Me {
@@ -139,6 +142,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
                 role,
             })
             .collect(),
+        partners,
     };
     Ok(json(StatusCode::OK, &me))
 }

@@ -18,7 +18,7 @@ use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardR
 use crate::domain::ids::RewardId;
 use crate::domain::page::Page;
 use crate::domain::rewards as rules;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// This module's routes, inside `/api/v1`. `/redemptions/fulfil` comes before
@@ -42,6 +42,10 @@ pub struct Reward {
     pub name: String,
     pub description: Option<String>,
     pub sponsor: Option<String>,
+    /// The partner that hands it out at their counter; null = the community's own desk.
+    #[schema(format = Uuid)]
+    pub partner_id: Option<String>,
+    pub partner_name: Option<String>,
     pub cost_points: i64,
     /// Units left; null = unlimited.
     pub stock: Option<i64>,
@@ -58,6 +62,8 @@ impl From<RewardRow> for Reward {
             name: r.name,
             description: r.description,
             sponsor: r.sponsor,
+            partner_id: r.partner_id.map(|p| p.to_string()),
+            partner_name: r.partner_name,
             cost_points: r.cost_points,
             stock: r.stock,
             per_volunteer_limit: r.per_volunteer_limit,
@@ -79,6 +85,9 @@ pub struct RewardInput {
     /// Up to 100 characters.
     #[schema(max_length = 100)]
     pub sponsor: Option<String>,
+    /// A partner's id (unknown → 404).
+    #[schema(format = Uuid)]
+    pub partner_id: Option<String>,
     /// 1–1,000,000.
     #[schema(minimum = 1, maximum = 1000000)]
     pub cost_points: i64,
@@ -94,7 +103,7 @@ pub struct RewardInput {
 
 /// Reads a field that is present (possibly null) as `Some(..)`; `#[serde(default)]` makes an
 /// absent one `None`, so a PATCH can tell "clear it" from "leave it".
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -102,8 +111,8 @@ where
     T::deserialize(d).map(Some)
 }
 
-/// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor` and
-/// `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
+/// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor`,
+/// `partner_id` and `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
 #[derive(Deserialize, ToSchema)]
 pub struct RewardPatch {
     #[schema(min_length = 1, max_length = 100)]
@@ -114,6 +123,10 @@ pub struct RewardPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub sponsor: Option<Option<String>>,
+    /// A partner's id (unknown → 404); null: no partner.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub partner_id: Option<Option<String>>,
     #[schema(minimum = 1, maximum = 1000000)]
     pub cost_points: Option<i64>,
     #[serde(default, deserialize_with = "present")]
@@ -131,7 +144,7 @@ pub struct Restock {
 }
 
 /// Parses an optional text field that may also be cleared: `None` stays, null or blank clears.
-fn clearable(
+pub(crate) fn clearable(
     errs: &mut FieldErrors,
     field: &str,
     value: Option<Option<String>>,
@@ -199,6 +212,7 @@ fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
         stock,
         per_volunteer_limit: limit,
         active: b.active.unwrap_or(true),
+        partner_id: b.partner_id.as_deref().map(parse_id).transpose()?,
         created_by: String::new(),
         now: chrono::NaiveDateTime::default(),
     })
@@ -297,6 +311,10 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
         cost_points: cost,
         per_volunteer_limit: limit,
         active: b.active,
+        partner_id: b
+            .partner_id
+            .map(|p| p.as_deref().map(parse_id).transpose())
+            .transpose()?,
     })
 }
 

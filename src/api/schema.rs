@@ -69,6 +69,8 @@ page!(
     RewardPage of super::rewards::Reward,
     WishPage of super::wishes::Wish,
     RedemptionPage of super::rewards::redemptions::Redemption,
+    PartnerPage of super::partners::Partner,
+    ClerkPage of super::partners::Clerk,
 );
 
 values! {

@@ -7,6 +7,7 @@ pub mod adjustments;
 pub mod fund;
 pub mod idempotency;
 pub mod ledger;
+pub mod partners;
 pub mod redemptions;
 pub mod rewards;
 pub mod schema;

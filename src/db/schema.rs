@@ -172,6 +172,7 @@ diesel::table! {
         active -> Bool,
         created_by -> Text,
         created_at -> Timestamp,
+        partner_id -> Nullable<Text>,
     }
 }
 
@@ -230,6 +231,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    partners (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partner_clerks (partner_id, volunteer_id) {
+        partner_id -> Text,
+        volunteer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(ledger_entries -> accounts (account_id));
@@ -252,4 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     redemptions,
     reward_claims,
     wishes,
+    partners,
+    partner_clerks,
 );

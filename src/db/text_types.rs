@@ -12,9 +12,11 @@ use diesel::sql_types::Text;
 use super::MultiBackend;
 use crate::domain::activities::{ActivityStatus, LogSource, LogStatus};
 use crate::domain::ids::{
-    ActivityId, Id, LogId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId, WishId,
+    ActivityId, Id, LogId, PartnerId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId,
+    WishId,
 };
 use crate::domain::ledger::{AccountKind, Kind};
+use crate::domain::partners::PartnerKind;
 use crate::domain::people::{Role, TeamRole};
 use crate::domain::rewards::RedemptionStatus;
 use crate::domain::wishes::WishStatus;
@@ -50,6 +52,7 @@ stored_as_text!(
     ActivityStatus => ActivityStatusText,
     RedemptionStatus => RedemptionStatusText,
     WishStatus => WishStatusText,
+    PartnerKind => PartnerKindText,
     Kind => KindText,
     AccountKind => AccountKindText,
     Role => RoleText,
@@ -60,6 +63,7 @@ stored_as_text!(
     TeamId => TeamIdText,
     RewardId => RewardIdText,
     RedemptionId => RedemptionIdText,
+    PartnerId => PartnerIdText,
     TransactionId => TransactionIdText,
     WishId => WishIdText,
 );

@@ -95,6 +95,8 @@ entity_id!(
     TransactionId => "transaction",
     /// A micro-wish.
     WishId => "wish",
+    /// A partner (an organisation whose counter hands out its rewards).
+    PartnerId => "partner",
 );
 
 #[cfg(test)]

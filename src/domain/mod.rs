@@ -44,6 +44,7 @@ pub mod activities;
 pub mod ids;
 pub mod ledger;
 pub mod page;
+pub mod partners;
 pub mod people;
 pub mod rewards;
 pub mod text;

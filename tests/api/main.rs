@@ -14,6 +14,7 @@ mod fund;
 mod hardening;
 mod ledger;
 mod ops;
+mod partners;
 mod people;
 mod rewards;
 mod teams;

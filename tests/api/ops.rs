@@ -46,6 +46,15 @@ async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
         ("/api/v1/volunteers/{id}", "get"),
         ("/api/v1/volunteers/{id}/role", "put"),
         ("/api/v1/volunteers/{id}/password", "put"),
+        ("/api/v1/partners", "get"),
+        ("/api/v1/partners", "post"),
+        ("/api/v1/partners/{id}", "get"),
+        ("/api/v1/partners/{id}", "patch"),
+        ("/api/v1/partners/{id}/clerks", "get"),
+        ("/api/v1/partners/{id}/clerks/{volunteer_id}", "put"),
+        ("/api/v1/partners/{id}/clerks/{volunteer_id}", "delete"),
+        ("/api/v1/partners/{id}/redemptions", "get"),
+        ("/api/v1/partners/{id}/settlement", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
@@ -54,6 +63,9 @@ async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
     }
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     assert!(schemas.contains_key("Problem"));
+    for schema in ["Partner", "Settlement", "MyPartner"] {
+        assert!(schemas.contains_key(schema), "{schema} is documented");
+    }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 

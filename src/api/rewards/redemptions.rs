@@ -1,6 +1,7 @@
 //! Redemptions: spending points on a reward (`POST /redemptions`, idempotent), the desk handing it
-//! out by pickup code, cancellation with refund, and the lists. Pickup codes are shown only to
-//! the owner and staff; someone else's redemption is 404.
+//! out by pickup code (staff, or a clerk for their partners' rewards), cancellation with refund,
+//! and the lists. Pickup codes are shown only to the owner and staff; someone else's redemption
+//! is 404.
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post};
@@ -36,9 +37,10 @@ pub struct Redemption {
     /// The points paid (what a cancellation refunds).
     pub points: i64,
     pub status: RedemptionStatus,
-    /// Six digits, unique among reserved redemptions.
+    /// Six digits, unique among reserved redemptions; null in a clerk's lists (the volunteer
+    /// shows the code at the counter).
     #[schema(pattern = r"^[0-9]{6}$")]
-    pub pickup_code: String,
+    pub pickup_code: Option<String>,
     /// Who asked: the volunteer, or staff on their behalf.
     #[schema(format = Uuid)]
     pub created_by: String,
@@ -58,7 +60,7 @@ impl From<RedemptionView> for Redemption {
             volunteer_name: r.volunteer_name,
             quantity: r.quantity,
             points: r.points,
-            pickup_code: r.pickup_code,
+            pickup_code: Some(r.pickup_code),
             created_by: r.created_by,
             created_at: r.created_at.and_utc(),
             fulfilled_at: r.fulfilled_at.map(|t| t.and_utc()),
@@ -99,7 +101,18 @@ pub struct StatusFilter {
     pub status: Option<RedemptionStatus>,
 }
 
-fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
+impl Redemption {
+    /// The redemption without its pickup code, as a clerk's list shows it.
+    pub fn without_pickup_code(self) -> Redemption {
+        Redemption {
+            pickup_code: None,
+            ..self
+        }
+    }
+}
+
+/// A page of redemptions as their owner and staff see them.
+pub fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
     Page::from_rows(rows, limit, RedemptionView::cursor, Redemption::from)
 }
 
@@ -179,7 +192,7 @@ pub async fn mine(
     let me = caller.id.clone();
     let rows = state
         .db
-        .read(move |conn| redemptions::list(conn, Some(&me), status, limit, cursor.as_ref()))
+        .read(move |conn| redemptions::list(conn, Some(&me), None, status, limit, cursor.as_ref()))
         .await?;
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
@@ -201,7 +214,7 @@ pub async fn list(
     let status = filter.status;
     let rows = state
         .db
-        .read(move |conn| redemptions::list(conn, None, status, limit, cursor.as_ref()))
+        .read(move |conn| redemptions::list(conn, None, None, status, limit, cursor.as_ref()))
         .await?;
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
@@ -235,22 +248,24 @@ pub async fn get(
 #[post("/redemptions/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
-    staff: Staff,
+    caller: CurrentUser,
     cmd: Command<FulfilRequest>,
 ) -> Result<HttpResponse, AppError> {
     let checked =
         PickupCode::parse(&cmd.body.pickup_code).map_err(|m| AppError::invalid("pickup_code", m));
-    let by = staff.0.id.clone();
-    run_checked(
+    let by = caller.id.clone();
+    let is_staff = caller.is_staff();
+    run_command(
         &state,
-        &staff.0,
+        &caller,
         cmd.keyed,
         StatusCode::OK,
-        checked,
-        move |conn, now, code| {
-            Ok(Redemption::from(redemptions::fulfil(
-                conn, &code, &by, now,
-            )?))
+        move |conn, now| {
+            // Staff or a clerk (403 for anyone else) before the code is even read.
+            let desk = crate::db::partners::desk(conn, &by, is_staff)?;
+            let code = checked?;
+            let r = redemptions::fulfil(conn, &code, desk.partners(), &by, now)?;
+            Ok(Redemption::from(r))
         },
     )
     .await

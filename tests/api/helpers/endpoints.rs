@@ -378,6 +378,78 @@ impl TestApp {
         .await
     }
 
+    // Partners.
+
+    /// `POST /partners`.
+    pub async fn create_partner(&self, who: &TestUser, fields: &Value) -> Response {
+        self.post("/partners", &who.token, fields).await
+    }
+
+    /// `GET /partners`.
+    pub async fn partners(&self, who: &TestUser) -> Response {
+        self.get("/partners", &who.token).await
+    }
+
+    /// `GET /partners/{partner}` (any text as the id).
+    pub async fn partner(&self, who: &TestUser, partner: &str) -> Response {
+        self.get(&format!("/partners/{partner}"), &who.token).await
+    }
+
+    /// `PATCH /partners/{partner}`.
+    pub async fn edit_partner(&self, who: &TestUser, partner: &str, fields: &Value) -> Response {
+        self.request(
+            Method::PATCH,
+            &format!("/partners/{partner}"),
+            Some(&who.token),
+            Some(fields),
+        )
+        .await
+    }
+
+    /// `GET /partners/{partner}/clerks`.
+    pub async fn partner_clerks(&self, who: &TestUser, partner: &str) -> Response {
+        self.get(&format!("/partners/{partner}/clerks"), &who.token)
+            .await
+    }
+
+    /// `PUT /partners/{partner}/clerks/{volunteer}`.
+    pub async fn add_clerk(&self, who: &TestUser, partner: &str, volunteer: &str) -> Response {
+        self.put(
+            &format!("/partners/{partner}/clerks/{volunteer}"),
+            &who.token,
+            &json!({}),
+        )
+        .await
+    }
+
+    /// `DELETE /partners/{partner}/clerks/{volunteer}`.
+    pub async fn remove_clerk(&self, who: &TestUser, partner: &str, volunteer: &str) -> Response {
+        self.request(
+            Method::DELETE,
+            &format!("/partners/{partner}/clerks/{volunteer}"),
+            Some(&who.token),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /partners/{partner}/redemptions?{query}` (an empty `query` asks for none).
+    pub async fn partner_redemptions(
+        &self,
+        who: &TestUser,
+        partner: &str,
+        query: &str,
+    ) -> Response {
+        let path = format!("/partners/{partner}/redemptions");
+        self.get(&with_query(&path, query), &who.token).await
+    }
+
+    /// `GET /partners/{partner}/settlement?{query}` (an empty `query` asks for none).
+    pub async fn settlement(&self, who: &TestUser, partner: &str, query: &str) -> Response {
+        let path = format!("/partners/{partner}/settlement");
+        self.get(&with_query(&path, query), &who.token).await
+    }
+
     // The community fund and micro-wishes.
 
     /// `POST /donations` under `key`.

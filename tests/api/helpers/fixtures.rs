@@ -166,6 +166,15 @@ impl TestApp {
             .await
     }
 
+    /// A partner `staff` created under this name; returns its id.
+    pub async fn a_partner(&self, staff: &TestUser, name: &str) -> String {
+        let fields = json!({"name": name, "kind": "social-enterprise"});
+        id(&self
+            .create_partner(staff, &fields)
+            .expect_json(StatusCode::CREATED)
+            .await)
+    }
+
     /// The stock of a reward as `staff` read it.
     pub async fn stock_of(&self, staff: &TestUser, reward: &str) -> Value {
         body(self.get_reward(staff, reward).await).await["stock"].clone()
