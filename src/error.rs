@@ -66,6 +66,10 @@ pub enum Conflict {
     OutOfStock,
     LimitReached,
     RedemptionNotReserved,
+    WishNotOpen,
+    WishNotAdopted,
+    WishNotFulfilled,
+    WishClosed,
     IdempotencyInFlight,
 }
 
@@ -87,6 +91,10 @@ impl Conflict {
             Conflict::OutOfStock => "out-of-stock",
             Conflict::LimitReached => "limit-reached",
             Conflict::RedemptionNotReserved => "redemption-not-reserved",
+            Conflict::WishNotOpen => "wish-not-open",
+            Conflict::WishNotAdopted => "wish-not-adopted",
+            Conflict::WishNotFulfilled => "wish-not-fulfilled",
+            Conflict::WishClosed => "wish-closed",
             Conflict::IdempotencyInFlight => "idempotency-in-flight",
         }
     }
@@ -132,12 +140,25 @@ impl Conflict {
             ),
             Conflict::OutOfStock => ("the reward does not have that many left", "该奖品库存不足"),
             Conflict::LimitReached => (
-                "this would pass the reward's limit per volunteer",
-                "超出该奖品每人兑换上限",
+                "this would pass a limit per person: a reward's units, or 3 wishes held at once",
+                "超出每人上限：奖品的兑换数量，或同时认领的心愿（最多 3 个）",
             ),
             Conflict::RedemptionNotReserved => (
                 "only a reserved redemption can be cancelled",
                 "只能取消已预约的兑换",
+            ),
+            Conflict::WishNotOpen => ("only an open wish can be adopted", "只能认领待认领的心愿"),
+            Conflict::WishNotAdopted => (
+                "only an adopted wish can be released or fulfilled",
+                "只能放弃或完成已认领的心愿",
+            ),
+            Conflict::WishNotFulfilled => (
+                "only a fulfilled wish can be confirmed or rejected",
+                "只能确认或驳回已完成的心愿",
+            ),
+            Conflict::WishClosed => (
+                "this wish is already confirmed or cancelled",
+                "该心愿已确认或已取消",
             ),
             Conflict::IdempotencyInFlight => (
                 "a request with this Idempotency-Key is still running",

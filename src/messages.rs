@@ -176,6 +176,9 @@ fn sentence(en: &str) -> Option<&'static str> {
         }
         "your role does not allow this" => "你的角色无权进行此操作",
         "you are not a clerk of this partner" => "你不是该合作方的店员",
+        "only its adopter fulfils a wish" => "只有认领人才能完成该心愿",
+        "only its adopter or staff release a wish" => "只有认领人或工作人员才能放弃该心愿",
+        "nobody reviews a wish they adopted" => "不能审核自己认领的心愿",
         "a volunteer redeems only for themself" => "志愿者只能为自己兑换",
         "only an admin resets a staff or admin password" => {
             "只有管理员能重置工作人员或管理员的密码"
@@ -208,6 +211,7 @@ fn noun(what: &str) -> &str {
         "redemption" => "该兑换记录",
         "transaction" => "该交易",
         "partner" => "该合作方",
+        "wish" => "该心愿",
         "route" => "该接口",
         _ => "该资源",
     }
@@ -272,6 +276,10 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
         Rule::NoteRequired => fixed(
             "a note is required when the points differ from points_proposed",
             "积分与 points_proposed 不同时须填写备注",
+        ),
+        Rule::WishNoteRequired => fixed(
+            "a note is required when the points differ from the wish's points",
+            "积分与心愿的积分不同时须填写备注",
         ),
     }
 }

@@ -27,10 +27,12 @@ pub struct Balance {
     #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub balance: i64,
-    /// Points from approvals less reversals.
+    /// Points from approvals and confirmed wishes less reversals.
     pub earned_total: i64,
     /// Points of redemptions less refunds.
     pub spent_total: i64,
+    /// Points given to the community fund.
+    pub donated_total: i64,
     /// Minutes of approved, not reversed, logs.
     pub minutes_served: i64,
     /// `points_proposed` of submitted logs.
@@ -44,7 +46,7 @@ pub struct Entry {
     pub id: String,
     #[schema(format = Uuid)]
     pub transaction_id: String,
-    /// `earn`, `redeem`, `refund`, `adjust` or `reversal`.
+    /// `earn`, `redeem`, `refund`, `adjust`, `reversal`, `donate` or `opening`.
     #[schema(value_type = crate::api::schema::TransactionKind)]
     pub kind: String,
     pub amount: i64,
@@ -144,6 +146,7 @@ pub fn balance_of(
         balance: f.balance,
         earned_total: f.earned_total,
         spent_total: f.spent_total,
+        donated_total: f.donated_total,
         minutes_served,
         pending_points,
     }))

@@ -18,6 +18,7 @@ pub mod activity_logs;
 pub mod auth;
 pub mod check_in;
 pub mod extract;
+pub mod fund;
 pub mod ledger;
 pub mod openapi;
 pub mod ops;
@@ -26,6 +27,7 @@ pub mod people;
 pub mod rewards;
 pub mod schema;
 pub mod teams;
+pub mod wishes;
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::header::{self, HeaderValue};
@@ -70,6 +72,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(teams::routes)
             .configure(activities::routes)
             .configure(rewards::routes)
+            .configure(fund::routes)
+            .configure(wishes::routes)
             .configure(partners::routes),
     );
 }

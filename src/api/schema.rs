@@ -67,6 +67,7 @@ page!(
     ActivityLogPage of super::activity_logs::ActivityLog,
     EntryPage of super::ledger::Entry,
     RewardPage of super::rewards::Reward,
+    WishPage of super::wishes::Wish,
     RedemptionPage of super::rewards::redemptions::Redemption,
     PartnerPage of super::partners::Partner,
     ClerkPage of super::partners::Clerk,

@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod activity_logs;
 pub mod adjustments;
+pub mod fund;
 pub mod idempotency;
 pub mod ledger;
 pub mod partners;
@@ -15,6 +16,7 @@ mod text_types;
 pub mod tokens;
 pub mod users;
 pub mod verify;
+pub mod wishes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -13,11 +13,13 @@ use super::MultiBackend;
 use crate::domain::activities::{ActivityStatus, LogSource, LogStatus};
 use crate::domain::ids::{
     ActivityId, Id, LogId, PartnerId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId,
+    WishId,
 };
 use crate::domain::ledger::{AccountKind, Kind};
 use crate::domain::partners::PartnerKind;
 use crate::domain::people::{Role, TeamRole};
 use crate::domain::rewards::RedemptionStatus;
+use crate::domain::wishes::WishStatus;
 
 macro_rules! stored_as_text {
     ($($ty:ident => $proxy:ident),+ $(,)?) => {$(
@@ -49,6 +51,7 @@ stored_as_text!(
     LogSource => LogSourceText,
     ActivityStatus => ActivityStatusText,
     RedemptionStatus => RedemptionStatusText,
+    WishStatus => WishStatusText,
     PartnerKind => PartnerKindText,
     Kind => KindText,
     AccountKind => AccountKindText,
@@ -62,4 +65,5 @@ stored_as_text!(
     RedemptionId => RedemptionIdText,
     PartnerId => PartnerIdText,
     TransactionId => TransactionIdText,
+    WishId => WishIdText,
 );

@@ -49,3 +49,4 @@ pub mod people;
 pub mod rewards;
 pub mod rule;
 pub mod text;
+pub mod wishes;

@@ -38,4 +38,6 @@ pub enum Rule {
     StockAbove(i64),
     /// Points differing from the proposal without a note.
     NoteRequired,
+    /// Points differing from the wish's points without a note.
+    WishNoteRequired,
 }

@@ -17,6 +17,8 @@ use super::TestApp;
 
 /// The community fund's account id, the other side of grants and adjustments.
 pub const COMMUNITY_FUND: &str = db::ledger::COMMUNITY_FUND;
+/// The account redemptions pay into.
+pub const REDEMPTIONS: &str = db::ledger::REDEMPTIONS;
 
 /// How many expired idempotency keys one write transaction of the purge deletes.
 pub const IDEMPOTENCY_PURGE_BATCH: i64 = idempotency::PURGE_BATCH;

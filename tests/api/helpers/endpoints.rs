@@ -450,6 +450,81 @@ impl TestApp {
         self.get(&with_query(&path, query), &who.token).await
     }
 
+    // The community fund and micro-wishes.
+
+    /// `POST /donations` under `key`.
+    pub async fn donate(&self, who: &TestUser, key: &str, fields: &Value) -> Response {
+        self.post_keyed("/donations", &who.token, key, fields).await
+    }
+
+    /// `GET /fund`.
+    pub async fn fund(&self, who: &TestUser) -> Response {
+        self.get("/fund", &who.token).await
+    }
+
+    /// `POST /wishes`.
+    pub async fn create_wish(&self, who: &TestUser, fields: &Value) -> Response {
+        self.post("/wishes", &who.token, fields).await
+    }
+
+    /// `GET /wishes?{query}` (an empty `query` asks for none).
+    pub async fn wishes(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/wishes", query), &who.token).await
+    }
+
+    /// `GET /wishes/{wish}`.
+    pub async fn wish(&self, who: &TestUser, wish: &str) -> Response {
+        self.get(&format!("/wishes/{wish}"), &who.token).await
+    }
+
+    /// `POST /wishes/{wish}/adopt`.
+    pub async fn adopt_wish(&self, who: &TestUser, wish: &str) -> Response {
+        self.post(&format!("/wishes/{wish}/adopt"), &who.token, &json!({}))
+            .await
+    }
+
+    /// `POST /wishes/{wish}/release`.
+    pub async fn release_wish(&self, who: &TestUser, wish: &str) -> Response {
+        self.post(&format!("/wishes/{wish}/release"), &who.token, &json!({}))
+            .await
+    }
+
+    /// `POST /wishes/{wish}/fulfil` with this note.
+    pub async fn fulfil_wish(&self, who: &TestUser, wish: &str, note: &str) -> Response {
+        self.post(
+            &format!("/wishes/{wish}/fulfil"),
+            &who.token,
+            &json!({"note": note}),
+        )
+        .await
+    }
+
+    /// `POST /wishes/{wish}/reject` with this reason.
+    pub async fn reject_wish(&self, who: &TestUser, wish: &str, reason: &str) -> Response {
+        self.post(
+            &format!("/wishes/{wish}/reject"),
+            &who.token,
+            &json!({"reason": reason}),
+        )
+        .await
+    }
+
+    /// `POST /wishes/{wish}/confirm` with these fields (`points`, `note`).
+    pub async fn confirm_wish(&self, who: &TestUser, wish: &str, fields: &Value) -> Response {
+        self.post(&format!("/wishes/{wish}/confirm"), &who.token, fields)
+            .await
+    }
+
+    /// `POST /wishes/{wish}/cancel` with this reason.
+    pub async fn cancel_wish(&self, who: &TestUser, wish: &str, reason: &str) -> Response {
+        self.post(
+            &format!("/wishes/{wish}/cancel"),
+            &who.token,
+            &json!({"reason": reason}),
+        )
+        .await
+    }
+
     // Operations.
 
     /// `GET /api-docs/openapi.json`, no caller.

@@ -179,7 +179,49 @@ impl TestApp {
     pub async fn stock_of(&self, staff: &TestUser, reward: &str) -> Value {
         body(self.get_reward(staff, reward).await).await["stock"].clone()
     }
+
+    /// A donation of `amount` by `who` under a fresh key that must succeed; returns the
+    /// transaction.
+    pub async fn donated(&self, who: &TestUser, amount: i64) -> Value {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.donate(who, &key, &json!({"amount": amount}))
+            .expect_json(StatusCode::CREATED)
+            .await
+    }
+
+    /// The fund's figures as `who` reads them.
+    pub async fn fund_figures(&self, who: &TestUser) -> Value {
+        self.fund(who).expect_json(StatusCode::OK).await
+    }
+
+    /// An open wish of `points` that `staff` recorded (a winter coat for [`FAMILY`]); returns it.
+    pub async fn open_wish(&self, staff: &TestUser, points: i64) -> Value {
+        let fields = json!({"title": "A winter coat", "beneficiary": FAMILY, "points": points});
+        self.create_wish(staff, &fields)
+            .expect_json(StatusCode::CREATED)
+            .await
+    }
+
+    /// A wish `staff` recorded and `adopter` adopted and fulfilled; returns its id.
+    pub async fn fulfilled_wish(
+        &self,
+        staff: &TestUser,
+        adopter: &TestUser,
+        points: i64,
+    ) -> String {
+        let wish = id(&self.open_wish(staff, points).await);
+        self.adopt_wish(adopter, &wish)
+            .expect_status(StatusCode::OK)
+            .await;
+        self.fulfil_wish(adopter, &wish, "delivered")
+            .expect_status(StatusCode::OK)
+            .await;
+        wish
+    }
 }
+
+/// The beneficiary of the wishes tests record.
+pub const FAMILY: &str = "王奶奶, 3 栋 201, 138 0000 0000";
 
 /// Counts statuses, asserting each refusal is a 409 carrying `code`: (won, refused).
 pub async fn tally(responses: Vec<Response>, ok: u16, code: &str) -> (usize, usize) {
