@@ -234,7 +234,7 @@ fn refusal(
         Err(e) => e,
         Ok(None) => AppError::NotFound("wish"),
         Ok(Some(w)) if !w.visible_to(c) => AppError::NotFound("wish"),
-        Ok(Some(w)) if !w.status().allows(m) => AppError::Conflict(m.refusal()),
+        Ok(Some(w)) if !w.status().allows(m) => AppError::Conflict(wrong_status(m)),
         Ok(Some(_)) => otherwise,
     }
 }
@@ -255,7 +255,7 @@ pub fn adopt(
 ) -> Result<WishView, AppError> {
     let w = get(conn, id)?;
     if w.status() != WishStatus::Open {
-        return Err(AppError::Conflict(Move::Adopt.refusal()));
+        return Err(AppError::Conflict(wrong_status(Move::Adopt)));
     }
     ledger::hold(conn, by.as_str())?;
     let held: i64 = wishes::table
@@ -342,7 +342,7 @@ fn for_review(
         return Err(own_wish());
     }
     if !w.status().allows(m) {
-        return Err(AppError::Conflict(m.refusal()));
+        return Err(AppError::Conflict(wrong_status(m)));
     }
     Ok(w)
 }
@@ -456,8 +456,18 @@ pub fn cancel(
         ))
         .execute(conn)?;
     if n == 0 {
-        let closed = AppError::Conflict(Move::Cancel.refusal());
+        let closed = AppError::Conflict(wrong_status(Move::Cancel));
         return Err(refusal(conn, id, Move::Cancel, Caller::staff(by), closed));
     }
     get(conn, id)
+}
+
+/// The 409 when the wish is in none of the statuses [`Move::from`] starts from.
+fn wrong_status(m: Move) -> Conflict {
+    match m {
+        Move::Adopt => Conflict::WishNotOpen,
+        Move::Release | Move::Fulfil => Conflict::WishNotAdopted,
+        Move::Reject | Move::Confirm => Conflict::WishNotFulfilled,
+        Move::Cancel => Conflict::WishClosed,
+    }
 }

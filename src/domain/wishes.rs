@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use super::rule::Rule;
 use super::text::{bounded, in_range};
-use crate::error::Conflict;
 
 /// The most points a wish credits.
 pub const MAX_POINTS: i64 = 10_000;
@@ -72,16 +71,6 @@ impl Move {
             Move::Cancel => WishStatus::Cancelled,
         }
     }
-
-    /// The 409 when the wish is in none of [`Move::from`].
-    pub fn refusal(self) -> Conflict {
-        match self {
-            Move::Adopt => Conflict::WishNotOpen,
-            Move::Release | Move::Fulfil => Conflict::WishNotAdopted,
-            Move::Reject | Move::Confirm => Conflict::WishNotFulfilled,
-            Move::Cancel => Conflict::WishClosed,
-        }
-    }
 }
 
 impl WishStatus {
@@ -135,8 +124,6 @@ mod tests {
         for done in [Confirmed, Cancelled] {
             assert!(moves.iter().all(|m| !done.allows(*m)));
         }
-        assert_eq!(Move::Cancel.refusal(), Conflict::WishClosed);
-        assert_eq!(Move::Adopt.refusal(), Conflict::WishNotOpen);
     }
 
     #[test]
