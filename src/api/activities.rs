@@ -64,6 +64,8 @@ pub struct ActivityInput {
     pub ends_at: DateTime<Utc>,
     #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
+    /// Points per hour served, 1–1,000. A log's `points_proposed` is
+    /// `floor(minutes * points_per_hour / 60)`, capped at 10,000 (the most one approval awards).
     #[schema(minimum = 1, maximum = 1000)]
     pub points_per_hour: Option<i64>,
     #[schema(minimum = 1, maximum = 10000)]

@@ -15,11 +15,12 @@ use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::Manager;
 use crate::db::activity_logs::{self, Filter, LogView, Record};
-use crate::domain::activities::LogStatus;
+use crate::domain::activities::{LogStatus, MAX_AWARD};
 use crate::domain::ids::LogId;
 use crate::domain::page::Page;
 use crate::domain::text;
 use crate::error::{parse_id, AppError, FieldErrors};
+use crate::messages::Lang;
 use crate::startup::AppState;
 
 /// The activity logs' routes, inside `/api/v1`.
@@ -76,6 +77,7 @@ pub struct ActivityLog {
     pub check_in_location: Option<Location>,
     pub check_out_location: Option<Location>,
     pub minutes: Option<i64>,
+    /// `fixed_points`, or `floor(minutes * points_per_hour / 60)` capped at 10,000.
     pub points_proposed: Option<i64>,
     pub points_awarded: Option<i64>,
     pub check_in_distance_m: Option<f64>,
@@ -316,7 +318,9 @@ pub async fn approve(
     let cmd = body_after_role(&state, &caller, cmd).await?;
     let id = parse_id::<LogId>(&path);
     let mut errs = FieldErrors::default();
-    let points = errs.check_opt("points", cmd.body.points, |p| text::in_range(p, 0, 10_000));
+    let points = errs.check_opt("points", cmd.body.points, |p| {
+        text::in_range(p, 0, MAX_AWARD)
+    });
     let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
     let checked = errs.finish().map(|_| (points.flatten(), note.flatten()));
     let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
@@ -471,7 +475,8 @@ impl BulkResult {
                 Err(e) => result.failed.push(BulkFailure {
                     id: id.clone(),
                     code: e.code().to_owned(),
-                    detail: e.to_string(),
+                    // The problem's detail: never the internals of a fault.
+                    detail: e.problem(Lang::En).detail,
                 }),
             }
         }

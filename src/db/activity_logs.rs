@@ -450,10 +450,17 @@ pub fn bulk_approve(
         let approving = |conn: &mut DbConnection| {
             mark_approved(conn, who, &parse_id::<LogId>(&ids[i])?, None, None, now)
         };
+        // One bad log never fails the batch: whatever refused it (a rule, or a fault its
+        // savepoint rolled back) is reported in `failed`. Only a lost database ends the batch.
         match savepoint(conn, approving) {
             Ok(approved) => moved.push((i, approved)),
-            Err(e) if !e.is_fault() => outcomes[i] = Some(Err(e)),
-            Err(fault) => return Err(fault),
+            Err(AppError::Unavailable) => return Err(AppError::Unavailable),
+            Err(e) => {
+                if e.is_fault() {
+                    tracing::error!(error = ?e, log = %ids[i], "bulk approve: one log failed");
+                }
+                outcomes[i] = Some(Err(e));
+            }
         }
     }
     moved.sort_by(|(a, x), (b, y)| (x.volunteer_id(), &ids[*a]).cmp(&(y.volunteer_id(), &ids[*b])));

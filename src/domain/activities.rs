@@ -22,6 +22,10 @@ pub enum PointsRule {
     Fixed(i64),
 }
 
+/// The most points one approval awards (the approve body's `points` range, and a CHECK on
+/// `activity_logs.points_awarded`).
+pub const MAX_AWARD: i64 = 10_000;
+
 impl PointsRule {
     /// Parses the two optional fields: exactly one, in its range.
     pub fn parse(points_per_hour: Option<i64>, fixed_points: Option<i64>) -> Result<Self, Rule> {
@@ -35,11 +39,14 @@ impl PointsRule {
     }
 
     /// `points_proposed` for `minutes` served: `fixed_points`, or
-    /// `floor(minutes * points_per_hour / 60)`.
+    /// `floor(minutes * points_per_hour / 60)` capped at [`MAX_AWARD`], so that the default of
+    /// an approval is always a points value an approval may award.
     pub fn proposed(self, minutes: i64) -> i64 {
         match self {
             PointsRule::Fixed(points) => points,
-            PointsRule::PerHour(per_hour) => minutes.max(0).saturating_mul(per_hour) / 60,
+            PointsRule::PerHour(per_hour) => {
+                (minutes.max(0).saturating_mul(per_hour) / 60).min(MAX_AWARD)
+            }
         }
     }
 
@@ -279,6 +286,8 @@ mod tests {
         assert_eq!(PointsRule::PerHour(10).proposed(5), 0);
         assert_eq!(PointsRule::PerHour(7).proposed(59), 6);
         assert_eq!(PointsRule::Fixed(25).proposed(0), 25);
+        // 11 hours at 1,000 an hour would be 11,000: capped at what one approval may award.
+        assert_eq!(PointsRule::PerHour(1_000).proposed(660), MAX_AWARD);
     }
 
     #[test]

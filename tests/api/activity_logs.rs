@@ -455,3 +455,31 @@ async fn bulk_approval_and_a_concurrent_single_review_of_the_same_volunteer_do_n
     assert_eq!(result["approved"].as_array().map(Vec::len), Some(2));
     assert_eq!(app.balance(&v).await, 70);
 }
+
+#[actix_web::test]
+async fn eleven_hours_at_a_thousand_an_hour_propose_the_cap_of_ten_thousand_and_approve_in_bulk() {
+    let app = spawn_app().await;
+    let (recorder, approver) = (app.staff().await, app.staff().await);
+    let (long, short) = (app.volunteer().await, app.volunteer().await);
+    app.set_time(base());
+    let rich = json!({"points_per_hour": 1_000, "ends_at": rfc(base() + TimeDelta::hours(11))});
+    let activity = id(&app.publish(&recorder, rich).await);
+    let mut logs = Vec::new();
+    for (who, minutes) in [(&long, 660), (&short, 60)] {
+        let log = app
+            .record_attendance(&recorder, &activity, who, minutes)
+            .expect_json(StatusCode::CREATED)
+            .await;
+        logs.push(log);
+    }
+    assert_eq!(logs[0]["points_proposed"], 10_000);
+    assert_eq!(logs[1]["points_proposed"], 1_000);
+    let answer = app
+        .bulk_approve(&approver, &json!([id(&logs[0]), id(&logs[1])]))
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(answer["approved"].as_array().map(Vec::len), Some(2));
+    assert_eq!(answer["failed"], json!([]));
+    assert_eq!(app.balance(&long).await, 10_000);
+    assert_eq!(app.balance(&short).await, 1_000);
+}
