@@ -257,6 +257,10 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             "距 starts_at 不能超过 7 天",
         ),
         Rule::AfterFrom => fixed("must be after from", "须晚于 from"),
+        Rule::TimeOutOfRange => fixed(
+            "must be a time in the years 2000 to 2099",
+            "须为 2000 年至 2099 年之间的时间",
+        ),
         Rule::Latitude => fixed(
             "lat must be between -90 and 90",
             "纬度 lat 须在 -90 到 90 之间",

@@ -20,6 +20,7 @@ use crate::domain::ids::{ActivityId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::rule::Rule;
 use crate::domain::text;
+use crate::domain::time;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
@@ -199,6 +200,8 @@ pub(super) async fn body_after_role<T>(
 
 /// Checks what API.md bounds on an activity's editable fields, naming every broken one.
 fn check_fields(f: &Editable, errs: &mut FieldErrors) {
+    errs.check("starts_at", time::accepted(f.starts_at.and_utc()));
+    errs.check("ends_at", time::accepted(f.ends_at.and_utc()));
     if let Err(m) = rules::check_times(f.starts_at, f.ends_at) {
         errs.add("ends_at", m);
     }
@@ -364,8 +367,11 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let (limit, cursor) = page.parse()?;
     let q = query.into_inner();
-    let from = q.from.map(naive).unwrap_or_else(|| state.clock.now_naive());
-    let to = q.to.map(naive);
+    let mut errs = FieldErrors::default();
+    let from = errs.check_opt("from", q.from, time::accepted).flatten();
+    let to = errs.check_opt("to", q.to, time::accepted).flatten();
+    errs.finish()?;
+    let from = from.unwrap_or_else(|| state.clock.now_naive());
     if to.is_some_and(|to| to <= from) {
         return Err(AppError::invalid("to", Rule::AfterFrom));
     }

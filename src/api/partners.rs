@@ -21,6 +21,7 @@ use crate::domain::ids::{Id, PartnerId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::partners::{self as rules, PartnerKind};
 use crate::domain::rule::Rule;
+use crate::domain::time;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
@@ -380,8 +381,12 @@ pub async fn settlement(
     let id = PartnerId::parse(&path.into_inner());
     let (month_start, month_end) =
         rules::month_containing(state.clock.now(), state.config.community_tz);
-    let from = query.from.unwrap_or(month_start);
-    let to = query.to.unwrap_or(month_end);
+    let mut errs = FieldErrors::default();
+    let from = errs.check_opt("from", query.from, |t| time::accepted(t).map(|_| t));
+    let to = errs.check_opt("to", query.to, |t| time::accepted(t).map(|_| t));
+    errs.finish()?;
+    let from = from.flatten().unwrap_or(month_start);
+    let to = to.flatten().unwrap_or(month_end);
     let (partner_id, lines) = state
         .db
         .read(move |conn| {

@@ -18,6 +18,7 @@ use crate::db::DbConnection;
 use crate::domain::ids::{VolunteerId, WishId};
 use crate::domain::page::Page;
 use crate::domain::text;
+use crate::domain::time;
 use crate::domain::wishes::{self as rules, WishStatus};
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
@@ -229,8 +230,9 @@ fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
     let description = errs.check_opt("description", b.description.as_deref(), text::description);
     let beneficiary = errs.check("beneficiary", rules::beneficiary(&b.beneficiary));
     let points = errs.check("points", rules::points(b.points));
-    let (Some(title), Some(description), Some(beneficiary), Some(points)) =
-        (title, description, beneficiary, points)
+    let due_at = errs.check_opt("due_at", b.due_at, time::accepted);
+    let (Some(title), Some(description), Some(beneficiary), Some(points), Some(due_at)) =
+        (title, description, beneficiary, points, due_at)
     else {
         return Err(errs.into_error());
     };
@@ -248,7 +250,7 @@ fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
         beneficiary,
         team_id,
         points,
-        due_at: b.due_at.map(|t| t.naive_utc()),
+        due_at,
     })
 }
 

@@ -49,4 +49,5 @@ pub mod people;
 pub mod rewards;
 pub mod rule;
 pub mod text;
+pub mod time;
 pub mod wishes;

@@ -28,6 +28,8 @@ pub enum Rule {
     WithinSevenDays,
     /// A `to` not after `from`.
     AfterFrom,
+    /// A time outside years 2000–2099.
+    TimeOutOfRange,
     /// A latitude outside -90–90.
     Latitude,
     /// A longitude outside -180–180.

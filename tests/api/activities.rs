@@ -229,3 +229,44 @@ async fn a_leader_may_name_their_team_in_upper_case_to_publish_and_edit_its_acti
     assert_eq!(edited["team_id"], team.as_str());
     assert_eq!(edited["title"], "Renamed");
 }
+
+#[actix_web::test]
+async fn times_outside_years_2000_to_2099_are_422_wherever_they_come_in_and_change_nothing() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let fields = |problem: &Value| -> Vec<String> {
+        let errors = problem["errors"].as_array().cloned().unwrap_or_default();
+        errors
+            .iter()
+            .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let ancient = json!({"title": "Old", "starts_at": "1900-01-01T09:00:00Z",
+        "ends_at": "1900-01-01T10:00:00Z", "points_per_hour": 10});
+    let refused = app
+        .create_activity(&staff, &ancient)
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(fields(&refused), ["starts_at", "ends_at"]);
+    for query in ["from=-5000-01-01T00:00:00Z", "to=2200-01-01T00:00:00Z"] {
+        let refused = app
+            .activities(&staff, query)
+            .expect_problem(422, "validation-failed")
+            .await;
+        let field = query.split('=').next().unwrap_or_default();
+        assert_eq!(fields(&refused), [field]);
+    }
+    let partner = app.a_partner(&staff, "老年食堂").await;
+    app.settlement(&staff, &partner, "from=1000-01-01T00:00:00Z")
+        .expect_problem(422, "validation-failed")
+        .await;
+    let wish = json!({"title": "A coat", "beneficiary": "The Wang family", "points": 10,
+        "due_at": "2200-01-01T00:00:00Z"});
+    let refused = app
+        .create_wish(&staff, &wish)
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(fields(&refused), ["due_at"]);
+    let listed = app.activities(&staff, "").expect_json(StatusCode::OK).await;
+    assert_eq!(listed["items"], json!([]));
+}

@@ -1,0 +1,58 @@
+//! The window of times the service accepts from a client: years 2000 to 2099 (UTC). Outside it a
+//! time is a typo or an attack, and some would not fit a database column (PostgreSQL's
+//! `TIMESTAMP` ends at 4713 BC) or the check-in arithmetic.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use super::rule::Rule;
+
+/// The first accepted instant: 2000-01-01T00:00:00Z.
+fn earliest() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or(NaiveDateTime::MIN)
+}
+
+/// The first instant no longer accepted: 2100-01-01T00:00:00Z.
+fn end() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2100, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
+/// A client-sent instant, as the UTC the database stores, if it lies in years 2000–2099.
+pub fn accepted(t: DateTime<Utc>) -> Result<NaiveDateTime, Rule> {
+    let t = t.naive_utc();
+    if (earliest()..end()).contains(&t) {
+        Ok(t)
+    } else {
+        Err(Rule::TimeOutOfRange)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .expect("a test time")
+    }
+
+    #[test]
+    fn times_in_years_2000_to_2099_are_accepted_and_others_refused() {
+        assert!(accepted(at("2000-01-01T00:00:00Z")).is_ok());
+        assert!(accepted(at("2099-12-31T23:59:59Z")).is_ok());
+        assert_eq!(
+            accepted(at("1999-12-31T23:59:59Z")),
+            Err(Rule::TimeOutOfRange)
+        );
+        assert_eq!(
+            accepted(at("2100-01-01T00:00:00Z")),
+            Err(Rule::TimeOutOfRange)
+        );
+        let ancient = DateTime::<Utc>::MIN_UTC;
+        assert_eq!(accepted(ancient), Err(Rule::TimeOutOfRange));
+    }
+}
