@@ -30,6 +30,8 @@ pub struct Config {
     pub database_timeout: Duration,
     /// The rate limits.
     pub limits: Limits,
+    /// `COMMUNITY_TZ`: the community's time zone (IANA); months and years in reports are its.
+    pub community_tz: chrono_tz::Tz,
 }
 
 /// How logs are printed.
@@ -125,6 +127,12 @@ impl Config {
             "json" => LogFormat::Json,
             other => bail!("LOG_FORMAT={other:?} must be pretty or json"),
         };
+        let community_tz = match get("COMMUNITY_TZ") {
+            None => chrono_tz::Asia::Shanghai,
+            Some(v) => v.parse::<chrono_tz::Tz>().map_err(|_| {
+                anyhow::anyhow!("COMMUNITY_TZ={v:?} is not an IANA time zone like Asia/Shanghai")
+            })?,
+        };
         let defaults = Limits::default();
         let limits = Limits {
             login_failures_per_phone: Limit {
@@ -159,6 +167,7 @@ impl Config {
             pool_size: number("DATABASE_POOL_SIZE", 8)?,
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
             limits,
+            community_tz,
         })
     }
 }
@@ -212,6 +221,7 @@ mod tests {
             ("JWT_SECRET", "short"),
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
+            ("COMMUNITY_TZ", "Mars/Olympus"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#}");

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod ledger;
 pub mod ops;
 pub mod people;
+pub mod reports;
 pub mod rewards;
 pub mod teams;
 
@@ -39,6 +40,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(teams::Doc::openapi());
     doc.merge(activities::Doc::openapi());
     doc.merge(rewards::Doc::openapi());
+    doc.merge(reports::Doc::openapi());
     doc
 }
 
@@ -91,6 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/ledger/verify").route(get().to(ledger::verify)))
             .configure(teams::routes)
             .configure(activities::routes)
-            .configure(rewards::routes),
+            .configure(rewards::routes)
+            .configure(reports::routes),
     );
 }

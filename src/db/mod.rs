@@ -7,6 +7,7 @@ pub mod adjustments;
 pub mod idempotency;
 pub mod ledger;
 pub mod redemptions;
+pub mod reports;
 pub mod rewards;
 pub mod schema;
 pub mod teams;

@@ -45,5 +45,6 @@ pub mod ids;
 pub mod ledger;
 pub mod page;
 pub mod people;
+pub mod reports;
 pub mod rewards;
 pub mod text;

@@ -8,5 +8,6 @@ mod auth;
 mod ledger;
 mod ops;
 mod people;
+mod reports;
 mod rewards;
 mod teams;
