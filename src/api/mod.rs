@@ -5,6 +5,7 @@ pub mod activities;
 pub mod activity_logs;
 pub mod auth;
 pub mod check_in;
+pub mod exports;
 pub mod extract;
 pub mod ledger;
 pub mod ops;
@@ -41,6 +42,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(activities::Doc::openapi());
     doc.merge(rewards::Doc::openapi());
     doc.merge(reports::Doc::openapi());
+    doc.merge(exports::Doc::openapi());
     doc
 }
 
@@ -94,6 +96,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(teams::routes)
             .configure(activities::routes)
             .configure(rewards::routes)
-            .configure(reports::routes),
+            .configure(reports::routes)
+            .configure(exports::routes),
     );
 }

@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod activity_logs;
 pub mod adjustments;
+pub mod exports;
 pub mod idempotency;
 pub mod ledger;
 pub mod redemptions;

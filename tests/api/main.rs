@@ -5,6 +5,7 @@ mod helpers;
 
 mod activities;
 mod auth;
+mod exports;
 mod ledger;
 mod ops;
 mod people;
