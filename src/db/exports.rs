@@ -11,7 +11,8 @@ use crate::domain::activities::LogStatus;
 use crate::error::AppError;
 
 /// Where the next batch starts: after the row with this time and id (the first batch starts
-/// after `(from, "")`, so a row at exactly `from` is included).
+/// after `(from, "")`, so a row at exactly `from` is included). Compared as a row value, which
+/// both databases answer from the `(created_at, id)` index.
 #[derive(Debug, Clone)]
 pub struct After {
     pub at: NaiveDateTime,
@@ -90,7 +91,7 @@ pub fn activity_logs(
          LEFT JOIN teams tm ON tm.id = a.team_id \
          JOIN users u ON u.id = l.volunteer_id \
          LEFT JOIN users r ON r.id = l.reviewed_by \
-         WHERE l.created_at >= $1 AND (l.created_at > $1 OR l.id > $2) AND l.created_at < $3 \
+         WHERE (l.created_at, l.id) > ($1, $2) AND l.created_at < $3 \
            AND ($4 IS NULL OR a.team_id = $4) AND ($5 IS NULL OR l.status = $5) \
          ORDER BY l.created_at, l.id LIMIT $6",
     )
@@ -138,7 +139,7 @@ pub fn people(
                   WHERE x.volunteer_id = u.id AND x.status = 'approved') AS minutes_served, \
                 u.created_at AS created_at \
          FROM users u LEFT JOIN accounts ac ON ac.id = u.id \
-         WHERE u.created_at >= $1 AND (u.created_at > $1 OR u.id > $2) \
+         WHERE (u.created_at, u.id) > ($1, $2) \
          ORDER BY u.created_at, u.id LIMIT $3",
     )
     .bind::<Timestamp, _>(after.at)
@@ -203,9 +204,7 @@ pub fn entries(
          JOIN ledger_entries e ON e.transaction_id = t.id \
          JOIN accounts ac ON ac.id = e.account_id \
          LEFT JOIN users u ON u.id = ac.volunteer_id \
-         WHERE t.created_at >= $1 \
-           AND (t.created_at > $1 OR t.id > $2 OR (t.id = $2 AND e.id > $3)) \
-           AND t.created_at < $4 \
+         WHERE (t.created_at, t.id, e.id) > ($1, $2, $3) AND t.created_at < $4 \
          ORDER BY t.created_at, t.id, e.id LIMIT $5",
     )
     .bind::<Timestamp, _>(after.at)
