@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`.
+//! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`,
+//! `import-volunteers`.
 
 use std::process::ExitCode;
 
@@ -39,6 +40,16 @@ pub enum Command {
     },
     /// Check the ledger's invariants over the whole database; exits 1 if any is broken.
     VerifyLedger,
+    /// Import the community's volunteer list (CSV: phone, name, team, team_role,
+    /// opening_points; UTF-8 or GB18030), as `POST /volunteers/import` does. Prints the report
+    /// as JSON; exits 1 if any row had an error.
+    ImportVolunteers {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Report what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Runs the command the user asked for.
@@ -53,6 +64,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::CreateAdmin { phone, name } => create_admin(&config, &phone, &name),
         Command::VerifyLedger => verify_ledger(&config),
+        Command::ImportVolunteers { file, dry_run } => import_volunteers(&config, &file, dry_run),
     }
 }
 
@@ -141,4 +153,22 @@ fn verify_ledger(config: &Config) -> anyhow::Result<ExitCode> {
         println!("{} problem(s) found", report.problems.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn import_volunteers(
+    config: &Config,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let parsed = crate::domain::import::parse(&bytes)
+        .map_err(|m| anyhow::anyhow!("{}: {m}", file.display()))?;
+    let db = migrated(config)?;
+    let report = crate::db::import::run(&db, parsed, dry_run, Clock::System.now_naive())?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod check_in;
 pub mod exports;
 pub mod extract;
+pub mod import;
 pub mod ledger;
 pub mod ops;
 pub mod people;
@@ -43,6 +44,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(rewards::Doc::openapi());
     doc.merge(reports::Doc::openapi());
     doc.merge(exports::Doc::openapi());
+    doc.merge(import::Doc::openapi());
     doc
 }
 
@@ -85,6 +87,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(get().to(people::list))
                     .route(post().to(people::create)),
             )
+            // Before `/volunteers/{id}`, which would otherwise take the path (and answer 405).
+            .configure(import::routes)
             .service(resource("/volunteers/{id}").route(get().to(people::get)))
             .service(resource("/volunteers/{id}/role").route(put().to(people::set_role)))
             .service(resource("/volunteers/{id}/password").route(put().to(people::reset_password)))

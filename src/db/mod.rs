@@ -6,6 +6,7 @@ pub mod activity_logs;
 pub mod adjustments;
 pub mod exports;
 pub mod idempotency;
+pub mod import;
 pub mod ledger;
 pub mod redemptions;
 pub mod reports;
@@ -186,6 +187,23 @@ impl Db {
         transaction(&mut conn, f)
     }
 
+    /// Runs `f` in a write transaction that always rolls back: a rehearsal (a dry run) that
+    /// answers what `f` would do and changes nothing.
+    pub fn rehearse_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let _guard = self
+            .write_lock
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut conn = self.pool.get()?;
+        begin_write(&mut conn)?;
+        let answer = f(&mut conn);
+        DbConnection::rollback_transaction(&mut conn)?;
+        answer
+    }
+
     /// Runs read work on the blocking pool, so no request thread waits on the database.
     pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -222,17 +240,23 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
-/// One transaction on `conn`, `BEGIN IMMEDIATE` on SQLite.
-fn transaction<T>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
-) -> Result<T, AppError> {
+/// Begins a write transaction on `conn`: `BEGIN IMMEDIATE` on SQLite.
+fn begin_write(conn: &mut DbConnection) -> Result<(), AppError> {
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
         }
         DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
     }
+    Ok(())
+}
+
+/// One transaction on `conn`, `BEGIN IMMEDIATE` on SQLite.
+fn transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
             DbConnection::commit_transaction(conn)?;

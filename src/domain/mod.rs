@@ -42,6 +42,7 @@ macro_rules! named_enum {
 
 pub mod activities;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod page;
 pub mod people;

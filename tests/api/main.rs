@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod import;
+
 mod activities;
 mod auth;
 mod exports;
