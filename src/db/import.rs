@@ -62,12 +62,13 @@ pub fn apply(
         ..ImportReport::default()
     };
     let mut team_ids: HashMap<String, TeamId> = HashMap::new();
+    let known = Known::read(conn, &parsed.good)?;
     for row in parsed.good {
         let team = match &row.team {
             None => None,
             Some(name) => Some(team_named(conn, name, &mut team_ids, &mut report, now)?),
         };
-        match apply_row(conn, &row, team.as_ref(), now)? {
+        match apply_row(conn, &known, &row, team.as_ref(), now)? {
             Outcome::Created => report.created += 1,
             Outcome::Updated => report.updated += 1,
             Outcome::Unchanged => report.unchanged += 1,
@@ -75,6 +76,47 @@ pub fn apply(
     }
     report.errors.sort_by_key(|e| e.line);
     Ok(report)
+}
+
+/// What the database already holds about the file's phones, read in a few queries rather than
+/// a few per row.
+struct Known {
+    /// phone → (id, name).
+    people: HashMap<String, (String, String)>,
+    /// (team id, volunteer id) → role.
+    memberships: HashMap<(String, String), TeamRole>,
+}
+
+impl Known {
+    /// Rows per `IN (...)` list (SQLite allows a few thousand parameters at least).
+    const CHUNK: usize = 500;
+
+    fn read(conn: &mut DbConnection, rows: &[Row]) -> Result<Known, AppError> {
+        let phones: Vec<&str> = rows.iter().map(|r| r.phone.as_str()).collect();
+        let mut people = HashMap::new();
+        let mut memberships = HashMap::new();
+        for chunk in phones.chunks(Self::CHUNK) {
+            let found: Vec<(String, String, String)> = users::table
+                .filter(users::phone.eq_any(chunk))
+                .select((users::phone, users::id, users::name))
+                .load(conn)?;
+            let ids: Vec<&str> = found.iter().map(|(_, id, _)| id.as_str()).collect();
+            let roles: Vec<(String, String, TeamRole)> = team_members::table
+                .filter(team_members::volunteer_id.eq_any(&ids))
+                .select((
+                    team_members::team_id,
+                    team_members::volunteer_id,
+                    team_members::role,
+                ))
+                .load(conn)?;
+            memberships.extend(roles.into_iter().map(|(t, v, r)| ((t, v), r)));
+            people.extend(found.into_iter().map(|(phone, id, name)| (phone, (id, name))));
+        }
+        Ok(Known {
+            people,
+            memberships,
+        })
+    }
 }
 
 enum Outcome {
@@ -114,11 +156,12 @@ fn team_named(
 /// One row: the person (created, or renamed if the name differs) and their membership.
 fn apply_row(
     conn: &mut DbConnection,
+    known: &Known,
     row: &Row,
     team: Option<&TeamId>,
     now: NaiveDateTime,
 ) -> Result<Outcome, AppError> {
-    let (volunteer, mut outcome) = match user_rows::find_by_phone(conn, row.phone.as_str())? {
+    let (volunteer, mut outcome) = match known.people.get(row.phone.as_str()) {
         None => {
             // No password: they get one at the desk (a reset by staff).
             let user = user_rows::create(
@@ -133,23 +176,18 @@ fn apply_row(
             )?;
             (user.id, Outcome::Created)
         }
-        Some(user) if user.name != row.name => {
-            diesel::update(users::table.find(&user.id))
+        Some((id, name)) if *name != row.name => {
+            diesel::update(users::table.find(id))
                 .set(users::name.eq(&row.name))
                 .execute(conn)?;
-            (user.id, Outcome::Updated)
+            (id.clone(), Outcome::Updated)
         }
-        Some(user) => (user.id, Outcome::Unchanged),
+        Some((id, _)) => (id.clone(), Outcome::Unchanged),
     };
     let volunteer = VolunteerId::parse(&volunteer).ok_or(AppError::NotFound("volunteer"))?;
     if let Some(team) = team {
-        let role: Option<TeamRole> = team_members::table
-            .filter(team_members::team_id.eq(team))
-            .filter(team_members::volunteer_id.eq(&volunteer))
-            .select(team_members::role)
-            .first(conn)
-            .optional()?;
-        if role != Some(row.team_role) {
+        let key = (team.as_str().to_owned(), volunteer.as_str().to_owned());
+        if known.memberships.get(&key) != Some(&row.team_role) {
             team_rows::set_member(conn, team, &volunteer, row.team_role, now)?;
             if matches!(outcome, Outcome::Unchanged) {
                 outcome = Outcome::Updated;
