@@ -110,7 +110,11 @@ impl Known {
                 ))
                 .load(conn)?;
             memberships.extend(roles.into_iter().map(|(t, v, r)| ((t, v), r)));
-            people.extend(found.into_iter().map(|(phone, id, name)| (phone, (id, name))));
+            people.extend(
+                found
+                    .into_iter()
+                    .map(|(phone, id, name)| (phone, (id, name))),
+            );
         }
         Ok(Known {
             people,

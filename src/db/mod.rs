@@ -179,17 +179,11 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let _guard = self
-            .write_lock
-            .as_ref()
-            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let mut conn = self.pool.get()?;
-        transaction(&mut conn, f)
+        self.writer(|conn| transaction(conn, f))
     }
 
-    /// Runs `f` in a write transaction that always rolls back: a rehearsal (a dry run) that
-    /// answers what `f` would do and changes nothing.
-    pub fn rehearse_blocking<T>(
+    /// Runs `f` on a pooled connection as this process's one writer (SQLite's in-process lock).
+    fn writer<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
@@ -198,10 +192,21 @@ impl Db {
             .as_ref()
             .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.pool.get()?;
-        begin_write(&mut conn)?;
-        let answer = f(&mut conn);
-        DbConnection::rollback_transaction(&mut conn)?;
-        answer
+        f(&mut conn)
+    }
+
+    /// Runs `f` in a write transaction that always rolls back: a rehearsal (a dry run) that
+    /// answers what `f` would do and changes nothing.
+    pub fn rehearse_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.writer(|conn| {
+            begin_write(conn)?;
+            let answer = f(conn);
+            DbConnection::rollback_transaction(conn)?;
+            answer
+        })
     }
 
     /// Runs read work on the blocking pool, so no request thread waits on the database.
