@@ -140,7 +140,7 @@ fn verify_ledger(config: &Config) -> anyhow::Result<ExitCode> {
     let db = migrated(config)?;
     let report = db.read_blocking(crate::db::verify_all)?;
     println!(
-        "checked {} accounts and {} transactions (rules L1, L2, L9, L10)",
+        "checked {} accounts and {} transactions (rules L1, L2, L9, L10 and the fund's figures)",
         report.accounts_checked, report.transactions_checked
     );
     for p in &report.problems {

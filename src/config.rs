@@ -5,9 +5,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use ipnet::IpNet;
 
 /// Where the SQLite database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_PATH: &str = "./data/volunteer-points.db";
+
+/// The community's time zone when `COMMUNITY_TZ` is unset.
+pub const DEFAULT_COMMUNITY_TZ: &str = "Asia/Shanghai";
 
 /// Every setting of the service.
 #[derive(Clone, Debug)]
@@ -26,11 +30,15 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `DATABASE_POOL_SIZE`: connections in the pool.
     pub pool_size: u32,
-    /// `DATABASE_TIMEOUT`: how long a request waits for a connection before answering 503.
+    /// `DATABASE_TIMEOUT`: how long a request waits for a connection, the write lock, a
+    /// database lock or a password-hashing thread before answering 503.
     pub database_timeout: Duration,
+    /// `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` names the client (default none).
+    pub trusted_proxies: Vec<IpNet>,
     /// The rate limits.
     pub limits: Limits,
-    /// `COMMUNITY_TZ`: the community's time zone (IANA); months and years in reports are its.
+    /// `COMMUNITY_TZ`: the community's time zone (an IANA name), whose calendar months
+    /// settlements cover by default.
     pub community_tz: chrono_tz::Tz,
 }
 
@@ -127,12 +135,10 @@ impl Config {
             "json" => LogFormat::Json,
             other => bail!("LOG_FORMAT={other:?} must be pretty or json"),
         };
-        let community_tz = match get("COMMUNITY_TZ") {
-            None => chrono_tz::Asia::Shanghai,
-            Some(v) => v.parse::<chrono_tz::Tz>().map_err(|_| {
-                anyhow::anyhow!("COMMUNITY_TZ={v:?} is not an IANA time zone like Asia/Shanghai")
-            })?,
-        };
+        let tz_name = get("COMMUNITY_TZ").unwrap_or(DEFAULT_COMMUNITY_TZ);
+        let community_tz = tz_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!("COMMUNITY_TZ={tz_name:?} is not an IANA time zone like Asia/Shanghai")
+        })?;
         let defaults = Limits::default();
         let limits = Limits {
             login_failures_per_phone: Limit {
@@ -166,10 +172,30 @@ impl Config {
             log_format,
             pool_size: number("DATABASE_POOL_SIZE", 8)?,
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .map(parse_networks)
+                .transpose()
+                .context(
+                    "TRUSTED_PROXIES must list addresses or CIDRs, like 10.0.0.1, 10.1.0.0/16",
+                )?
+                .unwrap_or_default(),
             limits,
             community_tz,
         })
     }
+}
+
+/// Parses a list of addresses and CIDRs separated by commas or spaces (an address is a network
+/// of one).
+fn parse_networks(raw: &str) -> anyhow::Result<Vec<IpNet>> {
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .with_context(|| format!("{item:?} is not an address or CIDR"))
+        })
+        .collect()
 }
 
 /// Parses `900`, `900s`, `15m`, `12h` or `30d`.
@@ -210,6 +236,19 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert!(c.jwt_secret.is_none());
+        assert_eq!(c.community_tz, chrono_tz::Asia::Shanghai);
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_cidrs() {
+        let c = Config::from_vars(&vars(&[("TRUSTED_PROXIES", "10.0.0.1, 172.16.0.0/12 ::1")]))
+            .expect("valid proxies");
+        let nets: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.1/32", "172.16.0.0/12", "::1/128"]);
     }
 
     #[test]
@@ -222,6 +261,8 @@ mod tests {
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
             ("COMMUNITY_TZ", "Mars/Olympus"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "nginx"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#}");

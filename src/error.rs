@@ -55,6 +55,10 @@ pub enum Conflict {
     OutOfStock,
     LimitReached,
     RedemptionNotReserved,
+    WishNotOpen,
+    WishNotAdopted,
+    WishNotFulfilled,
+    WishClosed,
     IdempotencyInFlight,
 }
 
@@ -76,6 +80,10 @@ impl Conflict {
             Conflict::OutOfStock => "out-of-stock",
             Conflict::LimitReached => "limit-reached",
             Conflict::RedemptionNotReserved => "redemption-not-reserved",
+            Conflict::WishNotOpen => "wish-not-open",
+            Conflict::WishNotAdopted => "wish-not-adopted",
+            Conflict::WishNotFulfilled => "wish-not-fulfilled",
+            Conflict::WishClosed => "wish-closed",
             Conflict::IdempotencyInFlight => "idempotency-in-flight",
         }
     }
@@ -97,8 +105,14 @@ impl Conflict {
             Conflict::LogNotApproved => "only an approved log can be reversed",
             Conflict::InsufficientPoints => "the balance is lower than the points this needs",
             Conflict::OutOfStock => "the reward does not have that many left",
-            Conflict::LimitReached => "this would pass the reward's limit per volunteer",
+            Conflict::LimitReached => {
+                "this would pass a limit per person: a reward's units, or 3 wishes held at once"
+            }
             Conflict::RedemptionNotReserved => "only a reserved redemption can be cancelled",
+            Conflict::WishNotOpen => "only an open wish can be adopted",
+            Conflict::WishNotAdopted => "only an adopted wish can be released or fulfilled",
+            Conflict::WishNotFulfilled => "only a fulfilled wish can be confirmed or rejected",
+            Conflict::WishClosed => "this wish is already confirmed or cancelled",
             Conflict::IdempotencyInFlight => "a request with this Idempotency-Key is still running",
         }
     }
@@ -261,9 +275,30 @@ impl From<diesel::result::Error> for AppError {
             Error::NotFound => AppError::NotFound("resource"),
             // The connection died under the query: the database is down or restarting.
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => AppError::Unavailable,
+            // Waited too long for a lock: overload sheds (503) rather than queueing.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_timeout(info.message()) =>
+            {
+                tracing::warn!(error = %e, "a database wait timed out");
+                AppError::Unavailable
+            }
             _ => AppError::Database(e),
         }
     }
+}
+
+/// Whether a database message is a wait that ran out: PostgreSQL's `lock_timeout` and
+/// `statement_timeout` cancellations, SQLite's busy timeout. Neither driver gives these a kind of
+/// their own, so the (English, server default) messages are matched.
+fn is_timeout(message: &str) -> bool {
+    [
+        "canceling statement due to lock timeout",
+        "canceling statement due to statement timeout",
+        "database is locked",
+        "database table is locked",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {

@@ -1,68 +1,97 @@
-//! In-process sliding-window rate limits (login, registration, wrong check-in codes).
+//! In-process sliding-window rate limits (login, password checks, registration, wrong check-in
+//! codes).
 //!
 //! Each instance counts on its own: with several instances behind a balancer the effective limit
 //! is the per-instance limit times the instance count, which still stops guessing.
+//!
+//! Memory is bounded whatever callers send: a key is kept as its SHA-256 digest (32 bytes, however
+//! long the key), at most [`MAX_KEYS`] keys are kept, and each key holds at most `max` instants.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
+
 use crate::config::Limit;
 use crate::error::AppError;
+
+/// A key as it is kept: the digest of what the caller named.
+type KeyDigest = [u8; 32];
 
 /// Counts events per key over a sliding window.
 pub struct Limiter {
     limit: Limit,
-    events: Mutex<HashMap<String, VecDeque<Instant>>>,
+    state: Mutex<State>,
 }
 
-/// Past this many keys, a check also sweeps out keys with no recent events.
+/// The keys and when to sweep out those with no recent events.
+#[derive(Default)]
+struct State {
+    events: HashMap<KeyDigest, VecDeque<Instant>>,
+    /// A new key sweeps when there are this many keys; each sweep doubles what is left, so
+    /// sweeping costs O(1) a hit on average.
+    sweep_at: usize,
+    /// When a full limiter last swept: at the cap it sweeps at most once a second.
+    swept_full: Option<Instant>,
+}
+
+/// The fewest keys that make a new key sweep.
 const SWEEP_ABOVE: usize = 10_000;
+
+/// The most keys a limiter keeps. When that many keys all have recent events, a new key is
+/// refused (429) until some expire: failing closed keeps a flood of fresh keys from pushing out
+/// the counts that stop a guesser.
+pub const MAX_KEYS: usize = 100_000;
 
 impl Limiter {
     /// A limiter allowing `limit.max` events per `limit.window` per key.
     pub fn new(limit: Limit) -> Limiter {
         Limiter {
             limit,
-            events: Mutex::new(HashMap::new()),
+            state: Mutex::new(State {
+                sweep_at: SWEEP_ABOVE,
+                ..State::default()
+            }),
         }
     }
 
-    /// 429 if `key` already had `max` events in the window; records nothing.
-    pub fn check(&self, key: &str) -> Result<(), AppError> {
+    /// Records one event for `key`, or answers 429 (with the seconds until a slot frees) if
+    /// `key` already had `max` events in the window. The check and the record happen under one
+    /// lock, so concurrent hits can never pass more than `max`.
+    pub fn hit(&self, key: &str) -> Result<(), AppError> {
         let now = Instant::now();
-        let mut events = self.lock();
-        if let Some(seen) = events.get_mut(key) {
-            self.expire(seen, now);
-            if seen.len() >= self.limit.max as usize {
-                let oldest = seen.front().copied().unwrap_or(now);
-                let free_at = oldest + self.limit.window;
-                let wait = free_at.saturating_duration_since(now);
+        let window = self.limit.window;
+        let digest = digest(key);
+        let mut state = self.lock();
+        if state.events.len() >= state.sweep_at && !state.events.contains_key(&digest) {
+            let full = state.events.len() >= MAX_KEYS;
+            let swept_lately = state
+                .swept_full
+                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1));
+            if !(full && swept_lately) {
+                state
+                    .events
+                    .retain(|_, seen| seen.back().is_some_and(|t| now.duration_since(*t) < window));
+                state.sweep_at = (state.events.len() * 2).clamp(SWEEP_ABOVE, MAX_KEYS);
+                state.swept_full = full.then_some(now);
+            }
+            if state.events.len() >= MAX_KEYS {
                 return Err(AppError::RateLimited {
-                    retry_after: wait.as_secs().max(1),
+                    retry_after: window.as_secs().max(1),
                 });
             }
         }
-        Ok(())
-    }
-
-    /// Records one event for `key`.
-    pub fn record(&self, key: &str) {
-        let now = Instant::now();
-        let mut events = self.lock();
-        if events.len() > SWEEP_ABOVE {
-            let window = self.limit.window;
-            events.retain(|_, seen| seen.back().is_some_and(|t| now.duration_since(*t) < window));
-        }
-        let seen = events.entry(key.to_owned()).or_default();
+        let seen = state.events.entry(digest).or_default();
         self.expire(seen, now);
+        if seen.len() >= self.limit.max as usize {
+            let oldest = seen.front().copied().unwrap_or(now);
+            let wait = (oldest + window).saturating_duration_since(now);
+            return Err(AppError::RateLimited {
+                retry_after: wait.as_secs().max(1),
+            });
+        }
         seen.push_back(now);
-    }
-
-    /// Checks and, if allowed, records one event.
-    pub fn hit(&self, key: &str) -> Result<(), AppError> {
-        self.check(key)?;
-        self.record(key);
         Ok(())
     }
 
@@ -70,14 +99,24 @@ impl Limiter {
     /// turned out not to count (a correct code). Reserving first and releasing after keeps the
     /// limit under concurrent attempts, which a check-then-record would let through.
     pub fn release(&self, key: &str) {
-        if let Some(seen) = self.lock().get_mut(key) {
+        let mut state = self.lock();
+        let digest = digest(key);
+        if let Some(seen) = state.events.get_mut(&digest) {
             seen.pop_back();
+            if seen.is_empty() {
+                state.events.remove(&digest);
+            }
         }
     }
 
     /// Forgets `key` (a success resets a failure count).
     pub fn reset(&self, key: &str) {
-        self.lock().remove(key);
+        self.lock().events.remove(&digest(key));
+    }
+
+    /// How many keys are kept now.
+    pub fn keys(&self) -> usize {
+        self.lock().events.len()
     }
 
     fn expire(&self, seen: &mut VecDeque<Instant>, now: Instant) {
@@ -89,9 +128,13 @@ impl Limiter {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn digest(key: &str) -> KeyDigest {
+    Sha256::digest(key.as_bytes()).into()
 }
 
 /// A window of `minutes` minutes.
@@ -101,14 +144,20 @@ pub fn minutes(minutes: u64) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Barrier};
+
     use super::*;
+
+    fn limiter(max: u32) -> Limiter {
+        Limiter::new(Limit {
+            max,
+            window: minutes(1),
+        })
+    }
 
     #[test]
     fn the_limit_allows_max_events_then_refuses_with_retry_after() {
-        let limiter = Limiter::new(Limit {
-            max: 3,
-            window: minutes(1),
-        });
+        let limiter = limiter(3);
         for _ in 0..3 {
             assert!(limiter.hit("a").is_ok());
         }
@@ -127,5 +176,40 @@ mod tests {
             );
         }
         assert!(limiter.hit("a").is_err());
+    }
+
+    #[test]
+    fn concurrent_hits_on_one_key_pass_exactly_max() {
+        let limiter = Arc::new(limiter(5));
+        let start = Arc::new(Barrier::new(64));
+        let workers: Vec<_> = (0..64)
+            .map(|_| {
+                let (limiter, start) = (limiter.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    (0..20).filter(|_| limiter.hit("phone").is_ok()).count()
+                })
+            })
+            .collect();
+        let passed: usize = workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker"))
+            .sum();
+        assert_eq!(passed, 5);
+    }
+
+    #[test]
+    fn the_number_of_keys_is_capped() {
+        let limiter = limiter(5);
+        for i in 0..MAX_KEYS {
+            assert!(limiter.hit(&i.to_string()).is_ok());
+        }
+        assert_eq!(limiter.keys(), MAX_KEYS);
+        assert!(
+            limiter.hit("one key too many").is_err(),
+            "a full limiter refuses new keys"
+        );
+        assert!(limiter.hit("0").is_ok(), "known keys count on");
+        assert_eq!(limiter.keys(), MAX_KEYS);
     }
 }

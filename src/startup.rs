@@ -14,9 +14,11 @@ use actix_web::{web, App, HttpServer, ResponseError};
 use anyhow::{bail, Context};
 use rand::RngCore;
 use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::TokenKeys;
+use crate::auth::{Hasher, TokenKeys};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::db::{idempotency, Backend, Db};
@@ -31,6 +33,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Access-token keys.
     pub tokens: TokenKeys,
+    /// Where passwords are hashed and checked.
+    pub hasher: Hasher,
     /// The settings.
     pub config: Config,
     /// The rate limiters.
@@ -41,6 +45,8 @@ pub struct AppState {
 pub struct Limiters {
     /// Failed logins per phone.
     pub login_failures: Limiter,
+    /// Wrong current passwords per account (`PUT /me/password`), as many as failed logins.
+    pub password_failures: Limiter,
     /// Login attempts per client address.
     pub logins: Limiter,
     /// Registrations per client address.
@@ -53,6 +59,7 @@ impl Limiters {
     fn new(limits: &Limits) -> Limiters {
         Limiters {
             login_failures: Limiter::new(limits.login_failures_per_phone),
+            password_failures: Limiter::new(limits.login_failures_per_phone),
             logins: Limiter::new(limits.logins_per_address),
             registrations: Limiter::new(limits.registrations_per_address),
             check_in_codes: Limiter::new(crate::config::Limit {
@@ -83,6 +90,8 @@ impl Application {
         db.migrate().context("applying migrations failed")?;
         let state = web::Data::new(AppState {
             tokens: TokenKeys::new(secret.as_bytes(), config.access_token_ttl),
+            hasher: Hasher::per_core(config.database_timeout)
+                .context("cannot start the password-hashing threads")?,
             limiters: Limiters::new(&config.limits),
             db,
             clock,
@@ -167,7 +176,6 @@ fn jwt_secret(config: &Config, backend: Backend) -> anyhow::Result<String> {
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let purge_state = state.clone();
     actix_web::rt::spawn(async move { purge_idempotency_keys(purge_state).await });
-    let openapi = crate::api::openapi();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -180,8 +188,14 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             }))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
             .wrap(TracingLogger::default())
+            .into_utoipa_app()
+            .openapi(crate::api::openapi::ApiDoc::openapi())
             .configure(crate::api::routes)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .openapi_service(|doc| {
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api-docs/openapi.json", crate::api::openapi::complete(doc))
+            })
+            .into_app()
             // Swagger UI's assets are relative to `/docs/`; `/docs` itself only redirects there.
             .route(
                 "/docs",
@@ -200,16 +214,15 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     Ok(server)
 }
 
-/// Deletes expired idempotency answers in small batches, off the request path.
+/// Deletes expired idempotency answers every 10 minutes, all of them in small batches, off the
+/// request path.
 async fn purge_idempotency_keys(state: web::Data<AppState>) {
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         let now = state.clock.now_naive();
-        let result = state
-            .db
-            .write(move |conn| idempotency::purge(conn, now, 1000))
-            .await;
+        let db = state.db.clone();
+        let result = crate::db::blocking(move || idempotency::purge_expired(&db, now)).await;
         match result {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "purged expired idempotency keys"),
             Ok(_) => {}

@@ -4,11 +4,13 @@
 //! must still hold (L1, L2, L9). Runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{json, Value};
+
+#[path = "support/served.rs"]
+mod served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_volunteer-points");
 const SECRET: &str = "crash-test-secret-crash-test-secret-0123456789";
@@ -68,23 +70,7 @@ impl Target {
             .stderr(Stdio::null())
             .spawn()
             .expect("the service starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("the service prints where it listens")
-                .expect("a line");
-            if let Some(rest) = line.strip_prefix("volunteer-points listening on ") {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .expect("an address")
-                    .to_owned();
-            }
-        };
-        // Keep draining stdout so the service never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let address = served::listening_address(&mut child);
         (child, address)
     }
 }

@@ -3,10 +3,12 @@
 //! mounts and documents all three.
 
 use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_command, Command, PageParams};
@@ -20,81 +22,50 @@ use crate::domain::text;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document (with the activity logs' paths).
-#[derive(OpenApi)]
-#[openapi(paths(
-    create,
-    update,
-    list,
-    get,
-    cancel,
-    enroll,
-    unenroll,
-    super::check_in::check_in_code,
-    super::check_in::check_in_code_svg,
-    super::check_in::check_in,
-    super::check_in::check_out,
-    super::activity_logs::record,
-    super::activity_logs::list,
-    super::activity_logs::mine,
-    super::activity_logs::approve,
-    super::activity_logs::reject,
-    super::activity_logs::bulk_approve,
-    super::activity_logs::reverse,
-))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1` (with the activity logs' routes).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get as get_, patch, post, resource};
-    cfg.service(
-        resource("/activities")
-            .route(get_().to(list))
-            .route(post().to(create)),
-    )
-    .service(
-        resource("/activities/{id}")
-            .route(get_().to(get))
-            .route(patch().to(update)),
-    )
-    .service(resource("/activities/{id}/cancel").route(post().to(cancel)))
-    .service(
-        resource("/activities/{id}/enrollment")
-            .route(post().to(enroll))
-            .route(delete().to(unenroll)),
-    )
-    .service(
-        resource("/activities/{id}/check-in-code").route(get_().to(super::check_in::check_in_code)),
-    )
-    .service(
-        resource("/activities/{id}/check-in-code.svg")
-            .route(get_().to(super::check_in::check_in_code_svg)),
-    )
-    .service(resource("/activities/{id}/check-in").route(post().to(super::check_in::check_in)))
-    .service(resource("/activities/{id}/check-out").route(post().to(super::check_in::check_out)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    use super::check_in;
+    cfg.service(resource![list, create])
+        .service(resource![get, update])
+        .service(resource![cancel])
+        .service(resource![enroll, unenroll])
+        .service(resource![check_in::check_in_code])
+        .service(resource![check_in::check_in_code_svg])
+        .service(resource![check_in::check_in])
+        .service(resource![check_in::check_out]);
     super::activity_logs::routes(cfg);
 }
 
 /// An activity's geofence.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
 pub struct Geofence {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lng: f64,
     /// 10–10,000 metres.
+    #[schema(minimum = 10, maximum = 10000)]
     pub radius_m: i64,
 }
 
 /// `POST /activities`.
 #[derive(Deserialize, ToSchema)]
 pub struct ActivityInput {
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(max_length = 2000)]
     pub location: Option<String>,
+    #[schema(format = Uuid)]
     pub team_id: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub points_per_hour: Option<i64>,
+    #[schema(minimum = 1, maximum = 10000)]
     pub fixed_points: Option<i64>,
     pub geofence: Option<Geofence>,
 }
@@ -109,20 +80,21 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 /// `PATCH /activities/{id}`: any field of `ActivityInput` but the points rule (ignored).
 #[derive(Deserialize, ToSchema)]
 pub struct ActivityPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub location: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub team_id: Option<Option<String>>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
     pub capacity: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Geofence>)]
@@ -132,10 +104,12 @@ pub struct ActivityPatch {
 /// An activity as the caller sees it.
 #[derive(Serialize, ToSchema)]
 pub struct Activity {
+    #[schema(format = Uuid)]
     pub id: String,
     pub title: String,
     pub description: Option<String>,
     pub location: Option<String>,
+    #[schema(format = Uuid)]
     pub team_id: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -147,6 +121,7 @@ pub struct Activity {
     /// Whether the caller is enrolled.
     pub enrolled: bool,
     /// `scheduled` or `cancelled`.
+    #[schema(value_type = crate::api::schema::ActivityStatus)]
     pub status: String,
     pub created_at: DateTime<Utc>,
 }
@@ -299,9 +274,14 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
     Ok(f)
 }
 
-#[utoipa::path(post, path = "/api/v1/activities", tag = "activities", request_body = ActivityInput,
-    responses((status = 201, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_activity", tag = "activities", request_body = ActivityInput,
+    responses(
+        (status = 201, body = Activity),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -328,9 +308,13 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(patch, path = "/api/v1/activities/{id}", tag = "activities", request_body = ActivityPatch,
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "update_activity", tag = "activities", request_body = ActivityPatch,
+    responses(
+        (status = 200, body = Activity),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[patch("/activities/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -360,12 +344,15 @@ pub struct ActivityQuery {
     /// End of the window (exclusive; default: open).
     pub to: Option<DateTime<Utc>>,
     /// Only this team's activities.
+    #[param(format = Uuid)]
     pub team_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/activities", tag = "activities", params(ActivityQuery, PageParams),
-    responses((status = 200, body = inline(Page<Activity>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_activities", tag = "activities",
+    params(ActivityQuery, PageParams),
+    responses((status = 200, body = crate::api::schema::ActivityPage)),
     security(("bearer" = [])))]
+#[get("/activities")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -399,9 +386,10 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}", tag = "activities",
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_activity", tag = "activities",
+    responses((status = 200, body = Activity)),
     security(("bearer" = [])))]
+#[get("/activities/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -419,9 +407,14 @@ pub async fn get(
     Ok(json(StatusCode::OK, &found))
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/cancel", tag = "activities",
-    responses((status = 200, body = Activity), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "cancel_activity", tag = "activities",
+    responses(
+        (status = 200, body = Activity),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "activity-cancelled"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -448,14 +441,20 @@ pub async fn cancel(
 /// An enrolment.
 #[derive(Serialize, ToSchema)]
 pub struct Enrollment {
+    #[schema(format = Uuid)]
     pub activity_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub created_at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
-    responses((status = 201, body = Enrollment), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses(
+        (status = 201, body = Enrollment),
+        (status = 409, description = "already-enrolled, activity-full, activity-ended, activity-cancelled"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/enrollment")]
 pub async fn enroll(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -481,9 +480,10 @@ pub async fn enroll(
     .await
 }
 
-#[utoipa::path(delete, path = "/api/v1/activities/{id}/enrollment", tag = "activities",
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses((status = 204)),
     security(("bearer" = [])))]
+#[delete("/activities/{id}/enrollment")]
 pub async fn unenroll(
     state: web::Data<AppState>,
     caller: CurrentUser,

@@ -2,10 +2,12 @@
 //! reverse) and the volunteer's own logs. Mounted and documented from `activities`.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::activities::body_after_role;
@@ -21,24 +23,21 @@ use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// The activity logs' routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, post, resource};
-    cfg.service(
-        resource("/activity-logs")
-            .route(get().to(list))
-            .route(post().to(record)),
-    )
-    .service(resource("/activity-logs/bulk-approve").route(post().to(bulk_approve)))
-    .service(resource("/activity-logs/{id}/approve").route(post().to(approve)))
-    .service(resource("/activity-logs/{id}/reject").route(post().to(reject)))
-    .service(resource("/activity-logs/{id}/reverse").route(post().to(reverse)))
-    .service(resource("/me/activity-logs").route(get().to(mine)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, record])
+        .service(resource![bulk_approve])
+        .service(resource![approve])
+        .service(resource![reject])
+        .service(resource![reverse])
+        .service(resource![mine]);
 }
 
 /// A reported position.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Debug)]
 pub struct Location {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lng: f64,
     pub accuracy_m: Option<f64>,
 }
@@ -54,15 +53,21 @@ fn location(lat: Option<f64>, lng: Option<f64>, accuracy_m: Option<f64>) -> Opti
 /// One volunteer's attendance at one activity, and its review.
 #[derive(Serialize, ToSchema)]
 pub struct ActivityLog {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub activity_id: String,
     pub activity_title: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub volunteer_name: String,
     /// `checked_in`, `submitted`, `approved`, `rejected` or `reversed`.
+    #[schema(value_type = crate::api::schema::LogStatus)]
     pub status: String,
     /// `self` or `staff`.
+    #[schema(value_type = crate::api::schema::LogSource)]
     pub source: String,
+    #[schema(format = Uuid)]
     pub recorded_by: Option<String>,
     /// The recorder's note.
     pub note: Option<String>,
@@ -74,13 +79,17 @@ pub struct ActivityLog {
     pub points_proposed: Option<i64>,
     pub points_awarded: Option<i64>,
     pub check_in_distance_m: Option<f64>,
+    #[schema(format = Uuid)]
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub review_note: Option<String>,
+    #[schema(format = Uuid)]
     pub transaction_id: Option<String>,
+    #[schema(format = Uuid)]
     pub reversed_by: Option<String>,
     pub reversed_at: Option<DateTime<Utc>>,
     pub reversal_reason: Option<String>,
+    #[schema(format = Uuid)]
     pub reversal_transaction_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -122,16 +131,26 @@ impl From<LogView> for ActivityLog {
 /// `POST /activity-logs`: attendance recorded by staff or a leader.
 #[derive(Deserialize, ToSchema)]
 pub struct RecordInput {
+    #[schema(format = Uuid)]
     pub activity_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     /// 1 up to the activity's length.
+    #[schema(minimum = 1)]
     pub minutes: i64,
+    #[schema(min_length = 1, max_length = 500)]
     pub note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs", tag = "activity logs", request_body = RecordInput,
-    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activity logs", request_body = RecordInput,
+    responses(
+        (status = 201, body = ActivityLog),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "already-checked-in, activity-cancelled"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs")]
 pub async fn record(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -165,8 +184,11 @@ pub async fn record(
 #[derive(Deserialize, IntoParams)]
 pub struct LogQuery {
     /// `checked_in`, `submitted`, `approved`, `rejected` or `reversed`.
+    #[param(value_type = Option<crate::api::schema::LogStatus>)]
     pub status: Option<String>,
+    #[param(format = Uuid)]
     pub activity_id: Option<String>,
+    #[param(format = Uuid)]
     pub volunteer_id: Option<String>,
 }
 
@@ -179,9 +201,14 @@ pub(crate) fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppE
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/activity-logs", tag = "activity logs", params(LogQuery, PageParams),
-    responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_activity_logs", tag = "activity logs",
+    params(LogQuery, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::ActivityLogPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/activity-logs")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -223,12 +250,15 @@ pub async fn list(
 #[derive(Deserialize, IntoParams)]
 pub struct MyLogQuery {
     /// `checked_in` finds an open check-in.
+    #[param(value_type = Option<crate::api::schema::LogStatus>)]
     pub status: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me/activity-logs", tag = "activity logs", params(MyLogQuery, PageParams),
-    responses((status = 200, body = inline(Page<ActivityLog>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "my_activity_logs", tag = "activity logs",
+    params(MyLogQuery, PageParams),
+    responses((status = 200, body = crate::api::schema::ActivityLogPage)),
     security(("bearer" = [])))]
+#[get("/me/activity-logs")]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -255,20 +285,28 @@ pub async fn mine(
 #[derive(Deserialize, ToSchema)]
 pub struct ApproveInput {
     /// 0–10,000 (default `points_proposed`); other points need a `note`.
+    #[schema(minimum = 0, maximum = 10000)]
     pub points: Option<i64>,
+    #[schema(min_length = 1, max_length = 500)]
     pub note: Option<String>,
 }
 
 /// `POST /activity-logs/{id}/reject` and `/reverse`.
 #[derive(Deserialize, ToSchema)]
 pub struct ReasonInput {
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/approve", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ApproveInput,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-submitted"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -297,10 +335,15 @@ pub async fn approve(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reject", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-submitted"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -310,10 +353,15 @@ pub async fn reject(
     with_reason(state, caller, path, cmd, activity_logs::reject).await
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/{id}/reverse", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = ReasonInput,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 409, description = "log-not-approved, insufficient-points"),
+    ),
     security(("bearer" = [])))]
+#[post("/activity-logs/{id}/reverse")]
 pub async fn reverse(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -360,12 +408,14 @@ async fn with_reason(
 #[derive(Deserialize, ToSchema)]
 pub struct BulkApproveInput {
     /// 1–200 log ids; each is approved (with its `points_proposed`) or fails on its own.
+    #[schema(min_items = 1, max_items = 200)]
     pub ids: Vec<String>,
 }
 
 /// A log that a bulk approval did not approve, and why.
 #[derive(Serialize, ToSchema)]
 pub struct BulkFailure {
+    #[schema(format = Uuid)]
     pub id: String,
     /// The problem code a single approval would have answered.
     pub code: String,
@@ -379,10 +429,11 @@ pub struct BulkResult {
     pub failed: Vec<BulkFailure>,
 }
 
-#[utoipa::path(post, path = "/api/v1/activity-logs/bulk-approve", tag = "activity logs",
+#[utoipa::path(tag = "activity logs",
     request_body = BulkApproveInput,
-    responses((status = 200, body = BulkResult), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = BulkResult), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/activity-logs/bulk-approve")]
 pub async fn bulk_approve(
     state: web::Data<AppState>,
     caller: CurrentUser,

@@ -1,17 +1,16 @@
 //! `/auth/*`: register, login, refresh, logout. Idempotency keys are ignored here (API.md).
 
 use actix_web::http::StatusCode;
+use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{json, Command};
+use super::extract::{client_address, json, Command};
 use super::people::User;
-use crate::auth::{
-    hash_password, new_refresh_token, refresh_token_hash, verify_password, CurrentUser,
-};
+use crate::auth::{new_refresh_token, refresh_token_hash, CurrentUser};
 use crate::db::tokens::{self, Rotation};
 use crate::db::users::{self, NewUser, UserRow};
 use crate::db::DbConnection;
@@ -23,10 +22,13 @@ use crate::startup::AppState;
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 11 digits starting with 1.
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
     /// 1–50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -55,12 +57,6 @@ pub struct Auth {
     pub user: User,
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 /// Starts a refresh-token family (a sign-in) or continues one, and signs an access token.
 fn session(
     state: &AppState,
@@ -84,19 +80,25 @@ fn session(
     })
 }
 
-/// Hashes on the blocking pool: argon2 is deliberately slow.
-pub async fn hash(password: Password) -> Result<String, AppError> {
-    crate::db::blocking(move || hash_password(password.expose())).await
+/// Hashes on the service's hashing threads: argon2 is deliberately slow.
+pub async fn hash(state: &AppState, password: Password) -> Result<String, AppError> {
+    state.hasher.hash(password).await
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+#[utoipa::path(tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, body = Auth),
+        (status = 409, description = "phone-taken"),
+        (status = 429, description = "rate-limited"),
+    ))]
+#[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
     cmd: Command<RegisterRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state.limiters.registrations.hit(&client_address(&req))?;
+    let client = client_address(&req, &state.config.trusted_proxies);
+    state.limiters.registrations.hit(&client)?;
     let body = cmd.body;
     let mut errs = FieldErrors::default();
     let phone = errs.check("phone", Phone::parse(&body.phone));
@@ -105,7 +107,7 @@ pub async fn register(
     let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
         return Err(errs.into_error());
     };
-    let hash = hash(password).await?;
+    let hash = hash(&state, password).await?;
     let now = state.clock.now_naive();
     let st = state.clone();
     let auth = state
@@ -127,31 +129,38 @@ pub async fn register(
     Ok(json(StatusCode::CREATED, &auth))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Auth), (status = "4XX", body = crate::error::Problem)))]
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = Auth),
+        (status = 401, description = "invalid-credentials"),
+        (status = 429, description = "rate-limited"),
+    ))]
+#[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     cmd: Command<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state.limiters.logins.hit(&client_address(&req))?;
-    let phone = cmd.body.phone.trim().to_owned();
+    let client = client_address(&req, &state.config.trusted_proxies);
+    state.limiters.logins.hit(&client)?;
+    // No account has a phone that does not parse: refused without a hash, and never a key of
+    // the per-phone limiter (which keeps one key per phone, however long the string sent).
+    let phone = Phone::parse(&cmd.body.phone).map_err(|_| AppError::InvalidCredentials)?;
     // The attempt is counted before the password is checked, so concurrent guesses cannot all
     // slip past the limit; a success clears the count.
-    state.limiters.login_failures.hit(&phone)?;
-    let lookup = phone.clone();
+    state.limiters.login_failures.hit(phone.as_str())?;
+    let lookup = phone.as_str().to_owned();
     let user = state
         .db
         .read(move |conn| users::find_by_phone(conn, &lookup))
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let password = cmd.body.password;
-    let ok = crate::db::blocking(move || Ok(verify_password(&password, stored.as_deref()))).await?;
+    let ok = state.hasher.verify(cmd.body.password, stored).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => return Err(AppError::InvalidCredentials),
     };
-    state.limiters.login_failures.reset(&phone);
+    state.limiters.login_failures.reset(phone.as_str());
     let now = state.clock.now_naive();
     let st = state.clone();
     let auth = state
@@ -161,8 +170,9 @@ pub async fn login(
     Ok(json(StatusCode::OK, &auth))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Auth), (status = 401, body = crate::error::Problem)))]
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Auth), (status = 401, description = "unauthenticated")))]
+#[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     cmd: Command<RefreshRequest>,
@@ -189,8 +199,9 @@ pub async fn refresh(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
+    responses((status = 204)), security(("bearer" = [])))]
+#[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,

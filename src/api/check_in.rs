@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,7 @@ use crate::startup::AppState;
 #[derive(Serialize, ToSchema)]
 pub struct CheckInCode {
     /// 6 digits.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
     /// The end of this code's minute (it is still accepted during the next one).
     pub valid_until: DateTime<Utc>,
@@ -59,9 +61,10 @@ async fn current_code(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code", tag = "activities",
-    responses((status = 200, body = CheckInCode), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses((status = 200, body = CheckInCode), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/activities/{id}/check-in-code")]
 pub async fn check_in_code(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -73,10 +76,13 @@ pub async fn check_in_code(
         .json(code))
 }
 
-#[utoipa::path(get, path = "/api/v1/activities/{id}/check-in-code.svg", tag = "activities",
-    responses((status = 200, content_type = "image/svg+xml", body = String),
-        (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities",
+    responses(
+        (status = 200, content_type = "image/svg+xml", body = String),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/activities/{id}/check-in-code.svg")]
 pub async fn check_in_code_svg(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -99,6 +105,7 @@ pub async fn check_in_code_svg(
 #[derive(Deserialize, ToSchema)]
 pub struct CheckIn {
     /// The 6-digit code shown at the site.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
     pub location: Option<Location>,
 }
@@ -119,9 +126,15 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-in", tag = "activities", request_body = CheckIn,
-    responses((status = 201, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities", request_body = CheckIn,
+    responses(
+        (status = 201, body = ActivityLog),
+        (status = 409, description = "already-checked-in, outside-check-in-window, activity-cancelled"),
+        (status = 422, description = "invalid-check-in-code, outside-geofence"),
+        (status = 429, description = "rate-limited"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/check-in")]
 pub async fn check_in(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -157,9 +170,13 @@ pub async fn check_in(
     answer
 }
 
-#[utoipa::path(post, path = "/api/v1/activities/{id}/check-out", tag = "activities", request_body = CheckOut,
-    responses((status = 200, body = ActivityLog), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "activities", request_body = CheckOut,
+    responses(
+        (status = 200, body = ActivityLog),
+        (status = 409, description = "not-checked-in"),
+    ),
     security(("bearer" = [])))]
+#[post("/activities/{id}/check-out")]
 pub async fn check_out(
     state: web::Data<AppState>,
     caller: CurrentUser,

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::activity_logs::status_filter;
 use super::reports::{team_scope, RangeQuery};
@@ -22,17 +23,11 @@ use crate::domain::reports::{guard_cell, local_date};
 use crate::error::AppError;
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(paths(activity_logs, volunteers, ledger))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, resource};
-    cfg.service(resource("/exports/activity-logs.csv").route(get().to(activity_logs)))
-        .service(resource("/exports/volunteers.csv").route(get().to(volunteers)))
-        .service(resource("/exports/ledger.csv").route(get().to(ledger)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![activity_logs])
+        .service(resource![volunteers])
+        .service(resource![ledger]);
 }
 
 /// Rows read from the database at a time.
@@ -183,12 +178,13 @@ const LOG_COLUMNS: &[&str] = &[
     "reviewed_at",
 ];
 
-#[utoipa::path(get, path = "/api/v1/exports/activity-logs.csv", tag = "reports",
+#[utoipa::path(operation_id = "export_activity_logs", tag = "reports",
     params(LogExportQuery),
     responses((status = 200, description = "Activity logs created in the range, oldest first",
         content_type = "text/csv", body = String),
-        (status = "4XX", body = crate::error::Problem)),
+        (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/exports/activity-logs.csv")]
 pub async fn activity_logs(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -260,11 +256,12 @@ const PEOPLE_COLUMNS: &[&str] = &[
     "created_at",
 ];
 
-#[utoipa::path(get, path = "/api/v1/exports/volunteers.csv", tag = "reports",
+#[utoipa::path(operation_id = "export_volunteers", tag = "reports",
     responses((status = 200, description = "Everyone, oldest account first; `teams` joined by `;`",
         content_type = "text/csv", body = String),
-        (status = "4XX", body = crate::error::Problem)),
+        (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/exports/volunteers.csv")]
 pub async fn volunteers(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -331,11 +328,12 @@ pub struct LedgerExportQuery {
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[utoipa::path(get, path = "/api/v1/exports/ledger.csv", tag = "reports", params(LedgerExportQuery),
+#[utoipa::path(operation_id = "export_ledger", tag = "reports", params(LedgerExportQuery),
     responses((status = 200, description = "Entries of the transactions made in the range, in ledger order",
         content_type = "text/csv", body = String),
-        (status = "4XX", body = crate::error::Problem)),
+        (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/exports/ledger.csv")]
 pub async fn ledger(
     state: web::Data<AppState>,
     _admin: Admin,

@@ -1,10 +1,14 @@
 //! Request parsing shared by every handler: the JSON command body (size, media type, shape) with
-//! its idempotency key, list parameters, and how an answer becomes a response.
+//! its idempotency key, list parameters, the client's address, and how an answer becomes a
+//! response.
+
+use std::net::IpAddr;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
+use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -236,6 +240,7 @@ pub fn respond(answer: Answer) -> HttpResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageParams {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -254,6 +259,40 @@ impl PageParams {
         };
         Ok((limit, cursor))
     }
+}
+
+/// The client's address, what per-address limits count. It is the TCP peer, unless the peer is one
+/// of the `trusted` proxies: then it is the right-most address in `X-Forwarded-For` that is not
+/// a trusted proxy (each proxy appends the address it saw, so only the entries right of the first
+/// untrusted one were written by proxies; anything left of it is the client's say). An untrusted
+/// peer's headers never change the answer.
+pub fn client_address(req: &HttpRequest, trusted: &[IpNet]) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".to_owned();
+    };
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    if is_trusted(&peer) {
+        let forwarded = req
+            .headers()
+            .get_all("X-Forwarded-For")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        for hop in forwarded.into_iter().rev() {
+            // A hop that is not an address was not written by a proxy we trust: stop at the last
+            // proxy that wrote one.
+            let Ok(ip) = hop.parse::<IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !is_trusted(&ip) {
+                break;
+            }
+        }
+    }
+    client.to_string()
 }
 
 /// A JSON 200/201 answer.

@@ -2,9 +2,10 @@
 //! JSON), up to 5 MiB, imported by the same function as the CLI's `import-volunteers`.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{idempotency_key, json, media_type, read_body, request_hash, run_command};
 use crate::auth::Admin;
@@ -17,14 +18,9 @@ use crate::startup::AppState;
 /// The largest import file (API.md: 5 MiB).
 pub const MAX_IMPORT: usize = 5 * 1024 * 1024;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(paths(import_volunteers), components(schemas(ImportReport)))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/volunteers/import").route(web::post().to(import_volunteers)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![import_volunteers]);
 }
 
 /// `?dry_run=`.
@@ -34,11 +30,12 @@ pub struct ImportQuery {
     pub dry_run: Option<bool>,
 }
 
-#[utoipa::path(post, path = "/api/v1/volunteers/import", tag = "people", params(ImportQuery),
+#[utoipa::path(operation_id = "import_volunteers", tag = "people", params(ImportQuery),
     request_body(content = String, content_type = "text/csv",
         description = "A header row naming phone, name (required), team, team_role, opening_points; UTF-8 or GB18030"),
-    responses((status = 200, body = ImportReport), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = ImportReport), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/volunteers/import")]
 pub async fn import_volunteers(
     state: web::Data<AppState>,
     admin: Admin,

@@ -1,6 +1,7 @@
 //! Points: balances, statements, adjustments, transactions and the integrity check.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,12 +24,15 @@ use crate::startup::AppState;
 /// A volunteer's points and hours.
 #[derive(Serialize, ToSchema)]
 pub struct Balance {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub balance: i64,
-    /// Points from approvals less reversals.
+    /// Points from approvals and confirmed wishes less reversals.
     pub earned_total: i64,
     /// Points of redemptions less refunds.
     pub spent_total: i64,
+    /// Points given to the community fund.
+    pub donated_total: i64,
     /// Minutes of approved, not reversed, logs.
     pub minutes_served: i64,
     /// `points_proposed` of submitted logs.
@@ -38,9 +42,12 @@ pub struct Balance {
 /// One statement line, signed as the volunteer sees it.
 #[derive(Serialize, ToSchema)]
 pub struct Entry {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub transaction_id: String,
-    /// `earn`, `redeem`, `refund`, `adjust` or `reversal`.
+    /// `earn`, `redeem`, `refund`, `adjust`, `reversal`, `donate` or `opening`.
+    #[schema(value_type = crate::api::schema::TransactionKind)]
     pub kind: String,
     pub amount: i64,
     pub balance_after: i64,
@@ -65,9 +72,12 @@ impl From<StatementLine> for Entry {
 /// One leg of a transaction.
 #[derive(Serialize, ToSchema)]
 pub struct TransactionEntry {
+    #[schema(format = Uuid)]
     pub account_id: String,
     /// `volunteer`, `community_fund` or `redemptions`.
+    #[schema(value_type = crate::api::schema::AccountKind)]
     pub account_kind: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: Option<String>,
     pub amount: i64,
 }
@@ -75,9 +85,12 @@ pub struct TransactionEntry {
 /// A ledger transaction; its entries sum to zero.
 #[derive(Serialize, ToSchema)]
 pub struct Transaction {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(value_type = crate::api::schema::TransactionKind)]
     pub kind: String,
     pub memo: String,
+    #[schema(format = Uuid)]
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub entries: Vec<TransactionEntry>,
@@ -108,10 +121,13 @@ impl From<TransactionRow> for Transaction {
 /// `POST /ledger/adjustments`.
 #[derive(Deserialize, ToSchema)]
 pub struct AdjustmentRequest {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     /// ±1 to ±1,000,000, not 0.
+    #[schema(minimum = -1000000, maximum = 1000000)]
     pub amount: i64,
     /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -130,6 +146,7 @@ pub fn balance_of(
         balance: f.balance,
         earned_total: f.earned_total,
         spent_total: f.spent_total,
+        donated_total: f.donated_total,
         minutes_served,
         pending_points,
     }))
@@ -165,8 +182,9 @@ async fn statement_response(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/balance", tag = "points",
-    responses((status = 200, body = Balance), (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points",
+    responses((status = 200, body = Balance)), security(("bearer" = [])))]
+#[get("/me/balance")]
 pub async fn my_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -174,8 +192,9 @@ pub async fn my_balance(
     balance_response(&state, caller.id).await
 }
 
-#[utoipa::path(get, path = "/api/v1/me/ledger", tag = "points", params(PageParams),
-    responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points", params(PageParams),
+    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
+#[get("/me/ledger")]
 pub async fn my_ledger(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -184,9 +203,10 @@ pub async fn my_ledger(
     statement_response(&state, caller.id, &page).await
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}/balance", tag = "points",
-    responses((status = 200, body = Balance), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
-pub async fn balance(
+#[utoipa::path(tag = "points",
+    responses((status = 200, body = Balance)), security(("bearer" = [])))]
+#[get("/volunteers/{id}/balance")]
+pub async fn volunteer_balance(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<Uuid>,
@@ -198,8 +218,9 @@ pub async fn balance(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}/ledger", tag = "points", params(PageParams),
-    responses((status = 200, body = inline(Page<Entry>)), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points", params(PageParams),
+    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
+#[get("/volunteers/{id}/ledger")]
 pub async fn statement(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -214,9 +235,15 @@ pub async fn statement(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/ledger/adjustments", tag = "points", request_body = AdjustmentRequest,
+#[utoipa::path(tag = "points", request_body = AdjustmentRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+    responses(
+        (status = 201, body = Transaction),
+        (status = 403, description = "forbidden, self-approval"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "insufficient-points"),
+    ), security(("bearer" = [])))]
+#[post("/ledger/adjustments")]
 pub async fn adjust(
     state: web::Data<AppState>,
     admin: Admin,
@@ -268,8 +295,12 @@ fn check_adjustment(
     Ok((volunteer, amount, reason))
 }
 
-#[utoipa::path(get, path = "/api/v1/ledger/transactions/{id}", tag = "points",
-    responses((status = 200, body = Transaction), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points",
+    responses(
+        (status = 200, body = Transaction),
+        (status = 403, description = "forbidden"),
+    ), security(("bearer" = [])))]
+#[get("/ledger/transactions/{id}")]
 pub async fn transaction(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -284,8 +315,12 @@ pub async fn transaction(
     Ok(json(StatusCode::OK, &Transaction::from(tx)))
 }
 
-#[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "points",
-    responses((status = 200, body = Report), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "points",
+    responses(
+        (status = 200, body = Report),
+        (status = 403, description = "forbidden"),
+    ), security(("bearer" = [])))]
+#[get("/ledger/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let report = state.db.read(crate::db::verify_all).await?;
     Ok(json(StatusCode::OK, &report))

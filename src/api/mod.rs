@@ -1,5 +1,17 @@
-//! The HTTP edge: the whole route table and the OpenAPI document. Handlers are thin: parse into
-//! domain values, one call into `db::`, map rows to response types.
+//! The HTTP edge: the whole route table, from which the OpenAPI document is collected (see
+//! [`openapi`]). Handlers are thin: parse into domain values, one call into `db::`, map rows to
+//! response types.
+//!
+//! Each path and method is written once, in the handler's `#[get("...")]`-style attribute;
+//! `#[utoipa::path]` above it documents that same route, and `utoipa-actix-web` collects the
+//! document from the route table below, so the two cannot drift.
+
+/// `resource![a, b]`: the handlers `a` and `b`, which share one path, as one [`Resource`].
+macro_rules! resource {
+    ($first:path $(, $more:path)* $(,)?) => {
+        $crate::api::Resource::of($first)$(.and($more))*
+    };
+}
 
 pub mod activities;
 pub mod activity_logs;
@@ -7,100 +19,159 @@ pub mod auth;
 pub mod check_in;
 pub mod exports;
 pub mod extract;
+pub mod fund;
 pub mod import;
 pub mod ledger;
+pub mod openapi;
 pub mod ops;
+pub mod partners;
 pub mod people;
 pub mod reports;
 pub mod rewards;
+pub mod schema;
 pub mod teams;
+pub mod wishes;
 
-use actix_web::web;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpResponse, ResponseError};
+use utoipa::openapi::path::{HttpMethod, Paths};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, OpenApiFactory};
 
-/// The served OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "volunteer-points", description = "Volunteer hours → points → rewards. See API.md."),
-    paths(
-        ops::healthz, ops::readyz,
-        auth::register, auth::login, auth::refresh, auth::logout,
-        people::me, people::change_password, people::list, people::create, people::get,
-        people::set_role, people::reset_password,
-        ledger::my_balance, ledger::my_ledger, ledger::balance, ledger::statement,
-        ledger::adjust, ledger::transaction, ledger::verify,
-    ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth)
-)]
-pub struct ApiDoc;
+use crate::error::AppError;
 
-/// The whole OpenAPI document: the core paths above and each resource module's own.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(teams::Doc::openapi());
-    doc.merge(activities::Doc::openapi());
-    doc.merge(rewards::Doc::openapi());
-    doc.merge(reports::Doc::openapi());
-    doc.merge(exports::Doc::openapi());
-    doc.merge(import::Doc::openapi());
-    doc
-}
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// Every route. A path with several methods is one resource, so a wrong method is a 405.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, post, put, resource};
-    cfg.service(resource("/healthz").route(get().to(ops::healthz)))
-        .service(resource("/readyz").route(get().to(ops::readyz)));
+/// Every route. Handlers that share a path are mounted as one [`Resource`], so a known path
+/// with another method is a 405 naming the path's methods in `Allow`.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![ops::healthz])
+        .service(resource![ops::readyz]);
     cfg.service(
-        web::scope("/api/v1")
-            .service(resource("/healthz").route(get().to(ops::healthz)))
-            .service(resource("/readyz").route(get().to(ops::readyz)))
-            .service(resource("/auth/register").route(post().to(auth::register)))
-            .service(resource("/auth/login").route(post().to(auth::login)))
-            .service(resource("/auth/refresh").route(post().to(auth::refresh)))
-            .service(resource("/auth/logout").route(post().to(auth::logout)))
-            .service(resource("/me").route(get().to(people::me)))
-            .service(resource("/me/password").route(put().to(people::change_password)))
-            .service(resource("/me/balance").route(get().to(ledger::my_balance)))
-            .service(resource("/me/ledger").route(get().to(ledger::my_ledger)))
-            .service(
-                resource("/volunteers")
-                    .route(get().to(people::list))
-                    .route(post().to(people::create)),
-            )
+        scope("/api/v1")
+            // The same probes inside the base path; documented once, at the root.
+            .map(|api| {
+                api.service(resource![ops::healthz])
+                    .service(resource![ops::readyz])
+            })
+            .service(resource![auth::register])
+            .service(resource![auth::login])
+            .service(resource![auth::refresh])
+            .service(resource![auth::logout])
+            .service(resource![people::me])
+            .service(resource![people::change_password])
+            .service(resource![ledger::my_balance])
+            .service(resource![ledger::my_ledger])
+            .service(resource![people::list, people::create])
             // Before `/volunteers/{id}`, which would otherwise take the path (and answer 405).
             .configure(import::routes)
-            .service(resource("/volunteers/{id}").route(get().to(people::get)))
-            .service(resource("/volunteers/{id}/role").route(put().to(people::set_role)))
-            .service(resource("/volunteers/{id}/password").route(put().to(people::reset_password)))
-            .service(resource("/volunteers/{id}/balance").route(get().to(ledger::balance)))
-            .service(resource("/volunteers/{id}/ledger").route(get().to(ledger::statement)))
-            .service(resource("/ledger/adjustments").route(post().to(ledger::adjust)))
-            .service(resource("/ledger/transactions/{id}").route(get().to(ledger::transaction)))
-            .service(resource("/ledger/verify").route(get().to(ledger::verify)))
+            .service(resource![people::get])
+            .service(resource![people::set_role])
+            .service(resource![people::reset_password])
+            .service(resource![ledger::volunteer_balance])
+            .service(resource![ledger::statement])
+            .service(resource![ledger::adjust])
+            .service(resource![ledger::transaction])
+            .service(resource![ledger::verify])
             .configure(teams::routes)
             .configure(activities::routes)
             .configure(rewards::routes)
+            .configure(fund::routes)
+            .configure(wishes::routes)
+            .configure(partners::routes)
             .configure(reports::routes)
             .configure(exports::routes),
     );
+}
+
+type Registration = Box<dyn FnOnce(&mut AppService)>;
+
+/// Handlers of one path (each declared with `#[get("/path")]` and the like, and documented by
+/// `#[utoipa::path]`), registered together and followed by a catch-all for the path's other
+/// methods: actix skips a handler whose method does not match and would otherwise fall through
+/// to a later path (`GET /redemptions/fulfil` to `/redemptions/{id}`) or to the 404.
+pub struct Resource {
+    path: String,
+    methods: Vec<&'static str>,
+    handlers: Vec<Registration>,
+    paths: Paths,
+    schemas: Vec<(String, RefOr<Schema>)>,
+}
+
+impl Resource {
+    /// A resource of one handler.
+    pub fn of<H>(handler: H) -> Resource
+    where
+        H: HttpServiceFactory + OpenApiFactory + utoipa::Path + 'static,
+    {
+        Resource {
+            path: H::path(),
+            methods: Vec::new(),
+            handlers: Vec::new(),
+            paths: Paths::new(),
+            schemas: Vec::new(),
+        }
+        .and(handler)
+    }
+
+    /// Adds a handler of the same path.
+    pub fn and<H>(mut self, handler: H) -> Resource
+    where
+        H: HttpServiceFactory + OpenApiFactory + utoipa::Path + 'static,
+    {
+        assert_eq!(H::path(), self.path, "one resource, one path");
+        self.methods.extend(H::methods().iter().map(method_name));
+        self.paths.merge(handler.paths());
+        handler.schemas(&mut self.schemas);
+        self.handlers
+            .push(Box::new(move |config| handler.register(config)));
+        self
+    }
+}
+
+impl HttpServiceFactory for Resource {
+    fn register(self, config: &mut AppService) {
+        for handler in self.handlers {
+            handler(config);
+        }
+        let allow = self.methods.join(", ");
+        web::resource(self.path)
+            .default_service(web::to(move || {
+                let answer = method_not_allowed(&allow);
+                async move { answer }
+            }))
+            .register(config);
+    }
+}
+
+/// 405 `method-not-allowed`, with `Allow` naming the methods the path takes (RFC 9110 15.5.6).
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut answer = AppError::MethodNotAllowed.error_response();
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        answer.headers_mut().insert(header::ALLOW, value);
+    }
+    answer
+}
+
+impl OpenApiFactory for Resource {
+    fn paths(&self) -> Paths {
+        self.paths.clone()
+    }
+
+    fn schemas(&self, schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.extend(self.schemas.iter().cloned());
+    }
+}
+
+fn method_name(method: &HttpMethod) -> &'static str {
+    match method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Delete => "DELETE",
+        HttpMethod::Options => "OPTIONS",
+        HttpMethod::Head => "HEAD",
+        HttpMethod::Patch => "PATCH",
+        HttpMethod::Trace => "TRACE",
+    }
 }

@@ -1,6 +1,7 @@
 //! People: `/me`, passwords, the staff directory, desk registration, roles and desk resets.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,20 +10,23 @@ use uuid::Uuid;
 
 use super::auth::hash;
 use super::extract::{json, run_checked, Command, PageParams};
-use crate::auth::{verify_password, Admin, CurrentUser, Staff};
+use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::tokens;
 use crate::db::users::{self, NewUser, UserRow};
 use crate::domain::ids::VolunteerId;
 use crate::domain::page::Page;
-use crate::domain::people::{Password, PersonName, Phone, Role};
+use crate::domain::people::{Password, PersonName, Phone, Role, TeamRole};
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// A person as others see them.
 #[derive(Serialize, ToSchema)]
 pub struct User {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
@@ -49,10 +53,10 @@ impl From<UserRow> for User {
 /// One of the caller's teams.
 #[derive(Serialize, ToSchema)]
 pub struct MyTeam {
+    #[schema(format = Uuid)]
     pub team_id: String,
     pub name: String,
-    /// `member` or `leader`.
-    pub role: String,
+    pub role: TeamRole,
 }
 
 /// The caller, with their teams.
@@ -61,21 +65,27 @@ pub struct Me {
     #[serde(flatten)]
     pub user: User,
     pub teams: Vec<MyTeam>,
+    /// The partners whose counters the caller clerks for.
+    pub partners: Vec<super::partners::MyPartner>,
 }
 
 /// `PUT /me/password`.
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePassword {
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
 /// `POST /volunteers`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewVolunteer {
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// Optional: without one the person cannot sign in until staff reset it at the desk.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -88,6 +98,7 @@ pub struct RoleChange {
 /// `PUT /volunteers/{id}/password`.
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordReset {
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -107,17 +118,18 @@ pub fn visible_person(caller: &CurrentUser, id: VolunteerId) -> Result<Volunteer
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = Me),
-    (status = 401, body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "people", responses((status = 200, body = Me)), security(("bearer" = [])))]
+#[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
-    let (user, teams) = state
+    let (user, teams, partners) = state
         .db
         .read(move |conn| {
             let user = users::find(conn, &id)?
                 .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
             let teams = crate::db::teams::of_user(conn, &id)?;
-            Ok((user, teams))
+            let partners = super::partners::clerked_by(conn, &caller.id)?;
+            Ok((user, teams, partners))
         })
         .await?;
     let me = Me {
@@ -127,21 +139,28 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
             .map(|(team_id, name, role)| MyTeam {
                 team_id,
                 name,
-                role: role.as_str().to_owned(),
+                role,
             })
             .collect(),
+        partners,
     };
     Ok(json(StatusCode::OK, &me))
 }
 
-#[utoipa::path(put, path = "/api/v1/me/password", tag = "people", request_body = ChangePassword,
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)), security(("bearer" = [])))]
+#[utoipa::path(tag = "people", request_body = ChangePassword,
+    responses(
+        (status = 204),
+        (status = 401, description = "invalid-credentials"),
+    ), security(("bearer" = [])))]
+#[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: CurrentUser,
     cmd: Command<ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
+    // Like login: each check is counted before it runs, and a right password clears the count.
+    state.limiters.password_failures.hit(&id)?;
     let lookup = id.clone();
     let user = state
         .db
@@ -149,13 +168,17 @@ pub async fn change_password(
         .await?
         .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
     let current = cmd.body.current_password;
-    let stored = user.password_hash;
-    if !crate::db::blocking(move || Ok(verify_password(&current, Some(&stored)))).await? {
+    if !state
+        .hasher
+        .verify(current, Some(user.password_hash))
+        .await?
+    {
         return Err(AppError::InvalidCredentials);
     }
+    state.limiters.password_failures.reset(&id);
     let new = Password::parse(&cmd.body.new_password)
         .map_err(|m| AppError::invalid("new_password", m))?;
-    let hash = hash(new).await?;
+    let hash = hash(&state, new).await?;
     let now = state.clock.now_naive();
     let keep = caller.session.to_string();
     state
@@ -168,9 +191,13 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers", tag = "people", params(Search, PageParams),
-    responses((status = 200, body = inline(Page<User>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_volunteers", tag = "people", params(Search, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::UserPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/volunteers")]
 pub async fn list(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -193,16 +220,21 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/volunteers", tag = "people", request_body = NewVolunteer,
-    responses((status = 201, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_volunteer", tag = "people", request_body = NewVolunteer,
+    responses(
+        (status = 201, body = User),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "phone-taken"),
+    ),
     security(("bearer" = [])))]
+#[post("/volunteers")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
     cmd: Command<NewVolunteer>,
 ) -> Result<HttpResponse, AppError> {
     let checked = match check_new_volunteer(&cmd.body) {
-        Ok((phone, name, password)) => hash(password).await.map(|hash| (phone, name, hash)),
+        Ok((phone, name, password)) => hash(&state, password).await.map(|hash| (phone, name, hash)),
         Err(refusal) => Err(refusal),
     };
     run_checked(
@@ -246,9 +278,10 @@ fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Passwo
     Ok((phone, name, password))
 }
 
-#[utoipa::path(get, path = "/api/v1/volunteers/{id}", tag = "people",
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_volunteer", tag = "people",
+    responses((status = 200, body = User)),
     security(("bearer" = [])))]
+#[get("/volunteers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -263,9 +296,10 @@ pub async fn get(
     Ok(json(StatusCode::OK, &User::from(user)))
 }
 
-#[utoipa::path(put, path = "/api/v1/volunteers/{id}/role", tag = "people", request_body = RoleChange,
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "people", request_body = RoleChange,
+    responses((status = 200, body = User), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[put("/volunteers/{id}/role")]
 pub async fn set_role(
     state: web::Data<AppState>,
     _admin: Admin,
@@ -288,9 +322,10 @@ pub async fn set_role(
     Ok(json(StatusCode::OK, &User::from(user)))
 }
 
-#[utoipa::path(put, path = "/api/v1/volunteers/{id}/password", tag = "people", request_body = PasswordReset,
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "people", request_body = PasswordReset,
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[put("/volunteers/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
     staff: Staff,
@@ -311,7 +346,7 @@ pub async fn reset_password(
             "only an admin resets a staff or admin password",
         ));
     }
-    let hash = hash(password).await?;
+    let hash = hash(&state, password).await?;
     let now = state.clock.now_naive();
     state
         .db

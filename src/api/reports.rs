@@ -2,10 +2,11 @@
 //! up; this module reads the range, checks who may see what, and masks names.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::json;
 use crate::auth::CurrentUser;
@@ -16,17 +17,11 @@ use crate::domain::reports::{local_date, mask_name, month_of, year_of};
 use crate::error::{parse_id, AppError};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(paths(summary, leaderboard, service_record))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, resource};
-    cfg.service(resource("/reports/summary").route(get().to(summary)))
-        .service(resource("/reports/leaderboard").route(get().to(leaderboard)))
-        .service(resource("/me/service-record").route(get().to(service_record)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![summary])
+        .service(resource![leaderboard])
+        .service(resource![service_record]);
 }
 
 /// `?from=&to=&team_id=` of reports and exports.
@@ -95,17 +90,20 @@ pub struct Summary {
     pub points_earned: i64,
     /// Redemptions less refunds.
     pub points_redeemed: i64,
+    /// Donations to the community fund.
     pub points_donated: i64,
     /// Redemptions (not units) fulfilled in the range.
     pub redemptions_fulfilled: i64,
+    /// Wishes confirmed in the range.
     pub wishes_confirmed: i64,
     /// The teams with approved service in the range, by name.
     pub by_team: Vec<TeamSummary>,
 }
 
-#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(RangeQuery),
-    responses((status = 200, body = Summary), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "report_summary", tag = "reports", params(RangeQuery),
+    responses((status = 200, body = Summary), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[get("/reports/summary")]
 pub async fn summary(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -179,9 +177,10 @@ pub struct Leaderboard {
     pub items: Vec<Place>,
 }
 
-#[utoipa::path(get, path = "/api/v1/reports/leaderboard", tag = "reports", params(LeaderboardQuery),
-    responses((status = 200, body = Leaderboard), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "report_leaderboard", tag = "reports", params(LeaderboardQuery),
+    responses((status = 200, body = Leaderboard)),
     security(("bearer" = [])))]
+#[get("/reports/leaderboard")]
 pub async fn leaderboard(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -248,9 +247,10 @@ pub struct ServiceRecord {
     pub by_year: Vec<ServiceYear>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me/service-record", tag = "reports",
-    responses((status = 200, body = ServiceRecord), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "my_service_record", tag = "reports",
+    responses((status = 200, body = ServiceRecord)),
     security(("bearer" = [])))]
+#[get("/me/service-record")]
 pub async fn service_record(
     state: web::Data<AppState>,
     caller: CurrentUser,

@@ -4,10 +4,12 @@
 pub mod redemptions;
 
 use actix_web::http::StatusCode;
+use actix_web::{get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_checked, Command, PageParams};
@@ -16,71 +18,34 @@ use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardR
 use crate::domain::ids::RewardId;
 use crate::domain::page::Page;
 use crate::domain::rewards as rules;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
-
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        create,
-        list,
-        get,
-        update,
-        restock,
-        redemptions::redeem,
-        redemptions::mine,
-        redemptions::list,
-        redemptions::get,
-        redemptions::fulfil,
-        redemptions::cancel,
-    ),
-    components(schemas(
-        Reward,
-        RewardInput,
-        RewardPatch,
-        Restock,
-        redemptions::Redemption,
-        redemptions::RedeemRequest,
-        redemptions::FulfilRequest,
-        rules::RedemptionStatus,
-    ))
-)]
-pub struct Doc;
 
 /// This module's routes, inside `/api/v1`. `/redemptions/fulfil` comes before
 /// `/redemptions/{id}`, so it is never read as an id.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get as g, patch as pa, post as p, resource};
-    cfg.service(
-        resource("/rewards")
-            .route(g().to(list))
-            .route(p().to(create)),
-    )
-    .service(
-        resource("/rewards/{id}")
-            .route(g().to(get))
-            .route(pa().to(update)),
-    )
-    .service(resource("/rewards/{id}/restock").route(p().to(restock)))
-    .service(resource("/me/redemptions").route(g().to(redemptions::mine)))
-    .service(
-        resource("/redemptions")
-            .route(g().to(redemptions::list))
-            .route(p().to(redemptions::redeem)),
-    )
-    .service(resource("/redemptions/fulfil").route(p().to(redemptions::fulfil)))
-    .service(resource("/redemptions/{id}").route(g().to(redemptions::get)))
-    .service(resource("/redemptions/{id}/cancel").route(p().to(redemptions::cancel)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get, update])
+        .service(resource![restock])
+        .service(resource![redemptions::mine])
+        .service(resource![redemptions::list, redemptions::redeem])
+        .service(resource![redemptions::fulfil])
+        .service(resource![redemptions::get])
+        .service(resource![redemptions::cancel]);
 }
 
 /// A reward in the catalogue.
 #[derive(Serialize, ToSchema)]
 pub struct Reward {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub description: Option<String>,
     pub sponsor: Option<String>,
+    /// The partner that hands it out at their counter; null = the community's own desk.
+    #[schema(format = Uuid)]
+    pub partner_id: Option<String>,
+    pub partner_name: Option<String>,
     pub cost_points: i64,
     /// Units left; null = unlimited.
     pub stock: Option<i64>,
@@ -97,6 +62,8 @@ impl From<RewardRow> for Reward {
             name: r.name,
             description: r.description,
             sponsor: r.sponsor,
+            partner_id: r.partner_id.map(|p| p.to_string()),
+            partner_name: r.partner_name,
             cost_points: r.cost_points,
             stock: r.stock,
             per_volunteer_limit: r.per_volunteer_limit,
@@ -110,16 +77,25 @@ impl From<RewardRow> for Reward {
 #[derive(Deserialize, ToSchema)]
 pub struct RewardInput {
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Up to 2,000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Up to 100 characters.
+    #[schema(max_length = 100)]
     pub sponsor: Option<String>,
+    /// A partner's id (unknown → 404).
+    #[schema(format = Uuid)]
+    pub partner_id: Option<String>,
     /// 1–1,000,000.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub cost_points: i64,
     /// 0–1,000,000; absent or null = unlimited.
+    #[schema(minimum = 0, maximum = 1000000)]
     pub stock: Option<i64>,
     /// 1–1,000; absent or null = no limit.
+    #[schema(minimum = 1, maximum = 1000)]
     pub per_volunteer_limit: Option<i64>,
     /// Default true.
     pub active: Option<bool>,
@@ -127,7 +103,7 @@ pub struct RewardInput {
 
 /// Reads a field that is present (possibly null) as `Some(..)`; `#[serde(default)]` makes an
 /// absent one `None`, so a PATCH can tell "clear it" from "leave it".
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -135,20 +111,26 @@ where
     T::deserialize(d).map(Some)
 }
 
-/// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor` and
-/// `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
+/// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor`,
+/// `partner_id` and `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
 #[derive(Deserialize, ToSchema)]
 pub struct RewardPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub sponsor: Option<Option<String>>,
+    /// A partner's id (unknown → 404); null: no partner.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub partner_id: Option<Option<String>>,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub cost_points: Option<i64>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub per_volunteer_limit: Option<Option<i64>>,
     pub active: Option<bool>,
 }
@@ -157,11 +139,12 @@ pub struct RewardPatch {
 #[derive(Deserialize, ToSchema)]
 pub struct Restock {
     /// 1–100,000.
+    #[schema(minimum = 1, maximum = 100000)]
     pub quantity: i64,
 }
 
 /// Parses an optional text field that may also be cleared: `None` stays, null or blank clears.
-fn clearable(
+pub(crate) fn clearable(
     errs: &mut FieldErrors,
     field: &str,
     value: Option<Option<String>>,
@@ -174,9 +157,10 @@ fn clearable(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/rewards", tag = "rewards", request_body = RewardInput,
-    responses((status = 201, body = Reward), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_reward", tag = "rewards", request_body = RewardInput,
+    responses((status = 201, body = Reward), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/rewards")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -228,14 +212,16 @@ fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
         stock,
         per_volunteer_limit: limit,
         active: b.active.unwrap_or(true),
+        partner_id: b.partner_id.as_deref().map(parse_id).transpose()?,
         created_by: String::new(),
         now: chrono::NaiveDateTime::default(),
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/rewards", tag = "rewards", params(PageParams),
-    responses((status = 200, body = inline(Page<Reward>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_rewards", tag = "rewards", params(PageParams),
+    responses((status = 200, body = crate::api::schema::RewardPage)),
     security(("bearer" = [])))]
+#[get("/rewards")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -253,9 +239,10 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/rewards/{id}", tag = "rewards",
-    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_reward", tag = "rewards",
+    responses((status = 200, body = Reward)),
     security(("bearer" = [])))]
+#[get("/rewards/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -271,9 +258,10 @@ pub async fn get(
     Ok(json(StatusCode::OK, &Reward::from(reward)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/rewards/{id}", tag = "rewards", request_body = RewardPatch,
-    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "update_reward", tag = "rewards", request_body = RewardPatch,
+    responses((status = 200, body = Reward), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[patch("/rewards/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     staff: Staff,
@@ -323,12 +311,17 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
         cost_points: cost,
         per_volunteer_limit: limit,
         active: b.active,
+        partner_id: b
+            .partner_id
+            .map(|p| p.as_deref().map(parse_id).transpose())
+            .transpose()?,
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/rewards/{id}/restock", tag = "rewards", request_body = Restock,
-    responses((status = 200, body = Reward), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "rewards", request_body = Restock,
+    responses((status = 200, body = Reward), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/rewards/{id}/restock")]
 pub async fn restock(
     state: web::Data<AppState>,
     staff: Staff,

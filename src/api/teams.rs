@@ -1,10 +1,12 @@
 //! Teams and memberships: `/teams`, `/teams/{id}`, `/teams/{id}/members[/{volunteer_id}]`.
 
 use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{json, run_command, Command, PageParams};
@@ -18,31 +20,18 @@ use crate::domain::text;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(paths(create, list, get, members, set_member, remove_member))]
-pub struct Doc;
-
 /// This module's routes, inside `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get as get_, post, put, resource};
-    cfg.service(
-        resource("/teams")
-            .route(get_().to(list))
-            .route(post().to(create)),
-    )
-    .service(resource("/teams/{id}").route(get_().to(get)))
-    .service(resource("/teams/{id}/members").route(get_().to(members)))
-    .service(
-        resource("/teams/{id}/members/{volunteer_id}")
-            .route(put().to(set_member))
-            .route(delete().to(remove_member)),
-    );
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get])
+        .service(resource![members])
+        .service(resource![set_member, remove_member]);
 }
 
 /// A team.
 #[derive(Serialize, ToSchema)]
 pub struct Team {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub description: Option<String>,
@@ -53,18 +42,21 @@ pub struct Team {
 /// `POST /teams`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewTeam {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 /// One member of a team.
 #[derive(Serialize, ToSchema)]
 pub struct Member {
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub name: String,
+    #[schema(pattern = r"^1[0-9]{10}$")]
     pub phone: String,
-    /// `member` or `leader`.
-    pub role: String,
+    pub role: TeamRole,
 }
 
 impl From<MemberRow> for Member {
@@ -73,7 +65,7 @@ impl From<MemberRow> for Member {
             volunteer_id: m.volunteer_id,
             name: m.name,
             phone: m.phone,
-            role: m.role.as_str().to_owned(),
+            role: m.role,
         }
     }
 }
@@ -87,7 +79,9 @@ pub struct MembershipInput {
 /// A membership.
 #[derive(Serialize, ToSchema)]
 pub struct Membership {
+    #[schema(format = Uuid)]
     pub team_id: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub role: TeamRole,
 }
@@ -117,9 +111,10 @@ fn team((t, member_count): (TeamRow, i64)) -> Team {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
-    responses((status = 201, body = Team), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "create_team", tag = "teams", request_body = NewTeam,
+    responses((status = 201, body = Team), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[post("/teams")]
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
@@ -151,9 +146,10 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(PageParams),
-    responses((status = 200, body = inline(Page<Team>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_teams", tag = "teams", params(PageParams),
+    responses((status = 200, body = crate::api::schema::TeamPage)),
     security(("bearer" = [])))]
+#[get("/teams")]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: CurrentUser,
@@ -173,9 +169,10 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams",
-    responses((status = 200, body = Team), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_team", tag = "teams",
+    responses((status = 200, body = Team)),
     security(("bearer" = [])))]
+#[get("/teams/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     _caller: CurrentUser,
@@ -192,9 +189,13 @@ pub async fn get(
     Ok(json(StatusCode::OK, &team(row)))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{id}/members", tag = "teams", params(PageParams),
-    responses((status = 200, body = inline(Page<Member>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_team_members", tag = "teams", params(PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::MemberPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/teams/{id}/members")]
 pub async fn members(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -225,10 +226,11 @@ pub async fn members(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
+#[utoipa::path(tag = "teams",
     request_body = MembershipInput,
-    responses((status = 200, body = Membership), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Membership), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[put("/teams/{id}/members/{volunteer_id}")]
 pub async fn set_member(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -255,9 +257,10 @@ pub async fn set_member(
     Ok(json(StatusCode::OK, &membership))
 }
 
-#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{volunteer_id}", tag = "teams",
-    responses((status = 204), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "teams",
+    responses((status = 204), (status = 403, description = "forbidden")),
     security(("bearer" = [])))]
+#[delete("/teams/{id}/members/{volunteer_id}")]
 pub async fn remove_member(
     state: web::Data<AppState>,
     _staff: Staff,

@@ -138,8 +138,23 @@ fn stored(
     }
 }
 
-/// Deletes answers older than the retention, a batch at a time so no request waits long.
-/// Returns how many were deleted.
+/// How many expired answers one write transaction of [`purge_expired`] deletes.
+pub const PURGE_BATCH: i64 = 1000;
+
+/// Deletes every answer older than the retention, one batch per write transaction so the write
+/// lock is never held long: keys go as fast as they come. Returns how many were deleted.
+pub fn purge_expired(db: &Db, now: NaiveDateTime) -> Result<usize, AppError> {
+    let mut total = 0;
+    loop {
+        let deleted = db.write_blocking(|conn| purge(conn, now, PURGE_BATCH))?;
+        total += deleted;
+        if deleted < PURGE_BATCH as usize {
+            return Ok(total);
+        }
+    }
+}
+
+/// Deletes at most `batch` answers older than the retention. Returns how many were deleted.
 pub fn purge(conn: &mut DbConnection, now: NaiveDateTime, batch: i64) -> Result<usize, AppError> {
     let cutoff = now - RETENTION;
     let old: Vec<(String, String)> = keys::table

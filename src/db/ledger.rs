@@ -27,6 +27,8 @@ pub struct Cause {
     pub activity_log_id: Option<String>,
     /// The redemption a redeem or its refund belongs to.
     pub redemption_id: Option<String>,
+    /// The confirmed wish an earn belongs to.
+    pub wish_id: Option<String>,
 }
 
 /// Opens the points account of a new volunteer (their id is its id).
@@ -43,6 +45,25 @@ pub fn open_account(
             accounts::created_at.eq(now),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Holds a volunteer's account row until the caller's transaction ends, with a conditional
+/// UPDATE that changes nothing: a transaction that must count something of this person's before
+/// it acts (the wishes they hold) runs after any other holding the same row, so on PostgreSQL
+/// its count sees what that one committed. (SQLite runs one writer at a time anyway.)
+/// 404 if the person has no account.
+pub fn hold(conn: &mut DbConnection, volunteer_id: &str) -> Result<(), AppError> {
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(volunteer_id))
+            .filter(accounts::kind.eq(AccountKind::Volunteer)),
+    )
+    .set(accounts::entry_count.eq(accounts::entry_count))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::NotFound("account"));
+    }
     Ok(())
 }
 
@@ -165,6 +186,7 @@ fn post(
             txs::activity_log_id.eq(e.cause.activity_log_id.as_deref()),
             txs::redemption_id.eq(e.cause.redemption_id.as_deref()),
             txs::reverses_id.eq(reverses),
+            txs::wish_id.eq(e.cause.wish_id.as_deref()),
         ))
         .execute(conn)?;
 
@@ -174,7 +196,7 @@ fn post(
             // No cached balance on system accounts: no hot row every transaction waits on.
             (None, None)
         } else {
-            let (earned, spent) = totals_kind.totals_delta(*amount);
+            let (earned, spent, donated) = totals_kind.totals_delta(*amount);
             // L2/L3: one conditional UPDATE; no read-then-write window. 0 rows = refuse.
             let moved: Option<(i64, i64)> = diesel::update(
                 accounts::table
@@ -186,6 +208,7 @@ fn post(
                 accounts::balance.eq(accounts::balance + *amount),
                 accounts::earned_total.eq(accounts::earned_total + earned),
                 accounts::spent_total.eq(accounts::spent_total + spent),
+                accounts::donated_total.eq(accounts::donated_total + donated),
                 accounts::entry_count.eq(accounts::entry_count + 1),
             ))
             .returning((accounts::balance, accounts::entry_count))
@@ -220,6 +243,7 @@ pub struct AccountFigures {
     pub balance: i64,
     pub earned_total: i64,
     pub spent_total: i64,
+    pub donated_total: i64,
 }
 
 /// A volunteer's balance and totals: one primary-key read, whatever the ledger's size.
@@ -227,22 +251,24 @@ pub fn figures(
     conn: &mut DbConnection,
     volunteer_id: &str,
 ) -> Result<Option<AccountFigures>, AppError> {
-    let row: Option<(i64, i64, i64)> = accounts::table
+    let row: Option<(i64, i64, i64, i64)> = accounts::table
         .filter(accounts::volunteer_id.eq(volunteer_id))
         .select((
             accounts::balance,
             accounts::earned_total,
             accounts::spent_total,
+            accounts::donated_total,
         ))
         .first(conn)
         .optional()?;
-    Ok(
-        row.map(|(balance, earned_total, spent_total)| AccountFigures {
+    Ok(row.map(
+        |(balance, earned_total, spent_total, donated_total)| AccountFigures {
             balance,
             earned_total,
             spent_total,
-        }),
-    )
+            donated_total,
+        },
+    ))
 }
 
 /// One line of a volunteer's statement (an entry with its transaction's kind and memo).

@@ -5,9 +5,11 @@ pub mod activities;
 pub mod activity_logs;
 pub mod adjustments;
 pub mod exports;
+pub mod fund;
 pub mod idempotency;
 pub mod import;
 pub mod ledger;
+pub mod partners;
 pub mod redemptions;
 pub mod reports;
 pub mod rewards;
@@ -17,9 +19,10 @@ mod text_types;
 pub mod tokens;
 pub mod users;
 pub mod verify;
+pub mod wishes;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -75,6 +78,22 @@ impl Backend {
 struct Manager {
     url: String,
     backend: Backend,
+    /// `DATABASE_TIMEOUT`: the longest a statement waits for a lock.
+    timeout: Duration,
+}
+
+/// On PostgreSQL a runaway statement is cancelled after this many `DATABASE_TIMEOUT`s.
+const STATEMENT_TIMEOUTS: u32 = 6;
+
+/// The PostgreSQL session settings: a statement that waits for a lock longer than `timeout`, or
+/// runs far longer, is cancelled (503 `unavailable`) instead of holding its request and
+/// connection.
+fn pg_timeouts(timeout: Duration) -> String {
+    let ms = timeout.as_millis();
+    format!(
+        "SET lock_timeout = {ms}; SET statement_timeout = {}",
+        ms * u128::from(STATEMENT_TIMEOUTS)
+    )
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -87,8 +106,11 @@ impl r2d2::ManageConnection for Manager {
                 let mut conn =
                     PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
                 // L8: an acknowledged commit is on disk.
-                conn.batch_execute("SET synchronous_commit = on; SET TIME ZONE 'UTC'")
-                    .map_err(r2d2::Error::QueryError)?;
+                conn.batch_execute(&format!(
+                    "SET synchronous_commit = on; SET TIME ZONE 'UTC'; {}",
+                    pg_timeouts(self.timeout)
+                ))
+                .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Pg(conn))
             }
             Backend::Sqlite => {
@@ -96,11 +118,13 @@ impl r2d2::ManageConnection for Manager {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // L8: WAL with synchronous=FULL keeps every acknowledged commit; the busy timeout
-                // makes a second writer (another process) wait instead of failing.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                // makes a second writer (another process) wait, as long as a request waits for
+                // anything, instead of failing at once.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                )
+                    self.timeout.as_millis()
+                ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -121,8 +145,11 @@ impl r2d2::ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    /// SQLite has one writer at a time; writers queue here rather than in SQLite's busy handler.
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite has one writer at a time; writers queue here rather than in SQLite's busy handler,
+    /// each at most `timeout`.
+    write_lock: Option<Arc<parking_lot::Mutex<()>>>,
+    /// `DATABASE_TIMEOUT`: the longest a request waits for the write lock and a connection.
+    timeout: Duration,
 }
 
 impl Db {
@@ -137,12 +164,15 @@ impl Db {
             .build_unchecked(Manager {
                 url: url.to_owned(),
                 backend,
+                timeout,
             });
-        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let write_lock =
+            (backend == Backend::Sqlite).then(|| Arc::new(parking_lot::Mutex::new(())));
         Ok(Db {
             pool,
             backend,
             write_lock,
+            timeout,
         })
     }
 
@@ -158,8 +188,15 @@ impl Db {
             Backend::Postgres => PG_MIGRATIONS,
             Backend::Sqlite => SQLITE_MIGRATIONS,
         };
+        // A migration may rightly take longer than any request.
+        if self.backend == Backend::Postgres {
+            conn.batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")?;
+        }
         conn.run_pending_migrations(migrations)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("migration failed: {e}")))?;
+        if self.backend == Backend::Postgres {
+            conn.batch_execute(&pg_timeouts(self.timeout))?;
+        }
         Ok(())
     }
 
@@ -175,6 +212,10 @@ impl Db {
     /// Runs `f` in one write transaction, blocking this thread: committed if it returns `Ok`,
     /// rolled back if it returns `Err`. On SQLite the transaction begins `IMMEDIATE`, so a
     /// transaction that reads and then writes never fails with "database is locked" (L7).
+    ///
+    /// Under overload writes shed instead of queueing without end: waiting longer than
+    /// `DATABASE_TIMEOUT` for the write lock and a connection (SQLite), or for a row or table
+    /// lock (PostgreSQL's `lock_timeout`), is 503 `unavailable`.
     pub fn write_blocking<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
@@ -187,11 +228,17 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let _guard = self
-            .write_lock
-            .as_ref()
-            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let mut conn = self.pool.get()?;
+        let deadline = Instant::now() + self.timeout;
+        let _guard = match &self.write_lock {
+            None => None,
+            Some(lock) => Some(lock.try_lock_for(self.timeout).ok_or_else(|| {
+                tracing::warn!("the write lock was not free in time");
+                AppError::Unavailable
+            })?),
+        };
+        let mut conn = self
+            .pool
+            .get_timeout(deadline.saturating_duration_since(Instant::now()))?;
         f(&mut conn)
     }
 

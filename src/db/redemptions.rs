@@ -12,7 +12,7 @@ use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
 use super::{is_unique_violation, savepoint, DbConnection};
-use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
+use crate::domain::ids::{Id, PartnerId, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
 use crate::error::{AppError, Conflict};
@@ -67,11 +67,12 @@ pub fn find(
         .optional()?)
 }
 
-/// A page of redemptions, newest first, optionally one volunteer's and/or one status; up to
-/// `limit + 1` rows.
+/// A page of redemptions, newest first, optionally one volunteer's, of one partner's rewards
+/// and/or of one status; up to `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
     volunteer_id: Option<&VolunteerId>,
+    partner_id: Option<&PartnerId>,
     status: Option<RedemptionStatus>,
     limit: i64,
     after: Option<&Cursor>,
@@ -85,6 +86,9 @@ pub fn list(
         .into_boxed();
     if let Some(v) = volunteer_id {
         q = q.filter(redemptions::volunteer_id.eq(v.clone()));
+    }
+    if let Some(p) = partner_id {
+        q = q.filter(rewards::partner_id.eq(p.clone()));
     }
     if let Some(s) = status {
         q = q.filter(redemptions::status.eq(s));
@@ -188,26 +192,42 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
 
 /// Hands out the reserved redemption with this pickup code: one state-machine UPDATE
 /// (`reserved` → `fulfilled`), so a code is honoured once and never after a cancellation.
-/// 404 if no reserved redemption has the code.
+/// With `partners` (a clerk's desk) only a reward of one of those partners is handed out, in the
+/// same UPDATE. 404 if no reserved redemption the desk may hand out has the code.
 pub fn fulfil(
     conn: &mut DbConnection,
     code: &PickupCode,
+    partners: Option<&[PartnerId]>,
     by: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<RedemptionView, AppError> {
-    let id: Option<RedemptionId> = diesel::update(
-        redemptions::table
-            .filter(redemptions::pickup_code.eq(code.as_str()))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
-    )
-    .set((
+    let reserved = redemptions::table
+        .filter(redemptions::pickup_code.eq(code.as_str()))
+        .filter(redemptions::status.eq(RedemptionStatus::Reserved));
+    let fulfilled = (
         redemptions::status.eq(RedemptionStatus::Fulfilled),
         redemptions::fulfilled_at.eq(now),
         redemptions::fulfilled_by.eq(by),
-    ))
-    .returning(redemptions::id)
-    .get_result(conn)
-    .optional()?;
+    );
+    let id: Option<RedemptionId> = match partners {
+        None => diesel::update(reserved)
+            .set(fulfilled)
+            .returning(redemptions::id)
+            .get_result(conn)
+            .optional()?,
+        Some(partners) => {
+            // As text: PostgreSQL binds `eq_any` as one array of a built-in type.
+            let partners: Vec<&str> = partners.iter().map(PartnerId::as_str).collect();
+            let theirs = rewards::table
+                .filter(rewards::partner_id.eq_any(partners))
+                .select(rewards::id);
+            diesel::update(reserved.filter(redemptions::reward_id.eq_any(theirs)))
+                .set(fulfilled)
+                .returning(redemptions::id)
+                .get_result(conn)
+                .optional()?
+        }
+    };
     let id = id.ok_or(AppError::NotFound("redemption"))?;
     find(conn, &id)?.ok_or(AppError::NotFound("redemption"))
 }

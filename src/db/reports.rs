@@ -56,6 +56,8 @@ struct Points {
     points_earned: i64,
     #[diesel(sql_type = BigInt)]
     points_redeemed: i64,
+    #[diesel(sql_type = BigInt)]
+    points_donated: i64,
 }
 
 #[derive(QueryableByName)]
@@ -112,7 +114,9 @@ pub fn summary(
         "SELECT CAST(COALESCE(SUM(CASE WHEN COALESCE(o.kind, t.kind) = 'earn' \
                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS points_earned, \
                 CAST(-COALESCE(SUM(CASE WHEN t.kind IN ('redeem', 'refund') \
-                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS points_redeemed \
+                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS points_redeemed, \
+                CAST(-COALESCE(SUM(CASE WHEN COALESCE(o.kind, t.kind) = 'donate' \
+                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS points_donated \
          FROM {VOLUNTEER_ENTRIES}"
     ))
     .bind::<Timestamp, _>(from)
@@ -121,6 +125,13 @@ pub fn summary(
     let fulfilled: Count = diesel::sql_query(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM redemptions \
          WHERE status = 'fulfilled' AND fulfilled_at >= $1 AND fulfilled_at < $2",
+    )
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .get_result(conn)?;
+    let confirmed: Count = diesel::sql_query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM wishes \
+         WHERE status = 'confirmed' AND confirmed_at >= $1 AND confirmed_at < $2",
     )
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
@@ -136,9 +147,10 @@ pub fn summary(
         logs_approved: service.logs_approved,
         points_earned,
         points_redeemed: points.points_redeemed,
+        points_donated: points.points_donated,
         redemptions_fulfilled: fulfilled.n,
+        wishes_confirmed: confirmed.n,
         by_team,
-        ..Summary::default()
     })
 }
 

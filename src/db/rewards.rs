@@ -9,10 +9,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::schema::{reward_claims, rewards};
+use super::schema::{partners, reward_claims, rewards};
 use super::verify::Problem;
 use super::{is_unique_violation, savepoint, DbConnection};
-use crate::domain::ids::{Id, RewardId, VolunteerId};
+use crate::domain::ids::{Id, PartnerId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::RedemptionStatus;
 use crate::error::AppError;
@@ -32,6 +32,11 @@ pub struct RewardRow {
     pub active: bool,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    pub partner_id: Option<PartnerId>,
+    /// Read through the join with `partners` that [`find`] and [`list`] make.
+    #[diesel(select_expression = partners::name.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<partners::name>)]
+    pub partner_name: Option<String>,
 }
 
 impl RewardRow {
@@ -54,6 +59,8 @@ pub struct NewReward {
     pub stock: Option<i64>,
     pub per_volunteer_limit: Option<i64>,
     pub active: bool,
+    /// The partner that hands it out ([`create`] checks it exists).
+    pub partner_id: Option<PartnerId>,
     pub created_by: String,
     pub now: NaiveDateTime,
 }
@@ -69,6 +76,7 @@ pub struct RewardChanges {
     pub cost_points: Option<i64>,
     pub per_volunteer_limit: Option<Option<i64>>,
     pub active: Option<bool>,
+    pub partner_id: Option<Option<PartnerId>>,
 }
 
 impl RewardChanges {
@@ -79,11 +87,15 @@ impl RewardChanges {
             && self.cost_points.is_none()
             && self.per_volunteer_limit.is_none()
             && self.active.is_none()
+            && self.partner_id.is_none()
     }
 }
 
-/// Creates a reward.
+/// Creates a reward; an unknown partner is 404 `not-found`.
 pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppError> {
+    if let Some(partner) = &new.partner_id {
+        super::partners::require(conn, partner)?;
+    }
     let id = RewardId::random();
     diesel::insert_into(rewards::table)
         .values((
@@ -96,6 +108,7 @@ pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppE
             rewards::stocked_total.eq(new.stock),
             rewards::per_volunteer_limit.eq(new.per_volunteer_limit),
             rewards::active.eq(new.active),
+            rewards::partner_id.eq(&new.partner_id),
             rewards::created_by.eq(&new.created_by),
             rewards::created_at.eq(new.now),
         ))
@@ -103,10 +116,19 @@ pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppE
     find(conn, &id)?.ok_or(AppError::NotFound("reward"))
 }
 
+/// Rewards with their partner's name beside them.
+fn with_partner() -> diesel::dsl::LeftJoinOn<
+    rewards::table,
+    partners::table,
+    diesel::dsl::Eq<diesel::dsl::Nullable<partners::id>, rewards::partner_id>,
+> {
+    rewards::table.left_join(partners::table.on(partners::id.nullable().eq(rewards::partner_id)))
+}
+
 /// The reward with this id, active or not.
 pub fn find(conn: &mut DbConnection, id: &RewardId) -> Result<Option<RewardRow>, AppError> {
-    Ok(rewards::table
-        .find(id)
+    Ok(with_partner()
+        .filter(rewards::id.eq(id))
         .select(RewardRow::as_select())
         .first(conn)
         .optional()?)
@@ -120,7 +142,7 @@ pub fn list(
     limit: i64,
     after: Option<&Cursor>,
 ) -> Result<Vec<RewardRow>, AppError> {
-    let mut q = rewards::table
+    let mut q = with_partner()
         .select(RewardRow::as_select())
         .order((rewards::name.asc(), rewards::id.asc()))
         .limit(limit + 1)
@@ -138,12 +160,15 @@ pub fn list(
     Ok(q.load(conn)?)
 }
 
-/// Applies a PATCH; `None` if there is no such reward.
+/// Applies a PATCH; `None` if there is no such reward; an unknown partner is 404 `not-found`.
 pub fn update(
     conn: &mut DbConnection,
     id: &RewardId,
     changes: RewardChanges,
 ) -> Result<Option<RewardRow>, AppError> {
+    if let Some(Some(partner)) = &changes.partner_id {
+        super::partners::require(conn, partner)?;
+    }
     if !changes.is_empty() {
         diesel::update(rewards::table.find(id))
             .set(&changes)

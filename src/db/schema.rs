@@ -36,6 +36,7 @@ diesel::table! {
         spent_total -> BigInt,
         entry_count -> BigInt,
         created_at -> Timestamp,
+        donated_total -> BigInt,
     }
 }
 
@@ -49,6 +50,7 @@ diesel::table! {
         activity_log_id -> Nullable<Text>,
         redemption_id -> Nullable<Text>,
         reverses_id -> Nullable<Text>,
+        wish_id -> Nullable<Text>,
     }
 }
 
@@ -170,6 +172,7 @@ diesel::table! {
         active -> Bool,
         created_by -> Text,
         created_at -> Timestamp,
+        partner_id -> Nullable<Text>,
     }
 }
 
@@ -200,6 +203,51 @@ diesel::table! {
         units -> BigInt,
     }
 }
+diesel::table! {
+    wishes (id) {
+        id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        beneficiary -> Text,
+        team_id -> Nullable<Text>,
+        points -> BigInt,
+        due_at -> Nullable<Timestamp>,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        adopted_by -> Nullable<Text>,
+        adopted_at -> Nullable<Timestamp>,
+        fulfilment_note -> Nullable<Text>,
+        fulfilled_at -> Nullable<Timestamp>,
+        rejection_reason -> Nullable<Text>,
+        confirmed_by -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
+        confirm_note -> Nullable<Text>,
+        points_awarded -> Nullable<BigInt>,
+        transaction_id -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        cancelled_by -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partner_clerks (partner_id, volunteer_id) {
+        partner_id -> Text,
+        volunteer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
 
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
@@ -222,4 +270,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rewards,
     redemptions,
     reward_claims,
+    wishes,
+    partners,
+    partner_clerks,
 );

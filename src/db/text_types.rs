@@ -12,11 +12,14 @@ use diesel::sql_types::Text;
 use super::MultiBackend;
 use crate::domain::activities::{ActivityStatus, LogSource, LogStatus};
 use crate::domain::ids::{
-    ActivityId, Id, LogId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId,
+    ActivityId, Id, LogId, PartnerId, RedemptionId, RewardId, TeamId, TransactionId, VolunteerId,
+    WishId,
 };
 use crate::domain::ledger::{AccountKind, Kind};
+use crate::domain::partners::PartnerKind;
 use crate::domain::people::{Role, TeamRole};
 use crate::domain::rewards::RedemptionStatus;
+use crate::domain::wishes::WishStatus;
 
 macro_rules! stored_as_text {
     ($($ty:ident => $proxy:ident),+ $(,)?) => {$(
@@ -48,6 +51,8 @@ stored_as_text!(
     LogSource => LogSourceText,
     ActivityStatus => ActivityStatusText,
     RedemptionStatus => RedemptionStatusText,
+    WishStatus => WishStatusText,
+    PartnerKind => PartnerKindText,
     Kind => KindText,
     AccountKind => AccountKindText,
     Role => RoleText,
@@ -58,5 +63,7 @@ stored_as_text!(
     TeamId => TeamIdText,
     RewardId => RewardIdText,
     RedemptionId => RedemptionIdText,
+    PartnerId => PartnerIdText,
     TransactionId => TransactionIdText,
+    WishId => WishIdText,
 );

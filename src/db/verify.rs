@@ -13,10 +13,13 @@ use crate::error::AppError;
 
 /// One broken rule that `verify` found.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[schema(as = LedgerProblem)]
 pub struct Problem {
-    /// The LEDGER.md rule (`L1`, `L2`, `L9`, `L10`).
+    /// The LEDGER.md rule (`L1`, `L2`, `L9`, `L10`), or `fund` when the fund's figures do not
+    /// add up.
     pub rule: String,
-    /// What breaks it: `account:<id>`, `transaction:<id>`, `entry:<id>` or `reward:<id>`.
+    /// What breaks it: `account:<id>`, `transaction:<id>`, `entry:<id>`, `reward:<id>` or
+    /// `fund`.
     pub subject: String,
     /// How.
     pub detail: String,
@@ -64,6 +67,10 @@ struct AccountSum {
     earned: i64,
     #[diesel(sql_type = BigInt)]
     spent: i64,
+    #[diesel(sql_type = BigInt)]
+    donated_total: i64,
+    #[diesel(sql_type = BigInt)]
+    donated: i64,
 }
 
 #[derive(QueryableByName)]
@@ -103,8 +110,8 @@ fn ledger_rules(conn: &mut DbConnection) -> Result<Report, AppError> {
 
     // L2 and L9, per volunteer account: balance >= 0, balance = sum of entries = last
     // entry's balance_after, and the entry count matches. The cached totals must agree with the
-    // entries too: earned = earns less their reversals, spent = redemptions less refunds (a
-    // reversal counts as the kind it reverses).
+    // entries too: earned = earns less their reversals, spent = redemptions less refunds,
+    // donated = donations (a reversal counts as the kind it reverses).
     let accounts: Vec<AccountSum> = diesel::sql_query(
         "SELECT a.id AS id, a.balance AS balance, a.entry_count AS entry_count, \
                 CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS total, \
@@ -115,13 +122,17 @@ fn ledger_rules(conn: &mut DbConnection) -> Result<Report, AppError> {
                 CAST(COALESCE(SUM(CASE WHEN COALESCE(o.kind, t.kind) = 'earn' \
                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS earned, \
                 CAST(-COALESCE(SUM(CASE WHEN COALESCE(o.kind, t.kind) IN ('redeem', 'refund') \
-                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS spent \
+                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS spent, \
+                a.donated_total AS donated_total, \
+                CAST(-COALESCE(SUM(CASE WHEN COALESCE(o.kind, t.kind) = 'donate' \
+                                   THEN e.amount ELSE 0 END), 0) AS BIGINT) AS donated \
          FROM accounts a \
          LEFT JOIN ledger_entries e ON e.account_id = a.id \
          LEFT JOIN ledger_transactions t ON t.id = e.transaction_id \
          LEFT JOIN ledger_transactions o ON o.id = t.reverses_id \
          WHERE a.kind = 'volunteer' \
-         GROUP BY a.id, a.balance, a.entry_count, a.earned_total, a.spent_total",
+         GROUP BY a.id, a.balance, a.entry_count, a.earned_total, a.spent_total, \
+                  a.donated_total",
     )
     .load(conn)?;
     for a in &accounts {
@@ -153,13 +164,15 @@ fn ledger_rules(conn: &mut DbConnection) -> Result<Report, AppError> {
                 ),
             });
         }
-        if (a.earned_total, a.spent_total) != (a.earned, a.spent) {
+        let cached = (a.earned_total, a.spent_total, a.donated_total);
+        let recomputed = (a.earned, a.spent, a.donated);
+        if cached != recomputed {
             problems.push(Problem {
                 rule: "L9".into(),
                 subject: subject.clone(),
                 detail: format!(
-                    "cached earned/spent totals {}/{} but entries give {}/{}",
-                    a.earned_total, a.spent_total, a.earned, a.spent
+                    "cached earned/spent/donated totals {}/{}/{} but entries give {}/{}/{}",
+                    cached.0, cached.1, cached.2, recomputed.0, recomputed.1, recomputed.2
                 ),
             });
         }
@@ -214,10 +227,12 @@ fn ledger_rules(conn: &mut DbConnection) -> Result<Report, AppError> {
     })
 }
 
-/// Every integrity rule `verify` knows (L1, L2, L9, L10) over the whole database.
+/// Every integrity rule `verify` knows (L1, L2, L9, L10, the fund's figures) over the whole
+/// database.
 pub fn all(conn: &mut DbConnection) -> Result<Report, AppError> {
     let mut report = ledger_rules(conn)?;
     report.problems.extend(super::rewards::verify(conn)?);
+    report.problems.extend(super::fund::verify(conn)?);
     report.ok = report.problems.is_empty();
     Ok(report)
 }

@@ -93,6 +93,10 @@ entity_id!(
     RedemptionId => "redemption",
     /// A ledger transaction.
     TransactionId => "transaction",
+    /// A micro-wish.
+    WishId => "wish",
+    /// A partner (an organisation whose counter hands out its rewards).
+    PartnerId => "partner",
 );
 
 #[cfg(test)]

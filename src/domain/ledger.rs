@@ -10,19 +10,23 @@ named_enum! {
         Refund = "refund",
         Adjust = "adjust",
         Reversal = "reversal",
+        Donate = "donate",
+        Opening = "opening",
     }
 }
 
 impl Kind {
     /// How a volunteer entry of `amount` in a transaction of this kind moves the account's
-    /// `(earned_total, spent_total)`: earned counts approvals less reversals, spent counts
-    /// redemptions less refunds, adjustments count in neither. A reversal undoes its original's
-    /// totals, so it is posted with the original's kind here.
-    pub fn totals_delta(self, amount: i64) -> (i64, i64) {
+    /// `(earned_total, spent_total, donated_total)`: earned counts approvals and confirmed wishes
+    /// less reversals, spent counts redemptions less refunds, donated counts donations;
+    /// adjustments and opening balances count in none. A reversal undoes its original's totals,
+    /// so it is posted with the original's kind here.
+    pub fn totals_delta(self, amount: i64) -> (i64, i64, i64) {
         match self {
-            Kind::Earn => (amount, 0),
-            Kind::Redeem | Kind::Refund => (0, -amount),
-            Kind::Adjust | Kind::Reversal => (0, 0),
+            Kind::Earn => (amount, 0, 0),
+            Kind::Redeem | Kind::Refund => (0, -amount, 0),
+            Kind::Donate => (0, 0, -amount),
+            Kind::Adjust | Kind::Reversal | Kind::Opening => (0, 0, 0),
         }
     }
 }

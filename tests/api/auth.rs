@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// The secret `spawn_app` gives the service (see helpers.rs).
+/// The secret `spawn_app` gives the service (see helpers/mod.rs).
 const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 fn now_secs() -> u64 {
@@ -44,16 +44,6 @@ fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("json"))
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
-    app.request(
-        Method::POST,
-        "/auth/refresh",
-        None,
-        Some(&json!({ "refresh_token": refresh_token })),
-    )
-    .await
-}
-
 async fn tokens_of(res: reqwest::Response) -> (String, String) {
     let auth = body(res).await;
     (
@@ -66,11 +56,10 @@ async fn tokens_of(res: reqwest::Response) -> (String, String) {
 async fn registering_answers_201_with_a_bearer_session_for_a_new_volunteer() {
     let app = spawn_app().await;
     let phone = unique_phone();
-    let res = app
+    let auth = app
         .register(&phone, "  李雷  ", "correct horse battery")
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), 201);
-    let auth = body(res).await;
     assert_eq!(auth["token_type"], "Bearer");
     assert_eq!(auth["expires_in"], 900);
     assert!(auth["access_token"].as_str().is_some_and(|t| !t.is_empty()));
@@ -98,11 +87,10 @@ async fn an_unknown_role_field_in_a_registration_is_ignored_and_makes_a_voluntee
         "role": "admin",
         "id": "00000000-0000-0000-0000-000000000000",
     });
-    let res = app
+    let auth = app
         .request(Method::POST, "/auth/register", None, Some(&body_))
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), 201);
-    let auth = body(res).await;
     assert_eq!(auth["user"]["role"], "volunteer");
     assert_ne!(auth["user"]["id"], "00000000-0000-0000-0000-000000000000");
     let token = auth["access_token"].as_str().expect("token");
@@ -115,65 +103,47 @@ async fn an_unknown_role_field_in_a_registration_is_ignored_and_makes_a_voluntee
 #[actix_web::test]
 async fn bodies_that_are_not_json_or_miss_fields_or_have_wrong_types_are_bad_requests() {
     let app = spawn_app().await;
-    let url = app.url("/auth/register");
+    let path = "/auth/register";
     for raw in ["{\"phone\": ", "not json at all", "[1, 2"] {
-        let res = app
-            .client
-            .post(&url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(raw)
-            .send()
-            .await
-            .expect("sent");
+        let json = [("Content-Type", "application/json")];
+        let res = app.send_raw(Method::POST, path, &json, Some(raw)).await;
         assert_problem(res, 400, "bad-request").await;
     }
     // A required field missing.
     let res = app
-        .request(
-            Method::POST,
+        .post_anonymously(
             "/auth/register",
-            None,
-            Some(&json!({"phone": unique_phone(), "name": "No Password"})),
+            &json!({"phone": unique_phone(), "name": "No Password"}),
         )
         .await;
     assert_problem(res, 400, "bad-request").await;
     // A field of the wrong JSON type.
     let res = app
-        .request(
-            Method::POST,
+        .post_anonymously(
             "/auth/register",
-            None,
-            Some(&json!({"phone": 13800000000u64, "name": "N", "password": "correct horse"})),
+            &json!({"phone": 13800000000u64, "name": "N", "password": "correct horse"}),
         )
         .await;
     assert_problem(res, 400, "bad-request").await;
     // Not an object at all.
-    let res = app
-        .request(Method::POST, "/auth/login", None, Some(&json!([1, 2, 3])))
-        .await;
+    let res = app.post_anonymously("/auth/login", &json!([1, 2, 3])).await;
     assert_problem(res, 400, "bad-request").await;
 }
 
 #[actix_web::test]
 async fn a_body_that_is_not_application_json_is_415() {
     let app = spawn_app().await;
+    let text = [("Content-Type", "text/plain")];
+    let body = r#"{"phone":"13800000000","name":"N","password":"correct horse"}"#;
     let res = app
-        .client
-        .post(app.url("/auth/register"))
-        .header(header::CONTENT_TYPE, "text/plain")
-        .body(r#"{"phone":"13800000000","name":"N","password":"correct horse"}"#)
-        .send()
-        .await
-        .expect("sent");
+        .send_raw(Method::POST, "/auth/register", &text, Some(body))
+        .await;
     assert_problem(res, 415, "unsupported-media-type").await;
     // No content type at all is not JSON either.
+    let body = r#"{"phone":"13800000000","password":"correct horse"}"#;
     let res = app
-        .client
-        .post(app.url("/auth/login"))
-        .body(r#"{"phone":"13800000000","password":"correct horse"}"#)
-        .send()
-        .await
-        .expect("sent");
+        .send_raw(Method::POST, "/auth/login", &[], Some(body))
+        .await;
     assert_problem(res, 415, "unsupported-media-type").await;
 }
 
@@ -196,13 +166,7 @@ async fn rule_breaking_registration_values_are_422_naming_every_field() {
     let app = spawn_app().await;
     let res = app.register("2380000000", "   ", "short").await;
     let problem = assert_problem(res, 422, "validation-failed").await;
-    let mut fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e["field"].as_str().expect("field"))
-        .collect();
-    fields.sort_unstable();
+    let fields = fields_named(&problem);
     assert_eq!(fields, ["name", "password", "phone"]);
     assert!(problem["errors"][0]["message"].is_string());
     let res = app
@@ -258,18 +222,14 @@ async fn ten_concurrent_registrations_of_one_phone_give_exactly_one_account() {
 async fn a_wrong_password_and_an_unknown_phone_get_the_same_401() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
-    let wrong = assert_problem(
-        app.login(&v.phone, "not the password").await,
-        401,
-        "invalid-credentials",
-    )
-    .await;
-    let unknown = assert_problem(
-        app.login("19999999999", "not the password").await,
-        401,
-        "invalid-credentials",
-    )
-    .await;
+    let wrong = app
+        .login(&v.phone, "not the password")
+        .expect_problem(401, "invalid-credentials")
+        .await;
+    let unknown = app
+        .login("19999999999", "not the password")
+        .expect_problem(401, "invalid-credentials")
+        .await;
     assert_eq!(wrong, unknown);
     let res = app.login(&v.phone, &v.password).await;
     assert_eq!(res.status(), 200);
@@ -288,12 +248,8 @@ async fn a_missing_or_malformed_bearer_token_is_401_unauthenticated() {
         "garbage",
     ] {
         let res = app
-            .client
-            .get(app.url("/me"))
-            .header(header::AUTHORIZATION, value)
-            .send()
-            .await
-            .expect("sent");
+            .send_raw(Method::GET, "/me", &[("Authorization", value)], None)
+            .await;
         assert_problem(res, 401, "unauthenticated").await;
     }
 }
@@ -365,18 +321,19 @@ async fn forged_access_tokens_are_401_and_a_genuine_one_works() {
 async fn refreshing_rotates_and_the_old_refresh_token_stops_working() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
-    let res = refresh(&app, &v.refresh_token).await;
-    assert_eq!(res.status(), 200);
-    let auth = body(res).await;
+    let auth = app
+        .refresh(&v.refresh_token)
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(auth["user"]["id"], v.id.as_str());
     assert_eq!(auth["token_type"], "Bearer");
     let access = auth["access_token"].as_str().expect("access");
     let newer = auth["refresh_token"].as_str().expect("refresh");
     assert_ne!(newer, v.refresh_token);
     assert_eq!(app.get("/me", access).await.status(), 200);
-    let res = refresh(&app, newer).await;
+    let res = app.refresh(newer).await;
     assert_eq!(res.status(), 200, "the new token works once");
-    let res = refresh(&app, "never-issued-token").await;
+    let res = app.refresh("never-issued-token").await;
     assert_problem(res, 401, "unauthenticated").await;
 }
 
@@ -386,19 +343,19 @@ async fn presenting_a_used_refresh_token_revokes_its_whole_family() {
     let v = app.volunteer().await;
     // Another sign-in of the same person: a different family, untouched by the reuse.
     let (_, other_session) = tokens_of(app.login(&v.phone, &v.password).await).await;
-    let (_, second) = tokens_of(refresh(&app, &v.refresh_token).await).await;
-    let (_, newest) = tokens_of(refresh(&app, &second).await).await;
+    let (_, second) = tokens_of(app.refresh(&v.refresh_token).await).await;
+    let (_, newest) = tokens_of(app.refresh(&second).await).await;
 
     // The first token again: a reuse.
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
     // The newest token of that family is revoked with it.
-    let res = refresh(&app, &newest).await;
+    let res = app.refresh(&newest).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = refresh(&app, &second).await;
+    let res = app.refresh(&second).await;
     assert_problem(res, 401, "unauthenticated").await;
     // The other sign-in still refreshes.
-    let res = refresh(&app, &other_session).await;
+    let res = app.refresh(&other_session).await;
     assert_eq!(res.status(), 200);
 }
 
@@ -408,12 +365,7 @@ async fn logout_ends_that_session_only() {
     let v = app.volunteer().await;
     let (_, other_session) = tokens_of(app.login(&v.phone, &v.password).await).await;
     let res = app
-        .request(
-            Method::POST,
-            "/auth/logout",
-            None,
-            Some(&json!({"refresh_token": v.refresh_token})),
-        )
+        .post_anonymously("/auth/logout", &json!({"refresh_token": v.refresh_token}))
         .await;
     assert_problem(res, 401, "unauthenticated").await;
     let res = app
@@ -424,9 +376,9 @@ async fn logout_ends_that_session_only() {
         )
         .await;
     assert_eq!(res.status(), 204);
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = refresh(&app, &other_session).await;
+    let res = app.refresh(&other_session).await;
     assert_eq!(res.status(), 200);
 }
 
@@ -490,9 +442,9 @@ async fn a_refresh_token_past_its_lifetime_is_401() {
     let v = app.volunteer().await;
     let (_, live) = tokens_of(app.login(&v.phone, &v.password).await).await;
     app.clock.advance(chrono::TimeDelta::minutes(61));
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = refresh(&app, &live).await;
+    let res = app.refresh(&live).await;
     assert_problem(res, 401, "unauthenticated").await;
 }
 
@@ -515,7 +467,7 @@ async fn idempotency_keys_are_ignored_on_auth_endpoints() {
             )
             .await;
         assert_eq!(res.status(), 201, "{name}");
-        assert!(res.headers().get("Idempotent-Replayed").is_none());
+        assert!(replayed(&res).is_none());
         phones.push(phone);
     }
     // The same request with the same key acts again: a second login is a new session.
@@ -526,7 +478,7 @@ async fn idempotency_keys_are_ignored_on_auth_endpoints() {
             .request_with(Method::POST, "/auth/login", None, Some(&login), &key)
             .await;
         assert_eq!(res.status(), 200);
-        assert!(res.headers().get("Idempotent-Replayed").is_none());
+        assert!(replayed(&res).is_none());
         sessions.push(body(res).await["refresh_token"].clone());
     }
     assert_ne!(sessions[0], sessions[1]);
@@ -549,13 +501,10 @@ async fn the_bearer_scheme_is_case_insensitive() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
     for scheme in ["Bearer", "bearer", "BEARER"] {
+        let bearer = format!("{scheme} {}", v.token);
         let res = app
-            .client
-            .get(app.url("/me"))
-            .header(header::AUTHORIZATION, format!("{scheme} {}", v.token))
-            .send()
-            .await
-            .expect("sent");
+            .send_raw(Method::GET, "/me", &[("Authorization", &bearer)], None)
+            .await;
         assert_eq!(res.status(), 200, "{scheme}");
     }
 }

@@ -3,10 +3,9 @@
 
 use reqwest::{Method, Response};
 use serde_json::json;
-use volunteer_points::db::users::{self, NewUser};
-use volunteer_points::domain::people::{Phone, Role};
+use volunteer_points::domain::people::Role;
 
-use crate::helpers::{spawn_app, unique_phone, TestApp};
+use crate::helpers::spawn_app;
 use crate::reports::{activity, at, call, ok, person, served, team};
 
 /// The header name, the file name it gives, and the parsed rows (header first) of a CSV answer.
@@ -208,35 +207,12 @@ async fn the_activity_log_export_keeps_to_its_range_team_and_status() {
     }
 }
 
-/// People made straight in the database (no password hashing: only their rows matter here).
-fn plant_people(app: &TestApp, n: usize) {
-    let now = app.clock.now().naive_utc();
-    app.db
-        .write_blocking(|conn| {
-            for i in 0..n {
-                let phone = Phone::parse(&unique_phone()).expect("a phone");
-                users::create(
-                    conn,
-                    NewUser {
-                        phone: &phone,
-                        name: &format!("志愿者{i}"),
-                        role: Role::Volunteer,
-                        password_hash: "",
-                        now,
-                    },
-                )?;
-            }
-            Ok(())
-        })
-        .expect("planted");
-}
-
 #[actix_web::test]
 async fn an_export_of_many_batches_holds_every_row_once() {
     let app = spawn_app().await;
     let (_, staff) = person(&app, "社工", Role::Staff).await;
     // Same created_at for all: the keyset must go on by id.
-    plant_people(&app, 2_345);
+    app.plant_people(2_345);
     let (_, rows) =
         csv(call(&app, Method::GET, "/exports/volunteers.csv", &staff, None).await).await;
     assert_eq!(rows.len(), 2_346 + 1);

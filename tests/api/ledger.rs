@@ -1,25 +1,20 @@
 //! The points ledger over HTTP: LEDGER.md's invariants, idempotency, statements, verify.
 
-use diesel::RunQueryDsl;
 use futures_util::future::join_all;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn adjustment(volunteer: &str, amount: i64) -> Value {
-    json!({"volunteer_id": volunteer, "amount": amount, "reason": "test adjustment"})
-}
-
-async fn statement(app: &TestApp, token: &str) -> Vec<Value> {
+/// The whole statement of `who`, read three entries a page.
+async fn statement(app: &TestApp, who: &TestUser) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let path = match &cursor {
-            Some(c) => format!("/me/ledger?limit=3&cursor={c}"),
-            None => "/me/ledger?limit=3".to_owned(),
+        let query = match &cursor {
+            Some(c) => format!("limit=3&cursor={c}"),
+            None => "limit=3".to_owned(),
         };
-        let page = body(app.get(&path, token).await).await;
+        let page = body(app.my_ledger(who, &query).await).await;
         all.extend(page["items"].as_array().expect("items").iter().cloned());
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -32,17 +27,10 @@ async fn statement(app: &TestApp, token: &str) -> Vec<Value> {
 async fn fifty_concurrent_debits_of_7_against_100_let_exactly_14_through() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
+    let v = app.volunteer_with(&admin, 100).await;
     let requests = (0..50).map(|i| {
-        let key = format!("debit-{i}");
-        let body = adjustment(&v.id, -7);
-        let app = &app;
-        let token = admin.token.clone();
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, &key, &body)
-                .await
-        }
+        let (app, admin, debit) = (&app, &admin, adjustment(&v.id, -7));
+        async move { app.adjust(admin, &format!("debit-{i}"), &debit).await }
     });
     let mut created = 0;
     let mut refused = 0;
@@ -60,50 +48,25 @@ async fn fifty_concurrent_debits_of_7_against_100_let_exactly_14_through() {
         }
     }
     assert_eq!((created, refused), (14, 36));
-    assert_eq!(app.balance(&v.token).await, 2);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 2);
 }
 
 #[actix_web::test]
 async fn overdrawing_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 10).await;
-    let before = statement(&app, &v.token).await;
+    let v = app.volunteer_with(&admin, 10).await;
+    let before = statement(&app, &v).await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "overdraw",
-            &adjustment(&v.id, -11),
-        )
+        .adjust(&admin, "overdraw", &adjustment(&v.id, -11))
         .await;
     assert_problem(res, 409, "insufficient-points").await;
-    assert_eq!(app.balance(&v.token).await, 10);
-    assert_eq!(
-        statement(&app, &v.token).await,
-        before,
-        "no entry was written"
-    );
-    let txs: i64 = app
-        .db
-        .read_blocking(|conn| {
-            Ok(
-                diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ledger_transactions")
-                    .get_result::<Count>(conn)?
-                    .n,
-            )
-        })
-        .expect("count");
+    assert_eq!(app.balance(&v).await, 10);
+    assert_eq!(statement(&app, &v).await, before, "no entry was written");
+    let txs = app
+        .count("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ledger_transactions")
+        .await;
     assert_eq!(txs, 1, "only the grant exists");
-    app.assert_ledger_ok();
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 #[actix_web::test]
@@ -112,16 +75,10 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     let admin = app.admin().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "k1",
-            &adjustment(&v.id, 25),
-        )
+    let tx = app
+        .adjust(&admin, "k1", &adjustment(&v.id, 25))
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), 201);
-    let tx = body(res).await;
     assert_eq!(tx["kind"], "adjust");
     assert_eq!(tx["memo"], "test adjustment");
     assert_eq!(tx["created_by"], admin.id.as_str());
@@ -140,31 +97,16 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
         .any(|e| e["account_kind"] == "community_fund" && e["amount"] == -25));
 
     let id = tx["id"].as_str().expect("id");
-    let read = body(
-        app.get(&format!("/ledger/transactions/{id}"), &staff.token)
-            .await,
-    )
-    .await;
+    let read = body(app.transaction(&staff, id).await).await;
     assert_eq!(read, tx);
-    assert_problem(
-        app.get(&format!("/ledger/transactions/{id}"), &v.token)
-            .await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        app.get(
-            &format!("/ledger/transactions/{}", uuid::Uuid::new_v4()),
-            &staff.token,
-        )
-        .await,
-        404,
-        "not-found",
-    )
-    .await;
+    app.transaction(&v, id)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.transaction(&staff, &uuid::Uuid::new_v4().to_string())
+        .expect_problem(404, "not-found")
+        .await;
 
-    let balance = body(app.get("/me/balance", &v.token).await).await;
+    let balance = app.balance_sheet(&v).await;
     assert_eq!(balance["balance"], 25);
     assert_eq!(
         balance["earned_total"], 0,
@@ -172,7 +114,6 @@ async fn an_adjustment_is_one_balanced_transaction_that_staff_can_read() {
     );
     assert_eq!(balance["spent_total"], 0);
     assert_eq!(balance["volunteer_id"], v.id.as_str());
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
@@ -181,86 +122,53 @@ async fn adjustments_are_bounded_and_only_admins_make_them_never_for_themselves(
     let admin = app.admin().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let post = |token: String, key: &'static str, body: Value| {
-        let app = &app;
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, key, &body)
-                .await
-        }
-    };
     for (key, amount) in [("zero", 0), ("big", 1_000_001), ("small", -1_000_001)] {
-        let res = post(admin.token.clone(), key, adjustment(&v.id, amount)).await;
+        let res = app.adjust(&admin, key, &adjustment(&v.id, amount)).await;
         let problem = assert_problem(res, 422, "validation-failed").await;
         assert_eq!(problem["errors"][0]["field"], "amount");
     }
-    let res = post(
-        admin.token.clone(),
-        "reason",
-        json!({"volunteer_id": v.id, "amount": 5, "reason": "  "}),
-    )
-    .await;
+    let res = app
+        .adjust(
+            &admin,
+            "reason",
+            &json!({"volunteer_id": v.id, "amount": 5, "reason": "  "}),
+        )
+        .await;
     assert_eq!(
         assert_problem(res, 422, "validation-failed").await["errors"][0]["field"],
         "reason"
     );
-    assert_problem(
-        post(admin.token.clone(), "self", adjustment(&admin.id, 5)).await,
-        403,
-        "self-approval",
-    )
-    .await;
-    assert_problem(
-        post(staff.token.clone(), "staff", adjustment(&v.id, 5)).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        post(v.token.clone(), "vol", adjustment(&v.id, 5)).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.adjust(&admin, "self", &adjustment(&admin.id, 5))
+        .expect_problem(403, "self-approval")
+        .await;
+    app.adjust(&staff, "staff", &adjustment(&v.id, 5))
+        .expect_problem(403, "forbidden")
+        .await;
+    app.adjust(&v, "vol", &adjustment(&v.id, 5))
+        .expect_problem(403, "forbidden")
+        .await;
     let unknown = uuid::Uuid::new_v4().to_string();
-    assert_problem(
-        post(admin.token.clone(), "unknown", adjustment(&unknown, 5)).await,
-        404,
-        "not-found",
+    app.adjust(&admin, "unknown", &adjustment(&unknown, 5))
+        .expect_problem(404, "not-found")
+        .await;
+    app.adjust(&admin, "garbage", &adjustment("not-a-uuid", 5))
+        .expect_problem(404, "not-found")
+        .await;
+    app.adjust(
+        &admin,
+        "type",
+        &json!({"volunteer_id": v.id, "amount": "5", "reason": "x"}),
     )
-    .await;
-    assert_problem(
-        post(admin.token.clone(), "garbage", adjustment("not-a-uuid", 5)).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        post(
-            admin.token.clone(),
-            "type",
-            json!({"volunteer_id": v.id, "amount": "5", "reason": "x"}),
-        )
-        .await,
-        400,
-        "bad-request",
-    )
+    .expect_problem(400, "bad-request")
     .await;
     let res = app
         .post("/ledger/adjustments", &admin.token, &adjustment(&v.id, 5))
         .await;
     assert_problem(res, 400, "idempotency-key-required").await;
-    let res = app
-        .request_with(
-            Method::POST,
-            "/ledger/adjustments",
-            Some(&admin.token),
-            Some(&adjustment(&v.id, 5)),
-            &[("Idempotency-Key", "has space")],
-        )
+    app.adjust(&admin, "has space", &adjustment(&v.id, 5))
+        .expect_problem(400, "bad-request")
         .await;
-    assert_problem(res, 400, "bad-request").await;
-    assert_eq!(app.balance(&v.token).await, 0, "nothing was applied");
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 0, "nothing was applied");
 }
 
 #[actix_web::test]
@@ -268,66 +176,31 @@ async fn a_replay_answers_the_same_bytes_and_acts_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let first = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "same",
-            &adjustment(&v.id, 40),
-        )
-        .await;
+    let first = app.adjust(&admin, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(first.status(), 201);
-    assert!(first.headers().get("idempotent-replayed").is_none());
+    assert!(replayed(&first).is_none());
     let first_body = first.text().await.expect("body");
-    let again = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "same",
-            &adjustment(&v.id, 40),
-        )
-        .await;
+    let again = app.adjust(&admin, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(again.status(), 201);
-    assert_eq!(
-        again
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(replayed(&again), Some("true"));
     assert_eq!(
         again.text().await.expect("body"),
         first_body,
         "byte for byte"
     );
-    assert_eq!(app.balance(&v.token).await, 40);
+    assert_eq!(app.balance(&v).await, 40);
 
     // Same key, another request: refused, nothing done.
-    let other = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "same",
-            &adjustment(&v.id, 41),
-        )
-        .await;
+    let other = app.adjust(&admin, "same", &adjustment(&v.id, 41)).await;
     assert_problem(other, 422, "idempotency-key-reused").await;
-    assert_eq!(app.balance(&v.token).await, 40);
+    assert_eq!(app.balance(&v).await, 40);
 
     // Keys belong to their caller: another admin's identical key is a new request.
     let admin2 = app.admin().await;
-    let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin2.token,
-            "same",
-            &adjustment(&v.id, 40),
-        )
-        .await;
+    let res = app.adjust(&admin2, "same", &adjustment(&v.id, 40)).await;
     assert_eq!(res.status(), 201);
-    assert!(res.headers().get("idempotent-replayed").is_none());
-    assert_eq!(app.balance(&v.token).await, 80);
-    app.assert_ledger_ok();
+    assert!(replayed(&res).is_none());
+    assert_eq!(app.balance(&v).await, 80);
 }
 
 #[actix_web::test]
@@ -336,33 +209,17 @@ async fn a_refusal_replays_as_refused_even_after_a_top_up() {
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "too-much",
-            &adjustment(&v.id, -30),
-        )
+        .adjust(&admin, "too-much", &adjustment(&v.id, -30))
         .await;
     let first = assert_problem(res, 409, "insufficient-points").await;
     app.grant(&admin, &v.id, 100).await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "too-much",
-            &adjustment(&v.id, -30),
-        )
+        .adjust(&admin, "too-much", &adjustment(&v.id, -30))
         .await;
-    assert_eq!(
-        res.headers()
-            .get("idempotent-replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(replayed(&res), Some("true"));
     let again = assert_problem(res, 409, "insufficient-points").await;
     assert_eq!(again, first);
-    assert_eq!(app.balance(&v.token).await, 100, "the replay took nothing");
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 100, "the replay took nothing");
 }
 
 #[actix_web::test]
@@ -370,20 +227,13 @@ async fn concurrent_requests_with_one_key_act_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let requests = (0..20).map(|_| {
-        let app = &app;
-        let token = admin.token.clone();
-        let body = adjustment(&v.id, 9);
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, "one-key", &body)
-                .await
-        }
-    });
+    let credit = adjustment(&v.id, 9);
+    let requests = (0..20).map(|_| app.adjust(&admin, "one-key", &credit));
     let mut ids = Vec::new();
     let mut replays = 0;
     for res in join_all(requests).await {
         let status = res.status().as_u16();
-        if res.headers().get("idempotent-replayed").is_some() {
+        if replayed(&res).is_some() {
             replays += 1;
         }
         let b = body(res).await;
@@ -399,8 +249,7 @@ async fn concurrent_requests_with_one_key_act_once() {
         "every answer names the same transaction"
     );
     assert_eq!(replays, ids.len() - 1, "all but the first are replays");
-    assert_eq!(app.balance(&v.token).await, 9, "acted once");
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 9, "acted once");
 }
 
 #[actix_web::test]
@@ -409,9 +258,7 @@ async fn many_mixed_operations_at_once_keep_every_invariant() {
     let admin = app.admin().await;
     let mut volunteers = Vec::new();
     for _ in 0..4 {
-        let v = app.volunteer().await;
-        app.grant(&admin, &v.id, 50).await;
-        volunteers.push(v);
+        volunteers.push(app.volunteer_with(&admin, 50).await);
     }
     // Credits, debits (some refused), and replays of the first 15 of them, all at once.
     let mut ops: Vec<(String, String, i64)> = (0..45)
@@ -423,13 +270,9 @@ async fn many_mixed_operations_at_once_keep_every_invariant() {
         .collect();
     ops.extend(ops[..15].to_vec());
     let requests = ops.iter().map(|(key, vid, amount)| {
-        let app = &app;
-        let token = admin.token.clone();
-        let body = json!({"volunteer_id": vid, "amount": amount, "reason": "mixed"});
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, key, &body)
-                .await
-        }
+        let (app, admin) = (&app, &admin);
+        let fields = json!({"volunteer_id": vid, "amount": amount, "reason": "mixed"});
+        async move { app.adjust(admin, key, &fields).await }
     });
     for res in join_all(requests).await {
         let status = res.status().as_u16();
@@ -440,13 +283,13 @@ async fn many_mixed_operations_at_once_keep_every_invariant() {
         );
     }
     app.assert_ledger_ok();
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let report = body(app.verify_over_http(&admin).await).await;
     assert_eq!(report["ok"], true, "{report}");
     let mut total = 0;
     for v in &volunteers {
-        let b = app.balance(&v.token).await;
+        let b = app.balance(v).await;
         assert!(b >= 0, "L2");
-        let lines = statement(&app, &v.token).await;
+        let lines = statement(&app, v).await;
         assert_eq!(
             lines.first().map(|e| e["balance_after"].as_i64()),
             Some(Some(b)),
@@ -470,16 +313,11 @@ async fn the_statement_walks_by_cursor_newest_first_with_chained_balances() {
     let amounts = [10, 20, -5, 7, -12, 30, 1, -1, 4, 9, -3];
     for (i, amount) in amounts.iter().enumerate() {
         let res = app
-            .post_keyed(
-                "/ledger/adjustments",
-                &admin.token,
-                &format!("s{i}"),
-                &adjustment(&v.id, *amount),
-            )
+            .adjust(&admin, &format!("s{i}"), &adjustment(&v.id, *amount))
             .await;
         assert_eq!(res.status(), 201);
     }
-    let lines = statement(&app, &v.token).await;
+    let lines = statement(&app, &v).await;
     assert_eq!(lines.len(), amounts.len(), "every entry exactly once");
     let ids: std::collections::HashSet<_> = lines
         .iter()
@@ -523,25 +361,15 @@ async fn the_statement_walks_by_cursor_newest_first_with_chained_balances() {
     .await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(amounts.len()));
     assert_eq!(page["next_cursor"], Value::Null);
-    assert_problem(
-        app.get("/me/ledger?limit=0", &v.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    assert_problem(
-        app.get("/me/ledger?limit=101", &v.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    assert_problem(
-        app.get("/me/ledger?cursor=nonsense!", &v.token).await,
-        400,
-        "bad-request",
-    )
-    .await;
-    app.assert_ledger_ok();
+    app.my_ledger(&v, "limit=0")
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.my_ledger(&v, "limit=101")
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.my_ledger(&v, "cursor=nonsense!")
+        .expect_problem(400, "bad-request")
+        .await;
 }
 
 #[actix_web::test]
@@ -551,103 +379,57 @@ async fn nobody_reads_another_volunteers_balance_or_ledger() {
     let b = app.volunteer().await;
     let staff = app.staff().await;
     for path in ["balance", "ledger"] {
-        assert_problem(
-            app.get(&format!("/volunteers/{}/{path}", b.id), &a.token)
-                .await,
-            404,
-            "not-found",
-        )
-        .await;
-        assert_eq!(
-            app.get(&format!("/volunteers/{}/{path}", a.id), &a.token)
-                .await
-                .status(),
-            200
-        );
-        assert_eq!(
-            app.get(&format!("/volunteers/{}/{path}", b.id), &staff.token)
-                .await
-                .status(),
-            200
-        );
-        assert_problem(
-            app.get(
-                &format!("/volunteers/{}/{path}", uuid::Uuid::new_v4()),
-                &staff.token,
-            )
-            .await,
-            404,
-            "not-found",
-        )
-        .await;
-        assert_problem(
-            app.get(&format!("/volunteers/not-a-uuid/{path}"), &staff.token)
-                .await,
-            404,
-            "not-found",
-        )
-        .await;
+        app.points_of(&a, &b.id, path)
+            .expect_problem(404, "not-found")
+            .await;
+        assert_eq!(app.points_of(&a, &a.id, path).await.status(), 200);
+        assert_eq!(app.points_of(&staff, &b.id, path).await.status(), 200);
+        app.points_of(&staff, &uuid::Uuid::new_v4().to_string(), path)
+            .expect_problem(404, "not-found")
+            .await;
+        app.points_of(&staff, "not-a-uuid", path)
+            .expect_problem(404, "not-found")
+            .await;
     }
-    assert_problem(
-        app.get("/ledger/verify", &staff.token).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.verify_over_http(&staff)
+        .expect_problem(403, "forbidden")
+        .await;
 }
 
 #[actix_web::test]
 async fn verify_names_a_planted_inconsistency() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 30).await;
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let v = app.volunteer_with(&admin, 30).await;
+    let report = body(app.verify_over_http(&admin).await).await;
     assert_eq!(report["ok"], true);
     assert!(report["accounts_checked"].as_i64() >= Some(4));
     assert_eq!(report["transactions_checked"], 1);
 
+    app.expect_broken_ledger();
     // L9: the cached balance no longer matches the entries.
-    let id = v.id.clone();
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "UPDATE accounts SET balance = balance + 5 WHERE id = '{id}'"
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .expect("plant");
+    app.plant(&format!(
+        "UPDATE accounts SET balance = balance + 5 WHERE id = '{}'",
+        v.id
+    ));
     // L9: another account's cached total no longer agrees with its entries.
     let w = app.volunteer().await;
-    let wid = w.id.clone();
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "UPDATE accounts SET earned_total = earned_total + 7 WHERE id = '{wid}'"
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .expect("plant");
+    app.plant(&format!(
+        "UPDATE accounts SET earned_total = earned_total + 7 WHERE id = '{}'",
+        w.id
+    ));
     // L1: a transaction whose entries do not sum to zero.
-    let fund = volunteer_points::db::ledger::COMMUNITY_FUND;
-    let tx = uuid::Uuid::new_v4().to_string();
-    let (t, e) = (tx.clone(), uuid::Uuid::new_v4().to_string());
-    app.db
-        .write_blocking(move |conn| {
-            diesel::sql_query(format!(
-                "INSERT INTO ledger_transactions (id, kind, memo, created_at) VALUES ('{t}', 'adjust', 'planted', CURRENT_TIMESTAMP)"
-            ))
-            .execute(conn)?;
-            diesel::sql_query(format!(
-                "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, created_at) VALUES ('{e}', '{t}', '{fund}', 3, CURRENT_TIMESTAMP)"
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .expect("plant");
-    let report = body(app.get("/ledger/verify", &admin.token).await).await;
+    let fund = COMMUNITY_FUND;
+    let (tx, entry) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    app.plant(&format!(
+        "INSERT INTO ledger_transactions (id, kind, memo, created_at) \
+         VALUES ('{tx}', 'adjust', 'planted', CURRENT_TIMESTAMP)"
+    ));
+    app.plant(&format!(
+        "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, created_at) \
+         VALUES ('{entry}', '{tx}', '{fund}', 3, CURRENT_TIMESTAMP)"
+    ));
+    let report = body(app.verify_over_http(&admin).await).await;
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().expect("problems");
     assert!(
@@ -676,52 +458,32 @@ async fn verify_names_a_planted_inconsistency() {
 async fn ledger_history_cannot_be_edited_or_deleted() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 30).await;
+    let v = app.volunteer_with(&admin, 30).await;
     for statement in [
         "UPDATE ledger_entries SET amount = amount + 1",
         "DELETE FROM ledger_entries",
         "UPDATE ledger_transactions SET memo = 'edited'",
         "DELETE FROM ledger_transactions",
     ] {
-        let result = app.db.write_blocking(move |conn| {
-            diesel::sql_query(statement).execute(conn)?;
-            Ok(())
-        });
+        let result = app.execute(statement);
         assert!(result.is_err(), "L6: {statement} must be refused");
     }
-    app.assert_ledger_ok();
-    assert_eq!(app.balance(&v.token).await, 30);
+    assert_eq!(app.balance(&v).await, 30);
 }
 
 #[actix_web::test]
 async fn expired_idempotency_keys_are_purged_and_fresh_ones_kept() {
-    use volunteer_points::db::idempotency;
     let app = spawn_app().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "old",
-            &adjustment(&v.id, 5),
-        )
-        .await;
+    let res = app.adjust(&admin, "old", &adjustment(&v.id, 5)).await;
     assert_eq!(res.status(), 201);
     let now = app.clock.now_naive();
-    let purged = app
-        .db
-        .write_blocking(move |conn| idempotency::purge(conn, now, 100))
-        .expect("purge");
+    let purged = app.purge_idempotency_keys(now);
     assert_eq!(purged, 0, "a fresh key is kept");
     let later = now + chrono::TimeDelta::hours(25);
-    let purged = app
-        .db
-        .write_blocking(move |conn| idempotency::purge(conn, later, 100))
-        .expect("purge");
+    let purged = app.purge_idempotency_keys(later);
     assert_eq!(purged, 1, "a key older than 24 hours is purged");
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
@@ -730,17 +492,11 @@ async fn an_adjustment_of_the_smallest_integer_is_refused_as_out_of_range() {
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let res = app
-        .post_keyed(
-            "/ledger/adjustments",
-            &admin.token,
-            "min",
-            &adjustment(&v.id, i64::MIN),
-        )
+        .adjust(&admin, "min", &adjustment(&v.id, i64::MIN))
         .await;
     let problem = assert_problem(res, 422, "validation-failed").await;
     assert_eq!(problem["errors"][0]["field"], "amount");
-    assert_eq!(app.balance(&v.token).await, 0);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 0);
 }
 
 #[actix_web::test]
@@ -749,30 +505,24 @@ async fn a_refused_body_is_kept_under_its_key_and_another_body_with_that_key_is_
     let admin = app.admin().await;
     let v = app.volunteer().await;
     let post = |key: &'static str, amount: i64| {
-        let (app, token, id) = (&app, admin.token.clone(), v.id.clone());
-        async move {
-            app.post_keyed("/ledger/adjustments", &token, key, &adjustment(&id, amount))
-                .await
-        }
+        let (app, admin, fields) = (&app, &admin, adjustment(&v.id, amount));
+        async move { app.adjust(admin, key, &fields).await }
     };
     // A validation refusal is an answer below 500: kept and replayed byte for byte.
     let first = post("bad-first", 0).await;
-    assert!(first.headers().get("idempotent-replayed").is_none());
+    assert!(replayed(&first).is_none());
     let first = assert_problem(first, 422, "validation-failed").await;
     let again = post("bad-first", 0).await;
-    assert_eq!(
-        again
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(replayed(&again), Some("true"));
     assert_eq!(assert_problem(again, 422, "validation-failed").await, first);
     // The key is spent: a corrected body under it is another request.
-    assert_problem(post("bad-first", 10).await, 422, "idempotency-key-reused").await;
+    post("bad-first", 10)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
     // A used key with a body that is invalid too is still a reused key.
     assert_eq!(post("good-first", 10).await.status(), 201);
-    assert_problem(post("good-first", 0).await, 422, "idempotency-key-reused").await;
-    assert_eq!(app.balance(&v.token).await, 10, "only one adjustment acted");
-    app.assert_ledger_ok();
+    post("good-first", 0)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
+    assert_eq!(app.balance(&v).await, 10, "only one adjustment acted");
 }

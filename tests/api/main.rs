@@ -2,15 +2,23 @@
 //! server and database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set).
 
 mod helpers;
-
-mod import;
+#[path = "../support/served.rs"]
+mod served;
 
 mod activities;
+mod activity_logs;
 mod auth;
+mod check_in;
+mod docs;
 mod exports;
+mod fund;
+mod hardening;
+mod import;
 mod ledger;
 mod ops;
+mod partners;
 mod people;
 mod reports;
 mod rewards;
 mod teams;
+mod wishes;

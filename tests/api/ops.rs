@@ -8,41 +8,24 @@ use std::thread;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::header;
+use reqwest::{header, Method};
 
 use crate::helpers::*;
 
 #[actix_web::test]
 async fn health_and_readiness_answer() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("sent");
+    let res = app.send_raw(Method::GET, "/healthz", &[], None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(body(res).await["status"], "ok");
-    let res = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("sent");
+    let res = app.send_raw(Method::GET, "/readyz", &[], None).await;
     assert_eq!(res.status(), 200);
 }
 
 #[actix_web::test]
 async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(res.status(), 200);
-    let doc = body(res).await;
+    let doc = app.openapi().expect_json(StatusCode::OK).await;
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
         "{}",
@@ -63,6 +46,15 @@ async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
         ("/api/v1/volunteers/{id}", "get"),
         ("/api/v1/volunteers/{id}/role", "put"),
         ("/api/v1/volunteers/{id}/password", "put"),
+        ("/api/v1/partners", "get"),
+        ("/api/v1/partners", "post"),
+        ("/api/v1/partners/{id}", "get"),
+        ("/api/v1/partners/{id}", "patch"),
+        ("/api/v1/partners/{id}/clerks", "get"),
+        ("/api/v1/partners/{id}/clerks/{volunteer_id}", "put"),
+        ("/api/v1/partners/{id}/clerks/{volunteer_id}", "delete"),
+        ("/api/v1/partners/{id}/redemptions", "get"),
+        ("/api/v1/partners/{id}/settlement", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
@@ -71,6 +63,9 @@ async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
     }
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     assert!(schemas.contains_key("Problem"));
+    for schema in ["Partner", "Settlement", "MyPartner"] {
+        assert!(schemas.contains_key(schema), "{schema} is documented");
+    }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
@@ -78,7 +73,7 @@ async fn the_openapi_document_is_openapi_3_and_lists_the_foundation_paths() {
 async fn the_docs_serve_swagger_ui() {
     let app = spawn_app().await;
     // The default client follows redirects (`/docs` → `/docs/`).
-    let res = app.client.get(app.url("/docs")).send().await.expect("sent");
+    let res = app.send_raw(Method::GET, "/docs", &[], None).await;
     assert_eq!(res.status(), 200);
     let ct = res
         .headers()
@@ -251,4 +246,167 @@ async fn readiness_is_503_while_postgres_is_unreachable_and_recovers_by_itself()
     }
     assert_eq!(status, 200, "ready again without a restart");
     app.volunteer().await;
+}
+
+#[actix_web::test]
+async fn a_wrong_method_is_405_with_allow_naming_the_methods_of_the_path() {
+    let app = spawn_app().await;
+    let v = app.volunteer().await;
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for (method, path, allow) in [
+        (Method::DELETE, "/teams".to_owned(), "GET, POST"),
+        (Method::DELETE, "/me".to_owned(), "GET"),
+        (Method::GET, "/redemptions/fulfil".to_owned(), "POST"),
+        (
+            Method::POST,
+            format!("/teams/{a}/members/{b}"),
+            "PUT, DELETE",
+        ),
+        (Method::PUT, format!("/activities/{a}"), "GET, PATCH"),
+        (Method::POST, "/healthz".to_owned(), "GET"),
+        (Method::POST, "/api/v1/readyz".to_owned(), "GET"),
+    ] {
+        let res = app
+            .request(method.clone(), &path, Some(&v.token), None)
+            .await;
+        let allowed = res
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        assert_problem(res, 405, "method-not-allowed").await;
+        assert_eq!(allowed, allow, "{method} {path}");
+    }
+}
+
+#[actix_web::test]
+async fn the_probes_answer_at_the_root_and_under_the_base_path() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz", "/api/v1/healthz", "/api/v1/readyz"] {
+        let res = app.request(Method::GET, path, None, None).await;
+        assert_eq!(res.status(), 200, "{path}");
+    }
+}
+
+async fn openapi_document(app: &TestApp) -> serde_json::Value {
+    let res = app
+        .request(Method::GET, "/api-docs/openapi.json", None, None)
+        .await;
+    assert_eq!(res.status(), 200);
+    body(res).await
+}
+
+#[actix_web::test]
+async fn every_operation_has_its_own_id_and_documents_problems_as_problem_json() {
+    let app = spawn_app().await;
+    let doc = openapi_document(&app).await;
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            let id = op["operationId"].as_str().expect("an operationId");
+            assert!(ids.insert(id.to_owned()), "{id} is used twice");
+            let responses = op["responses"].as_object().expect("responses");
+            if path != "/healthz" {
+                assert!(
+                    responses.contains_key("500"),
+                    "{method} {path} documents 500"
+                );
+                assert!(
+                    responses.contains_key("503"),
+                    "{method} {path} documents 503"
+                );
+            }
+            for (status, response) in responses {
+                let content = &response["content"];
+                if status.as_str() >= "400" {
+                    assert!(
+                        content["application/problem+json"]["schema"]["$ref"]
+                            == "#/components/schemas/Problem"
+                            && content.get("application/json").is_none(),
+                        "{method} {path} {status} is problem+json"
+                    );
+                }
+                if status == "429" || status == "503" {
+                    assert!(
+                        response["headers"]["Retry-After"].is_object(),
+                        "{method} {path} {status} has Retry-After"
+                    );
+                }
+            }
+        }
+    }
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    for status in ["400", "401", "415", "422", "429"] {
+        assert!(login[status].is_object(), "login documents {status}");
+    }
+}
+
+#[actix_web::test]
+async fn the_openapi_document_names_pages_enums_constraints_and_idempotency_keys() {
+    let app = spawn_app().await;
+    let doc = openapi_document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let ok_schema = |path: &str| {
+        doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"]
+            .clone()
+    };
+    for (path, page, item) in [
+        ("/api/v1/teams", "TeamPage", "Team"),
+        ("/api/v1/rewards", "RewardPage", "Reward"),
+        ("/api/v1/activities", "ActivityPage", "Activity"),
+        ("/api/v1/activity-logs", "ActivityLogPage", "ActivityLog"),
+        ("/api/v1/me/ledger", "EntryPage", "Entry"),
+        ("/api/v1/volunteers", "UserPage", "User"),
+        ("/api/v1/redemptions", "RedemptionPage", "Redemption"),
+    ] {
+        assert_eq!(ok_schema(path), format!("#/components/schemas/{page}"));
+        assert_eq!(
+            schemas[page]["properties"]["items"]["items"]["$ref"],
+            format!("#/components/schemas/{item}")
+        );
+    }
+    assert_eq!(
+        schemas["Report"]["properties"]["problems"]["items"]["$ref"],
+        "#/components/schemas/LedgerProblem"
+    );
+    let log = &schemas["ActivityLog"]["properties"];
+    assert_eq!(log["status"]["$ref"], "#/components/schemas/LogStatus");
+    assert_eq!(
+        schemas["LogStatus"]["enum"],
+        serde_json::json!([
+            "checked_in",
+            "submitted",
+            "approved",
+            "rejected",
+            "reversed"
+        ])
+    );
+    assert_eq!(log["id"]["format"], "uuid");
+    assert_eq!(
+        schemas["RegisterRequest"]["properties"]["phone"]["pattern"],
+        "^1[0-9]{10}$"
+    );
+    assert_eq!(
+        schemas["RegisterRequest"]["properties"]["password"]["minLength"],
+        8
+    );
+    assert_eq!(
+        schemas["Restock"]["properties"]["quantity"]["maximum"],
+        100_000
+    );
+
+    let key = |path: &str| {
+        doc["paths"][path]["post"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "Idempotency-Key").cloned())
+    };
+    for path in ["/api/v1/redemptions", "/api/v1/ledger/adjustments"] {
+        assert_eq!(key(path).expect("documented")["required"], true, "{path}");
+    }
+    for path in ["/api/v1/teams", "/api/v1/activity-logs/{id}/approve"] {
+        assert_eq!(key(path).expect("documented")["required"], false, "{path}");
+    }
+    assert!(key("/api/v1/auth/login").is_none(), "ignored on /auth");
 }

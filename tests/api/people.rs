@@ -7,16 +7,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> Response {
-    app.request(
-        Method::POST,
-        "/auth/refresh",
-        None,
-        Some(&json!({ "refresh_token": refresh_token })),
-    )
-    .await
-}
-
 /// `GET /volunteers` with query parameters (encoded properly).
 async fn directory(app: &TestApp, token: &str, query: &[(&str, &str)]) -> Response {
     app.client
@@ -28,37 +18,16 @@ async fn directory(app: &TestApp, token: &str, query: &[(&str, &str)]) -> Respon
         .expect("sent")
 }
 
-async fn register_named(app: &TestApp, name: &str) -> TestUser {
-    let phone = unique_phone();
-    let password = "correct horse battery".to_owned();
-    let res = app.register(&phone, name, &password).await;
-    assert_eq!(res.status(), 201);
-    let auth = body(res).await;
-    TestUser {
-        id: auth["user"]["id"].as_str().expect("id").to_owned(),
-        phone,
-        password,
-        token: auth["access_token"].as_str().expect("token").to_owned(),
-        refresh_token: auth["refresh_token"].as_str().expect("refresh").to_owned(),
-    }
-}
-
+/// The ids of a page's items.
 fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|u| u["id"].as_str().expect("id").to_owned())
-        .collect()
+    each(&page["items"], "id")
 }
 
 #[actix_web::test]
 async fn me_shows_the_caller_with_no_teams_yet() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
-    let res = app.get("/me", &v.token).await;
-    assert_eq!(res.status(), 200);
-    let me = body(res).await;
+    let me = app.me(&v).expect_json(StatusCode::OK).await;
     assert_eq!(me["id"], v.id.as_str());
     assert_eq!(me["phone"], v.phone.as_str());
     assert_eq!(me["name"], "志愿者");
@@ -136,8 +105,8 @@ async fn a_volunteer_sees_their_own_record_but_not_anothers_nor_the_directory() 
 async fn staff_search_the_directory_by_name_and_by_phone() {
     let app = spawn_app().await;
     let staff = app.staff().await;
-    let wanda = register_named(&app, "Wanda Quux").await;
-    let other = register_named(&app, "Bob 100% Plain").await;
+    let wanda = app.volunteer_named("Wanda Quux").await;
+    let other = app.volunteer_named("Bob 100% Plain").await;
     // Case does not matter, on either database.
     for q in ["Quux", "quux", "WANDA Q"] {
         let res = directory(&app, &staff.token, &[("q", q)]).await;
@@ -224,15 +193,14 @@ async fn staff_register_someone_without_the_app_who_signs_in_only_after_a_desk_r
     let app = spawn_app().await;
     let staff = app.staff().await;
     let phone = unique_phone();
-    let res = app
+    let user = app
         .post(
             "/volunteers",
             &staff.token,
             &json!({"phone": phone, "name": " 王奶奶 ", "role": "admin"}),
         )
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), 201);
-    let user = body(res).await;
     assert_eq!(user["name"], "王奶奶");
     assert_eq!(user["role"], "volunteer");
     assert_eq!(user["phone"], phone.as_str());
@@ -269,13 +237,7 @@ async fn staff_register_someone_without_the_app_who_signs_in_only_after_a_desk_r
         )
         .await;
     let problem = assert_problem(res, 422, "validation-failed").await;
-    let mut fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e["field"].as_str().expect("field"))
-        .collect();
-    fields.sort_unstable();
+    let fields = fields_named(&problem);
     assert_eq!(fields, ["name", "password", "phone"]);
     // With a password, they can sign in at once.
     let phone2 = unique_phone();
@@ -335,9 +297,9 @@ async fn changing_ones_password_ends_other_sessions_and_keeps_this_one() {
         .await;
     assert_eq!(res.status(), 204);
 
-    let res = refresh(&app, &v.refresh_token).await;
+    let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = refresh(&app, this_refresh).await;
+    let res = app.refresh(this_refresh).await;
     assert_eq!(res.status(), 200, "the session that changed it goes on");
     let res = app.login(&v.phone, &v.password).await;
     assert_problem(res, 401, "invalid-credentials").await;
@@ -369,7 +331,7 @@ async fn a_desk_reset_ends_the_persons_sessions_and_the_new_password_works() {
         .await;
     assert_eq!(res.status(), 204);
     for old in [&v.refresh_token, &second_refresh] {
-        let res = refresh(&app, old).await;
+        let res = app.refresh(old).await;
         assert_problem(res, 401, "unauthenticated").await;
     }
     let res = app.login(&v.phone, &v.password).await;
@@ -425,7 +387,7 @@ async fn staff_may_not_reset_a_staff_or_admin_password_but_an_admin_may() {
         )
         .await;
     assert_eq!(res.status(), 204);
-    let res = refresh(&app, &other_staff.refresh_token).await;
+    let res = app.refresh(&other_staff.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
     assert_eq!(
         app.login(&other_staff.phone, "reset at the desk")
@@ -459,7 +421,7 @@ async fn an_admin_changes_roles_which_revokes_the_persons_refresh_tokens() {
         .await;
     assert_problem(res, 403, "forbidden").await;
     assert_eq!(
-        refresh(&app, &v.refresh_token).await.status(),
+        app.refresh(&v.refresh_token).await.status(),
         200,
         "still live"
     );
@@ -479,21 +441,20 @@ async fn an_admin_changes_roles_which_revokes_the_persons_refresh_tokens() {
         .await;
     assert_problem(res, 404, "not-found").await;
     assert_eq!(
-        refresh(&app, &live_refresh).await.status(),
+        app.refresh(&live_refresh).await.status(),
         200,
         "refusals revoke nothing"
     );
 
     let auth = body(app.login(&v.phone, &v.password).await).await;
     let live_refresh = auth["refresh_token"].as_str().expect("refresh").to_owned();
-    let res = app
+    let user = app
         .put(&path, &admin.token, &json!({"role": "staff"}))
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), 200);
-    let user = body(res).await;
     assert_eq!(user["role"], "staff");
     assert_eq!(user["id"], v.id.as_str());
-    let res = refresh(&app, &live_refresh).await;
+    let res = app.refresh(&live_refresh).await;
     assert_problem(res, 401, "unauthenticated").await;
     // Signing in again gives a token with the new role.
     let auth = body(app.login(&v.phone, &v.password).await).await;

@@ -5,10 +5,9 @@
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
-use volunteer_points::db::users;
 use volunteer_points::domain::people::Role;
 
-use crate::helpers::{spawn_app, unique_phone, TestApp};
+use crate::helpers::{spawn_app, Answer, TestApp};
 
 /// Sends a request to `/api/v1{path}`; `body` as JSON when given.
 pub async fn call(
@@ -39,34 +38,8 @@ pub async fn ok(res: Response, status: u16) -> Value {
 
 /// A signed-in person: `(id, access token)`.
 pub async fn person(app: &TestApp, name: &str, role: Role) -> (String, String) {
-    let phone = unique_phone();
-    let password = "correct horse battery";
-    let login = json!({"phone": phone, "name": name, "password": password});
-    let res = app
-        .client
-        .post(format!("{}/api/v1/auth/register", app.address))
-        .json(&login)
-        .send()
-        .await
-        .expect("register");
-    let auth = ok(res, 201).await;
-    let id = auth["user"]["id"].as_str().expect("id").to_owned();
-    if role == Role::Volunteer {
-        return (id, auth["access_token"].as_str().expect("token").to_owned());
-    }
-    let promoted = id.clone();
-    app.db
-        .write_blocking(|conn| users::set_role(conn, &promoted, role).map(|_| ()))
-        .expect("promote");
-    let res = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.address))
-        .json(&login)
-        .send()
-        .await
-        .expect("login");
-    let auth = ok(res, 200).await;
-    (id, auth["access_token"].as_str().expect("token").to_owned())
+    let user = app.user_named(role, name).await;
+    (user.id, user.token)
 }
 
 /// A team named `name`; returns its id.
@@ -141,15 +114,20 @@ async fn get(app: &TestApp, path: &str, token: &str) -> Value {
 async fn the_summary_of_a_month_agrees_with_the_ledger() {
     let app = spawn_app().await;
     at(&app, "2026-11-10T02:00:00Z");
-    let (_, staff) = person(&app, "社工", Role::Staff).await;
+    let desk = app.user_named(Role::Staff, "社工").await;
+    let staff = desk.token.clone();
     let (_, admin) = person(&app, "主任", Role::Admin).await;
     let t = team(&app, &staff, "党员义工队").await;
     let a = activity(&app, &staff, Some(&t), "敬老院探访").await;
     let other = activity(&app, &staff, None, "社区清扫").await;
-    let mut volunteers = Vec::new();
+    let mut people = Vec::new();
     for name in ["李阿姨", "王师傅", "张同学"] {
-        volunteers.push(person(&app, name, Role::Volunteer).await);
+        people.push(app.user_named(Role::Volunteer, name).await);
     }
+    let volunteers: Vec<(String, String)> = people
+        .iter()
+        .map(|p| (p.id.clone(), p.token.clone()))
+        .collect();
     let (v1, v2, v3) = (&volunteers[0], &volunteers[1], &volunteers[2]);
     served(&app, &staff, &admin, &a, &v1.0, 120).await;
     let reversed = served(&app, &staff, &admin, &a, &v2.0, 90).await;
@@ -223,6 +201,12 @@ async fn the_summary_of_a_month_agrees_with_the_ledger() {
         201,
     )
     .await;
+    // A donation to the fund, and a wish confirmed (its points are earned, like an approval's).
+    app.donated(&people[0], 25).await;
+    let wish = app.fulfilled_wish(&desk, &people[2], 15).await;
+    app.confirm_wish(&desk, &wish, &json!({}))
+        .expect_status(StatusCode::OK)
+        .await;
 
     let s = get(&app, "/reports/summary", &staff).await;
     assert_eq!(s["from"], "2026-10-31T16:00:00Z", "{s}");
@@ -236,7 +220,7 @@ async fn the_summary_of_a_month_agrees_with_the_ledger() {
         minutes += b["minutes_served"].as_i64().expect("minutes");
     }
     assert_eq!(s["points_earned"], earned);
-    assert_eq!(s["points_earned"], 120 + 30 + 60);
+    assert_eq!(s["points_earned"], 120 + 30 + 60 + 15);
     assert_eq!(s["points_redeemed"], spent);
     assert_eq!(s["points_redeemed"], 40);
     assert_eq!(s["minutes_served"], minutes);
@@ -244,8 +228,8 @@ async fn the_summary_of_a_month_agrees_with_the_ledger() {
     assert_eq!(s["logs_approved"], 3);
     assert_eq!(s["volunteers_active"], 2);
     assert_eq!(s["redemptions_fulfilled"], 1);
-    assert_eq!(s["points_donated"], 0);
-    assert_eq!(s["wishes_confirmed"], 0);
+    assert_eq!(s["points_donated"], 25);
+    assert_eq!(s["wishes_confirmed"], 1);
     assert_eq!(
         s["by_team"],
         json!([{"team_id": t, "name": "党员义工队", "volunteers_active": 1,
@@ -271,6 +255,8 @@ async fn the_summary_of_a_month_agrees_with_the_ledger() {
         (Some(0), Some(0))
     );
     assert_eq!(s["points_redeemed"], 0);
+    assert_eq!(s["points_donated"], 0);
+    assert_eq!(s["wishes_confirmed"], 0);
     assert_eq!(s["by_team"], json!([]));
 }
 

@@ -1,65 +1,10 @@
 //! Rewards and redemptions (API.md "Rewards and redemptions"; LEDGER.md L2, L4, L5, L7, L10).
 
 use futures_util::future::join_all;
-use reqwest::{Method, Response};
+use reqwest::Method;
 use serde_json::{json, Value};
-use volunteer_points::db;
 
 use crate::helpers::*;
-
-/// Creates a reward as `staff`; returns it.
-async fn reward(app: &TestApp, staff: &TestUser, fields: Value) -> Value {
-    let res = app.post("/rewards", &staff.token, &fields).await;
-    assert_eq!(res.status().as_u16(), 201, "create reward");
-    body(res).await
-}
-
-/// `POST /redemptions` with a fresh key.
-async fn redeem(app: &TestApp, token: &str, fields: &Value) -> Response {
-    let key = uuid::Uuid::new_v4().to_string();
-    app.post_keyed("/redemptions", token, &key, fields).await
-}
-
-/// A redemption that must succeed.
-async fn redeemed(app: &TestApp, token: &str, fields: &Value) -> Value {
-    let res = redeem(app, token, fields).await;
-    assert_eq!(
-        res.status().as_u16(),
-        201,
-        "redeem: {}",
-        res.text().await.unwrap_or_default()
-    );
-    body(res).await
-}
-
-async fn stock_of(app: &TestApp, staff: &TestUser, reward_id: &str) -> Value {
-    body(
-        app.get(&format!("/rewards/{reward_id}"), &staff.token)
-            .await,
-    )
-    .await["stock"]
-        .clone()
-}
-
-async fn cancel(app: &TestApp, token: &str, id: &str) -> Response {
-    app.post(&format!("/redemptions/{id}/cancel"), token, &json!({}))
-        .await
-}
-
-/// Counts statuses, asserting each refusal carries `code`.
-async fn tally(responses: Vec<Response>, ok: u16, code: &str) -> (usize, usize) {
-    let (mut won, mut refused) = (0, 0);
-    for res in responses {
-        let status = res.status().as_u16();
-        if status == ok {
-            won += 1;
-        } else {
-            assert_problem(res, 409, code).await;
-            refused += 1;
-        }
-    }
-    (won, refused)
-}
 
 #[actix_web::test]
 async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others_keep_their_points()
@@ -67,20 +12,18 @@ async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "电影票", "cost_points": 10, "stock": 5}),
-    )
-    .await;
+    let r = app
+        .reward(
+            &staff,
+            json!({"name": "电影票", "cost_points": 10, "stock": 5}),
+        )
+        .await;
     let mut volunteers = Vec::new();
     for _ in 0..30 {
-        let v = app.volunteer().await;
-        app.grant(&admin, &v.id, 50).await;
-        volunteers.push(v);
+        volunteers.push(app.volunteer_with(&admin, 50).await);
     }
     let fields = json!({"reward_id": r["id"]});
-    let responses = join_all(volunteers.iter().map(|v| redeem(&app, &v.token, &fields))).await;
+    let responses = join_all(volunteers.iter().map(|v| app.redeem(v, &fields))).await;
     let mut winners = 0;
     let mut results = Vec::new();
     for res in responses {
@@ -96,39 +39,29 @@ async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others
         }
     }
     assert_eq!(winners, 5);
-    assert_eq!(
-        stock_of(&app, &staff, r["id"].as_str().unwrap_or("")).await,
-        0
-    );
+    assert_eq!(app.stock_of(&staff, &id(&r)).await, 0);
     for (v, won) in volunteers.iter().zip(results) {
-        assert_eq!(app.balance(&v.token).await, if won { 40 } else { 50 });
+        assert_eq!(app.balance(v).await, if won { 40 } else { 50 });
     }
-    let reserved = body(
-        app.get("/redemptions?status=reserved&limit=100", &staff.token)
-            .await,
-    )
-    .await;
+    let reserved = body(app.redemptions(&staff, "status=reserved&limit=100").await).await;
     assert_eq!(reserved["items"].as_array().map(Vec::len), Some(5));
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn forty_concurrent_redemptions_of_30_against_100_points_let_exactly_three_through() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = reward(&app, &staff, json!({"name": "T恤", "cost_points": 30})).await;
+    let (_, staff, v) = app.shop(100).await;
+    let r = app
+        .reward(&staff, json!({"name": "T恤", "cost_points": 30}))
+        .await;
     let fields = json!({"reward_id": r["id"]});
     let responses = join_all((0..40).map(|i| {
-        let key = format!("spend-{i}");
-        let (app, token, fields) = (&app, v.token.clone(), &fields);
-        async move { app.post_keyed("/redemptions", &token, &key, fields).await }
+        let (app, v, fields) = (&app, &v, &fields);
+        async move { app.redeem_keyed(v, &format!("spend-{i}"), fields).await }
     }))
     .await;
     assert_eq!(tally(responses, 201, "insufficient-points").await, (3, 37));
-    assert_eq!(app.balance(&v.token).await, 10);
+    assert_eq!(app.balance(&v).await, 10);
     let mine = body(app.get("/me/redemptions?limit=2", &v.token).await).await;
     assert_eq!(mine["items"].as_array().map(Vec::len), Some(2));
     let cursor = mine["next_cursor"].as_str().unwrap_or("").to_owned();
@@ -144,44 +77,30 @@ async fn forty_concurrent_redemptions_of_30_against_100_points_let_exactly_three
     assert_eq!(rest["next_cursor"], Value::Null);
     assert_ne!(rest["items"][0]["id"], mine["items"][0]["id"]);
     assert_ne!(rest["items"][0]["id"], mine["items"][1]["id"]);
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_points_once() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "书", "cost_points": 25, "stock": 10}),
-    )
-    .await;
+    let (admin, staff, v) = app.shop(100).await;
+    let r = app
+        .reward(
+            &staff,
+            json!({"name": "书", "cost_points": 25, "stock": 10}),
+        )
+        .await;
     let fields = json!({"reward_id": r["id"], "quantity": 2});
 
     let missing = app.post("/redemptions", &v.token, &fields).await;
     assert_problem(missing, 400, "idempotency-key-required").await;
 
-    let first = app
-        .post_keyed("/redemptions", &v.token, "same-key", &fields)
-        .await;
+    let first = app.redeem_keyed(&v, "same-key", &fields).await;
     assert_eq!(first.status().as_u16(), 201);
-    assert!(first.headers().get("Idempotent-Replayed").is_none());
+    assert!(replayed(&first).is_none());
     let first_text = first.text().await.unwrap_or_default();
-    let again = app
-        .post_keyed("/redemptions", &v.token, "same-key", &fields)
-        .await;
+    let again = app.redeem_keyed(&v, "same-key", &fields).await;
     assert_eq!(again.status().as_u16(), 201);
-    assert_eq!(
-        again
-            .headers()
-            .get("Idempotent-Replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(replayed(&again), Some("true"));
     let again_text = again.text().await.unwrap_or_default();
     assert_eq!(first_text, again_text, "the replay is byte for byte");
     let redemption: Value = serde_json::from_str(&first_text).unwrap_or_default();
@@ -190,109 +109,72 @@ async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_po
     assert_eq!(redemption["quantity"], 2);
     let code = redemption["pickup_code"].as_str().unwrap_or("");
     assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
-    assert_eq!(app.balance(&v.token).await, 50);
-    assert_eq!(
-        stock_of(&app, &staff, r["id"].as_str().unwrap_or("")).await,
-        8
-    );
+    assert_eq!(app.balance(&v).await, 50);
+    assert_eq!(app.stock_of(&staff, &id(&r)).await, 8);
 
     // The same key with another body is another request.
     let other = app
-        .post_keyed(
-            "/redemptions",
-            &v.token,
-            "same-key",
-            &json!({"reward_id": r["id"]}),
-        )
+        .redeem_keyed(&v, "same-key", &json!({"reward_id": r["id"]}))
         .await;
     assert_problem(other, 422, "idempotency-key-reused").await;
 
     // A refusal is kept and replayed too, and acts no second time.
     let big = json!({"reward_id": r["id"], "quantity": 3});
-    let refused = app
-        .post_keyed("/redemptions", &v.token, "too-much", &big)
-        .await;
+    let refused = app.redeem_keyed(&v, "too-much", &big).await;
     assert_problem(refused, 409, "insufficient-points").await;
     app.grant(&admin, &v.id, 100).await;
-    let replayed = app
-        .post_keyed("/redemptions", &v.token, "too-much", &big)
-        .await;
-    assert_eq!(
-        replayed
-            .headers()
-            .get("Idempotent-Replayed")
-            .and_then(|h| h.to_str().ok()),
-        Some("true")
-    );
-    assert_problem(replayed, 409, "insufficient-points").await;
-    assert_eq!(app.balance(&v.token).await, 150);
-    app.assert_ledger_ok();
+    let again = app.redeem_keyed(&v, "too-much", &big).await;
+    assert_eq!(replayed(&again), Some("true"));
+    assert_problem(again, 409, "insufficient-points").await;
+    assert_eq!(app.balance(&v).await, 150);
 }
 
 #[actix_web::test]
 async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "水杯", "cost_points": 15, "stock": 3}),
-    )
-    .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
-    let red = redeemed(&app, &v.token, &json!({"reward_id": rid, "quantity": 2})).await;
-    let id = red["id"].as_str().unwrap_or("").to_owned();
-    assert_eq!(app.balance(&v.token).await, 70);
-    assert_eq!(stock_of(&app, &staff, &rid).await, 1);
+    let (_, staff, v) = app.shop(100).await;
+    let cup = json!({"name": "水杯", "cost_points": 15, "stock": 3});
+    let rid = id(&app.reward(&staff, cup).await);
+    let red = app
+        .redeemed(&v, &json!({"reward_id": rid, "quantity": 2}))
+        .await;
+    let red = id(&red);
+    assert_eq!(app.balance(&v).await, 70);
+    assert_eq!(app.stock_of(&staff, &rid).await, 1);
 
     let responses = join_all((0..8).map(|i| {
-        let token = if i % 2 == 0 { &v.token } else { &staff.token };
-        cancel(&app, token, &id)
+        let who = if i % 2 == 0 { &v } else { &staff };
+        app.cancel_redemption(who, &red)
     }))
     .await;
     assert_eq!(
         tally(responses, 200, "redemption-not-reserved").await,
         (1, 7)
     );
-    assert_eq!(app.balance(&v.token).await, 100);
-    assert_eq!(stock_of(&app, &staff, &rid).await, 3);
-    let after = body(app.get(&format!("/redemptions/{id}"), &v.token).await).await;
+    assert_eq!(app.balance(&v).await, 100);
+    assert_eq!(app.stock_of(&staff, &rid).await, 3);
+    let after = body(app.redemption(&v, &red).await).await;
     assert_eq!(after["status"], "cancelled");
     assert!(after["cancelled_at"].is_string());
-    let ledger = body(app.get("/me/ledger", &v.token).await).await;
+    let ledger = body(app.my_ledger(&v, "").await).await;
     let refunds = ledger["items"]
         .as_array()
         .map(|items| items.iter().filter(|e| e["kind"] == "refund").count());
     assert_eq!(refunds, Some(1));
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn a_cancel_racing_a_fulfilment_lets_exactly_one_win() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 1000).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "帆布包", "cost_points": 10, "stock": 20}),
-    )
-    .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
+    let (_, staff, v) = app.shop(1000).await;
+    let bag = json!({"name": "帆布包", "cost_points": 10, "stock": 20});
+    let rid = id(&app.reward(&staff, bag).await);
     let (mut cancelled, mut fulfilled) = (0, 0);
     for _ in 0..6 {
-        let red = redeemed(&app, &v.token, &json!({"reward_id": rid})).await;
-        let id = red["id"].as_str().unwrap_or("");
-        let code = red["pickup_code"].clone();
-        let fulfil_body = json!({"pickup_code": code});
+        let red = app.redeemed(&v, &json!({"reward_id": rid})).await;
         let (c, f) = futures_util::future::join(
-            cancel(&app, &v.token, id),
-            app.post("/redemptions/fulfil", &staff.token, &fulfil_body),
+            app.cancel_redemption(&v, &id(&red)),
+            app.fulfil(&staff, &red["pickup_code"]),
         )
         .await;
         match (c.status().as_u16(), f.status().as_u16()) {
@@ -305,9 +187,8 @@ async fn a_cancel_racing_a_fulfilment_lets_exactly_one_win() {
         }
     }
     assert_eq!(cancelled + fulfilled, 6);
-    assert_eq!(app.balance(&v.token).await, 1000 - 10 * fulfilled);
-    assert_eq!(stock_of(&app, &staff, &rid).await, 20 - fulfilled);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 1000 - 10 * fulfilled);
+    assert_eq!(app.stock_of(&staff, &rid).await, 20 - fulfilled);
 }
 
 #[actix_web::test]
@@ -318,48 +199,39 @@ async fn another_volunteer_can_neither_see_nor_cancel_a_redemption() {
     let owner = app.volunteer().await;
     let other = app.volunteer().await;
     app.grant(&admin, &owner.id, 100).await;
-    let r = reward(&app, &staff, json!({"name": "徽章", "cost_points": 5})).await;
-    let red = redeemed(&app, &owner.token, &json!({"reward_id": r["id"]})).await;
-    let id = red["id"].as_str().unwrap_or("").to_owned();
+    let r = app
+        .reward(&staff, json!({"name": "徽章", "cost_points": 5}))
+        .await;
+    let red = app.redeemed(&owner, &json!({"reward_id": r["id"]})).await;
+    let redemption = id(&red);
 
-    assert_problem(
-        app.get(&format!("/redemptions/{id}"), &other.token).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(cancel(&app, &other.token, &id).await, 404, "not-found").await;
-    let theirs = body(app.get("/me/redemptions", &other.token).await).await;
+    app.redemption(&other, &redemption)
+        .expect_problem(404, "not-found")
+        .await;
+    app.cancel_redemption(&other, &redemption)
+        .expect_problem(404, "not-found")
+        .await;
+    let theirs = body(app.my_redemptions(&other).await).await;
     assert_eq!(theirs["items"], json!([]));
-    assert_problem(
-        app.get("/redemptions", &other.token).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.redemptions(&other, "")
+        .expect_problem(403, "forbidden")
+        .await;
 
     // The owner and staff see it, with its pickup code.
-    let mine = body(app.get("/me/redemptions", &owner.token).await).await;
-    assert_eq!(mine["items"][0]["id"], id.as_str());
+    let mine = body(app.my_redemptions(&owner).await).await;
+    assert_eq!(mine["items"][0]["id"], redemption.as_str());
     assert_eq!(mine["items"][0]["pickup_code"], red["pickup_code"]);
     assert_eq!(mine["items"][0]["volunteer_name"], "志愿者");
     assert_eq!(mine["items"][0]["reward_name"], "徽章");
-    let seen = body(app.get(&format!("/redemptions/{id}"), &staff.token).await).await;
+    let seen = body(app.redemption(&staff, &redemption).await).await;
     assert_eq!(seen["pickup_code"], red["pickup_code"]);
-    assert_problem(
-        app.get("/redemptions?status=lost", &staff.token).await,
-        400,
-        "bad-request",
-    )
-    .await;
-    assert_problem(
-        app.get("/redemptions/not-a-uuid", &owner.token).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_eq!(app.balance(&owner.token).await, 95);
-    app.assert_ledger_ok();
+    app.redemptions(&staff, "status=lost")
+        .expect_problem(400, "bad-request")
+        .await;
+    app.get("/redemptions/not-a-uuid", &owner.token)
+        .expect_problem(404, "not-found")
+        .await;
+    assert_eq!(app.balance(&owner).await, 95);
 }
 
 #[actix_web::test]
@@ -371,35 +243,24 @@ async fn the_per_volunteer_limit_holds_under_concurrent_redemptions() {
     let w = app.volunteer().await;
     app.grant(&admin, &v.id, 1000).await;
     app.grant(&admin, &w.id, 1000).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "限量版", "cost_points": 10, "per_volunteer_limit": 3}),
-    )
-    .await;
+    let r = app
+        .reward(
+            &staff,
+            json!({"name": "限量版", "cost_points": 10, "per_volunteer_limit": 3}),
+        )
+        .await;
     let fields = json!({"reward_id": r["id"]});
-    let responses = join_all((0..12).map(|_| redeem(&app, &v.token, &fields))).await;
+    let responses = join_all((0..12).map(|_| app.redeem(&v, &fields))).await;
     assert_eq!(tally(responses, 201, "limit-reached").await, (3, 9));
-    assert_eq!(app.balance(&v.token).await, 970);
+    assert_eq!(app.balance(&v).await, 970);
 
     // The limit is per volunteer; quantities count as units.
-    let two = redeemed(
-        &app,
-        &w.token,
-        &json!({"reward_id": r["id"], "quantity": 2}),
-    )
-    .await;
-    assert_problem(
-        redeem(
-            &app,
-            &w.token,
-            &json!({"reward_id": r["id"], "quantity": 2}),
-        )
-        .await,
-        409,
-        "limit-reached",
-    )
-    .await;
+    let two = app
+        .redeemed(&w, &json!({"reward_id": r["id"], "quantity": 2}))
+        .await;
+    app.redeem(&w, &json!({"reward_id": r["id"], "quantity": 2}))
+        .expect_problem(409, "limit-reached")
+        .await;
     // Fulfilled units still count; cancelled ones do not.
     let fulfil = app
         .post(
@@ -409,28 +270,16 @@ async fn the_per_volunteer_limit_holds_under_concurrent_redemptions() {
         )
         .await;
     assert_eq!(fulfil.status().as_u16(), 200);
-    assert_problem(
-        redeem(
-            &app,
-            &w.token,
-            &json!({"reward_id": r["id"], "quantity": 2}),
-        )
-        .await,
-        409,
-        "limit-reached",
-    )
-    .await;
-    let one = redeemed(&app, &w.token, &fields).await;
+    app.redeem(&w, &json!({"reward_id": r["id"], "quantity": 2}))
+        .expect_problem(409, "limit-reached")
+        .await;
+    let one = app.redeemed(&w, &fields).await;
     assert_eq!(
-        cancel(&app, &w.token, one["id"].as_str().unwrap_or(""))
-            .await
-            .status()
-            .as_u16(),
+        app.cancel_redemption(&w, &id(&one)).await.status().as_u16(),
         200
     );
-    redeemed(&app, &w.token, &fields).await;
-    assert_eq!(app.balance(&w.token).await, 970);
-    app.assert_ledger_ok();
+    app.redeemed(&w, &fields).await;
+    assert_eq!(app.balance(&w).await, 970);
 }
 
 #[actix_web::test]
@@ -441,178 +290,118 @@ async fn staff_redeem_on_behalf_of_a_volunteer_and_are_recorded_as_its_creator()
     let v = app.volunteer().await;
     let other = app.volunteer().await;
     app.grant(&admin, &v.id, 100).await;
-    let r = reward(&app, &staff, json!({"name": "雨伞", "cost_points": 40})).await;
+    let r = app
+        .reward(&staff, json!({"name": "雨伞", "cost_points": 40}))
+        .await;
 
-    let red = redeemed(
-        &app,
-        &staff.token,
-        &json!({"reward_id": r["id"], "volunteer_id": v.id}),
-    )
-    .await;
+    let red = app
+        .redeemed(&staff, &json!({"reward_id": r["id"], "volunteer_id": v.id}))
+        .await;
     assert_eq!(red["volunteer_id"], v.id.as_str());
     assert_eq!(red["created_by"], staff.id.as_str());
     assert_eq!(red["points"], 40);
-    assert_eq!(app.balance(&v.token).await, 60);
-    let mine = body(app.get("/me/redemptions", &v.token).await).await;
+    assert_eq!(app.balance(&v).await, 60);
+    let mine = body(app.my_redemptions(&v).await).await;
     assert_eq!(mine["items"][0]["id"], red["id"]);
 
     // A volunteer may name only themself: anyone else is 403, whoever it is.
-    assert_problem(
-        redeem(
-            &app,
-            &other.token,
-            &json!({"reward_id": r["id"], "volunteer_id": v.id}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
-    let own = redeemed(
-        &app,
-        &v.token,
-        &json!({"reward_id": r["id"], "volunteer_id": v.id}),
-    )
-    .await;
+    app.redeem(&other, &json!({"reward_id": r["id"], "volunteer_id": v.id}))
+        .expect_problem(403, "forbidden")
+        .await;
+    let own = app
+        .redeemed(&v, &json!({"reward_id": r["id"], "volunteer_id": v.id}))
+        .await;
     assert_eq!(own["created_by"], v.id.as_str());
     // Staff naming nobody known is 404.
     for unknown in [uuid::Uuid::new_v4().to_string(), "nobody".to_owned()] {
-        assert_problem(
-            redeem(
-                &app,
-                &staff.token,
-                &json!({"reward_id": r["id"], "volunteer_id": unknown}),
-            )
-            .await,
-            404,
-            "not-found",
+        app.redeem(
+            &staff,
+            &json!({"reward_id": r["id"], "volunteer_id": unknown}),
         )
+        .expect_problem(404, "not-found")
         .await;
     }
-    assert_eq!(app.balance(&v.token).await, 20);
-    assert_eq!(app.balance(&other.token).await, 0);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 20);
+    assert_eq!(app.balance(&other).await, 0);
 }
 
 #[actix_web::test]
 async fn a_refund_after_a_price_change_returns_what_was_paid() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "咖啡", "cost_points": 20, "stock": 5}),
-    )
-    .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
-    let red = redeemed(&app, &v.token, &json!({"reward_id": rid, "quantity": 2})).await;
+    let (_, staff, v) = app.shop(100).await;
+    let rid = id(&app
+        .reward(
+            &staff,
+            json!({"name": "咖啡", "cost_points": 20, "stock": 5}),
+        )
+        .await);
+    let red = app
+        .redeemed(&v, &json!({"reward_id": rid, "quantity": 2}))
+        .await;
     assert_eq!(red["points"], 40);
     let patched = app
-        .request(
-            Method::PATCH,
-            &format!("/rewards/{rid}"),
-            Some(&staff.token),
-            Some(&json!({"cost_points": 35, "stock": 999})),
-        )
+        .edit_reward(&staff, &rid, &json!({"cost_points": 35, "stock": 999}))
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(patched.status().as_u16(), 200);
-    let patched = body(patched).await;
     assert_eq!(patched["cost_points"], 35);
     assert_eq!(patched["stock"], 3, "PATCH never changes stock");
 
-    let res = cancel(&app, &v.token, red["id"].as_str().unwrap_or("")).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let cancelled = body(res).await;
+    let cancelled = app
+        .cancel_redemption(&v, &id(&red))
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["points"], 40);
-    assert_eq!(app.balance(&v.token).await, 100);
-    assert_eq!(stock_of(&app, &staff, &rid).await, 5);
-    let next = redeemed(&app, &v.token, &json!({"reward_id": rid})).await;
+    assert_eq!(app.balance(&v).await, 100);
+    assert_eq!(app.stock_of(&staff, &rid).await, 5);
+    let next = app.redeemed(&v, &json!({"reward_id": rid})).await;
     assert_eq!(next["points"], 35);
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "围巾", "cost_points": 30, "stock": 2}),
-    )
-    .await;
-    let red = redeemed(&app, &v.token, &json!({"reward_id": r["id"]})).await;
+    let (_, staff, v) = app.shop(100).await;
+    let r = app
+        .reward(
+            &staff,
+            json!({"name": "围巾", "cost_points": 30, "stock": 2}),
+        )
+        .await;
+    let red = app.redeemed(&v, &json!({"reward_id": r["id"]})).await;
     let code = red["pickup_code"].clone();
 
-    assert_problem(
-        app.post(
-            "/redemptions/fulfil",
-            &v.token,
-            &json!({"pickup_code": code}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        app.post(
-            "/redemptions/fulfil",
-            &staff.token,
-            &json!({"pickup_code": "12ab"}),
-        )
-        .await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    let res = app
+    app.fulfil(&v, &code).expect_problem(403, "forbidden").await;
+    app.fulfil(&staff, &json!("12ab"))
+        .expect_problem(422, "validation-failed")
+        .await;
+    let done = app
         .post(
             "/redemptions/fulfil",
             &staff.token,
             &json!({"pickup_code": code}),
         )
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(res.status().as_u16(), 200);
-    let done = body(res).await;
     assert_eq!(done["status"], "fulfilled");
     assert_eq!(done["volunteer_name"], "志愿者");
     assert_eq!(done["volunteer_id"], v.id.as_str());
     assert!(done["fulfilled_at"].is_string());
-    assert_problem(
-        app.post(
-            "/redemptions/fulfil",
-            &staff.token,
-            &json!({"pickup_code": code}),
-        )
-        .await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        cancel(&app, &v.token, red["id"].as_str().unwrap_or("")).await,
-        409,
-        "redemption-not-reserved",
-    )
-    .await;
-    let fulfilled = body(app.get("/redemptions?status=fulfilled", &staff.token).await).await;
+    app.fulfil(&staff, &code)
+        .expect_problem(404, "not-found")
+        .await;
+    app.cancel_redemption(&v, &id(&red))
+        .expect_problem(409, "redemption-not-reserved")
+        .await;
+    let fulfilled = body(app.redemptions(&staff, "status=fulfilled").await).await;
     assert_eq!(fulfilled["items"][0]["id"], red["id"]);
-    let reserved = body(app.get("/redemptions?status=reserved", &staff.token).await).await;
+    let reserved = body(app.redemptions(&staff, "status=reserved").await).await;
     assert_eq!(reserved["items"], json!([]));
     let wrong = app
         .request(Method::GET, "/redemptions/fulfil", Some(&staff.token), None)
         .await;
     assert_problem(wrong, 405, "method-not-allowed").await;
-    assert_eq!(app.balance(&v.token).await, 70);
-    app.assert_ledger_ok();
+    assert_eq!(app.balance(&v).await, 70);
 }
 
 #[actix_web::test]
@@ -621,35 +410,18 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     let staff = app.staff().await;
     let v = app.volunteer().await;
 
-    assert_problem(
-        app.post(
-            "/rewards",
-            &v.token,
-            &json!({"name": "x", "cost_points": 1}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.create_reward(&v, &json!({"name": "x", "cost_points": 1}))
+        .expect_problem(403, "forbidden")
+        .await;
     let bad = app
-        .post(
-            "/rewards",
-            &staff.token,
+        .create_reward(
+            &staff,
             &json!({"name": " ", "cost_points": 0, "stock": -1, "per_volunteer_limit": 1001,
                     "description": "d".repeat(2001), "sponsor": "s".repeat(101)}),
         )
         .await;
     let problem = assert_problem(bad, 422, "validation-failed").await;
-    let mut fields: Vec<String> = problem["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .filter_map(|f| f["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    fields.sort();
+    let fields = fields_named(&problem);
     assert_eq!(
         fields,
         [
@@ -661,120 +433,74 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
             "stock"
         ]
     );
-    assert_problem(
-        app.post("/rewards", &staff.token, &json!({"name": "no cost"}))
-            .await,
-        400,
-        "bad-request",
-    )
-    .await;
+    app.create_reward(&staff, &json!({"name": "no cost"}))
+        .expect_problem(400, "bad-request")
+        .await;
 
-    let b = reward(
-        &app,
-        &staff,
-        json!({"name": "  B 保温杯 ", "cost_points": 1_000_000, "stock": 1_000_000,
+    let b = app
+        .reward(
+            &staff,
+            json!({"name": "  B 保温杯 ", "cost_points": 1_000_000, "stock": 1_000_000,
                "sponsor": "本地书店", "description": "不锈钢"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(b["name"], "B 保温杯");
     assert_eq!(b["active"], true);
     assert_eq!(b["per_volunteer_limit"], Value::Null);
-    let a = reward(&app, &staff, json!({"name": "A 帽子", "cost_points": 1})).await;
+    let a = app
+        .reward(&staff, json!({"name": "A 帽子", "cost_points": 1}))
+        .await;
     assert_eq!(a["stock"], Value::Null);
-    let c = reward(
-        &app,
-        &staff,
-        json!({"name": "C 隐藏", "cost_points": 3, "active": false}),
-    )
-    .await;
-    let cid = c["id"].as_str().unwrap_or("");
+    let c = app
+        .reward(
+            &staff,
+            json!({"name": "C 隐藏", "cost_points": 3, "active": false}),
+        )
+        .await;
+    let cid = &id(&c);
 
     // By name, a page at a time; inactive ones only for staff.
-    let first = body(app.get("/rewards?limit=1", &v.token).await).await;
+    let first = body(app.rewards(&v, "limit=1").await).await;
     assert_eq!(first["items"][0]["name"], "A 帽子");
     let cursor = first["next_cursor"].as_str().unwrap_or("").to_owned();
-    let second = body(
-        app.get(&format!("/rewards?limit=1&cursor={cursor}"), &v.token)
-            .await,
-    )
-    .await;
+    let second = body(app.rewards(&v, &format!("limit=1&cursor={cursor}")).await).await;
     assert_eq!(second["items"][0]["name"], "B 保温杯");
     assert_eq!(second["next_cursor"], Value::Null);
-    let all = body(app.get("/rewards", &staff.token).await).await;
+    let all = body(app.rewards(&staff, "").await).await;
     assert_eq!(all["items"].as_array().map(Vec::len), Some(3));
-    assert_problem(
-        app.get("/rewards?limit=0", &v.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    assert_problem(
-        app.get(&format!("/rewards/{cid}"), &v.token).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_eq!(
-        app.get(&format!("/rewards/{cid}"), &staff.token)
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
-    assert_problem(
-        redeem(&app, &v.token, &json!({"reward_id": cid})).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        redeem(&app, &v.token, &json!({"reward_id": uuid::Uuid::new_v4()})).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        redeem(
-            &app,
-            &v.token,
-            &json!({"reward_id": a["id"], "quantity": 11}),
-        )
-        .await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    app.rewards(&v, "limit=0")
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.get_reward(&v, cid)
+        .expect_problem(404, "not-found")
+        .await;
+    assert_eq!(app.get_reward(&staff, cid).await.status().as_u16(), 200);
+    app.redeem(&v, &json!({"reward_id": cid}))
+        .expect_problem(404, "not-found")
+        .await;
+    app.redeem(&v, &json!({"reward_id": uuid::Uuid::new_v4()}))
+        .expect_problem(404, "not-found")
+        .await;
+    app.redeem(&v, &json!({"reward_id": a["id"], "quantity": 11}))
+        .expect_problem(422, "validation-failed")
+        .await;
 
     // PATCH: null clears, absent keeps, bounds hold, volunteers may not.
-    let bid = b["id"].as_str().unwrap_or("");
-    let patch = |token: &str, fields: Value| {
-        let path = format!("/rewards/{bid}");
-        let token = token.to_owned();
-        let app = &app;
-        async move {
-            app.request(Method::PATCH, &path, Some(&token), Some(&fields))
-                .await
-        }
-    };
-    assert_problem(
-        patch(&v.token, json!({"active": false})).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        patch(&staff.token, json!({"cost_points": 0})).await,
-        422,
-        "validation-failed",
-    )
-    .await;
-    let res = patch(
-        &staff.token,
-        json!({"sponsor": null, "per_volunteer_limit": 2, "active": false}),
-    )
-    .await;
-    assert_eq!(res.status().as_u16(), 200);
-    let b2 = body(res).await;
+    let bid = &id(&b);
+    app.edit_reward(&v, bid, &json!({"active": false}))
+        .expect_problem(403, "forbidden")
+        .await;
+    app.edit_reward(&staff, bid, &json!({"cost_points": 0}))
+        .expect_problem(422, "validation-failed")
+        .await;
+    let b2 = app
+        .edit_reward(
+            &staff,
+            bid,
+            &json!({"sponsor": null, "per_volunteer_limit": 2, "active": false}),
+        )
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(b2["sponsor"], Value::Null);
     assert_eq!(b2["description"], "不锈钢");
     assert_eq!(b2["per_volunteer_limit"], 2);
@@ -782,44 +508,32 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     assert_eq!(b2["stock"], 1_000_000);
 
     // Restock: 1–100,000; never past 1,000,000; not for unlimited stock.
-    let restock = |id: &str, q: i64| {
-        let path = format!("/rewards/{id}/restock");
-        let app = &app;
-        let token = staff.token.clone();
-        async move { app.post(&path, &token, &json!({"quantity": q})).await }
-    };
-    let aid = a["id"].as_str().unwrap_or("");
-    assert_problem(restock(aid, 5).await, 422, "validation-failed").await;
-    assert_problem(restock(bid, 1).await, 422, "validation-failed").await;
-    let d = reward(
-        &app,
-        &staff,
-        json!({"name": "D", "cost_points": 1, "stock": 0}),
-    )
-    .await;
-    let did = d["id"].as_str().unwrap_or("");
-    assert_problem(restock(did, 0).await, 422, "validation-failed").await;
-    assert_problem(restock(did, 100_001).await, 422, "validation-failed").await;
-    let res = restock(did, 100_000).await;
+    let aid = &id(&a);
+    app.restock(&staff, aid, 5)
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.restock(&staff, bid, 1)
+        .expect_problem(422, "validation-failed")
+        .await;
+    let d = app
+        .reward(&staff, json!({"name": "D", "cost_points": 1, "stock": 0}))
+        .await;
+    let did = &id(&d);
+    app.restock(&staff, did, 0)
+        .expect_problem(422, "validation-failed")
+        .await;
+    app.restock(&staff, did, 100_001)
+        .expect_problem(422, "validation-failed")
+        .await;
+    let res = app.restock(&staff, did, 100_000).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(body(res).await["stock"], 100_000);
-    assert_problem(
-        restock(&uuid::Uuid::new_v4().to_string(), 1).await,
-        404,
-        "not-found",
-    )
-    .await;
-    assert_problem(
-        app.post(
-            &format!("/rewards/{did}/restock"),
-            &v.token,
-            &json!({"quantity": 1}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.restock(&staff, &uuid::Uuid::new_v4().to_string(), 1)
+        .expect_problem(404, "not-found")
+        .await;
+    app.restock(&v, did, 1)
+        .expect_problem(403, "forbidden")
+        .await;
     let wrong = app
         .request(
             Method::DELETE,
@@ -829,72 +543,49 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
         )
         .await;
     assert_problem(wrong, 405, "method-not-allowed").await;
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn a_refused_redemption_changes_nothing() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 50).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "耳机", "cost_points": 30, "stock": 4}),
-    )
-    .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
+    let (_, staff, v) = app.shop(50).await;
+    let rid = id(&app
+        .reward(
+            &staff,
+            json!({"name": "耳机", "cost_points": 30, "stock": 4}),
+        )
+        .await);
     // Stock is there but points are not: the taken stock goes back with the rollback.
-    assert_problem(
-        redeem(&app, &v.token, &json!({"reward_id": rid, "quantity": 2})).await,
-        409,
-        "insufficient-points",
-    )
-    .await;
-    assert_problem(
-        redeem(&app, &v.token, &json!({"reward_id": rid, "quantity": 5})).await,
-        409,
-        "out-of-stock",
-    )
-    .await;
-    assert_eq!(stock_of(&app, &staff, &rid).await, 4);
-    assert_eq!(app.balance(&v.token).await, 50);
-    let mine = body(app.get("/me/redemptions", &v.token).await).await;
+    app.redeem(&v, &json!({"reward_id": rid, "quantity": 2}))
+        .expect_problem(409, "insufficient-points")
+        .await;
+    app.redeem(&v, &json!({"reward_id": rid, "quantity": 5}))
+        .expect_problem(409, "out-of-stock")
+        .await;
+    assert_eq!(app.stock_of(&staff, &rid).await, 4);
+    assert_eq!(app.balance(&v).await, 50);
+    let mine = body(app.my_redemptions(&v).await).await;
     assert_eq!(mine["items"], json!([]));
-    app.assert_ledger_ok();
 }
 
 #[actix_web::test]
 async fn verify_finds_a_planted_stock_inconsistency() {
     let app = spawn_app().await;
-    let admin = app.admin().await;
-    let staff = app.staff().await;
-    let v = app.volunteer().await;
-    app.grant(&admin, &v.id, 100).await;
-    let r = reward(
-        &app,
-        &staff,
-        json!({"name": "台灯", "cost_points": 10, "stock": 5}),
-    )
-    .await;
-    let rid = r["id"].as_str().unwrap_or("").to_owned();
-    redeemed(&app, &v.token, &json!({"reward_id": rid})).await;
+    let (admin, staff, v) = app.shop(100).await;
+    let rid = id(&app
+        .reward(
+            &staff,
+            json!({"name": "台灯", "cost_points": 10, "stock": 5}),
+        )
+        .await);
+    app.redeemed(&v, &json!({"reward_id": rid})).await;
     app.assert_ledger_ok();
 
-    let planted = rid.clone();
-    app.db
-        .write_blocking(move |conn| {
-            diesel::RunQueryDsl::execute(
-                diesel::sql_query("UPDATE rewards SET stock = stock + 1 WHERE id = $1")
-                    .bind::<diesel::sql_types::Text, _>(planted),
-                conn,
-            )?;
-            Ok(())
-        })
-        .expect("plant");
-    let report = app.db.read_blocking(db::verify_all).expect("verify runs");
+    app.expect_broken_ledger();
+    app.plant(&format!(
+        "UPDATE rewards SET stock = stock + 1 WHERE id = '{rid}'"
+    ));
+    let report = app.verify();
     assert!(!report.ok);
     assert!(
         report
@@ -904,9 +595,10 @@ async fn verify_finds_a_planted_stock_inconsistency() {
         "{:?}",
         report.problems
     );
-    let res = app.get("/ledger/verify", &admin.token).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let shown = body(res).await;
+    let shown = app
+        .verify_over_http(&admin)
+        .expect_json(StatusCode::OK)
+        .await;
     assert_eq!(shown["ok"], false);
     assert_eq!(shown["problems"][0]["rule"], "L10");
 }
@@ -914,15 +606,7 @@ async fn verify_finds_a_planted_stock_inconsistency() {
 #[actix_web::test]
 async fn the_openapi_document_lists_every_rewards_and_redemptions_path() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .expect("the request is sent")
-        .json()
-        .await
-        .expect("a JSON document");
+    let doc = body(app.openapi().await).await;
     for (path, method) in [
         ("/api/v1/rewards", "get"),
         ("/api/v1/rewards", "post"),
@@ -946,24 +630,31 @@ async fn the_openapi_document_lists_every_rewards_and_redemptions_path() {
 #[actix_web::test]
 async fn a_redemption_key_used_with_an_invalid_body_is_spent_like_any_other() {
     let app = spawn_app().await;
-    let (admin, staff, v) = (app.admin().await, app.staff().await, app.volunteer().await);
-    app.grant(&admin, &v.id, 100).await;
-    let r = reward(&app, &staff, json!({"name": "茶", "cost_points": 10})).await;
+    let (_, staff, v) = app.shop(100).await;
+    let r = app
+        .reward(&staff, json!({"name": "茶", "cost_points": 10}))
+        .await;
     let post = |key: &'static str, quantity: i64| {
-        let (app, token, reward_id) = (&app, v.token.clone(), r["id"].clone());
-        async move {
-            let fields = json!({"reward_id": reward_id, "quantity": quantity});
-            app.post_keyed("/redemptions", &token, key, &fields).await
-        }
+        let (app, v, fields) = (
+            &app,
+            &v,
+            json!({"reward_id": r["id"], "quantity": quantity}),
+        );
+        async move { app.redeem_keyed(v, key, &fields).await }
     };
-    let first = assert_problem(post("eleven", 11).await, 422, "validation-failed").await;
+    let first = post("eleven", 11)
+        .expect_problem(422, "validation-failed")
+        .await;
     let again = post("eleven", 11).await;
-    assert!(again.headers().get("idempotent-replayed").is_some());
+    assert!(replayed(&again).is_some());
     assert_eq!(assert_problem(again, 422, "validation-failed").await, first);
-    assert_problem(post("eleven", 1).await, 422, "idempotency-key-reused").await;
+    post("eleven", 1)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
 
     assert_eq!(post("one", 1).await.status(), 201);
-    assert_problem(post("one", 0).await, 422, "idempotency-key-reused").await;
-    assert_eq!(app.balance(&v.token).await, 90, "one unit was paid for");
-    app.assert_ledger_ok();
+    post("one", 0)
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
+    assert_eq!(app.balance(&v).await, 90, "one unit was paid for");
 }

@@ -3,7 +3,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::activities::id;
 use crate::helpers::*;
 
 #[actix_web::test]
@@ -16,51 +15,33 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
         app.volunteer().await,
     );
     let res = app
-        .post("/teams", &outsider.token, &json!({"name": "Riverside"}))
+        .create_team(&outsider, &json!({"name": "Riverside"}))
         .await;
     assert_problem(res, 403, "forbidden").await;
-    let res = app
-        .post("/teams", &staff.token, &json!({"name": " "}))
-        .await;
+    let res = app.create_team(&staff, &json!({"name": " "})).await;
     assert_problem(res, 422, "validation-failed").await;
-    let res = app
-        .post(
-            "/teams",
-            &staff.token,
+    let team = app
+        .create_team(
+            &staff,
             &json!({"name": "  Riverside ", "description": "Cleaning the banks"}),
         )
+        .expect_json(StatusCode::CREATED)
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let team = body(res).await;
     assert_eq!(team["name"], "Riverside");
     assert_eq!(team["member_count"], 0);
     let t = id(&team);
-    let res = app
-        .post("/teams", &staff.token, &json!({"name": "Archive"}))
-        .await;
+    let res = app.create_team(&staff, &json!({"name": "Archive"})).await;
     assert_eq!(res.status(), StatusCode::CREATED);
 
     for (who, role) in [(&leader, "leader"), (&member, "member")] {
-        let res = app
-            .put(
-                &format!("/teams/{t}/members/{}", who.id),
-                &staff.token,
-                &json!({"role": role}),
-            )
-            .await;
+        let res = app.set_member(&staff, &t, &who.id, role).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(
             body(res).await,
             json!({"team_id": t, "volunteer_id": who.id, "role": role})
         );
     }
-    let res = app
-        .put(
-            &format!("/teams/{t}/members/{}", outsider.id),
-            &leader.token,
-            &json!({"role": "member"}),
-        )
-        .await;
+    let res = app.set_member(&leader, &t, &outsider.id, "member").await;
     assert_problem(res, 403, "forbidden").await;
     let res = app
         .put(
@@ -73,47 +54,31 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
 
     // Listed by name, with member counts.
     let page = body(app.get("/teams", &outsider.token).await).await;
-    let names: Vec<&str> = page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|t| t["name"].as_str().expect("name"))
-        .collect();
+    let names = each(&page["items"], "name");
     assert_eq!(names, ["Archive", "Riverside"]);
     assert_eq!(page["items"][1]["member_count"], 2);
     let one = body(app.get(&format!("/teams/{t}"), &outsider.token).await).await;
     assert_eq!(one["description"], "Cleaning the banks");
 
     // Members: staff and this team's leader; not a member, not an outsider.
-    let members = body(app.get(&format!("/teams/{t}/members"), &leader.token).await).await;
+    let members = body(app.team_members(&leader, &t).await).await;
     assert_eq!(members["items"].as_array().expect("items").len(), 2);
     assert!(members["items"][0]["phone"].is_string());
-    assert_problem(
-        app.get(&format!("/teams/{t}/members"), &member.token).await,
-        403,
-        "forbidden",
+    app.team_members(&member, &t)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.team_members(&outsider, &t)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.get(
+        &format!("/teams/{}/members", uuid::Uuid::new_v4()),
+        &staff.token,
     )
-    .await;
-    assert_problem(
-        app.get(&format!("/teams/{t}/members"), &outsider.token)
-            .await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        app.get(
-            &format!("/teams/{}/members", uuid::Uuid::new_v4()),
-            &staff.token,
-        )
-        .await,
-        404,
-        "not-found",
-    )
+    .expect_problem(404, "not-found")
     .await;
 
     // Me.teams shows the role.
-    let me = body(app.get("/me", &leader.token).await).await;
+    let me = body(app.me(&leader).await).await;
     assert_eq!(
         me["teams"],
         json!([{"team_id": t, "name": "Riverside", "role": "leader"}])
@@ -129,13 +94,10 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_problem(
-        app.get(&format!("/teams/{t}/members"), &leader.token).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    let me = body(app.get("/me", &leader.token).await).await;
+    app.team_members(&leader, &t)
+        .expect_problem(403, "forbidden")
+        .await;
+    let me = body(app.me(&leader).await).await;
     assert_eq!(me["teams"], Value::Array(vec![]));
 }
 
@@ -149,25 +111,20 @@ async fn a_volunteer_or_another_teams_leader_asking_for_members_is_refused_with_
         app.volunteer().await,
         app.volunteer().await,
     );
-    let t = crate::activities::team_with(&app, &staff, &leader, "leader").await;
-    crate::activities::team_with(&app, &staff, &other, "leader").await;
-    let res = app
-        .put(
-            &format!("/teams/{t}/members/{}", member.id),
-            &staff.token,
-            &json!({"role": "member"}),
-        )
-        .await;
+    let t = app.team_with(&staff, &leader, "leader").await;
+    app.team_with(&staff, &other, "leader").await;
+    let res = app.set_member(&staff, &t, &member.id, "member").await;
     assert_eq!(res.status(), StatusCode::OK);
     let path = format!("/teams/{t}/members?limit=0");
-    assert_problem(app.get(&path, &member.token).await, 403, "forbidden").await;
-    assert_problem(app.get(&path, &other.token).await, 403, "forbidden").await;
-    assert_problem(
-        app.get(&path, &leader.token).await,
-        422,
-        "validation-failed",
-    )
-    .await;
+    app.get(&path, &member.token)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.get(&path, &other.token)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.get(&path, &leader.token)
+        .expect_problem(422, "validation-failed")
+        .await;
     let path = format!("/teams/{t}/members?limit=1");
     let page = body(app.get(&path, &leader.token).await).await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
@@ -178,18 +135,8 @@ async fn a_volunteer_or_another_teams_leader_asking_for_members_is_refused_with_
 async fn a_keyed_team_refused_for_its_name_is_kept_and_replayed() {
     let app = spawn_app().await;
     let staff = app.staff().await;
-    for replayed in [None, Some("true")] {
-        let res = app
-            .post_keyed("/teams", &staff.token, "team-1", &json!({"name": "  "}))
-            .await;
-        let header = res
-            .headers()
-            .get("Idempotent-Replayed")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        assert_eq!(header.as_deref(), replayed);
-        assert_problem(res, 422, "validation-failed").await;
-    }
+    app.assert_refusal_kept(&staff, "/teams", "team-1", &json!({"name": "  "}))
+        .await;
     let res = app
         .post_keyed(
             "/teams",

@@ -1,8 +1,10 @@
 //! Redemptions: spending points on a reward (`POST /redemptions`, idempotent), the desk handing it
-//! out by pickup code, cancellation with refund, and the lists. Pickup codes are shown only to
-//! the owner and staff; someone else's redemption is 404.
+//! out by pickup code (staff, or a clerk for their partners' rewards), cancellation with refund,
+//! and the lists. Pickup codes are shown only to the owner and staff; someone else's redemption
+//! is 404.
 
 use actix_web::http::StatusCode;
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,19 +23,26 @@ use crate::startup::AppState;
 /// A redemption, as its owner and staff see it.
 #[derive(Serialize, ToSchema)]
 pub struct Redemption {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub reward_id: String,
     pub reward_name: String,
+    #[schema(format = Uuid)]
     pub volunteer_id: String,
     pub volunteer_name: String,
     /// 1–10.
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: i64,
     /// The points paid (what a cancellation refunds).
     pub points: i64,
     pub status: RedemptionStatus,
-    /// Six digits, unique among reserved redemptions.
-    pub pickup_code: String,
+    /// Six digits, unique among reserved redemptions; null in a clerk's lists (the volunteer
+    /// shows the code at the counter).
+    #[schema(pattern = r"^[0-9]{6}$")]
+    pub pickup_code: Option<String>,
     /// Who asked: the volunteer, or staff on their behalf.
+    #[schema(format = Uuid)]
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub fulfilled_at: Option<DateTime<Utc>>,
@@ -51,7 +60,7 @@ impl From<RedemptionView> for Redemption {
             volunteer_name: r.volunteer_name,
             quantity: r.quantity,
             points: r.points,
-            pickup_code: r.pickup_code,
+            pickup_code: Some(r.pickup_code),
             created_by: r.created_by,
             created_at: r.created_at.and_utc(),
             fulfilled_at: r.fulfilled_at.map(|t| t.and_utc()),
@@ -63,10 +72,13 @@ impl From<RedemptionView> for Redemption {
 /// `POST /redemptions`.
 #[derive(Deserialize, ToSchema)]
 pub struct RedeemRequest {
+    #[schema(format = Uuid)]
     pub reward_id: String,
     /// 1–10, default 1.
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: Option<i64>,
     /// Staff only (on behalf of someone); a volunteer may name only themself.
+    #[schema(format = Uuid)]
     pub volunteer_id: Option<String>,
 }
 
@@ -74,6 +86,7 @@ pub struct RedeemRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct FulfilRequest {
     /// The six digits the volunteer shows.
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub pickup_code: String,
 }
 
@@ -88,14 +101,31 @@ pub struct StatusFilter {
     pub status: Option<RedemptionStatus>,
 }
 
-fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
+impl Redemption {
+    /// The redemption without its pickup code, as a clerk's list shows it.
+    pub fn without_pickup_code(self) -> Redemption {
+        Redemption {
+            pickup_code: None,
+            ..self
+        }
+    }
+}
+
+/// A page of redemptions as their owner and staff see them.
+pub fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
     Page::from_rows(rows, limit, RedemptionView::cursor, Redemption::from)
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions", tag = "rewards", request_body = RedeemRequest,
+#[utoipa::path(tag = "rewards", request_body = RedeemRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+    responses(
+        (status = 201, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+        (status = 409, description = "insufficient-points, out-of-stock, limit-reached"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions")]
 pub async fn redeem(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -147,9 +177,10 @@ fn check_redeem(
     Ok((reward, volunteer, quantity))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "my_redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses((status = 200, body = crate::api::schema::RedemptionPage)),
     security(("bearer" = [])))]
+#[get("/me/redemptions")]
 pub async fn mine(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -161,14 +192,18 @@ pub async fn mine(
     let me = caller.id.clone();
     let rows = state
         .db
-        .read(move |conn| redemptions::list(conn, Some(&me), status, limit, cursor.as_ref()))
+        .read(move |conn| redemptions::list(conn, Some(&me), None, status, limit, cursor.as_ref()))
         .await?;
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = inline(Page<Redemption>)), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "list_redemptions", tag = "rewards", params(StatusFilter, PageParams),
+    responses(
+        (status = 200, body = crate::api::schema::RedemptionPage),
+        (status = 403, description = "forbidden"),
+    ),
     security(("bearer" = [])))]
+#[get("/redemptions")]
 pub async fn list(
     state: web::Data<AppState>,
     _staff: Staff,
@@ -179,14 +214,15 @@ pub async fn list(
     let status = filter.status;
     let rows = state
         .db
-        .read(move |conn| redemptions::list(conn, None, status, limit, cursor.as_ref()))
+        .read(move |conn| redemptions::list(conn, None, None, status, limit, cursor.as_ref()))
         .await?;
     Ok(json(StatusCode::OK, &page_of(rows, limit)))
 }
 
-#[utoipa::path(get, path = "/api/v1/redemptions/{id}", tag = "rewards",
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "get_redemption", tag = "rewards",
+    responses((status = 200, body = Redemption)),
     security(("bearer" = [])))]
+#[get("/redemptions/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: CurrentUser,
@@ -202,35 +238,46 @@ pub async fn get(
     Ok(json(StatusCode::OK, &Redemption::from(r)))
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/fulfil", tag = "rewards", request_body = FulfilRequest,
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(tag = "rewards", request_body = FulfilRequest,
+    responses(
+        (status = 200, body = Redemption),
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
-    staff: Staff,
+    caller: CurrentUser,
     cmd: Command<FulfilRequest>,
 ) -> Result<HttpResponse, AppError> {
     let checked =
         PickupCode::parse(&cmd.body.pickup_code).map_err(|m| AppError::invalid("pickup_code", m));
-    let by = staff.0.id.clone();
-    run_checked(
+    let by = caller.id.clone();
+    let is_staff = caller.is_staff();
+    run_command(
         &state,
-        &staff.0,
+        &caller,
         cmd.keyed,
         StatusCode::OK,
-        checked,
-        move |conn, now, code| {
-            Ok(Redemption::from(redemptions::fulfil(
-                conn, &code, &by, now,
-            )?))
+        move |conn, now| {
+            // Staff or a clerk (403 for anyone else) before the code is even read.
+            let desk = crate::db::partners::desk(conn, &by, is_staff)?;
+            let code = checked?;
+            let r = redemptions::fulfil(conn, &code, desk.partners(), &by, now)?;
+            Ok(Redemption::from(r))
         },
     )
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/redemptions/{id}/cancel", tag = "rewards",
-    responses((status = 200, body = Redemption), (status = "4XX", body = crate::error::Problem)),
+#[utoipa::path(operation_id = "cancel_redemption", tag = "rewards",
+    responses(
+        (status = 200, body = Redemption),
+        (status = 409, description = "redemption-not-reserved"),
+    ),
     security(("bearer" = [])))]
+#[post("/redemptions/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: CurrentUser,

@@ -1,18 +1,30 @@
 //! The test harness: `spawn_app` (a real server on port 0 with a fresh database, removed
-//! afterwards), typed request helpers and the ledger check every points-moving test ends with.
+//! afterwards) and the ledger check every test ends with, run by the test app's `Drop`.
+//! `endpoints` holds one request helper per endpoint, `answers` what a test expects of an answer,
+//! `fixtures` the steps tests arrange with, `database` what tests do behind the service's back.
 
 #![allow(dead_code)]
 
+mod answers;
+mod database;
+mod endpoints;
+mod fixtures;
+
+pub use answers::*;
+pub use database::*;
+pub use fixtures::*;
+pub use reqwest::StatusCode;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use volunteer_points::clock::Clock;
 use volunteer_points::config::Config;
-use volunteer_points::db::{self, users, Db};
+use volunteer_points::db::Db;
 use volunteer_points::domain::people::Role;
 use volunteer_points::startup::Application;
 
@@ -23,9 +35,27 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The service's clock (manual: tests move it).
     pub clock: Clock,
-    /// Direct database access, for planting and checking state.
-    pub db: Db,
+    /// Direct database access: only `database.rs` uses it, so tests reach the library's `db`
+    /// module in one place.
+    db: Db,
+    /// Set by `expect_broken_ledger`: the ledger check at the end is skipped.
+    broken_ledger_expected: AtomicBool,
     _database: TestDatabase,
+}
+
+/// Every test ends with the ledger check (L1, L2, L9, L10 of LEDGER.md), whether or not it moved
+/// points. It runs before the fields drop, so the database is still there. It reads through the
+/// library's own blocking verify on a pooled connection, not through the server: the server's
+/// workers and the blocking pool run on their own threads, so this thread waiting on them cannot
+/// stall them, and the pool's timeout bounds the wait. A test that already failed is not checked
+/// again (a panic while panicking would abort the whole run).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.broken_ledger_expected.load(Ordering::SeqCst) {
+            return;
+        }
+        self.assert_ledger_ok();
+    }
 }
 
 /// Removes the test's database when the test ends.
@@ -120,6 +150,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
             .expect("an HTTP client"),
         clock,
         db,
+        broken_ledger_expected: AtomicBool::new(false),
         _database: database,
     }
 }
@@ -134,6 +165,16 @@ pub fn unique_phone() -> String {
 }
 
 impl TestApp {
+    /// POSTs `body` under `key` twice and asserts the refusal (422 `validation-failed`) is kept:
+    /// the first answer is not a replay, the second is.
+    pub async fn assert_refusal_kept(&self, who: &TestUser, path: &str, key: &str, body: &Value) {
+        for expected in [None, Some("true")] {
+            let res = self.post_keyed(path, &who.token, key, body).await;
+            assert_eq!(replayed(&res), expected);
+            assert_problem(res, 422, "validation-failed").await;
+        }
+    }
+
     /// The URL of an API path (`/me` → `http://.../api/v1/me`).
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("/api/")
@@ -181,6 +222,25 @@ impl TestApp {
         req.send().await.expect("the request is sent")
     }
 
+    /// Sends a request as it is written: these headers and this raw body, no bearer token unless
+    /// a header carries one (for bodies and headers the typed helpers cannot make).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req.body(body.to_owned());
+        }
+        req.send().await.expect("the request is sent")
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Response {
         self.request(Method::GET, path, Some(token), None).await
     }
@@ -188,6 +248,11 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
         self.request(Method::POST, path, Some(token), Some(body))
             .await
+    }
+
+    /// A POST of `body` by nobody signed in.
+    pub async fn post_anonymously(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, None, Some(body)).await
     }
 
     /// A POST with an `Idempotency-Key`.
@@ -231,9 +296,14 @@ impl TestApp {
 
     /// A newly registered, signed-in volunteer.
     pub async fn volunteer(&self) -> TestUser {
+        self.volunteer_named("志愿者").await
+    }
+
+    /// A newly registered, signed-in volunteer called `name`.
+    pub async fn volunteer_named(&self, name: &str) -> TestUser {
         let phone = unique_phone();
         let password = "correct horse battery".to_owned();
-        let res = self.register(&phone, "志愿者", &password).await;
+        let res = self.register(&phone, name, &password).await;
         assert_eq!(res.status(), StatusCode::CREATED, "register");
         let auth: Value = res.json().await.expect("Auth");
         TestUser {
@@ -247,14 +317,16 @@ impl TestApp {
 
     /// A signed-in person with `role` (registered, promoted in the database, signed in again).
     pub async fn user_with_role(&self, role: Role) -> TestUser {
-        let user = self.volunteer().await;
+        self.user_named(role, "志愿者").await
+    }
+
+    /// A signed-in person called `name` with `role`.
+    pub async fn user_named(&self, role: Role, name: &str) -> TestUser {
+        let user = self.volunteer_named(name).await;
         if role == Role::Volunteer {
             return user;
         }
-        let id = user.id.clone();
-        self.db
-            .write_blocking(|conn| users::set_role(conn, &id, role).map(|_| ()))
-            .expect("promote");
+        self.promote(&user.id, role);
         let res = self.login(&user.phone, &user.password).await;
         assert_eq!(res.status(), StatusCode::OK, "login");
         let auth: Value = res.json().await.expect("Auth");
@@ -273,63 +345,21 @@ impl TestApp {
         self.user_with_role(Role::Admin).await
     }
 
-    /// Gives `volunteer` points through an admin adjustment.
-    pub async fn grant(&self, admin: &TestUser, volunteer: &str, amount: i64) {
-        let key = uuid::Uuid::new_v4().to_string();
-        let res = self
-            .post_keyed(
-                "/ledger/adjustments",
-                &admin.token,
-                &key,
-                &json!({"volunteer_id": volunteer, "amount": amount, "reason": "test grant"}),
-            )
-            .await;
-        assert_eq!(
-            res.status(),
-            StatusCode::CREATED,
-            "grant: {}",
-            res.text().await.unwrap_or_default()
-        );
-    }
-
-    /// The balance of `volunteer` as their own `/me/balance` shows it.
-    pub async fn balance(&self, token: &str) -> i64 {
-        let res = self.get("/me/balance", token).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let body: Value = res.json().await.expect("Balance");
-        body["balance"].as_i64().expect("balance")
-    }
-
-    /// The ledger check (L1, L2, L9, L10) over the whole database: every points test ends here.
+    /// The ledger check (L1, L2, L9, L10) over the whole database. Every test ends with it (see
+    /// `Drop`); a test calls it by hand only to check a state in the middle.
     pub fn assert_ledger_ok(&self) {
-        let report = self.db.read_blocking(db::verify_all).expect("verify runs");
+        let report = self.verify();
         assert!(report.ok, "ledger check failed: {:?}", report.problems);
+    }
+
+    /// This test breaks the ledger on purpose (it plants an inconsistency to see it reported),
+    /// so the ledger check at its end is skipped.
+    pub fn expect_broken_ledger(&self) {
+        self.broken_ledger_expected.store(true, Ordering::SeqCst);
     }
 
     /// Moves the service's clock to `at`.
     pub fn set_time(&self, at: DateTime<Utc>) {
         self.clock.set(at);
     }
-}
-
-/// Reads a JSON body.
-pub async fn body(res: Response) -> Value {
-    res.json().await.expect("a JSON body")
-}
-
-/// Asserts a problem+json answer with `status` and `code`; returns the body.
-pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
-    assert_eq!(res.status().as_u16(), status, "status");
-    let ct = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let body: Value = res.json().await.expect("a problem body");
-    assert_eq!(ct, "application/problem+json", "content type of {body}");
-    assert_eq!(body["code"], code, "problem {body}");
-    assert_eq!(body["status"], status);
-    assert_eq!(body["type"], format!("/problems/{code}"));
-    body
 }

@@ -1,0 +1,415 @@
+//! Partners and their counters: `/partners`, `/partners/{id}`, its clerks, its redemptions and
+//! its settlement. A clerk works their partners' counters only; for anything else they are
+//! whatever their role is.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, put};
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::extract::{json, run_checked, Command, PageParams};
+use super::rewards::redemptions::{page_of, Redemption, StatusFilter};
+use super::rewards::{clearable, present};
+use crate::auth::{CurrentUser, Staff};
+use crate::db::partners::{self, ClerkRow, PartnerChanges, PartnerRow, SettlementLine};
+use crate::db::{redemptions, DbConnection};
+use crate::domain::ids::{Id, PartnerId, VolunteerId};
+use crate::domain::page::Page;
+use crate::domain::partners::{self as rules, PartnerKind};
+use crate::error::{AppError, FieldErrors};
+use crate::startup::AppState;
+
+/// This module's routes, inside `/api/v1`.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource![list, create])
+        .service(resource![get_partner, update])
+        .service(resource![clerks])
+        .service(resource![add_clerk, remove_clerk])
+        .service(resource![partner_redemptions])
+        .service(resource![settlement]);
+}
+
+/// A partner: a social enterprise, unit or fund that sponsors rewards and hands them out.
+#[derive(Serialize, ToSchema)]
+pub struct Partner {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    pub kind: PartnerKind,
+    pub description: Option<String>,
+    /// Its rewards, active and inactive.
+    pub reward_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /partners`.
+#[derive(Deserialize, ToSchema)]
+pub struct NewPartner {
+    /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    pub kind: PartnerKind,
+    /// Up to 2,000 characters.
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+}
+
+/// `PATCH /partners/{id}`: absent fields stay; null clears `description`.
+#[derive(Deserialize, ToSchema)]
+pub struct PartnerPatch {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    pub kind: Option<PartnerKind>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub description: Option<Option<String>>,
+}
+
+/// One clerk of a partner.
+#[derive(Serialize, ToSchema)]
+pub struct Clerk {
+    #[schema(format = Uuid)]
+    pub volunteer_id: String,
+    pub name: String,
+    pub phone: String,
+}
+
+/// `PUT /partners/{id}/clerks/{volunteer_id}`: who now clerks for whom.
+#[derive(Serialize, ToSchema)]
+pub struct Clerkship {
+    #[schema(format = Uuid)]
+    pub partner_id: String,
+    #[schema(format = Uuid)]
+    pub volunteer_id: String,
+}
+
+/// A partner the caller clerks for (`Me.partners`).
+#[derive(Serialize, ToSchema)]
+pub struct MyPartner {
+    #[schema(format = Uuid)]
+    pub partner_id: String,
+    pub name: String,
+}
+
+/// What was handed out at a partner's counter in `[from, to)`, by `fulfilled_at`.
+#[derive(Serialize, ToSchema)]
+pub struct Settlement {
+    #[schema(format = Uuid)]
+    pub partner_id: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Units handed out.
+    pub units: i64,
+    /// Points those units cost.
+    pub points: i64,
+    /// Per reward, by name.
+    pub rewards: Vec<SettlementReward>,
+}
+
+/// One reward's line in a settlement.
+#[derive(Serialize, ToSchema)]
+pub struct SettlementReward {
+    #[schema(format = Uuid)]
+    pub reward_id: String,
+    pub name: String,
+    pub units: i64,
+    pub points: i64,
+}
+
+/// `?from=&to=` of a settlement.
+#[derive(Deserialize, IntoParams)]
+pub struct SettlementQuery {
+    /// Start, inclusive (default: the start of the current month in `COMMUNITY_TZ`).
+    pub from: Option<DateTime<Utc>>,
+    /// End, exclusive (default: the start of the next month in `COMMUNITY_TZ`).
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The partners `user` clerks for, as `Me.partners` shows them.
+pub fn clerked_by(conn: &mut DbConnection, user: &VolunteerId) -> Result<Vec<MyPartner>, AppError> {
+    Ok(partners::clerked_by(conn, user)?
+        .into_iter()
+        .map(|(id, name)| MyPartner {
+            partner_id: id.to_string(),
+            name,
+        })
+        .collect())
+}
+
+/// `{id}` and `{volunteer_id}` of a clerk's path.
+fn clerk_path(path: web::Path<(Uuid, Uuid)>) -> (PartnerId, VolunteerId) {
+    let (partner_id, volunteer_id) = path.into_inner();
+    (partner_id.into(), volunteer_id.into())
+}
+
+fn partner((p, reward_count): (PartnerRow, i64)) -> Partner {
+    Partner {
+        kind: p.kind,
+        id: p.id.to_string(),
+        name: p.name,
+        description: p.description,
+        reward_count,
+        created_at: p.created_at.and_utc(),
+    }
+}
+
+#[utoipa::path(operation_id = "create_partner", tag = "partners", request_body = NewPartner,
+    responses((status = 201, body = Partner), (status = 403, description = "forbidden")),
+    security(("bearer" = [])))]
+#[post("/partners")]
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: Staff,
+    cmd: Command<NewPartner>,
+) -> Result<HttpResponse, AppError> {
+    let mut errs = FieldErrors::default();
+    let name = errs.check("name", rules::name(&cmd.body.name));
+    let description = errs.check_opt(
+        "description",
+        cmd.body.description.as_deref(),
+        rules::description,
+    );
+    let kind = cmd.body.kind;
+    let checked = match (name, description) {
+        (Some(name), Some(description)) => Ok((name, description.flatten())),
+        _ => Err(errs.into_error()),
+    };
+    run_checked(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::CREATED,
+        checked,
+        move |conn, now, (name, description)| {
+            let row = partners::create(conn, &name, kind, description.as_deref(), now)?;
+            Ok(partner((row, 0)))
+        },
+    )
+    .await
+}
+
+#[utoipa::path(operation_id = "list_partners", tag = "partners", params(PageParams),
+    responses((status = 200, body = crate::api::schema::PartnerPage)),
+    security(("bearer" = [])))]
+#[get("/partners")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: CurrentUser,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let rows = state
+        .db
+        .read(move |conn| partners::list(conn, limit, cursor.as_ref()))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, |(p, _)| p.cursor(), partner),
+    ))
+}
+
+#[utoipa::path(operation_id = "get_partner", tag = "partners",
+    responses((status = 200, body = Partner)),
+    security(("bearer" = [])))]
+#[get("/partners/{id}")]
+pub async fn get_partner(
+    state: web::Data<AppState>,
+    _caller: CurrentUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = PartnerId::from(path.into_inner());
+    let found = state.db.read(move |conn| partners::get(conn, &id)).await?;
+    Ok(json(StatusCode::OK, &partner(found)))
+}
+
+#[utoipa::path(operation_id = "update_partner", tag = "partners", request_body = PartnerPatch,
+    responses((status = 200, body = Partner), (status = 403, description = "forbidden")),
+    security(("bearer" = [])))]
+#[patch("/partners/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<Uuid>,
+    cmd: Command<PartnerPatch>,
+) -> Result<HttpResponse, AppError> {
+    let id = PartnerId::from(path.into_inner());
+    let b = cmd.body;
+    let mut errs = FieldErrors::default();
+    let name = errs.check_opt("name", b.name.as_deref(), rules::name);
+    let description = clearable(&mut errs, "description", b.description, rules::description);
+    let checked = match (name, description) {
+        (Some(name), Some(description)) => Ok(PartnerChanges {
+            name,
+            kind: b.kind,
+            description,
+        }),
+        _ => Err(errs.into_error()),
+    };
+    run_checked(
+        &state,
+        &staff.0,
+        cmd.keyed,
+        StatusCode::OK,
+        checked,
+        move |conn, _, changes| Ok(partner(partners::update(conn, &id, changes)?)),
+    )
+    .await
+}
+
+#[utoipa::path(operation_id = "list_clerks", tag = "partners", params(PageParams),
+    responses((status = 200, body = crate::api::schema::ClerkPage), (status = 403, description = "forbidden")),
+    security(("bearer" = [])))]
+#[get("/partners/{id}/clerks")]
+pub async fn clerks(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let id = PartnerId::from(path.into_inner());
+    let (limit, cursor) = page.parse()?;
+    let rows = state
+        .db
+        .read(move |conn| partners::clerks(conn, &id, limit, cursor.as_ref()))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, ClerkRow::cursor, |c| Clerk {
+            volunteer_id: c.volunteer_id.to_string(),
+            name: c.name,
+            phone: c.phone,
+        }),
+    ))
+}
+
+#[utoipa::path(operation_id = "add_clerk", tag = "partners",
+    responses((status = 200, body = Clerkship), (status = 403, description = "forbidden")),
+    security(("bearer" = [])))]
+#[put("/partners/{id}/clerks/{volunteer_id}")]
+pub async fn add_clerk(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (partner_id, volunteer_id) = clerk_path(path);
+    let now = state.clock.now_naive();
+    let added = state
+        .db
+        .write(move |conn| {
+            partners::add_clerk(conn, &partner_id, &volunteer_id, now)?;
+            Ok(Clerkship {
+                partner_id: partner_id.to_string(),
+                volunteer_id: volunteer_id.to_string(),
+            })
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &added))
+}
+
+#[utoipa::path(operation_id = "remove_clerk", tag = "partners",
+    responses((status = 204), (status = 403, description = "forbidden")),
+    security(("bearer" = [])))]
+#[delete("/partners/{id}/clerks/{volunteer_id}")]
+pub async fn remove_clerk(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (partner_id, volunteer_id) = clerk_path(path);
+    state
+        .db
+        .write(move |conn| partners::remove_clerk(conn, &partner_id, &volunteer_id).map(|_| ()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(operation_id = "list_partner_redemptions", tag = "partners",
+    params(("id" = String, Path), StatusFilter, PageParams),
+    responses(
+        (status = 200, description = "Redemptions of its rewards, newest first; `pickup_code` is null for clerks",
+            body = crate::api::schema::RedemptionPage),
+        (status = 403, description = "forbidden"),
+    ),
+    security(("bearer" = [])))]
+#[get("/partners/{id}/redemptions")]
+pub async fn partner_redemptions(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    filter: web::Query<StatusFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let id = PartnerId::parse(&path.into_inner());
+    let status = filter.status;
+    let (desk, rows, limit) = state
+        .db
+        .read(move |conn| {
+            let (desk, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
+            let (limit, cursor) = page.parse()?;
+            let rows = redemptions::list(conn, None, Some(&id), status, limit, cursor.as_ref())?;
+            Ok((desk, rows, limit))
+        })
+        .await?;
+    let mut page = page_of(rows, limit);
+    if !desk.sees_pickup_codes() {
+        page.items = page
+            .items
+            .into_iter()
+            .map(Redemption::without_pickup_code)
+            .collect();
+    }
+    Ok(json(StatusCode::OK, &page))
+}
+
+#[utoipa::path(operation_id = "get_settlement", tag = "partners",
+    params(("id" = String, Path), SettlementQuery),
+    responses((status = 200, body = Settlement), (status = 403, description = "forbidden")),
+    security(("bearer" = [])))]
+#[get("/partners/{id}/settlement")]
+pub async fn settlement(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    path: web::Path<String>,
+    query: web::Query<SettlementQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = PartnerId::parse(&path.into_inner());
+    let (month_start, month_end) =
+        rules::month_containing(state.clock.now(), state.config.community_tz);
+    let from = query.from.unwrap_or(month_start);
+    let to = query.to.unwrap_or(month_end);
+    let (partner_id, lines) = state
+        .db
+        .read(move |conn| {
+            let (_, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
+            if to <= from {
+                return Err(AppError::invalid("to", "must be after from"));
+            }
+            let lines = partners::settlement(conn, &id, from.naive_utc(), to.naive_utc())?;
+            Ok((id, lines))
+        })
+        .await?;
+    let rewards: Vec<SettlementReward> = lines
+        .into_iter()
+        .map(|l: SettlementLine| SettlementReward {
+            reward_id: l.reward_id.to_string(),
+            name: l.name,
+            units: l.units,
+            points: l.points,
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Settlement {
+            partner_id: partner_id.to_string(),
+            from,
+            to,
+            units: rewards.iter().map(|r| r.units).sum(),
+            points: rewards.iter().map(|r| r.points).sum(),
+            rewards,
+        },
+    ))
+}
