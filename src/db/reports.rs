@@ -60,10 +60,13 @@ struct Points {
     points_donated: i64,
 }
 
+/// Redemptions handed over and wishes confirmed in the range.
 #[derive(QueryableByName)]
-struct Count {
+struct Done {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    redemptions_fulfilled: i64,
+    #[diesel(sql_type = BigInt)]
+    wishes_confirmed: i64,
 }
 
 #[derive(QueryableByName)]
@@ -122,16 +125,13 @@ pub fn summary(
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
     .get_result(conn)?;
-    let fulfilled: Count = diesel::sql_query(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM redemptions \
-         WHERE status = 'fulfilled' AND fulfilled_at >= $1 AND fulfilled_at < $2",
-    )
-    .bind::<Timestamp, _>(from)
-    .bind::<Timestamp, _>(to)
-    .get_result(conn)?;
-    let confirmed: Count = diesel::sql_query(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM wishes \
-         WHERE status = 'confirmed' AND confirmed_at >= $1 AND confirmed_at < $2",
+    let done: Done = diesel::sql_query(
+        "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions \
+                 WHERE status = 'fulfilled' AND fulfilled_at >= $1 AND fulfilled_at < $2) \
+                 AS redemptions_fulfilled, \
+                (SELECT CAST(COUNT(*) AS BIGINT) FROM wishes \
+                 WHERE status = 'confirmed' AND confirmed_at >= $1 AND confirmed_at < $2) \
+                 AS wishes_confirmed",
     )
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
@@ -148,8 +148,8 @@ pub fn summary(
         points_earned,
         points_redeemed: points.points_redeemed,
         points_donated: points.points_donated,
-        redemptions_fulfilled: fulfilled.n,
-        wishes_confirmed: confirmed.n,
+        redemptions_fulfilled: done.redemptions_fulfilled,
+        wishes_confirmed: done.wishes_confirmed,
         by_team,
     })
 }

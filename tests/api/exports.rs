@@ -6,7 +6,7 @@ use serde_json::json;
 use volunteer_points::domain::people::Role;
 
 use crate::helpers::spawn_app;
-use crate::reports::{activity, at, call, ok, person, served, team};
+use crate::reports::{activity, at, call, lead, ok, person, served, team};
 
 /// The header name, the file name it gives, and the parsed rows (header first) of a CSV answer.
 async fn csv(res: Response) -> (String, Vec<Vec<String>>) {
@@ -142,19 +142,7 @@ async fn the_activity_log_export_keeps_to_its_range_team_and_status() {
     let (leader, leader_token) = person(&app, "队长", Role::Volunteer).await;
     let (v, v_token) = person(&app, "李阿姨", Role::Volunteer).await;
     let mine = team(&app, &staff, "蒋姐姐助老服务队").await;
-    let path = format!("/teams/{mine}/members/{leader}");
-    ok(
-        call(
-            &app,
-            Method::PUT,
-            &path,
-            &staff,
-            Some(json!({"role": "leader"})),
-        )
-        .await,
-        200,
-    )
-    .await;
+    lead(&app, &staff, &mine, &leader).await;
     let october = activity(&app, &staff, Some(&mine), "十月").await;
     served(&app, &staff, &admin, &october, &v, 30).await;
     at(&app, "2026-11-10T02:00:00Z");

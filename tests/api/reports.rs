@@ -75,6 +75,13 @@ pub async fn activity(app: &TestApp, staff: &str, team: Option<&str>, title: &st
     a["id"].as_str().expect("activity id").to_owned()
 }
 
+/// `leader` made the leader of `team` by `staff`.
+pub async fn lead(app: &TestApp, staff: &str, team: &str, leader: &str) {
+    let path = format!("/teams/{team}/members/{leader}");
+    let body = json!({"role": "leader"});
+    ok(call(app, Method::PUT, &path, staff, Some(body)).await, 200).await;
+}
+
 /// `minutes` recorded by `recorder` and approved by `approver`; returns the log id.
 pub async fn served(
     app: &TestApp,
@@ -268,19 +275,7 @@ async fn the_summary_is_for_staff_and_for_a_leader_with_their_team() {
     let (_, volunteer) = person(&app, "队员", Role::Volunteer).await;
     let mine = team(&app, &staff, "蒋姐姐助老服务队").await;
     let theirs = team(&app, &staff, "我来说法评理团").await;
-    let path = format!("/teams/{mine}/members/{leader}");
-    ok(
-        call(
-            &app,
-            Method::PUT,
-            &path,
-            &staff,
-            Some(json!({"role": "leader"})),
-        )
-        .await,
-        200,
-    )
-    .await;
+    lead(&app, &staff, &mine, &leader).await;
 
     for (token, path, status) in [
         (&volunteer, "/reports/summary".to_owned(), 403),
