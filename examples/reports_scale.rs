@@ -79,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
         let mut ids = Vec::new();
         for i in 0..=volunteers {
             let phone = Phone::parse(&format!("1{:010}", 3_000_000_000u64 + i as u64))
-                .map_err(volunteer_points::error::AppError::BadRequest)?;
+                .map_err(|rule| volunteer_points::error::AppError::invalid("phone", rule))?;
             let role = if i == 0 { Role::Staff } else { Role::Volunteer };
             let name = format!("志愿者{i}");
             let user = users::create(

@@ -335,12 +335,17 @@ fn current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+    state.tokens.check(bearer_token(req)?)
+}
+
+/// The token of the `Authorization: Bearer <token>` header (401 when missing or not a bearer).
+pub fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or(AppError::Unauthenticated("sign in first: no bearer token"))?;
     // The scheme name is case-insensitive (RFC 7235 §2.1).
-    let token = header
+    header
         .to_str()
         .ok()
         .and_then(|h| h.split_once(' '))
@@ -348,8 +353,7 @@ fn current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         .map(|(_, token)| token.trim())
         .ok_or(AppError::Unauthenticated(
             "the Authorization header is not a bearer token",
-        ))?;
-    state.tokens.check(token)
+        ))
 }
 
 impl FromRequest for CurrentUser {

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`,
-//! `import-volunteers`.
+//! `import-volunteers`, `backup`.
 
 use std::process::ExitCode;
 
@@ -50,6 +50,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy a live SQLite database, consistently, into FILE (which must not exist yet) while the
+    /// service runs and writes. On PostgreSQL it refuses and points to pg_dump.
+    Backup {
+        /// Where the copy goes.
+        file: std::path::PathBuf,
+    },
 }
 
 /// Runs the command the user asked for.
@@ -65,6 +71,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::CreateAdmin { phone, name } => create_admin(&config, &phone, &name),
         Command::VerifyLedger => verify_ledger(&config),
         Command::ImportVolunteers { file, dry_run } => import_volunteers(&config, &file, dry_run),
+        Command::Backup { file } => backup(&config, &file),
     }
 }
 
@@ -87,7 +94,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     println!("API docs: {addr}/docs (OpenAPI: {addr}/api-docs/openapi.json)");
     println!("database: {where_}");
     tracing::info!(port = app.port(), database = backend.name(), "started");
-    app.run_until_stopped().await?;
+    app.run_until_signal().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -161,8 +168,8 @@ fn import_volunteers(
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let parsed = crate::domain::import::parse(&bytes)
-        .map_err(|m| anyhow::anyhow!("{}: {m}", file.display()))?;
+    let parsed = crate::domain::import::parse(&bytes, crate::messages::Lang::En)
+        .map_err(|rule| anyhow::anyhow!("{}: {rule}", file.display()))?;
     let db = migrated(config)?;
     let report = crate::db::import::run(&db, parsed, dry_run, Clock::System.now_naive())?;
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -171,4 +178,30 @@ fn import_volunteers(
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if crate::db::Backend::of(&config.database_url) == crate::db::Backend::Postgres {
+        anyhow::bail!(
+            "backup copies SQLite databases; on PostgreSQL use pg_dump: \
+             pg_dump --format=custom --file=FILE \"$DATABASE_URL\" (see docs/OPERATIONS.md)"
+        );
+    }
+    let source = config.database_url.trim_start_matches("sqlite://");
+    if !std::path::Path::new(source).exists() {
+        anyhow::bail!("there is no database at DATABASE_URL={source}");
+    }
+    if file.exists() {
+        anyhow::bail!("{} already exists; back up into a new file", file.display());
+    }
+    let target = file
+        .to_str()
+        .context("the backup file name is not valid UTF-8")?;
+    let db = open_database(config)?;
+    db.backup_into(target).map_err(|e| match e {
+        crate::error::AppError::Internal(cause) => cause,
+        other => anyhow::anyhow!("backup failed: {other:?}"),
+    })?;
+    println!("backup written to {}", file.display());
+    Ok(ExitCode::SUCCESS)
 }

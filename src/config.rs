@@ -37,6 +37,10 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// The rate limits.
     pub limits: Limits,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` answers only a request bearing it.
+    pub metrics_token: Option<String>,
+    /// `SHUTDOWN_TIMEOUT`: how long a stopping service waits for requests in flight.
+    pub shutdown_timeout: Duration,
     /// `COMMUNITY_TZ`: the community's time zone (an IANA name), whose calendar months
     /// settlements cover by default.
     pub community_tz: chrono_tz::Tz,
@@ -180,6 +184,8 @@ impl Config {
                 )?
                 .unwrap_or_default(),
             limits,
+            metrics_token: get("METRICS_TOKEN").map(str::to_owned),
+            shutdown_timeout: duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30))?,
             community_tz,
         })
     }
@@ -236,6 +242,8 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
         assert!(c.jwt_secret.is_none());
+        assert!(c.metrics_token.is_none());
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(c.community_tz, chrono_tz::Asia::Shanghai);
         assert!(
             c.trusted_proxies.is_empty(),
@@ -260,6 +268,7 @@ mod tests {
             ("JWT_SECRET", "short"),
             ("DATABASE_POOL_SIZE", "0"),
             ("LOGIN_FAILURES_PER_PHONE", "-1"),
+            ("SHUTDOWN_TIMEOUT", "never"),
             ("COMMUNITY_TZ", "Mars/Olympus"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("TRUSTED_PROXIES", "nginx"),

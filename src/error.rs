@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 
 use crate::domain::activities::CheckInRefusal;
 use crate::domain::ids::Id;
+use crate::domain::rule::Rule;
+use crate::messages::{self, Lang};
 
 /// One rule a request value broke.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
@@ -16,6 +18,15 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong with it.
     pub message: String,
+}
+
+/// One rule a request value broke, before it is put in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRule {
+    /// The request field, as named in the body or query.
+    pub field: String,
+    /// The rule it broke.
+    pub rule: Rule,
 }
 
 /// The problem+json body of every error answer.
@@ -88,33 +99,73 @@ impl Conflict {
         }
     }
 
-    /// What happened, in words.
-    pub fn detail(self) -> &'static str {
-        match self {
-            Conflict::PhoneTaken => "an account with this phone already exists",
-            Conflict::AlreadyEnrolled => "you are already enrolled in this activity",
-            Conflict::ActivityFull => "this activity is full",
-            Conflict::ActivityEnded => "this activity has ended",
-            Conflict::ActivityCancelled => "this activity was cancelled",
-            Conflict::AlreadyCheckedIn => "this volunteer already has a log for this activity",
-            Conflict::NotCheckedIn => "you are not checked in to this activity",
-            Conflict::OutsideCheckInWindow => {
-                "check-in opens 30 minutes before the start and closes at the end"
-            }
-            Conflict::LogNotSubmitted => "only a submitted log can be reviewed",
-            Conflict::LogNotApproved => "only an approved log can be reversed",
-            Conflict::InsufficientPoints => "the balance is lower than the points this needs",
-            Conflict::OutOfStock => "the reward does not have that many left",
-            Conflict::LimitReached => {
-                "this would pass a limit per person: a reward's units, or 3 wishes held at once"
-            }
-            Conflict::RedemptionNotReserved => "only a reserved redemption can be cancelled",
-            Conflict::WishNotOpen => "only an open wish can be adopted",
-            Conflict::WishNotAdopted => "only an adopted wish can be released or fulfilled",
-            Conflict::WishNotFulfilled => "only a fulfilled wish can be confirmed or rejected",
-            Conflict::WishClosed => "this wish is already confirmed or cancelled",
-            Conflict::IdempotencyInFlight => "a request with this Idempotency-Key is still running",
-        }
+    /// What happened, in words: `(English, Chinese)`, one row per code (the other problems'
+    /// texts are in `messages.rs`).
+    pub fn detail(self, lang: Lang) -> &'static str {
+        let (en, zh) = match self {
+            Conflict::PhoneTaken => (
+                "an account with this phone already exists",
+                "该手机号已注册",
+            ),
+            Conflict::AlreadyEnrolled => (
+                "you are already enrolled in this activity",
+                "你已报名该活动",
+            ),
+            Conflict::ActivityFull => ("this activity is full", "该活动名额已满"),
+            Conflict::ActivityEnded => ("this activity has ended", "该活动已结束"),
+            Conflict::ActivityCancelled => ("this activity was cancelled", "该活动已取消"),
+            Conflict::AlreadyCheckedIn => (
+                "this volunteer already has a log for this activity",
+                "该志愿者在此活动已有服务记录",
+            ),
+            Conflict::NotCheckedIn => (
+                "you are not checked in to this activity",
+                "你尚未在该活动签到",
+            ),
+            Conflict::OutsideCheckInWindow => (
+                "check-in opens 30 minutes before the start and closes at the end",
+                "签到时间为活动开始前 30 分钟至活动结束",
+            ),
+            Conflict::LogNotSubmitted => (
+                "only a submitted log can be reviewed",
+                "只能审核已提交的服务记录",
+            ),
+            Conflict::LogNotApproved => (
+                "only an approved log can be reversed",
+                "只能撤销已通过的服务记录",
+            ),
+            Conflict::InsufficientPoints => (
+                "the balance is lower than the points this needs",
+                "积分余额不足",
+            ),
+            Conflict::OutOfStock => ("the reward does not have that many left", "该奖品库存不足"),
+            Conflict::LimitReached => (
+                "this would pass a limit per person: a reward's units, or 3 wishes held at once",
+                "超出每人上限：奖品的兑换数量，或同时认领的心愿（最多 3 个）",
+            ),
+            Conflict::RedemptionNotReserved => (
+                "only a reserved redemption can be cancelled",
+                "只能取消已预约的兑换",
+            ),
+            Conflict::WishNotOpen => ("only an open wish can be adopted", "只能认领待认领的心愿"),
+            Conflict::WishNotAdopted => (
+                "only an adopted wish can be released or fulfilled",
+                "只能放弃或完成已认领的心愿",
+            ),
+            Conflict::WishNotFulfilled => (
+                "only a fulfilled wish can be confirmed or rejected",
+                "只能确认或驳回已完成的心愿",
+            ),
+            Conflict::WishClosed => (
+                "this wish is already confirmed or cancelled",
+                "该心愿已确认或已取消",
+            ),
+            Conflict::IdempotencyInFlight => (
+                "a request with this Idempotency-Key is still running",
+                "使用该 Idempotency-Key 的请求仍在处理中",
+            ),
+        };
+        lang.pick(en, zh)
     }
 }
 
@@ -147,110 +198,116 @@ pub fn parse_id<I: Id>(raw: &str) -> Result<I, AppError> {
     I::parse(raw).ok_or(AppError::NotFound(I::WHAT))
 }
 
-/// Every failure a request can end in.
-#[derive(Debug, thiserror::Error)]
+/// Every failure a request can end in. Its words (Display, and the problem's `detail`) come
+/// from `messages.rs`; the 500s display their cause, for the log only.
+#[derive(Debug)]
 pub enum AppError {
-    #[error("{0}")]
     BadRequest(String),
-    #[error("this request needs an Idempotency-Key header")]
     IdempotencyKeyRequired,
-    #[error("{0}")]
     Unauthenticated(&'static str),
-    #[error("wrong phone or password")]
     InvalidCredentials,
-    #[error("{0}")]
     Forbidden(&'static str),
-    #[error("{0}")]
     SelfApproval(&'static str),
-    #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("this path does not take that method")]
     MethodNotAllowed,
     /// A valid request that the current state does not allow (one of API.md's 409s).
-    #[error("{}", .0.detail())]
     Conflict(Conflict),
-    #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
-    #[error("the request body must be application/json")]
     UnsupportedMediaType,
-    #[error("some fields break a rule")]
-    Validation(Vec<FieldError>),
-    #[error("this check-in code is wrong or expired")]
+    Validation(Vec<FieldRule>),
     InvalidCheckInCode,
     /// Check-in with a geofence: no location (`distance_m` is `None`) or too far away.
-    #[error("{}", match .distance_m {
-        None => "this activity needs your location to check in".to_owned(),
-        Some(d) => format!("you are {d:.0} m away; the limit is {radius_m} m"),
-    })]
     OutsideGeofence {
         distance_m: Option<f64>,
         radius_m: i64,
     },
-    #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,
-    #[error("too many attempts; try again in {retry_after} seconds")]
-    RateLimited { retry_after: u64 },
-    #[error("the database is unavailable")]
+    RateLimited {
+        retry_after: u64,
+    },
     Unavailable,
-    #[error(transparent)]
     Database(diesel::result::Error),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::Database(e) => e.fmt(f),
+            AppError::Internal(e) => e.fmt(f),
+            other => f.write_str(&messages::detail(other, Lang::En)),
+        }
+    }
+}
+
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Database(e) => Some(e),
+            AppError::Internal(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> AppError {
+        AppError::Internal(e)
+    }
 }
 
 impl AppError {
     /// A 422 `validation-failed` for one field.
-    pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
-        AppError::Validation(vec![FieldError {
+    pub fn invalid(field: &str, rule: Rule) -> AppError {
+        AppError::Validation(vec![FieldRule {
             field: field.to_owned(),
-            message: message.into(),
+            rule,
         }])
     }
 
-    /// The problem `code` and its title.
-    pub fn code_and_title(&self) -> (&'static str, &'static str) {
+    /// The problem `code` clients branch on.
+    pub fn code(&self) -> &'static str {
         match self {
-            AppError::BadRequest(_) => ("bad-request", "Bad request"),
-            AppError::IdempotencyKeyRequired => {
-                ("idempotency-key-required", "Idempotency-Key required")
-            }
-            AppError::Unauthenticated(_) => ("unauthenticated", "Not signed in"),
-            AppError::InvalidCredentials => ("invalid-credentials", "Invalid credentials"),
-            AppError::Forbidden(_) => ("forbidden", "Forbidden"),
-            AppError::SelfApproval(_) => ("self-approval", "Separation of duties"),
-            AppError::NotFound(_) => ("not-found", "Not found"),
-            AppError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
-            AppError::Conflict(c) => (c.code(), "Conflict with the current state"),
-            AppError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
-            AppError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
-            AppError::Validation(_) => ("validation-failed", "Validation failed"),
-            AppError::InvalidCheckInCode => ("invalid-check-in-code", "Invalid check-in code"),
-            AppError::OutsideGeofence { .. } => ("outside-geofence", "Outside the geofence"),
-            AppError::IdempotencyKeyReused => ("idempotency-key-reused", "Idempotency-Key reused"),
-            AppError::RateLimited { .. } => ("rate-limited", "Too many requests"),
-            AppError::Unavailable => ("unavailable", "Service unavailable"),
-            AppError::Database(_) | AppError::Internal(_) => ("internal-error", "Internal error"),
+            AppError::BadRequest(_) => "bad-request",
+            AppError::IdempotencyKeyRequired => "idempotency-key-required",
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::InvalidCredentials => "invalid-credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::SelfApproval(_) => "self-approval",
+            AppError::NotFound(_) => "not-found",
+            AppError::MethodNotAllowed => "method-not-allowed",
+            AppError::Conflict(c) => c.code(),
+            AppError::PayloadTooLarge => "payload-too-large",
+            AppError::UnsupportedMediaType => "unsupported-media-type",
+            AppError::Validation(_) => "validation-failed",
+            AppError::InvalidCheckInCode => "invalid-check-in-code",
+            AppError::OutsideGeofence { .. } => "outside-geofence",
+            AppError::IdempotencyKeyReused => "idempotency-key-reused",
+            AppError::RateLimited { .. } => "rate-limited",
+            AppError::Unavailable => "unavailable",
+            AppError::Database(_) | AppError::Internal(_) => "internal-error",
         }
     }
 
-    /// The problem+json body of this error.
-    pub fn problem(&self) -> Problem {
-        let (code, title) = self.code_and_title();
-        let status = self.status_code();
-        let detail = match self {
-            AppError::Database(_) | AppError::Internal(_) => {
-                "the service failed; the fault is logged".to_owned()
-            }
-            other => other.to_string(),
-        };
+    /// The problem+json body of this error, in `lang`.
+    pub fn problem(&self, lang: Lang) -> Problem {
+        let code = self.code();
         Problem {
             type_: format!("/problems/{code}"),
             code,
-            title,
-            status: status.as_u16(),
-            detail,
+            title: messages::title(code, lang),
+            status: self.status_code().as_u16(),
+            detail: messages::detail(self, lang),
             errors: match self {
-                AppError::Validation(errors) => Some(errors.clone()),
+                AppError::Validation(rules) => Some(
+                    rules
+                        .iter()
+                        .map(|r| FieldError {
+                            field: r.field.clone(),
+                            message: messages::rule(&r.rule, lang),
+                        })
+                        .collect(),
+                ),
                 _ => None,
             },
         }
@@ -261,9 +318,10 @@ impl AppError {
         self.status_code().is_server_error()
     }
 
-    /// The status and JSON body that answer this error (what idempotency keeps for a refusal).
-    pub fn to_body(&self) -> (StatusCode, String) {
-        let body = serde_json::to_string(&self.problem()).unwrap_or_default();
+    /// The status and JSON body that answer this error in `lang` (what idempotency keeps for a
+    /// refusal).
+    pub fn to_body(&self, lang: Lang) -> (StatusCode, String) {
+        let body = serde_json::to_string(&self.problem(lang)).unwrap_or_default();
         (self.status_code(), body)
     }
 }
@@ -334,7 +392,8 @@ impl ResponseError for AppError {
         if self.status_code().is_server_error() && !matches!(self, AppError::Unavailable) {
             tracing::error!(error = ?self, "request failed");
         }
-        let (status, body) = self.to_body();
+        // English here; `messages::localise` renders it again for another language.
+        let (status, body) = self.to_body(Lang::En);
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         match self {
@@ -356,18 +415,15 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Collects field errors while a request is parsed into domain values, so one answer names
 /// every field that is wrong.
 #[derive(Default)]
-pub struct FieldErrors(Vec<FieldError>);
+pub struct FieldErrors(Vec<FieldRule>);
 
 impl FieldErrors {
     /// Keeps the value, or records the error against `field`.
-    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, Rule>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
-            Err(message) => {
-                self.0.push(FieldError {
-                    field: field.to_owned(),
-                    message,
-                });
+            Err(rule) => {
+                self.add(field, rule);
                 None
             }
         }
@@ -378,7 +434,7 @@ impl FieldErrors {
         &mut self,
         field: &str,
         value: Option<U>,
-        parse: impl FnOnce(U) -> Result<T, String>,
+        parse: impl FnOnce(U) -> Result<T, Rule>,
     ) -> Option<Option<T>> {
         match value {
             None => Some(None),
@@ -387,10 +443,10 @@ impl FieldErrors {
     }
 
     /// Records an error that is not one field's parse.
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
+    pub fn add(&mut self, field: &str, rule: Rule) {
+        self.0.push(FieldRule {
             field: field.to_owned(),
-            message: message.into(),
+            rule,
         });
     }
 

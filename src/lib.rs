@@ -9,6 +9,8 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod messages;
+pub mod monitoring;
 pub mod ratelimit;
 pub mod startup;
 pub mod telemetry;

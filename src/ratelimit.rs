@@ -77,19 +77,14 @@ impl Limiter {
                 state.swept_full = full.then_some(now);
             }
             if state.events.len() >= MAX_KEYS {
-                return Err(AppError::RateLimited {
-                    retry_after: window.as_secs().max(1),
-                });
+                return Err(refused(window));
             }
         }
         let seen = state.events.entry(digest).or_default();
         self.expire(seen, now);
         if seen.len() >= self.limit.max as usize {
             let oldest = seen.front().copied().unwrap_or(now);
-            let wait = (oldest + window).saturating_duration_since(now);
-            return Err(AppError::RateLimited {
-                retry_after: wait.as_secs().max(1),
-            });
+            return Err(refused((oldest + window).saturating_duration_since(now)));
         }
         seen.push_back(now);
         Ok(())
@@ -140,6 +135,15 @@ fn digest(key: &str) -> KeyDigest {
 /// A window of `minutes` minutes.
 pub fn minutes(minutes: u64) -> Duration {
     Duration::from_secs(minutes * 60)
+}
+
+/// A 429 asking the client to wait `wait` (at least a second), counted in
+/// `rate_limit_refusals_total`.
+fn refused(wait: Duration) -> AppError {
+    metrics::counter!("rate_limit_refusals_total").increment(1);
+    AppError::RateLimited {
+        retry_after: wait.as_secs().max(1),
+    }
 }
 
 #[cfg(test)]

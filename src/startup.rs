@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, App, HttpServer, ResponseError};
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::rt::task::JoinHandle;
+use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
 use rand::RngCore;
 use tracing_actix_web::TracingLogger;
@@ -23,6 +24,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::db::{idempotency, Backend, Db};
 use crate::error::{AppError, PROBLEM_JSON};
+use crate::monitoring::RequestSpan;
 use crate::ratelimit::Limiter;
 
 /// What every request handler shares.
@@ -74,6 +76,7 @@ impl Limiters {
 pub struct Application {
     port: u16,
     server: Server,
+    background: Vec<JoinHandle<()>>,
     /// The shared state (tests read the clock and database through it).
     pub state: web::Data<AppState>,
 }
@@ -98,10 +101,16 @@ impl Application {
             config,
         });
         let port = listener.local_addr()?.port();
+        crate::monitoring::init();
         let server = run(listener, state.clone())?;
+        let purge_state = state.clone();
+        let background = vec![actix_web::rt::spawn(async move {
+            purge_idempotency_keys(purge_state).await
+        })];
         Ok(Application {
             port,
             server,
+            background,
             state,
         })
     }
@@ -114,6 +123,38 @@ impl Application {
     /// Serves until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops cleanly: no new connections, the requests in
+    /// flight finish (for at most `SHUTDOWN_TIMEOUT`), background jobs stop, the pool closes.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let Application {
+            server,
+            background,
+            state,
+            ..
+        } = self;
+        let handle = server.handle();
+        let timeout = state.config.shutdown_timeout;
+        actix_web::rt::spawn(async move {
+            match stop_signal().await {
+                Ok(name) => tracing::info!(
+                    signal = name,
+                    timeout_s = timeout.as_secs(),
+                    "stopping: no new connections, finishing requests in flight"
+                ),
+                Err(e) => tracing::error!(error = %e, "cannot listen for stop signals; stopping"),
+            }
+            handle.stop(true).await;
+        });
+        server.await?;
+        for job in background {
+            job.abort();
+        }
+        // The last handle on the pool: dropping it closes every connection.
+        drop(state);
+        tracing::info!("stopped");
+        Ok(())
     }
 }
 
@@ -173,9 +214,19 @@ fn jwt_secret(config: &Config, backend: Backend) -> anyhow::Result<String> {
     Ok(secret)
 }
 
+/// Waits for SIGTERM (what systemd and container runtimes send) or SIGINT (Ctrl-C).
+async fn stop_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
-    let purge_state = state.clone();
-    actix_web::rt::spawn(async move { purge_idempotency_keys(purge_state).await });
+    let shutdown_timeout = state.config.shutdown_timeout.as_secs();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -187,7 +238,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 AppError::BadRequest(format!("bad query parameters: {e}")).into()
             }))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
-            .wrap(TracingLogger::default())
+            .wrap(from_fn(crate::messages::localise))
+            .wrap(from_fn(crate::monitoring::observe))
+            .wrap(TracingLogger::<RequestSpan>::new())
             .into_utoipa_app()
             .openapi(crate::api::openapi::ApiDoc::openapi())
             .configure(crate::api::routes)
@@ -209,6 +262,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 Err::<actix_web::HttpResponse, _>(AppError::NotFound("route"))
             }))
     })
+    // Signals are ours (`run_until_signal`): actix stops at once on SIGINT.
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout)
     .listen(listener)?
     .run();
     Ok(server)
@@ -252,7 +308,8 @@ fn problem_for_plain_errors<B>(
         _ => AppError::BadRequest("the request could not be read".into()),
     };
     let (req, _) = res.into_parts();
-    let response = error.error_response();
+    // Carries the error, so `messages::localise` can answer in the request's language.
+    let response = actix_web::HttpResponse::from_error(error);
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body::<B>(),
     ))

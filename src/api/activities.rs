@@ -18,6 +18,7 @@ use crate::db::DbConnection;
 use crate::domain::activities as rules;
 use crate::domain::ids::{ActivityId, VolunteerId};
 use crate::domain::page::Page;
+use crate::domain::rule::Rule;
 use crate::domain::text;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
@@ -364,7 +365,7 @@ pub async fn list(
     let from = q.from.map(naive).unwrap_or_else(|| state.clock.now_naive());
     let to = q.to.map(naive);
     if to.is_some_and(|to| to <= from) {
-        return Err(AppError::invalid("to", "must be after from"));
+        return Err(AppError::invalid("to", Rule::AfterFrom));
     }
     let team = q.team_id;
     let caller_id = caller.id.clone();

@@ -470,8 +470,8 @@ impl BulkResult {
                 Ok(log) => result.approved.push(ActivityLog::from(log)),
                 Err(e) => result.failed.push(BulkFailure {
                     id: id.clone(),
-                    code: e.code_and_title().0.to_owned(),
-                    detail: e.problem().detail,
+                    code: e.code().to_owned(),
+                    detail: e.to_string(),
                 }),
             }
         }

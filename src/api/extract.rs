@@ -19,6 +19,7 @@ use crate::db::idempotency::{self, Answer, KeyedRequest};
 use crate::db::DbConnection;
 use crate::domain::page::{self, Cursor};
 use crate::error::{AppError, PROBLEM_JSON};
+use crate::messages::Lang;
 use crate::startup::AppState;
 
 /// The largest request body (API.md: over 64 KiB is 413).
@@ -72,6 +73,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Command<T> {
             let keyed = key.map(|key| KeyedRequest {
                 key,
                 request_hash: request_hash(&req, &bytes),
+                lang: Lang::of(req.headers()),
             });
             Ok(Command { body, keyed })
         })

@@ -13,6 +13,7 @@ use crate::db::idempotency::KeyedRequest;
 use crate::db::import::{self, ImportReport};
 use crate::domain::import::parse;
 use crate::error::AppError;
+use crate::messages::Lang;
 use crate::startup::AppState;
 
 /// The largest import file (API.md: 5 MiB).
@@ -48,7 +49,8 @@ pub async fn import_volunteers(
     if media_type(&req) != "text/csv" {
         return Err(AppError::UnsupportedMediaType);
     }
-    let parsed = parse(&bytes).map_err(|m| AppError::invalid("file", m))?;
+    let lang = Lang::of(req.headers());
+    let parsed = parse(&bytes, lang).map_err(|rule| AppError::invalid("file", rule))?;
     if query.dry_run.unwrap_or(false) {
         let (db, now) = (state.db.clone(), state.clock.now_naive());
         let report = crate::db::blocking(move || import::run(&db, parsed, true, now)).await?;
@@ -57,6 +59,7 @@ pub async fn import_volunteers(
     let keyed = key.map(|key| KeyedRequest {
         key,
         request_hash: request_hash(&req, &bytes),
+        lang,
     });
     run_command(&state, &admin.0, keyed, StatusCode::OK, move |conn, now| {
         import::apply(conn, parsed, false, now)

@@ -34,7 +34,7 @@ pub mod wishes;
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -46,7 +46,8 @@ use crate::error::AppError;
 /// with another method is a 405 naming the path's methods in `Allow`.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(resource![ops::healthz])
-        .service(resource![ops::readyz]);
+        .service(resource![ops::readyz])
+        .service(resource![ops::metrics]);
     cfg.service(
         scope("/api/v1")
             // The same probes inside the base path; documented once, at the root.
@@ -145,8 +146,9 @@ impl HttpServiceFactory for Resource {
 }
 
 /// 405 `method-not-allowed`, with `Allow` naming the methods the path takes (RFC 9110 15.5.6).
+/// The answer carries its error, so `messages::localise` can word it in the request's language.
 fn method_not_allowed(allow: &str) -> HttpResponse {
-    let mut answer = AppError::MethodNotAllowed.error_response();
+    let mut answer = HttpResponse::from_error(AppError::MethodNotAllowed);
     if let Ok(value) = HeaderValue::from_str(allow) {
         answer.headers_mut().insert(header::ALLOW, value);
     }

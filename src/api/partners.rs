@@ -20,6 +20,7 @@ use crate::db::{redemptions, DbConnection};
 use crate::domain::ids::{Id, PartnerId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::partners::{self as rules, PartnerKind};
+use crate::domain::rule::Rule;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
@@ -386,7 +387,7 @@ pub async fn settlement(
         .read(move |conn| {
             let (_, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
             if to <= from {
-                return Err(AppError::invalid("to", "must be after from"));
+                return Err(AppError::invalid("to", Rule::AfterFrom));
             }
             let lines = partners::settlement(conn, &id, from.naive_utc(), to.naive_utc())?;
             Ok((id, lines))

@@ -14,6 +14,7 @@ use crate::db::activities::Manager;
 use crate::db::{reports, teams, users, DbConnection};
 use crate::domain::ids::TeamId;
 use crate::domain::reports::{local_date, mask_name, month_of, year_of};
+use crate::domain::rule::Rule;
 use crate::error::{parse_id, AppError};
 use crate::startup::AppState;
 
@@ -43,7 +44,7 @@ impl RangeQuery {
         let from = self.from.map_or(month_start, |t| t.naive_utc());
         let to = self.to.map_or(month_end, |t| t.naive_utc());
         if to <= from {
-            return Err(AppError::invalid("to", "must be after from"));
+            return Err(AppError::invalid("to", Rule::AfterFrom));
         }
         Ok((from, to))
     }
@@ -189,7 +190,10 @@ pub async fn leaderboard(
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(10);
     if !(1..=100).contains(&limit) {
-        return Err(AppError::invalid("limit", "must be 1–100"));
+        return Err(AppError::invalid(
+            "limit",
+            Rule::Between { min: 1, max: 100 },
+        ));
     }
     let (from, to) = RangeQuery {
         from: q.from,

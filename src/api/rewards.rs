@@ -18,6 +18,7 @@ use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardR
 use crate::domain::ids::RewardId;
 use crate::domain::page::Page;
 use crate::domain::rewards as rules;
+use crate::domain::rule::Rule;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
@@ -148,7 +149,7 @@ pub(crate) fn clearable(
     errs: &mut FieldErrors,
     field: &str,
     value: Option<Option<String>>,
-    parse: fn(&str) -> Result<Option<String>, String>,
+    parse: fn(&str) -> Result<Option<String>, Rule>,
 ) -> Option<Option<Option<String>>> {
     match value {
         None => Some(None),
@@ -340,13 +341,12 @@ pub async fn restock(
         move |conn, _, quantity| match rewards::restock(conn, &id, quantity, rules::MAX_STOCK)? {
             Ok(reward) => Ok(Reward::from(reward)),
             Err(RestockRefusal::NotFound) => Err(AppError::NotFound("reward")),
-            Err(RestockRefusal::Unlimited) => Err(AppError::invalid(
-                "quantity",
-                "this reward's stock is unlimited; it cannot be restocked",
-            )),
+            Err(RestockRefusal::Unlimited) => {
+                Err(AppError::invalid("quantity", Rule::StockUnlimited))
+            }
             Err(RestockRefusal::TooMuch) => Err(AppError::invalid(
                 "quantity",
-                format!("the stock would pass {}", rules::MAX_STOCK),
+                Rule::StockAbove(rules::MAX_STOCK),
             )),
         },
     )

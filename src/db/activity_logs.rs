@@ -19,6 +19,7 @@ use crate::domain::activities::{
 };
 use crate::domain::ids::{ActivityId, Id, LogId, VolunteerId};
 use crate::domain::page::Cursor;
+use crate::domain::rule::Rule;
 use crate::domain::text;
 use crate::error::{parse_id, AppError, Conflict, FieldErrors};
 
@@ -374,10 +375,7 @@ pub fn mark_approved(
     };
     let points = points.unwrap_or(proposed);
     if points != proposed && note.is_none() {
-        return Err(AppError::invalid(
-            "note",
-            "a note is required when the points differ from points_proposed",
-        ));
+        return Err(AppError::invalid("note", Rule::NoteRequired));
     }
     let n = diesel::update(
         logs::table

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use super::schema::idempotency_keys as keys;
 use super::{is_unique_violation, savepoint, Db, DbConnection};
 use crate::error::{AppError, Conflict};
+use crate::messages::Lang;
 
 /// How long an answer is kept (API.md: at least 24 hours).
 pub const RETENTION: TimeDelta = TimeDelta::hours(24);
@@ -22,6 +23,9 @@ pub const RETENTION: TimeDelta = TimeDelta::hours(24);
 pub struct KeyedRequest {
     pub key: String,
     pub request_hash: String,
+    /// The language a kept refusal is written in. Not part of the hash: a repeat in another
+    /// language is the same request and gets the kept bytes, in the first one's language.
+    pub lang: Lang,
 }
 
 /// A stored or fresh answer: status and body.
@@ -81,7 +85,7 @@ pub fn execute(
         let (status, body) = match savepoint(conn, effect) {
             Ok(answer) => answer,
             Err(refusal) if !refusal.is_fault() => {
-                let (status, body) = refusal.to_body();
+                let (status, body) = refusal.to_body(keyed.lang);
                 (status.as_u16(), body)
             }
             Err(fault) => return Err(fault),
@@ -130,11 +134,14 @@ fn stored(
     match row {
         None => Ok(None),
         Some((hash, _, _)) if hash != keyed.request_hash => Err(AppError::IdempotencyKeyReused),
-        Some((_, status, body)) => Ok(Some(Answer {
-            status: u16::try_from(status).unwrap_or(500),
-            body,
-            replayed: true,
-        })),
+        Some((_, status, body)) => {
+            metrics::counter!("idempotency_replays_total").increment(1);
+            Ok(Some(Answer {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+                replayed: true,
+            }))
+        }
     }
 }
 

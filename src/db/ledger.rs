@@ -150,6 +150,44 @@ pub fn reverse(
     )
 }
 
+/// Ledger transactions posted on this thread's open database transaction, counted in
+/// `ledger_transactions_total{kind}` only once it commits (`db::transaction` drives this; a
+/// rolled-back savepoint discards what it posted).
+pub(crate) mod posted {
+    use std::cell::RefCell;
+
+    use crate::domain::ledger::Kind;
+
+    thread_local! {
+        static POSTED: RefCell<Vec<Kind>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Notes a posted transaction.
+    pub(crate) fn push(kind: Kind) {
+        POSTED.with(|p| p.borrow_mut().push(kind));
+    }
+
+    /// How many are noted.
+    pub(crate) fn len() -> usize {
+        POSTED.with(|p| p.borrow().len())
+    }
+
+    /// Forgets those noted from `from` on (rolled back).
+    pub(crate) fn discard_from(from: usize) {
+        POSTED.with(|p| p.borrow_mut().truncate(from));
+    }
+
+    /// Counts every noted transaction (committed).
+    pub(crate) fn count_committed() {
+        POSTED.with(|p| {
+            for kind in p.borrow().iter() {
+                metrics::counter!("ledger_transactions_total", "kind" => kind.as_str())
+                    .increment(1);
+            }
+        });
+    }
+}
+
 /// Writes one transaction and its entries: the only writer of entries (L1, L2, L6, L9).
 ///
 /// `totals_kind` is the kind whose totals rule applies: a reversal undoes its original's.
@@ -234,6 +272,7 @@ fn post(
             ))
             .execute(conn)?;
     }
+    posted::push(kind);
     Ok(id)
 }
 

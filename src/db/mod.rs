@@ -140,6 +140,20 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// Times how long requests wait for a pooled connection, and counts the waits that time out.
+#[derive(Debug)]
+struct PoolEvents;
+
+impl r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
+        metrics::histogram!("db_pool_wait_seconds").record(event.duration().as_secs_f64());
+    }
+
+    fn handle_timeout(&self, _: r2d2::event::TimeoutEvent) {
+        metrics::counter!("db_pool_timeouts_total").increment(1);
+    }
+}
+
 /// The pool and what write transactions share. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -161,6 +175,7 @@ impl Db {
             .max_size(pool_size)
             .min_idle(Some(0))
             .connection_timeout(timeout)
+            .event_handler(Box::new(PoolEvents))
             .build_unchecked(Manager {
                 url: url.to_owned(),
                 backend,
@@ -251,6 +266,7 @@ impl Db {
         self.writer(|conn| {
             begin_write(conn)?;
             let answer = f(conn);
+            ledger::posted::discard_from(0);
             DbConnection::rollback_transaction(conn)?;
             answer
         })
@@ -274,6 +290,31 @@ impl Db {
     {
         let db = self.clone();
         blocking(move || db.write_blocking(f)).await
+    }
+
+    /// Records the pool's size and use as gauges (read when `/metrics` renders).
+    pub fn record_pool_gauges(&self) {
+        let state = self.pool.state();
+        metrics::gauge!("db_pool_connections").set(state.connections);
+        metrics::gauge!("db_pool_idle_connections").set(state.idle_connections);
+        metrics::gauge!("db_pool_max_connections").set(self.pool.max_size());
+    }
+
+    /// Writes a consistent copy of a live SQLite database to `target` (a new file) with
+    /// `VACUUM INTO`: it reads one snapshot, so writers carry on meanwhile and the copy holds
+    /// every transaction committed before it began and none after. SQLite only (PostgreSQL has
+    /// `pg_dump`).
+    pub fn backup_into(&self, target: &str) -> Result<(), AppError> {
+        let mut conn = self.pool.get()?;
+        let DbConnection::Sqlite(sqlite) = &mut *conn else {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "VACUUM INTO copies SQLite databases only"
+            )));
+        };
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(target)
+            .execute(sqlite)?;
+        Ok(())
     }
 
     /// Whether the database answers now.
@@ -300,6 +341,8 @@ fn begin_write(conn: &mut DbConnection) -> Result<(), AppError> {
         }
         DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
     }
+    // Ledger postings are counted for the metrics only once their transaction commits.
+    ledger::posted::discard_from(0);
     Ok(())
 }
 
@@ -311,10 +354,16 @@ fn transaction<T>(
     begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
-            DbConnection::commit_transaction(conn)?;
+            let committed = DbConnection::commit_transaction(conn);
+            if committed.is_ok() {
+                ledger::posted::count_committed();
+            }
+            ledger::posted::discard_from(0);
+            committed?;
             Ok(value)
         }
         Err(e) => {
+            ledger::posted::discard_from(0);
             if let Err(rollback) = DbConnection::rollback_transaction(conn) {
                 tracing::error!(error = %rollback, "rollback failed");
             }
@@ -330,12 +379,14 @@ pub fn savepoint<T>(
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     DbConnection::begin_transaction(conn)?;
+    let posted_before = ledger::posted::len();
     match f(conn) {
         Ok(value) => {
             DbConnection::commit_transaction(conn)?;
             Ok(value)
         }
         Err(e) => {
+            ledger::posted::discard_from(posted_before);
             DbConnection::rollback_transaction(conn)?;
             Err(e)
         }

@@ -16,6 +16,7 @@ use super::users::micros_to_naive;
 use super::DbConnection;
 use crate::domain::ids::{Id, VolunteerId, WishId};
 use crate::domain::page::Cursor;
+use crate::domain::rule::Rule;
 use crate::domain::wishes::{Move, WishStatus, MAX_HELD};
 use crate::error::{AppError, Conflict};
 
@@ -390,10 +391,7 @@ pub fn confirm(
     let w = for_review(conn, id, by, Move::Confirm)?;
     let points = points.unwrap_or(w.wish.points);
     if points != w.wish.points && note.is_none() {
-        return Err(AppError::invalid(
-            "note",
-            "a note is required when the points differ from the wish's points",
-        ));
+        return Err(AppError::invalid("note", Rule::WishNoteRequired));
     }
     let adopter: Option<Option<String>> =
         diesel::update(movable(id, Move::Confirm).filter(wishes::adopted_by.ne(by)))

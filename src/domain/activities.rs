@@ -4,6 +4,8 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use totp_rs::{Algorithm, TOTP};
 
+use super::rule::Rule;
+
 /// The longest activity: `ends_at` at most 7 days after `starts_at`.
 pub const MAX_LENGTH: TimeDelta = TimeDelta::days(7);
 /// Check-in opens this long before `starts_at`.
@@ -22,13 +24,13 @@ pub enum PointsRule {
 
 impl PointsRule {
     /// Parses the two optional fields: exactly one, in its range.
-    pub fn parse(points_per_hour: Option<i64>, fixed_points: Option<i64>) -> Result<Self, String> {
+    pub fn parse(points_per_hour: Option<i64>, fixed_points: Option<i64>) -> Result<Self, Rule> {
         match (points_per_hour, fixed_points) {
             (Some(p), None) if (1..=1000).contains(&p) => Ok(PointsRule::PerHour(p)),
-            (Some(_), None) => Err("points_per_hour must be between 1 and 1000".into()),
+            (Some(_), None) => Err(Rule::PointsPerHour),
             (None, Some(f)) if (1..=10_000).contains(&f) => Ok(PointsRule::Fixed(f)),
-            (None, Some(_)) => Err("fixed_points must be between 1 and 10000".into()),
-            _ => Err("exactly one of points_per_hour and fixed_points is required".into()),
+            (None, Some(_)) => Err(Rule::FixedPoints),
+            _ => Err(Rule::OnePointsRule),
         }
     }
 
@@ -51,11 +53,11 @@ impl PointsRule {
 }
 
 /// Checks an activity's times: `ends_at` after `starts_at`, at most 7 days apart.
-pub fn check_times(starts_at: NaiveDateTime, ends_at: NaiveDateTime) -> Result<(), String> {
+pub fn check_times(starts_at: NaiveDateTime, ends_at: NaiveDateTime) -> Result<(), Rule> {
     if ends_at <= starts_at {
-        Err("must be after starts_at".into())
+        Err(Rule::AfterStart)
     } else if ends_at - starts_at > MAX_LENGTH {
-        Err("must be at most 7 days after starts_at".into())
+        Err(Rule::WithinSevenDays)
     } else {
         Ok(())
     }
@@ -131,11 +133,11 @@ pub fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
 }
 
 /// Checks a latitude and longitude.
-pub fn check_coordinates(lat: f64, lng: f64) -> Result<(), String> {
+pub fn check_coordinates(lat: f64, lng: f64) -> Result<(), Rule> {
     if !(-90.0..=90.0).contains(&lat) {
-        Err("lat must be between -90 and 90".into())
+        Err(Rule::Latitude)
     } else if !(-180.0..=180.0).contains(&lng) {
-        Err("lng must be between -180 and 180".into())
+        Err(Rule::Longitude)
     } else {
         Ok(())
     }

@@ -9,7 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::people::{PersonName, Phone, TeamRole};
+use super::rule::Rule;
 use super::text;
+use crate::messages::{self, Lang};
 
 /// A row refused, and why.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -24,13 +26,13 @@ pub struct RowError {
 }
 
 impl RowError {
-    /// A `code` error of `field` on `line`.
-    pub fn new(line: u64, field: &str, code: &str, message: impl Into<String>) -> RowError {
+    /// A `code` error of `field` on `line`: `rule` broken, said in `lang`.
+    pub fn new(line: u64, field: &str, code: &str, rule: &Rule, lang: Lang) -> RowError {
         RowError {
             line,
             field: field.to_owned(),
             code: code.to_owned(),
-            message: message.into(),
+            message: messages::rule(rule, lang),
         }
     }
 }
@@ -63,21 +65,18 @@ pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Reads the file. `Err` (a message) when it cannot be read at all: no `phone` or `name` column,
-/// or not CSV.
-pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
+/// Reads the file; row errors are said in `lang`. `Err` when it cannot be read at all: no
+/// `phone` or `name` column, or not CSV.
+pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, Rule> {
     let text = decode(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("the header row cannot be read: {e}"))?
-        .clone();
+    let headers = reader.headers().map_err(|_| Rule::NotCsv)?.clone();
     let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(phone_at), Some(name_at)) = (column("phone"), column("name")) else {
-        return Err("the header row must name a phone and a name column".into());
+        return Err(Rule::PhoneAndNameColumns);
     };
     let (team_at, role_at, opening_at) = (
         column("team"),
@@ -87,7 +86,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
     let mut parsed = Parsed::default();
     let mut phones = HashSet::new();
     for record in reader.records() {
-        let record = record.map_err(|e| format!("the file is not CSV: {e}"))?;
+        let record = record.map_err(|_| Rule::NotCsv)?;
         // The line counted from the record's byte offset: the csv crate's own line count is one
         // short after CRLF line ends (what spreadsheet programs write). The offset may point at
         // the previous line's `\n`, so that byte counts too.
@@ -97,8 +96,8 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
         parsed.rows += 1;
         let cell = |at: Option<usize>| at.and_then(|i| record.get(i)).unwrap_or("");
         let mut errors = Vec::new();
-        let mut invalid = |field: &str, message: String| {
-            errors.push(RowError::new(line, field, "validation-failed", message))
+        let mut invalid = |field: &str, rule: Rule| {
+            errors.push(RowError::new(line, field, "validation-failed", &rule, lang))
         };
         let phone = Phone::parse(cell(Some(phone_at)))
             .map_err(|m| invalid("phone", m))
@@ -115,7 +114,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
         let team_role = match cell(role_at) {
             "" => Some(TeamRole::Member),
             raw => TeamRole::parse(raw).or_else(|| {
-                invalid("team_role", format!("{raw:?} is not member or leader"));
+                invalid("team_role", Rule::TeamRole);
                 None
             }),
         };
@@ -126,10 +125,8 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                 .ok()
                 .filter(|n| (0..=1_000_000).contains(n))
                 .or_else(|| {
-                    invalid(
-                        "opening_points",
-                        format!("{raw:?} is not a whole number 0–1,000,000"),
-                    );
+                    let (min, max) = (0, 1_000_000);
+                    invalid("opening_points", Rule::Between { min, max });
                     None
                 }),
         };
@@ -142,7 +139,8 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                         line,
                         "phone",
                         "duplicate-phone",
-                        "this phone is on an earlier row of the file",
+                        &Rule::EarlierRow,
+                        lang,
                     ));
                     continue;
                 }
@@ -179,7 +177,7 @@ mod tests {
                 "name,phone,team_role,opening_points{end}李阿姨,13800000000,leader,5{end}\
                  王师傅,12345,boss,-1{end}张同学,13800000000,,{end}"
             );
-            let parsed = parse(file.as_bytes()).expect("readable");
+            let parsed = parse(file.as_bytes(), Lang::En).expect("readable");
             assert_eq!(parsed.rows, 3);
             assert_eq!(parsed.good.len(), 1);
             let fields: Vec<_> = parsed
@@ -198,6 +196,9 @@ mod tests {
                 "{end:?}"
             );
         }
-        assert!(parse(b"name,team\nx,y\n").is_err());
+        assert_eq!(
+            parse(b"name,team\nx,y\n", Lang::En).err(),
+            Some(Rule::PhoneAndNameColumns)
+        );
     }
 }

@@ -49,5 +49,6 @@ pub mod partners;
 pub mod people;
 pub mod reports;
 pub mod rewards;
+pub mod rule;
 pub mod text;
 pub mod wishes;

@@ -5,13 +5,15 @@ use base64::Engine;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::rule::Rule;
+
 /// The default page size.
 pub const DEFAULT_LIMIT: i64 = 20;
 /// The largest page size.
 pub const MAX_LIMIT: i64 = 100;
 
 /// Checks `?limit=` (1–100, default 20).
-pub fn limit(raw: Option<i64>) -> Result<i64, String> {
+pub fn limit(raw: Option<i64>) -> Result<i64, Rule> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
         Some(n) => super::text::in_range(n, 1, MAX_LIMIT),

@@ -3,18 +3,20 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::rule::Rule;
+
 /// A mainland mobile number: 11 digits starting with `1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
 
 impl Phone {
     /// Parses a phone number; surrounding white space is dropped.
-    pub fn parse(raw: &str) -> Result<Phone, String> {
+    pub fn parse(raw: &str) -> Result<Phone, Rule> {
         let s = raw.trim();
         if s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Phone(s.to_owned()))
         } else {
-            Err("must be 11 digits starting with 1".to_owned())
+            Err(Rule::Phone)
         }
     }
 
@@ -30,7 +32,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     /// Parses and trims a name.
-    pub fn parse(raw: &str) -> Result<PersonName, String> {
+    pub fn parse(raw: &str) -> Result<PersonName, Rule> {
         super::text::bounded(raw, 1, 50).map(PersonName)
     }
 
@@ -46,11 +48,11 @@ pub struct Password(String);
 
 impl Password {
     /// Checks the length rule.
-    pub fn parse(raw: &str) -> Result<Password, String> {
+    pub fn parse(raw: &str) -> Result<Password, Rule> {
         match raw.chars().count() {
-            0..=7 => Err("must have at least 8 characters".to_owned()),
+            0..=7 => Err(Rule::MinChars(8)),
             8..=128 => Ok(Password(raw.to_owned())),
-            _ => Err("must have at most 128 characters".to_owned()),
+            _ => Err(Rule::MaxChars(128)),
         }
     }
 

@@ -5,6 +5,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::rule::Rule;
 use super::text::{bounded, in_range};
 
 /// The largest price of a reward, in points.
@@ -19,17 +20,17 @@ pub const MAX_RESTOCK: i64 = 100_000;
 pub const MAX_QUANTITY: i64 = 10;
 
 /// A reward name: 1–100 characters, trimmed.
-pub fn name(raw: &str) -> Result<String, String> {
+pub fn name(raw: &str) -> Result<String, Rule> {
     bounded(raw, 1, 100)
 }
 
 /// A description: up to 2,000 characters, trimmed; empty means none.
-pub fn description(raw: &str) -> Result<Option<String>, String> {
+pub fn description(raw: &str) -> Result<Option<String>, Rule> {
     bounded(raw, 0, 2000).map(non_empty)
 }
 
 /// A sponsor: up to 100 characters, trimmed; empty means none.
-pub fn sponsor(raw: &str) -> Result<Option<String>, String> {
+pub fn sponsor(raw: &str) -> Result<Option<String>, Rule> {
     bounded(raw, 0, 100).map(non_empty)
 }
 
@@ -38,27 +39,27 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 /// A price: 1–1,000,000 points.
-pub fn cost_points(n: i64) -> Result<i64, String> {
+pub fn cost_points(n: i64) -> Result<i64, Rule> {
     in_range(n, 1, MAX_COST)
 }
 
 /// A limited stock: 0–1,000,000 (unlimited is the absence of a stock).
-pub fn stock(n: i64) -> Result<i64, String> {
+pub fn stock(n: i64) -> Result<i64, Rule> {
     in_range(n, 0, MAX_STOCK)
 }
 
 /// A per-volunteer limit: 1–1,000 units.
-pub fn per_volunteer_limit(n: i64) -> Result<i64, String> {
+pub fn per_volunteer_limit(n: i64) -> Result<i64, Rule> {
     in_range(n, 1, MAX_LIMIT)
 }
 
 /// A restock: 1–100,000 units.
-pub fn restock_quantity(n: i64) -> Result<i64, String> {
+pub fn restock_quantity(n: i64) -> Result<i64, Rule> {
     in_range(n, 1, MAX_RESTOCK)
 }
 
 /// Units in one redemption: 1–10, default 1.
-pub fn quantity(n: Option<i64>) -> Result<i64, String> {
+pub fn quantity(n: Option<i64>) -> Result<i64, Rule> {
     in_range(n.unwrap_or(1), 1, MAX_QUANTITY)
 }
 
@@ -104,12 +105,12 @@ impl PickupCode {
     }
 
     /// A code as the desk typed it (surrounding spaces ignored).
-    pub fn parse(raw: &str) -> Result<PickupCode, String> {
+    pub fn parse(raw: &str) -> Result<PickupCode, Rule> {
         let s = raw.trim();
         if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(PickupCode(s.to_owned()))
         } else {
-            Err("must be 6 digits".to_owned())
+            Err(Rule::SixDigits)
         }
     }
 

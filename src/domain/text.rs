@@ -1,43 +1,45 @@
 //! Text fields as API.md bounds them: stored trimmed, counted in characters (not bytes).
 
+use super::rule::Rule;
+
 /// Trims `raw` and checks it has `min..=max` characters.
-pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, String> {
+pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Rule> {
     let trimmed = raw.trim();
     let len = trimmed.chars().count();
     if len < min {
         Err(if min == 1 {
-            "must not be empty".to_owned()
+            Rule::Empty
         } else {
-            format!("must have at least {min} characters")
+            Rule::MinChars(min)
         })
     } else if len > max {
-        Err(format!("must have at most {max} characters"))
+        Err(Rule::MaxChars(max))
     } else {
         Ok(trimmed.to_owned())
     }
 }
 
 /// A name or title: 1–100 characters.
-pub fn title(raw: &str) -> Result<String, String> {
+pub fn title(raw: &str) -> Result<String, Rule> {
     bounded(raw, 1, 100)
 }
 
 /// A description or location: up to 2,000 characters.
-pub fn description(raw: &str) -> Result<String, String> {
+pub fn description(raw: &str) -> Result<String, Rule> {
     bounded(raw, 0, 2000)
 }
 
 /// A reason or note: 1–500 characters.
-pub fn reason(raw: &str) -> Result<String, String> {
+pub fn reason(raw: &str) -> Result<String, Rule> {
     bounded(raw, 1, 500)
 }
 
 /// Checks an integer lies in `min..=max`.
-pub fn in_range(value: i64, min: i64, max: i64) -> Result<i64, String> {
+pub fn in_range(value: i64, min: i64, max: i64) -> Result<i64, Rule> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(format!("must be between {min} and {max}"))
+        Err(Rule::Between { min, max })
     }
 }
 

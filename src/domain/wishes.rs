@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::rule::Rule;
 use super::text::{bounded, in_range};
 use crate::error::Conflict;
 
@@ -13,12 +14,12 @@ pub const MAX_POINTS: i64 = 10_000;
 pub const MAX_HELD: i64 = 3;
 
 /// Who the family is, where, how to reach them: 1–500 characters, trimmed.
-pub fn beneficiary(raw: &str) -> Result<String, String> {
+pub fn beneficiary(raw: &str) -> Result<String, Rule> {
     bounded(raw, 1, 500)
 }
 
 /// The points of a wish or of its confirmation: 0–10,000.
-pub fn points(n: i64) -> Result<i64, String> {
+pub fn points(n: i64) -> Result<i64, Rule> {
     in_range(n, 0, MAX_POINTS)
 }
 

@@ -244,6 +244,39 @@ async fn an_import_is_for_admins_and_a_file_without_a_phone_column_is_refused_wh
     assert!(teams(&app, &admin).await.is_empty());
 }
 
+#[actix_web::test]
+async fn row_errors_and_a_refused_file_are_said_in_the_callers_language() {
+    let app = spawn_app().await;
+    let (_, admin) = person(&app, "主任", Role::Admin).await;
+    let send = |file: &'static str| {
+        app.client
+            .post(format!(
+                "{}/api/v1/volunteers/import?dry_run=true",
+                app.address
+            ))
+            .bearer_auth(&admin)
+            .header("Content-Type", "text/csv")
+            .header("Accept-Language", "zh-CN")
+            .body(file)
+            .send()
+    };
+    let file = "phone,name,team_role\n13900000001,李阿姨,队长\n13900000001,王师傅,\n";
+    let report = ok(send(file).await.expect("sent"), 200).await;
+    let messages: Vec<&str> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["message"].as_str().expect("a message"))
+        .collect();
+    assert_eq!(messages, ["须为 member 或 leader"], "{report}");
+    let problem = ok(send("name,team\n李阿姨,x\n").await.expect("sent"), 422).await;
+    assert_eq!(problem["errors"][0]["field"], "file");
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "标题行须包含 phone 列和 name 列"
+    );
+}
+
 /// A database the CLI can use: a temporary SQLite file, or a new PostgreSQL database.
 struct CliDatabase {
     url: String,

@@ -180,6 +180,7 @@ impl TestApp {
         if path.starts_with("/api/")
             || path.starts_with("/healthz")
             || path.starts_with("/readyz")
+            || path.starts_with("/metrics")
             || path.starts_with("/docs")
             || path.starts_with("/api-docs")
         {

@@ -1,0 +1,51 @@
+//! The rules a request value can break, as data: `messages.rs` renders each in the caller's
+//! language, so no English sentence is built here.
+
+/// One broken rule of a field (the `message` of a 422's `errors` entry, before rendering).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// An empty (or all-space) text.
+    Empty,
+    /// A text shorter than this many characters.
+    MinChars(usize),
+    /// A text longer than this many characters.
+    MaxChars(usize),
+    /// A number outside `min..=max`.
+    Between { min: i64, max: i64 },
+    /// A phone number that is not 11 digits starting with 1.
+    Phone,
+    /// A code that is not 6 digits.
+    SixDigits,
+    /// `points_per_hour` outside 1–1000.
+    PointsPerHour,
+    /// `fixed_points` outside 1–10000.
+    FixedPoints,
+    /// Both or neither of `points_per_hour` and `fixed_points`.
+    OnePointsRule,
+    /// An end not after `starts_at`.
+    AfterStart,
+    /// An end more than 7 days after `starts_at`.
+    WithinSevenDays,
+    /// A `to` not after `from`.
+    AfterFrom,
+    /// A latitude outside -90–90.
+    Latitude,
+    /// A longitude outside -180–180.
+    Longitude,
+    /// A restock of a reward whose stock is unlimited.
+    StockUnlimited,
+    /// A restock that would pass the largest stock.
+    StockAbove(i64),
+    /// Points differing from the proposal without a note.
+    NoteRequired,
+    /// Points differing from the wish's points without a note.
+    WishNoteRequired,
+    /// A team role other than `member` or `leader`.
+    TeamRole,
+    /// An import row whose phone an earlier row of the same file has.
+    EarlierRow,
+    /// An import file whose header row names no `phone` or no `name` column.
+    PhoneAndNameColumns,
+    /// An import file that is not CSV.
+    NotCsv,
+}

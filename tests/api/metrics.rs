@@ -1,0 +1,112 @@
+//! `GET /metrics`: Prometheus text with requests by route pattern, latency histograms, the pool
+//! and the ledger; closed to anyone without `METRICS_TOKEN` when one is set.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
+
+async fn metrics_page(app: &TestApp, token: Option<&str>) -> Response {
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = authorization
+        .iter()
+        .map(|a| ("Authorization", a.as_str()))
+        .collect();
+    app.send_raw(Method::GET, "/metrics", &headers, None).await
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds() {
+    let app = spawn_app().await;
+    let volunteer = app.volunteer().await.id;
+    let admin = app.admin().await;
+    app.adjust(
+        &admin,
+        "metrics-adjustment",
+        &json!({"volunteer_id": volunteer, "amount": 30, "reason": "metrics"}),
+    )
+    .expect_status(StatusCode::CREATED)
+    .await;
+    app.points_of(&admin, &volunteer, "balance")
+        .expect_status(StatusCode::OK)
+        .await;
+
+    let res = metrics_page(&app, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/plain")));
+    let page = res.text().await.expect("a page");
+    assert!(
+        page.contains(r#"http_requests_total{route="/api/v1/volunteers/{id}/balance",method="GET",status="200"}"#),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&volunteer),
+        "a raw id became a label: {page}"
+    );
+    assert!(
+        page.contains("http_request_duration_seconds_bucket{"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"ledger_transactions_total{kind="adjust"}"#),
+        "{page}"
+    );
+    assert!(page.contains("db_pool_max_connections"), "{page}");
+    assert!(page.contains("db_pool_wait_seconds_bucket"), "{page}");
+}
+
+#[actix_web::test]
+async fn with_a_metrics_token_only_a_request_bearing_it_reads_the_page() {
+    let app = spawn_app_with(&[("METRICS_TOKEN", "metrics-secret")]).await;
+
+    metrics_page(&app, None)
+        .expect_problem(401, "unauthenticated")
+        .await;
+    metrics_page(&app, Some("not-the-secret"))
+        .expect_problem(403, "forbidden")
+        .await;
+
+    let right = metrics_page(&app, Some("metrics-secret")).await;
+    assert_eq!(right.status(), StatusCode::OK);
+    assert!(right
+        .text()
+        .await
+        .expect("a page")
+        .contains("http_requests_total"));
+}
+
+#[actix_web::test]
+async fn every_answer_carries_a_request_id_taken_from_a_sane_request_header() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/healthz", app.address);
+
+    let given = client
+        .get(&url)
+        .header("X-Request-Id", "edge-7f3a9c")
+        .send()
+        .await
+        .expect("healthz answers");
+    assert_eq!(given.headers()["x-request-id"], "edge-7f3a9c");
+
+    let insane = client
+        .get(&url)
+        .header("X-Request-Id", "not a sane id; DROP")
+        .send()
+        .await
+        .expect("healthz answers");
+    let made = insane.headers()["x-request-id"].to_str().expect("ASCII");
+    assert!(uuid::Uuid::parse_str(made).is_ok(), "{made}");
+
+    let problem = client
+        .get(format!("{}/api/v1/no-such-route", app.address))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(problem.status(), StatusCode::NOT_FOUND);
+    assert!(problem.headers().contains_key("x-request-id"));
+}
