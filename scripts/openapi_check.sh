@@ -91,6 +91,7 @@ package_name_override: vp_client
 post_hooks: []
 content_type_overrides:
   image/svg+xml: application/octet-stream
+  text/csv: application/octet-stream
 EOF
 (cd "$WORK" && "$VENV/bin/openapi-python-client" generate --path openapi.json \
   --config generator.yaml --meta none --output-path vp_client --fail-on-warning) ||

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`,
-//! `backup`.
+//! `import-volunteers`, `backup`.
 
 use std::process::ExitCode;
 
@@ -40,6 +40,16 @@ pub enum Command {
     },
     /// Check the ledger's invariants over the whole database; exits 1 if any is broken.
     VerifyLedger,
+    /// Import the community's volunteer list (CSV: phone, name, team, team_role,
+    /// opening_points; UTF-8 or GB18030), as `POST /volunteers/import` does. Prints the report
+    /// as JSON; exits 1 if any row had an error.
+    ImportVolunteers {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Report what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Copy a live SQLite database, consistently, into FILE (which must not exist yet) while the
     /// service runs and writes. On PostgreSQL it refuses and points to pg_dump.
     Backup {
@@ -60,6 +70,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::CreateAdmin { phone, name } => create_admin(&config, &phone, &name),
         Command::VerifyLedger => verify_ledger(&config),
+        Command::ImportVolunteers { file, dry_run } => import_volunteers(&config, &file, dry_run),
         Command::Backup { file } => backup(&config, &file),
     }
 }
@@ -149,6 +160,24 @@ fn verify_ledger(config: &Config) -> anyhow::Result<ExitCode> {
         println!("{} problem(s) found", report.problems.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn import_volunteers(
+    config: &Config,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let parsed = crate::domain::import::parse(&bytes, crate::messages::Lang::En)
+        .map_err(|rule| anyhow::anyhow!("{}: {rule}", file.display()))?;
+    let db = migrated(config)?;
+    let report = crate::db::import::run(&db, parsed, dry_run, Clock::System.now_naive())?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {

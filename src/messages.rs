@@ -285,6 +285,19 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             "a note is required when the points differ from the wish's points",
             "积分与心愿的积分不同时须填写备注",
         ),
+        Rule::TeamRole => fixed("must be member or leader", "须为 member 或 leader"),
+        Rule::EarlierRow => fixed(
+            "this phone is on an earlier row of the file",
+            "该手机号已出现在文件中更早的一行",
+        ),
+        Rule::PhoneAndNameColumns => fixed(
+            "the header row must name a phone and a name column",
+            "标题行须包含 phone 列和 name 列",
+        ),
+        Rule::NotCsv => fixed(
+            "must be a CSV file with a header row",
+            "须为带标题行的 CSV 文件",
+        ),
     }
 }
 

@@ -194,7 +194,7 @@ pub struct LogQuery {
     pub volunteer_id: Option<String>,
 }
 
-fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppError> {
+pub(crate) fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppError> {
     match raw {
         None => Ok(None),
         Some(s) => LogStatus::parse(s)

@@ -61,23 +61,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Command<T> {
             } else {
                 idempotency_key(&req)?
             };
-            let declared = req
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<usize>().ok());
-            if declared.is_some_and(|n| n > MAX_BODY) {
-                return Err(AppError::PayloadTooLarge);
-            }
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|e| AppError::BadRequest(format!("reading the body failed: {e}")))?;
-                if bytes.len() + chunk.len() > MAX_BODY {
-                    return Err(AppError::PayloadTooLarge);
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_body(&req, &mut payload, MAX_BODY).await?;
             let body: T = if bytes.iter().all(u8::is_ascii_whitespace) {
                 parse_json(b"{}")?
             } else {
@@ -96,6 +80,37 @@ impl<T: DeserializeOwned + 'static> FromRequest for Command<T> {
     }
 }
 
+/// The request body, refused with 413 `payload-too-large` as soon as it is known to be over
+/// `max` bytes (by its `Content-Length`, or while it arrives).
+pub(crate) async fn read_body<S, E>(
+    req: &HttpRequest,
+    payload: &mut S,
+    max: usize,
+) -> Result<web::BytesMut, AppError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::BadRequest(format!("reading the body failed: {e}")))?;
+        if bytes.len() + chunk.len() > max {
+            return Err(AppError::PayloadTooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
@@ -107,26 +122,25 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     })
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    let Some(ct) = req
-        .headers()
+/// The media type of the body, lower-case, without parameters (`""` if none).
+pub(crate) fn media_type(req: &HttpRequest) -> String {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = ct
-        .split(';')
-        .next()
+        .and_then(|ct| ct.split(';').next())
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let essence = media_type(req);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// The `Idempotency-Key` header: 1–255 visible ASCII characters (else 400 `bad-request`).
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
     let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
@@ -140,7 +154,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
 }
 
 /// SHA-256 of method, path and body bytes: what makes two requests "the same".
-fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
+pub(crate) fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(req.method().as_str().as_bytes());
     h.update(b"\n");

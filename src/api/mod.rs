@@ -17,13 +17,16 @@ pub mod activities;
 pub mod activity_logs;
 pub mod auth;
 pub mod check_in;
+pub mod exports;
 pub mod extract;
 pub mod fund;
+pub mod import;
 pub mod ledger;
 pub mod openapi;
 pub mod ops;
 pub mod partners;
 pub mod people;
+pub mod reports;
 pub mod rewards;
 pub mod schema;
 pub mod teams;
@@ -61,6 +64,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(resource![ledger::my_balance])
             .service(resource![ledger::my_ledger])
             .service(resource![people::list, people::create])
+            // Before `/volunteers/{id}`, which would otherwise take the path (and answer 405).
+            .configure(import::routes)
             .service(resource![people::get])
             .service(resource![people::set_role])
             .service(resource![people::reset_password])
@@ -74,7 +79,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(rewards::routes)
             .configure(fund::routes)
             .configure(wishes::routes)
-            .configure(partners::routes),
+            .configure(partners::routes)
+            .configure(reports::routes)
+            .configure(exports::routes),
     );
 }
 

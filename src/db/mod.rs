@@ -4,11 +4,14 @@
 pub mod activities;
 pub mod activity_logs;
 pub mod adjustments;
+pub mod exports;
 pub mod fund;
 pub mod idempotency;
+pub mod import;
 pub mod ledger;
 pub mod partners;
 pub mod redemptions;
+pub mod reports;
 pub mod rewards;
 pub mod schema;
 pub mod teams;
@@ -232,6 +235,14 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
+        self.writer(|conn| transaction(conn, f))
+    }
+
+    /// Runs `f` on a pooled connection as this process's one writer (SQLite's in-process lock).
+    fn writer<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
         let deadline = Instant::now() + self.timeout;
         let _guard = match &self.write_lock {
             None => None,
@@ -243,7 +254,22 @@ impl Db {
         let mut conn = self
             .pool
             .get_timeout(deadline.saturating_duration_since(Instant::now()))?;
-        transaction(&mut conn, f)
+        f(&mut conn)
+    }
+
+    /// Runs `f` in a write transaction that always rolls back: a rehearsal (a dry run) that
+    /// answers what `f` would do and changes nothing.
+    pub fn rehearse_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.writer(|conn| {
+            begin_write(conn)?;
+            let answer = f(conn);
+            ledger::posted::discard_from(0);
+            DbConnection::rollback_transaction(conn)?;
+            answer
+        })
     }
 
     /// Runs read work on the blocking pool, so no request thread waits on the database.
@@ -307,18 +333,25 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
-/// One transaction on `conn`, `BEGIN IMMEDIATE` on SQLite.
-fn transaction<T>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
-) -> Result<T, AppError> {
+/// Begins a write transaction on `conn`: `BEGIN IMMEDIATE` on SQLite.
+fn begin_write(conn: &mut DbConnection) -> Result<(), AppError> {
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
         }
         DbConnection::Pg(_) => DbConnection::begin_transaction(conn)?,
     }
+    // Ledger postings are counted for the metrics only once their transaction commits.
     ledger::posted::discard_from(0);
+    Ok(())
+}
+
+/// One transaction on `conn`, `BEGIN IMMEDIATE` on SQLite.
+fn transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
             let committed = DbConnection::commit_transaction(conn);

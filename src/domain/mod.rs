@@ -42,10 +42,12 @@ macro_rules! named_enum {
 
 pub mod activities;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod page;
 pub mod partners;
 pub mod people;
+pub mod reports;
 pub mod rewards;
 pub mod rule;
 pub mod text;

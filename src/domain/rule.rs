@@ -42,4 +42,12 @@ pub enum Rule {
     NoteRequired,
     /// Points differing from the wish's points without a note.
     WishNoteRequired,
+    /// A team role other than `member` or `leader`.
+    TeamRole,
+    /// An import row whose phone an earlier row of the same file has.
+    EarlierRow,
+    /// An import file whose header row names no `phone` or no `name` column.
+    PhoneAndNameColumns,
+    /// An import file that is not CSV.
+    NotCsv,
 }

@@ -9,11 +9,12 @@ use std::thread::JoinHandle;
 use chrono::NaiveDateTime;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use volunteer_points::db::schema::idempotency_keys as keys;
+use volunteer_points::db::users::NewUser;
 use volunteer_points::db::{self, idempotency, users, DbConnection};
-use volunteer_points::domain::people::Role;
+use volunteer_points::domain::people::{Phone, Role};
 use volunteer_points::error::AppError;
 
-use super::TestApp;
+use super::{unique_phone, TestApp};
 
 /// The community fund's account id, the other side of grants and adjustments.
 pub const COMMUNITY_FUND: &str = db::ledger::COMMUNITY_FUND;
@@ -39,6 +40,29 @@ impl TestApp {
         self.db
             .write_blocking(move |conn| users::set_role(conn, &id, role).map(|_| ()))
             .expect("promote");
+    }
+
+    /// `n` volunteers made straight in the database (no password hashing: only their rows
+    /// matter), all at the same time.
+    pub fn plant_people(&self, n: usize) {
+        let now = self.clock.now().naive_utc();
+        self.db
+            .write_blocking(|conn| {
+                for i in 0..n {
+                    let phone = Phone::parse(&unique_phone()).expect("a phone");
+                    let name = format!("志愿者{i}");
+                    let person = NewUser {
+                        phone: &phone,
+                        name: &name,
+                        role: Role::Volunteer,
+                        password_hash: "",
+                        now,
+                    };
+                    users::create(conn, person)?;
+                }
+                Ok(())
+            })
+            .expect("planted");
     }
 
     /// The integrity report, read straight from the database by the library's verify.

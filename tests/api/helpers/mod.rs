@@ -318,7 +318,12 @@ impl TestApp {
 
     /// A signed-in person with `role` (registered, promoted in the database, signed in again).
     pub async fn user_with_role(&self, role: Role) -> TestUser {
-        let user = self.volunteer().await;
+        self.user_named(role, "志愿者").await
+    }
+
+    /// A signed-in person called `name` with `role`.
+    pub async fn user_named(&self, role: Role, name: &str) -> TestUser {
+        let user = self.volunteer_named(name).await;
         if role == Role::Volunteer {
             return user;
         }
