@@ -15,7 +15,8 @@ use crate::db::{reports, teams, users, DbConnection};
 use crate::domain::ids::TeamId;
 use crate::domain::reports::{local_date, mask_name, month_of, year_of};
 use crate::domain::rule::Rule;
-use crate::error::{parse_id, AppError};
+use crate::domain::time;
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// This module's routes, inside `/api/v1`.
@@ -41,8 +42,11 @@ impl RangeQuery {
     /// `from`.
     pub fn range(&self, state: &AppState) -> Result<(NaiveDateTime, NaiveDateTime), AppError> {
         let (month_start, month_end) = month_of(state.config.community_tz, state.clock.now_naive());
-        let from = self.from.map_or(month_start, |t| t.naive_utc());
-        let to = self.to.map_or(month_end, |t| t.naive_utc());
+        let mut errs = FieldErrors::default();
+        let from = errs.check_opt("from", self.from, time::accepted).flatten();
+        let to = errs.check_opt("to", self.to, time::accepted).flatten();
+        errs.finish()?;
+        let (from, to) = (from.unwrap_or(month_start), to.unwrap_or(month_end));
         if to <= from {
             return Err(AppError::invalid("to", Rule::AfterFrom));
         }

@@ -267,6 +267,17 @@ async fn times_outside_years_2000_to_2099_are_422_wherever_they_come_in_and_chan
         .expect_problem(422, "validation-failed")
         .await;
     assert_eq!(fields(&refused), ["due_at"]);
+    for report in [
+        "/reports/summary",
+        "/reports/leaderboard",
+        "/exports/ledger.csv",
+    ] {
+        let path = format!("{report}?from=0001-01-01T00:00:00Z");
+        let admin = app.admin().await;
+        app.get(&path, &admin.token)
+            .expect_problem(422, "validation-failed")
+            .await;
+    }
     let listed = app.activities(&staff, "").expect_json(StatusCode::OK).await;
     assert_eq!(listed["items"], json!([]));
 }
