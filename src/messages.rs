@@ -239,6 +239,10 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             "须为以 1 开头的 11 位数字",
         ),
         Rule::SixDigits => fixed("must be 6 digits", "须为 6 位数字"),
+        Rule::ControlCharacter => fixed(
+            "must not hold control characters (line breaks and tabs are fine)",
+            "不能包含控制字符（换行和制表符除外）",
+        ),
         Rule::PointsPerHour => fixed(
             "points_per_hour must be between 1 and 1000",
             "points_per_hour 须在 1 到 1000 之间",

@@ -10,6 +10,8 @@ pub enum Rule {
     MinChars(usize),
     /// A text longer than this many characters.
     MaxChars(usize),
+    /// A text holding a control character other than a line break or a tab.
+    ControlCharacter,
     /// A number outside `min..=max`.
     Between { min: i64, max: i64 },
     /// A phone number that is not 11 digits starting with 1.

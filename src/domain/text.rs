@@ -2,9 +2,17 @@
 
 use super::rule::Rule;
 
-/// Trims `raw` and checks it has `min..=max` characters.
+/// Trims `raw` and checks it has `min..=max` characters and no control character but line
+/// breaks and tabs (a NUL would cut the text short in SQLite's `length()`, and none belongs in
+/// a name or a note).
 pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Rule> {
     let trimmed = raw.trim();
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Rule::ControlCharacter);
+    }
     let len = trimmed.chars().count();
     if len < min {
         Err(if min == 1 {
@@ -53,6 +61,16 @@ mod tests {
         assert!(bounded("蒋姐姐助", 1, 3).is_err());
         assert!(bounded("   ", 1, 3).is_err());
         assert_eq!(bounded("", 0, 3), Ok(String::new()));
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_and_tabs_kept() {
+        assert_eq!(bounded("\u{0}Tea", 1, 10), Err(Rule::ControlCharacter));
+        assert_eq!(bounded("Te\u{7}a", 1, 10), Err(Rule::ControlCharacter));
+        assert_eq!(
+            bounded("line\nnext\tcol", 0, 20),
+            Ok("line\nnext\tcol".to_owned())
+        );
     }
 
     #[test]

@@ -658,3 +658,26 @@ async fn a_redemption_key_used_with_an_invalid_body_is_spent_like_any_other() {
         .await;
     assert_eq!(app.balance(&v).await, 90, "one unit was paid for");
 }
+
+#[actix_web::test]
+async fn a_name_holding_a_nul_or_other_control_character_is_422_and_stores_nothing() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let reward = json!({"name": "\u{0}Tea", "cost_points": 5});
+    let refused = app
+        .create_reward(&staff, &reward)
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(refused["errors"][0]["field"], "name");
+    app.create_team(&staff, &json!({"name": "Bell\u{7}ringers"}))
+        .expect_problem(422, "validation-failed")
+        .await;
+    let listed = app.get("/rewards", &staff.token).await;
+    assert_eq!(body(listed).await["items"], json!([]));
+    let multi_line = json!({"name": "Tea", "cost_points": 5, "description": "hot\nand sweet"});
+    let kept = app
+        .create_reward(&staff, &multi_line)
+        .expect_json(reqwest::StatusCode::CREATED)
+        .await;
+    assert_eq!(kept["description"], "hot\nand sweet");
+}
