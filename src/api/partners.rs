@@ -21,6 +21,7 @@ use crate::domain::ids::{Id, PartnerId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::partners::{self as rules, PartnerKind};
 use crate::domain::rule::Rule;
+use crate::domain::text;
 use crate::domain::time;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
@@ -169,11 +170,11 @@ pub async fn create(
     cmd: Command<NewPartner>,
 ) -> Result<HttpResponse, AppError> {
     let mut errs = FieldErrors::default();
-    let name = errs.check("name", rules::name(&cmd.body.name));
+    let name = errs.check("name", text::title(&cmd.body.name));
     let description = errs.check_opt(
         "description",
         cmd.body.description.as_deref(),
-        rules::description,
+        text::optional_description,
     );
     let kind = cmd.body.kind;
     let checked = match (name, description) {
@@ -241,8 +242,13 @@ pub async fn update(
     let id = PartnerId::from(path.into_inner());
     let b = cmd.body;
     let mut errs = FieldErrors::default();
-    let name = errs.check_opt("name", b.name.as_deref(), rules::name);
-    let description = clearable(&mut errs, "description", b.description, rules::description);
+    let name = errs.check_opt("name", b.name.as_deref(), text::title);
+    let description = clearable(
+        &mut errs,
+        "description",
+        b.description,
+        text::optional_description,
+    );
     let checked = match (name, description) {
         (Some(name), Some(description)) => Ok(PartnerChanges {
             name,

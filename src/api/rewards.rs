@@ -19,6 +19,7 @@ use crate::domain::ids::RewardId;
 use crate::domain::page::Page;
 use crate::domain::rewards as rules;
 use crate::domain::rule::Rule;
+use crate::domain::text;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
@@ -190,8 +191,12 @@ pub async fn create(
 /// The reward a `POST /rewards` body describes (its creator and time still to fill in).
 fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
     let mut errs = FieldErrors::default();
-    let name = errs.check("name", rules::name(&b.name));
-    let description = errs.check_opt("description", b.description.as_deref(), rules::description);
+    let name = errs.check("name", text::title(&b.name));
+    let description = errs.check_opt(
+        "description",
+        b.description.as_deref(),
+        text::optional_description,
+    );
     let sponsor = errs.check_opt("sponsor", b.sponsor.as_deref(), rules::sponsor);
     let cost = errs.check("cost_points", rules::cost_points(b.cost_points));
     let stock = errs.check_opt("stock", b.stock, rules::stock);
@@ -289,8 +294,13 @@ pub async fn update(
 /// The changes a `PATCH /rewards/{id}` body asks for.
 fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
     let mut errs = FieldErrors::default();
-    let name = errs.check_opt("name", b.name.as_deref(), rules::name);
-    let description = clearable(&mut errs, "description", b.description, rules::description);
+    let name = errs.check_opt("name", b.name.as_deref(), text::title);
+    let description = clearable(
+        &mut errs,
+        "description",
+        b.description,
+        text::optional_description,
+    );
     let sponsor = clearable(&mut errs, "sponsor", b.sponsor, rules::sponsor);
     let cost = errs.check_opt("cost_points", b.cost_points, rules::cost_points);
     let limit = match b.per_volunteer_limit {

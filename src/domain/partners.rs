@@ -7,18 +7,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ids::PartnerId;
-use super::rule::Rule;
-use super::text::bounded;
-
-/// A partner's name: 1–100 characters, trimmed.
-pub fn name(raw: &str) -> Result<String, Rule> {
-    bounded(raw, 1, 100)
-}
-
-/// A description: up to 2,000 characters, trimmed; empty means none.
-pub fn description(raw: &str) -> Result<Option<String>, Rule> {
-    bounded(raw, 0, 2000).map(|s| (!s.is_empty()).then_some(s))
-}
 
 named_enum! {
     /// What kind of organisation a partner is.

@@ -19,16 +19,6 @@ pub const MAX_RESTOCK: i64 = 100_000;
 /// The most units one redemption takes.
 pub const MAX_QUANTITY: i64 = 10;
 
-/// A reward name: 1–100 characters, trimmed.
-pub fn name(raw: &str) -> Result<String, Rule> {
-    bounded(raw, 1, 100)
-}
-
-/// A description: up to 2,000 characters, trimmed; empty means none.
-pub fn description(raw: &str) -> Result<Option<String>, Rule> {
-    bounded(raw, 0, 2000).map(non_empty)
-}
-
 /// A sponsor: up to 100 characters, trimmed; empty means none.
 pub fn sponsor(raw: &str) -> Result<Option<String>, Rule> {
     bounded(raw, 0, 100).map(non_empty)
@@ -126,11 +116,6 @@ mod tests {
 
     #[test]
     fn reward_values_keep_their_bounds() {
-        assert!(name("").is_err());
-        assert_eq!(name("  咖啡券 "), Ok("咖啡券".to_owned()));
-        assert!(name(&"x".repeat(101)).is_err());
-        assert_eq!(description("   "), Ok(None));
-        assert!(description(&"d".repeat(2001)).is_err());
         assert!(sponsor(&"s".repeat(101)).is_err());
         assert_eq!(sponsor(" 书店 "), Ok(Some("书店".to_owned())));
         assert!(cost_points(0).is_err());

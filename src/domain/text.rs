@@ -37,6 +37,11 @@ pub fn description(raw: &str) -> Result<String, Rule> {
     bounded(raw, 0, 2000)
 }
 
+/// An optional description: up to 2,000 characters; empty (after trimming) means none.
+pub fn optional_description(raw: &str) -> Result<Option<String>, Rule> {
+    description(raw).map(|s| (!s.is_empty()).then_some(s))
+}
+
 /// A reason or note: 1–500 characters.
 pub fn reason(raw: &str) -> Result<String, Rule> {
     bounded(raw, 1, 500)
@@ -71,6 +76,15 @@ mod tests {
             bounded("line\nnext\tcol", 0, 20),
             Ok("line\nnext\tcol".to_owned())
         );
+    }
+
+    #[test]
+    fn names_and_optional_descriptions_keep_their_bounds() {
+        assert!(title("").is_err());
+        assert_eq!(title("  咖啡券 "), Ok("咖啡券".to_owned()));
+        assert!(title(&"x".repeat(101)).is_err());
+        assert_eq!(optional_description("   "), Ok(None));
+        assert!(optional_description(&"d".repeat(2001)).is_err());
     }
 
     #[test]
