@@ -7,6 +7,11 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use ipnet::IpNet;
 
+use crate::db::batch::Batching;
+
+/// `WRITE_BATCH_MAX` when unset: the most writes one SQLite transaction commits together.
+pub const DEFAULT_WRITE_BATCH_MAX: u32 = 64;
+
 /// Where the SQLite database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_PATH: &str = "./data/volunteer-points.db";
 
@@ -30,6 +35,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `DATABASE_POOL_SIZE`: connections in the pool.
     pub pool_size: u32,
+    /// `WRITE_BATCH_MAX` and `WRITE_BATCH_WAIT`: group commit of concurrent writes (SQLite).
+    pub write_batching: Batching,
     /// `DATABASE_TIMEOUT`: how long a request waits for a connection, the write lock, a
     /// database lock or a password-hashing thread before answering 503.
     pub database_timeout: Duration,
@@ -175,6 +182,15 @@ impl Config {
             refresh_token_ttl: duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 24 * 3600))?,
             log_format,
             pool_size: number("DATABASE_POOL_SIZE", 8)?,
+            write_batching: Batching {
+                max: number("WRITE_BATCH_MAX", DEFAULT_WRITE_BATCH_MAX)? as usize,
+                wait: match get("WRITE_BATCH_WAIT") {
+                    None => Duration::ZERO,
+                    Some(v) => parse_short_duration(v).with_context(|| {
+                        format!("WRITE_BATCH_WAIT={v:?} must be 0 or a short wait like 500us or 2ms (at most 1000ms)")
+                    })?,
+                },
+            },
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
             trusted_proxies: get("TRUSTED_PROXIES")
                 .map(parse_networks)
@@ -204,13 +220,18 @@ fn parse_networks(raw: &str) -> anyhow::Result<Vec<IpNet>> {
         .collect()
 }
 
-/// Parses `900`, `900s`, `15m`, `12h` or `30d`.
-pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
+/// The leading number of `raw` and the unit after it (trimmed).
+fn number_and_unit(raw: &str) -> anyhow::Result<(u64, &str)> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (digits, unit) = raw.split_at(split);
-    let n: u64 = digits.parse().context("no number")?;
-    let seconds = match unit.trim() {
+    Ok((digits.parse().context("no number")?, unit.trim()))
+}
+
+/// Parses `900`, `900s`, `15m`, `12h` or `30d`.
+pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
+    let (n, unit) = number_and_unit(raw)?;
+    let seconds = match unit {
         "" | "s" => n,
         "m" | "min" => n * 60,
         "h" => n * 3600,
@@ -221,6 +242,21 @@ pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
         bail!("must be above zero");
     }
     Ok(Duration::from_secs(seconds))
+}
+
+/// Parses a short wait: `0`, microseconds (`500us`) or milliseconds (`2ms`, or a bare number),
+/// at most one second.
+pub fn parse_short_duration(raw: &str) -> anyhow::Result<Duration> {
+    let (n, unit) = number_and_unit(raw)?;
+    let wait = match unit {
+        "" | "ms" => Duration::from_millis(n),
+        "us" | "µs" => Duration::from_micros(n),
+        other => bail!("unknown unit {other:?}"),
+    };
+    if wait > Duration::from_secs(1) {
+        bail!("longer than a second");
+    }
+    Ok(wait)
 }
 
 #[cfg(test)]

@@ -174,7 +174,8 @@ pub fn open_database(config: &Config) -> anyhow::Result<Db> {
         &config.database_url,
         config.pool_size,
         config.database_timeout,
-    )?)
+    )?
+    .with_batching(config.write_batching)?)
 }
 
 /// `JWT_SECRET`, or on SQLite a random secret kept beside the database file (mode 0600) and

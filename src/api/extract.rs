@@ -181,7 +181,7 @@ where
     let caller = caller.id.to_string();
     let now = state.clock.now_naive();
     let answer = crate::db::blocking(move || {
-        idempotency::execute(&db, &caller, keyed.as_ref(), now, |conn| {
+        idempotency::execute(&db, &caller, keyed.as_ref(), now, move |conn| {
             let result = work(conn, now)?;
             let body = serde_json::to_string(&result)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("serialising failed: {e}")))?;

@@ -393,6 +393,13 @@ pub fn mark_approved(
     if n == 0 {
         return Err(not_submitted());
     }
+    // The row as the UPDATE left it: the answer needs no second read.
+    let mut v = v;
+    v.log.status = LogStatus::Approved;
+    v.log.points_awarded = Some(points);
+    v.log.reviewed_by = Some(who.id.to_string());
+    v.log.reviewed_at = Some(now);
+    v.log.review_note = note.map(str::to_owned);
     Ok(Approved { view: v, points })
 }
 
@@ -401,7 +408,10 @@ pub fn mark_approved(
 pub fn credit_approved(
     conn: &mut DbConnection,
     who: &Manager,
-    Approved { view: v, points }: Approved,
+    Approved {
+        view: mut v,
+        points,
+    }: Approved,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
     if points > 0 {
@@ -422,10 +432,11 @@ pub fn credit_approved(
             },
         )?;
         diesel::update(logs::table.find(&v.log.id))
-            .set(logs::transaction_id.eq(&tx))
+            .set(logs::transaction_id.eq(&tx.id))
             .execute(conn)?;
+        v.log.transaction_id = Some(tx.id);
     }
-    get(conn, &v.log.id)
+    Ok(v)
 }
 
 /// Approves each log of `ids` with its `points_proposed`, in one transaction, and answers in
@@ -543,7 +554,7 @@ pub fn reverse(
             },
         )?;
         diesel::update(logs::table.find(&v.log.id))
-            .set(logs::reversal_transaction_id.eq(&tx))
+            .set(logs::reversal_transaction_id.eq(&tx.id))
             .execute(conn)?;
     }
     get(conn, &v.log.id)

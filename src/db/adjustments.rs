@@ -22,18 +22,18 @@ pub struct Adjustment<'a> {
 
 /// Adjusts a volunteer's balance: 404 for an unknown volunteer, 409 `insufficient-points` if a
 /// debit would take the balance below zero (L2). Answers the transaction as written.
+///
+/// Four statements: the transaction, the account's conditional UPDATE and the two entries. The
+/// volunteer is looked up only when the account refused, to tell 404 from 409.
 pub fn adjust(conn: &mut DbConnection, a: Adjustment<'_>) -> Result<TransactionRow, AppError> {
-    if super::users::find(conn, a.volunteer_id.as_str())?.is_none() {
-        return Err(AppError::NotFound("volunteer"));
-    }
     let event = Event {
         memo: a.reason,
         created_by: Some(a.by.as_str()),
         cause: Cause::default(),
         now: a.now,
     };
-    let id = if a.amount > 0 {
-        ledger::credit(conn, Kind::Adjust, a.volunteer_id.as_str(), a.amount, event)?
+    let posted = if a.amount > 0 {
+        ledger::credit(conn, Kind::Adjust, a.volunteer_id.as_str(), a.amount, event)
     } else {
         let fund = ledger::COMMUNITY_FUND;
         ledger::debit(
@@ -43,7 +43,14 @@ pub fn adjust(conn: &mut DbConnection, a: Adjustment<'_>) -> Result<TransactionR
             fund,
             -a.amount,
             event,
-        )?
+        )
     };
-    ledger::find_transaction(conn, &id)?.ok_or(AppError::NotFound("transaction"))
+    match posted {
+        Err(AppError::Conflict(_) | AppError::NotFound(_))
+            if super::users::find(conn, a.volunteer_id.as_str())?.is_none() =>
+        {
+            Err(AppError::NotFound("volunteer"))
+        }
+        posted => posted,
+    }
 }

@@ -138,4 +138,5 @@ pub fn donate(
             now,
         },
     )
+    .map(|tx| tx.id)
 }

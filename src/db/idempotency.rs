@@ -2,16 +2,16 @@
 //! same transaction as the request's effect and answer, so a retry finds either nothing (the
 //! first attempt left no trace) or the effect together with the answer to replay.
 //!
-//! Concurrent requests with one key are serialised by the key's primary key: the row is inserted
-//! first thing, so on PostgreSQL a second insert waits for the first transaction and then fails
-//! (replay), or succeeds if the first rolled back (its 5xx freed the key); on SQLite write
-//! transactions run one at a time.
+//! Concurrent requests with one key are settled by the key's primary key: the row is inserted
+//! last, with the answer, so on PostgreSQL a second insert waits for the first transaction and
+//! then fails (its own effect rolls back and it replays), or succeeds if the first rolled back
+//! (its 5xx freed the key); on SQLite write transactions run one at a time.
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use super::schema::idempotency_keys as keys;
-use super::{is_unique_violation, savepoint, Db, DbConnection};
+use super::{is_unique_violation, Db, DbConnection};
 use crate::error::{AppError, Conflict};
 use crate::messages::Lang;
 
@@ -44,15 +44,23 @@ pub type Effect = Result<(u16, String), AppError>;
 /// at all if the key already holds an answer (then that answer is replayed). Without a key it
 /// runs once in its own transaction. Answers below 500 are kept, refusals included; a 5xx (an
 /// `Err` of 500 or above) rolls everything back and leaves the key free.
+///
+/// The key row is written once, last, with its answer: the effect's answer is known before
+/// commit, so the row needs no placeholder and no second write. A refusal's writes are rolled
+/// back with the rest of its transaction, and the refusal is then kept in a transaction of its
+/// own (it changed nothing, so nothing is lost between the two). Two requests with one key that
+/// both get this far settle on the key's primary key: the second insert fails (on PostgreSQL
+/// after waiting for the first to commit), its whole transaction rolls back, and it replays the
+/// first's answer.
 pub fn execute(
     db: &Db,
     caller: &str,
     keyed: Option<&KeyedRequest>,
     now: NaiveDateTime,
-    effect: impl FnOnce(&mut DbConnection) -> Effect,
+    effect: impl FnOnce(&mut DbConnection) -> Effect + Send + 'static,
 ) -> Result<Answer, AppError> {
     let Some(keyed) = keyed else {
-        let (status, body) = db.write_blocking(effect)?;
+        let (status, body) = db.write_batched_blocking(effect)?;
         return Ok(Answer {
             status,
             body,
@@ -63,56 +71,69 @@ pub fn execute(
     if let Some(answer) = db.read_blocking(|conn| stored(conn, caller, keyed))? {
         return Ok(answer);
     }
-    let fresh = db.write_blocking(|conn| {
-        let claimed = savepoint(conn, |conn| {
-            diesel::insert_into(keys::table)
-                .values((
-                    keys::caller_id.eq(caller),
-                    keys::key.eq(&keyed.key),
-                    keys::request_hash.eq(&keyed.request_hash),
-                    keys::response_status.eq(0),
-                    keys::response_body.eq(""),
-                    keys::created_at.eq(now),
-                ))
-                .execute(conn)
-                .map_err(AppError::from)
-        });
-        match claimed {
-            Ok(_) => {}
-            Err(AppError::Database(e)) if is_unique_violation(&e) => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let (status, body) = match savepoint(conn, effect) {
-            Ok(answer) => answer,
-            Err(refusal) if !refusal.is_fault() => {
-                let (status, body) = refusal.to_body(keyed.lang);
-                (status.as_u16(), body)
+    let (owner, key) = (caller.to_owned(), keyed.clone());
+    let done = db.write_batched_blocking(move |conn| {
+        let (status, body) = effect(conn)?;
+        keep(conn, &owner, &key, now, status, &body)?;
+        Ok((status, body))
+    });
+    let (status, body) = match done {
+        Ok(answer) => answer,
+        Err(AppError::Conflict(Conflict::IdempotencyInFlight)) => return replay(db, caller, keyed),
+        Err(refusal) if !refusal.is_fault() => {
+            let (status, body) = refusal.to_body(keyed.lang);
+            let status = status.as_u16();
+            let (owner, key, kept) = (caller.to_owned(), keyed.clone(), body.clone());
+            let refusal_kept =
+                db.write_batched_blocking(move |conn| keep(conn, &owner, &key, now, status, &kept));
+            match refusal_kept {
+                Ok(()) => (status, body),
+                Err(AppError::Conflict(Conflict::IdempotencyInFlight)) => {
+                    return replay(db, caller, keyed)
+                }
+                Err(e) => return Err(e),
             }
-            Err(fault) => return Err(fault),
-        };
-        diesel::update(
-            keys::table
-                .filter(keys::caller_id.eq(caller))
-                .filter(keys::key.eq(&keyed.key)),
-        )
-        .set((
+        }
+        Err(fault) => return Err(fault),
+    };
+    Ok(Answer {
+        status,
+        body,
+        replayed: false,
+    })
+}
+
+/// Writes the key's row with its answer. `IdempotencyInFlight` if another request with this key
+/// wrote it first (this transaction must then roll back).
+fn keep(
+    conn: &mut DbConnection,
+    caller: &str,
+    keyed: &KeyedRequest,
+    now: NaiveDateTime,
+    status: u16,
+    body: &str,
+) -> Result<(), AppError> {
+    diesel::insert_into(keys::table)
+        .values((
+            keys::caller_id.eq(caller),
+            keys::key.eq(&keyed.key),
+            keys::request_hash.eq(&keyed.request_hash),
             keys::response_status.eq(i32::from(status)),
-            keys::response_body.eq(&body),
+            keys::response_body.eq(body),
+            keys::created_at.eq(now),
         ))
-        .execute(conn)?;
-        Ok(Some((status, body)))
-    })?;
-    match fresh {
-        Some((status, body)) => Ok(Answer {
-            status,
-            body,
-            replayed: false,
-        }),
-        // Another request with this key committed first: answer as it did.
-        None => db
-            .read_blocking(|conn| stored(conn, caller, keyed))?
-            .ok_or_else(|| AppError::Conflict(Conflict::IdempotencyInFlight)),
-    }
+        .execute(conn)
+        .map_err(|e| match e {
+            e if is_unique_violation(&e) => AppError::Conflict(Conflict::IdempotencyInFlight),
+            e => AppError::from(e),
+        })?;
+    Ok(())
+}
+
+/// The answer another request with this key committed first.
+fn replay(db: &Db, caller: &str, keyed: &KeyedRequest) -> Result<Answer, AppError> {
+    db.read_blocking(|conn| stored(conn, caller, keyed))?
+        .ok_or(AppError::Conflict(Conflict::IdempotencyInFlight))
 }
 
 /// The kept answer for this key, if any; 422 if the key was used for another request.

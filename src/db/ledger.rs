@@ -81,14 +81,14 @@ pub struct Event<'a> {
 }
 
 /// Credits `amount` (> 0) to a volunteer from the community fund: an earn or a positive
-/// adjustment. Returns the transaction id.
+/// adjustment. Returns the transaction as written.
 pub fn credit(
     conn: &mut DbConnection,
     kind: Kind,
     volunteer_id: &str,
     amount: i64,
     event: Event<'_>,
-) -> Result<String, AppError> {
+) -> Result<TransactionRow, AppError> {
     let legs = vec![
         (volunteer_id.to_owned(), amount),
         (COMMUNITY_FUND.to_owned(), -amount),
@@ -106,7 +106,7 @@ pub fn debit(
     to: &str,
     amount: i64,
     event: Event<'_>,
-) -> Result<String, AppError> {
+) -> Result<TransactionRow, AppError> {
     let legs = vec![(volunteer_id.to_owned(), -amount), (to.to_owned(), amount)];
     post(conn, kind, kind, None, legs, event)
 }
@@ -118,7 +118,7 @@ pub fn refund(
     from: &str,
     amount: i64,
     event: Event<'_>,
-) -> Result<String, AppError> {
+) -> Result<TransactionRow, AppError> {
     let legs = vec![
         (from.to_owned(), -amount),
         (volunteer_id.to_owned(), amount),
@@ -132,7 +132,7 @@ pub fn reverse(
     conn: &mut DbConnection,
     transaction_id: &str,
     event: Event<'_>,
-) -> Result<String, AppError> {
+) -> Result<TransactionRow, AppError> {
     let original =
         find_transaction(conn, transaction_id)?.ok_or(AppError::NotFound("transaction"))?;
     let legs = original
@@ -188,7 +188,8 @@ pub(crate) mod posted {
     }
 }
 
-/// Writes one transaction and its entries: the only writer of entries (L1, L2, L6, L9).
+/// Writes one transaction and its entries: the only writer of entries (L1, L2, L6, L9). Answers
+/// the transaction as written, so no caller reads it back.
 ///
 /// `totals_kind` is the kind whose totals rule applies: a reversal undoes its original's.
 fn post(
@@ -198,7 +199,7 @@ fn post(
     reverses: Option<&str>,
     mut legs: Vec<(String, i64)>,
     e: Event<'_>,
-) -> Result<String, AppError> {
+) -> Result<TransactionRow, AppError> {
     // L1: the legs sum to zero, with checked arithmetic.
     let sum = legs
         .iter()
@@ -228,9 +229,14 @@ fn post(
         ))
         .execute(conn)?;
 
+    let mut written = Vec::with_capacity(legs.len());
     for (account, amount) in &legs {
-        let is_system = account == COMMUNITY_FUND || account == REDEMPTIONS;
-        let (seq, balance_after) = if is_system {
+        let system = match account.as_str() {
+            COMMUNITY_FUND => Some(AccountKind::CommunityFund),
+            REDEMPTIONS => Some(AccountKind::Redemptions),
+            _ => None,
+        };
+        let (seq, balance_after) = if system.is_some() {
             // No cached balance on system accounts: no hot row every transaction waits on.
             (None, None)
         } else {
@@ -271,9 +277,22 @@ fn post(
                 entries::created_at.eq(e.now),
             ))
             .execute(conn)?;
+        written.push(EntryRow {
+            account_id: account.clone(),
+            account_kind: system.unwrap_or(AccountKind::Volunteer),
+            volunteer_id: system.is_none().then(|| account.clone()),
+            amount: *amount,
+        });
     }
     posted::push(kind);
-    Ok(id)
+    Ok(TransactionRow {
+        id,
+        kind,
+        memo: e.memo.to_owned(),
+        created_by: e.created_by.map(str::to_owned),
+        created_at: e.now,
+        entries: written,
+    })
 }
 
 /// A volunteer account's cached figures.

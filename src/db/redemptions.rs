@@ -2,8 +2,8 @@
 //! cancellation with its refund. Each is one function running inside the caller's write
 //! transaction (L7); none opens its own.
 //!
-//! Rows are touched in one order on every path (reward, claim counter, volunteer account), so
-//! concurrent redemptions and cancellations never deadlock on PostgreSQL.
+//! Rows are touched in one order on every path (reward when its stock is limited, then the
+//! volunteer account), so concurrent redemptions and cancellations never deadlock on PostgreSQL.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
-use super::{is_unique_violation, savepoint, DbConnection};
+use super::{is_unique_violation, DbConnection};
 use crate::domain::ids::{Id, PartnerId, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
@@ -115,35 +115,71 @@ pub struct Redeem<'a> {
     pub now: NaiveDateTime,
 }
 
+/// A reward as a redemption reads it (name, cost, per-volunteer limit, stock, active) and the
+/// volunteer's name (`None`: no such volunteer).
+type RewardAndName = (String, i64, Option<i64>, Option<i64>, bool, Option<String>);
+
 /// Reserves `quantity` units of a reward for a volunteer and pays for them, all or nothing:
 /// takes the stock (409 `out-of-stock`), counts the units against the per-volunteer limit
 /// (409 `limit-reached`), debits cost × quantity (409 `insufficient-points`) and creates the
 /// redemption `reserved` with a pickup code unique among reserved ones. Any refusal is an `Err`,
 /// and the caller's transaction rolls back what came before it.
+///
+/// Lean on purpose (issue 12): one read of the reward and the volunteer's name, the stock UPDATE
+/// only when the stock is limited (an unlimited reward's row is never locked, so its redemptions
+/// do not queue on it), the debit's four statements, one look for a free pickup code, the
+/// insert. A per-volunteer limit is checked by summing the volunteer's units of the reward
+/// *after* the debit: the debit holds their account row until commit, so any other redemption
+/// of theirs has committed before this sum is read (PostgreSQL READ COMMITTED reads a fresh
+/// snapshot per statement; SQLite has one writer) and the limit holds under concurrency.
 pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, AppError> {
-    if super::users::find(conn, r.volunteer_id.as_str())?.is_none() {
-        return Err(AppError::NotFound("volunteer"));
-    }
-    let Some(taken) = catalogue::take_stock(conn, r.reward_id, r.quantity)? else {
-        return Err(match catalogue::find(conn, r.reward_id)? {
-            Some(reward) if reward.active => AppError::Conflict(Conflict::OutOfStock),
-            _ => AppError::NotFound("reward"),
-        });
+    let volunteer_name = users::table
+        .filter(users::id.eq(r.volunteer_id))
+        .select(users::name)
+        .single_value();
+    let found: Option<RewardAndName> = rewards::table
+        .filter(rewards::id.eq(r.reward_id))
+        .select((
+            rewards::name,
+            rewards::cost_points,
+            rewards::per_volunteer_limit,
+            rewards::stock,
+            rewards::active,
+            volunteer_name,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((name, cost_points, limit, stock, active, volunteer_name)) = found else {
+        if super::users::find(conn, r.volunteer_id.as_str())?.is_none() {
+            return Err(AppError::NotFound("volunteer"));
+        }
+        return Err(AppError::NotFound("reward"));
     };
-    if !catalogue::claim(
-        conn,
-        r.reward_id,
-        r.volunteer_id,
-        r.quantity,
-        taken.per_volunteer_limit,
-    )? {
-        return Err(AppError::Conflict(Conflict::LimitReached));
+    let volunteer_name = volunteer_name.ok_or(AppError::NotFound("volunteer"))?;
+    if !active {
+        return Err(AppError::NotFound("reward"));
     }
+    let taken = match stock {
+        None => catalogue::Taken {
+            name,
+            cost_points,
+            per_volunteer_limit: limit,
+        },
+        Some(_) => match catalogue::take_stock(conn, r.reward_id, r.quantity)? {
+            Some(taken) => taken,
+            None => {
+                return Err(match catalogue::find(conn, r.reward_id)? {
+                    Some(reward) if reward.active => AppError::Conflict(Conflict::OutOfStock),
+                    _ => AppError::NotFound("reward"),
+                })
+            }
+        },
+    };
     let points = total_cost(taken.cost_points, r.quantity)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reward cost overflow")))?;
     let id = RedemptionId::random();
     let memo = format!("Redeemed {} × {}", r.quantity, taken.name);
-    let transaction_id = ledger::debit(
+    let debited = ledger::debit(
         conn,
         Kind::Redeem,
         r.volunteer_id.as_str(),
@@ -158,36 +194,88 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
             },
             now: r.now,
         },
-    )?;
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let code = PickupCode::random();
-        let inserted = savepoint(conn, |conn| {
-            diesel::insert_into(redemptions::table)
-                .values((
-                    redemptions::id.eq(&id),
-                    redemptions::reward_id.eq(r.reward_id),
-                    redemptions::volunteer_id.eq(r.volunteer_id),
-                    redemptions::quantity.eq(r.quantity),
-                    redemptions::points.eq(points),
-                    redemptions::status.eq(RedemptionStatus::Reserved),
-                    redemptions::pickup_code.eq(code.as_str()),
-                    redemptions::created_by.eq(r.created_by),
-                    redemptions::created_at.eq(r.now),
-                    redemptions::redeem_transaction_id.eq(&transaction_id),
-                ))
-                .execute(conn)
-                .map_err(AppError::from)
-        });
-        match inserted {
-            Ok(_) => break,
-            // The code is held by another reserved redemption: draw again.
-            Err(AppError::Database(e)) if is_unique_violation(&e) && attempts < CODE_ATTEMPTS => {}
-            Err(e) => return Err(e),
+    );
+    // The limit is refused before the balance, whichever the debit met first.
+    if let (Some(limit), Ok(_) | Err(AppError::Conflict(Conflict::InsufficientPoints))) =
+        (taken.per_volunteer_limit, &debited)
+    {
+        if held(conn, r.reward_id, r.volunteer_id)? + r.quantity > limit {
+            return Err(AppError::Conflict(Conflict::LimitReached));
         }
     }
-    find(conn, &id)?.ok_or(AppError::NotFound("redemption"))
+    let transaction = debited?;
+    let code = free_pickup_code(conn)?;
+    let inserted = diesel::insert_into(redemptions::table)
+        .values((
+            redemptions::id.eq(&id),
+            redemptions::reward_id.eq(r.reward_id),
+            redemptions::volunteer_id.eq(r.volunteer_id),
+            redemptions::quantity.eq(r.quantity),
+            redemptions::points.eq(points),
+            redemptions::status.eq(RedemptionStatus::Reserved),
+            redemptions::pickup_code.eq(code.as_str()),
+            redemptions::created_by.eq(r.created_by),
+            redemptions::created_at.eq(r.now),
+            redemptions::redeem_transaction_id.eq(&transaction.id),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => {}
+        // Another transaction, not yet committed, drew the same free code (a chance of about
+        // one in a million per redemption in flight). On PostgreSQL the error has aborted this
+        // transaction, so it cannot draw again: the request is answered 503 and may be retried
+        // with its idempotency key.
+        Err(e) if is_unique_violation(&e) => return Err(AppError::Unavailable),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(RedemptionView {
+        id,
+        reward_id: r.reward_id.clone(),
+        reward_name: taken.name,
+        volunteer_id: r.volunteer_id.clone(),
+        volunteer_name,
+        quantity: r.quantity,
+        points,
+        status: RedemptionStatus::Reserved,
+        pickup_code: code.as_str().to_owned(),
+        created_by: r.created_by.to_string(),
+        created_at: r.now,
+        fulfilled_at: None,
+        cancelled_at: None,
+    })
+}
+
+/// The units of a reward a volunteer holds (reserved or handed out).
+fn held(
+    conn: &mut DbConnection,
+    reward_id: &RewardId,
+    volunteer_id: &VolunteerId,
+) -> Result<i64, AppError> {
+    let units: Vec<i64> = redemptions::table
+        .filter(redemptions::volunteer_id.eq(volunteer_id))
+        .filter(redemptions::reward_id.eq(reward_id))
+        .filter(redemptions::status.ne(RedemptionStatus::Cancelled))
+        .select(redemptions::quantity)
+        .load(conn)?;
+    Ok(units.iter().sum())
+}
+
+/// A pickup code no reserved redemption holds now (drawn again on a clash).
+fn free_pickup_code(conn: &mut DbConnection) -> Result<PickupCode, AppError> {
+    for _ in 0..CODE_ATTEMPTS {
+        let code = PickupCode::random();
+        let taken: i64 = redemptions::table
+            .filter(redemptions::pickup_code.eq(code.as_str()))
+            .filter(redemptions::status.eq(RedemptionStatus::Reserved))
+            .count()
+            .get_result(conn)?;
+        if taken == 0 {
+            return Ok(code);
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!(
+        "no free pickup code in {CODE_ATTEMPTS} draws"
+    )))
 }
 
 /// Hands out the reserved redemption with this pickup code: one state-machine UPDATE
@@ -239,30 +327,27 @@ pub struct Canceller<'a> {
 }
 
 /// Cancels a reserved redemption: the state-machine UPDATE (`reserved` → `cancelled`) decides,
-/// then stock, claim counter and points go back in the same transaction, exactly once (L4:
+/// then stock (when limited) and points go back in the same transaction, exactly once (L4:
 /// UNIQUE `(redemption_id, kind)` on ledger transactions and `refund_transaction_id`).
 /// Someone else's redemption is 404 to a volunteer; a fulfilled or cancelled one is 409
-/// `redemption-not-reserved`.
+/// `redemption-not-reserved`. The answer is the row read first with what the UPDATE changed.
 pub fn cancel(
     conn: &mut DbConnection,
     id: &RedemptionId,
     by: Canceller<'_>,
     now: NaiveDateTime,
 ) -> Result<RedemptionView, AppError> {
-    let row: Option<(RewardId, VolunteerId, i64, i64)> = redemptions::table
-        .find(id)
-        .select((
-            redemptions::reward_id,
-            redemptions::volunteer_id,
-            redemptions::quantity,
-            redemptions::points,
-        ))
+    let row: Option<(RedemptionView, Option<i64>)> = redemptions::table
+        .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
+        .inner_join(users::table.on(users::id.eq(redemptions::volunteer_id)))
+        .filter(redemptions::id.eq(id))
+        .select((RedemptionView::as_select(), rewards::stock))
         .first(conn)
         .optional()?;
-    let Some((reward_id, volunteer_id, quantity, points)) = row else {
+    let Some((mut view, stock)) = row else {
         return Err(AppError::NotFound("redemption"));
     };
-    if !by.is_staff && volunteer_id != *by.id {
+    if !by.is_staff && view.volunteer_id != *by.id {
         return Err(AppError::NotFound("redemption"));
     }
     let n = diesel::update(
@@ -279,15 +364,16 @@ pub fn cancel(
     if n == 0 {
         return Err(AppError::Conflict(Conflict::RedemptionNotReserved));
     }
-    // Reward and claim rows before the account, as in `redeem`.
-    catalogue::return_stock(conn, &reward_id, quantity)?;
-    catalogue::unclaim(conn, &reward_id, &volunteer_id, quantity)?;
+    // The reward row before the account, as in `redeem`.
+    if stock.is_some() {
+        catalogue::return_stock(conn, &view.reward_id, view.quantity)?;
+    }
     let memo = "Redemption cancelled: points refunded";
-    let refund_id = ledger::refund(
+    let refund = ledger::refund(
         conn,
-        volunteer_id.as_str(),
+        view.volunteer_id.as_str(),
         ledger::REDEMPTIONS,
-        points,
+        view.points,
         Event {
             memo,
             created_by: Some(by.id.as_str()),
@@ -299,7 +385,9 @@ pub fn cancel(
         },
     )?;
     diesel::update(redemptions::table.find(id))
-        .set(redemptions::refund_transaction_id.eq(&refund_id))
+        .set(redemptions::refund_transaction_id.eq(&refund.id))
         .execute(conn)?;
-    find(conn, id)?.ok_or(AppError::NotFound("redemption"))
+    view.status = RedemptionStatus::Cancelled;
+    view.cancelled_at = Some(now);
+    Ok(view)
 }

@@ -1,5 +1,5 @@
-//! The rewards catalogue: rewards, their stock and restocks, the per-volunteer claim counters,
-//! and the L10 check of `verify` (LEDGER.md). Redemptions live in [`super::redemptions`].
+//! The rewards catalogue: rewards, their stock and restocks, and the L10 check of `verify`
+//! (LEDGER.md). Redemptions live in [`super::redemptions`].
 //!
 //! Stock changes only by restock and redemptions, each one conditional `UPDATE`: `stock` never
 //! goes below zero (and `CHECK (stock >= 0)` backs it). `stocked_total` (initial stock plus every
@@ -9,10 +9,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::schema::{partners, reward_claims, rewards};
+use super::schema::{partners, rewards};
 use super::verify::Problem;
-use super::{is_unique_violation, savepoint, DbConnection};
-use crate::domain::ids::{Id, PartnerId, RewardId, VolunteerId};
+use super::DbConnection;
+use crate::domain::ids::{Id, PartnerId, RewardId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::RedemptionStatus;
 use crate::error::AppError;
@@ -224,9 +224,10 @@ pub struct Taken {
     pub per_volunteer_limit: Option<i64>,
 }
 
-/// Takes `quantity` units of an active reward in one conditional UPDATE (L10): `None` when the
-/// reward is unknown, inactive or short of stock (nothing changed). An unlimited stock stays
-/// unlimited; the UPDATE still locks the row, so the price and limit read are current.
+/// Takes `quantity` units of an active reward with a limited stock in one conditional UPDATE
+/// (L10): `None` when the reward is unknown, inactive, unlimited or short of stock (nothing
+/// changed). The row stays locked until the caller's transaction ends, so the price and limit
+/// answered are current. An unlimited stock is never written: redemptions of it share no row.
 pub fn take_stock(
     conn: &mut DbConnection,
     id: &RewardId,
@@ -236,7 +237,7 @@ pub fn take_stock(
         rewards::table
             .filter(rewards::id.eq(id))
             .filter(rewards::active.eq(true))
-            .filter(rewards::stock.is_null().or(rewards::stock.ge(quantity))),
+            .filter(rewards::stock.ge(quantity)),
     )
     .set(rewards::stock.eq(rewards::stock - quantity))
     .returning((
@@ -248,81 +249,11 @@ pub fn take_stock(
     .optional()?)
 }
 
-/// Puts back `quantity` units of a cancelled redemption (an unlimited stock stays unlimited).
+/// Puts back `quantity` units of a cancelled redemption of a reward with a limited stock.
 pub fn return_stock(conn: &mut DbConnection, id: &RewardId, quantity: i64) -> Result<(), AppError> {
-    diesel::update(
-        rewards::table
-            .filter(rewards::id.eq(id))
-            .filter(rewards::stock.is_not_null()),
-    )
-    .set(rewards::stock.eq(rewards::stock + quantity))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Counts `quantity` more units against a volunteer's holding of a reward, refusing (`false`,
-/// nothing changed) if that would pass `limit`. One conditional UPDATE of the pair's counter row:
-/// concurrent redemptions by one volunteer of one reward queue on that row (PostgreSQL re-checks
-/// the condition on the row it waited for), so the limit holds under concurrency on both
-/// databases. The counter is kept for every reward, limited or not, so a limit set later is
-/// right from the start.
-pub fn claim(
-    conn: &mut DbConnection,
-    reward_id: &RewardId,
-    volunteer_id: &VolunteerId,
-    quantity: i64,
-    limit: Option<i64>,
-) -> Result<bool, AppError> {
-    let exists: i64 = reward_claims::table
-        .find((reward_id, volunteer_id))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
-        let inserted = savepoint(conn, |conn| {
-            diesel::insert_into(reward_claims::table)
-                .values((
-                    reward_claims::reward_id.eq(reward_id),
-                    reward_claims::volunteer_id.eq(volunteer_id),
-                    reward_claims::units.eq(0i64),
-                ))
-                .execute(conn)
-                .map_err(AppError::from)
-        });
-        match inserted {
-            Ok(_) => {}
-            // A concurrent first redemption made the row: use it.
-            Err(AppError::Database(e)) if is_unique_violation(&e) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let target = reward_claims::table
-        .filter(reward_claims::reward_id.eq(reward_id))
-        .filter(reward_claims::volunteer_id.eq(volunteer_id));
-    let n = match limit {
-        Some(limit) => diesel::update(target.filter(reward_claims::units.le(limit - quantity)))
-            .set(reward_claims::units.eq(reward_claims::units + quantity))
-            .execute(conn)?,
-        None => diesel::update(target)
-            .set(reward_claims::units.eq(reward_claims::units + quantity))
-            .execute(conn)?,
-    };
-    Ok(n == 1)
-}
-
-/// Gives back `quantity` units of a cancelled redemption to the volunteer's holding.
-pub fn unclaim(
-    conn: &mut DbConnection,
-    reward_id: &RewardId,
-    volunteer_id: &VolunteerId,
-    quantity: i64,
-) -> Result<(), AppError> {
-    diesel::update(
-        reward_claims::table
-            .filter(reward_claims::reward_id.eq(reward_id))
-            .filter(reward_claims::volunteer_id.eq(volunteer_id)),
-    )
-    .set(reward_claims::units.eq(reward_claims::units - quantity))
-    .execute(conn)?;
+    diesel::update(rewards::table.filter(rewards::id.eq(id)))
+        .set(rewards::stock.eq(rewards::stock + quantity))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -334,18 +265,6 @@ struct StockCheck {
     stock: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     stocked_total: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    held: i64,
-}
-
-#[derive(QueryableByName)]
-struct ClaimCheck {
-    #[diesel(sql_type = Text)]
-    reward_id: String,
-    #[diesel(sql_type = Text)]
-    volunteer_id: String,
-    #[diesel(sql_type = BigInt)]
-    units: i64,
     #[diesel(sql_type = BigInt)]
     held: i64,
 }
@@ -369,8 +288,7 @@ struct RedemptionCheck {
 }
 
 /// L10 over every reward: stock is never negative and equals initial stock plus restocks less
-/// the units of reserved and fulfilled redemptions; each volunteer's claim counter equals their
-/// reserved and fulfilled units; every redemption was paid once with its `points`, and refunded
+/// the units of reserved and fulfilled redemptions; every redemption was paid once with its `points`, and refunded
 /// exactly once if and only if it was cancelled (never handed out twice).
 pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
     let mut problems = Vec::new();
@@ -410,26 +328,6 @@ pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
                 format!("stock {stock:?} and stocked total {total:?} disagree on being limited"),
             )),
         }
-    }
-
-    let claims: Vec<ClaimCheck> = diesel::sql_query(
-        "SELECT c.reward_id AS reward_id, c.volunteer_id AS volunteer_id, c.units AS units, \
-                CAST(COALESCE(SUM(d.quantity), 0) AS BIGINT) AS held \
-         FROM reward_claims c LEFT JOIN redemptions d \
-           ON d.reward_id = c.reward_id AND d.volunteer_id = c.volunteer_id \
-          AND d.status IN ('reserved', 'fulfilled') \
-         GROUP BY c.reward_id, c.volunteer_id, c.units \
-         HAVING c.units <> COALESCE(SUM(d.quantity), 0)",
-    )
-    .load(conn)?;
-    for c in claims {
-        problems.push(problem(
-            &c.reward_id,
-            format!(
-                "volunteer {} is counted for {} units but holds {}",
-                c.volunteer_id, c.units, c.held
-            ),
-        ));
     }
 
     // What the redemptions account received and returned per redemption.

@@ -197,13 +197,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    reward_claims (reward_id, volunteer_id) {
-        reward_id -> Text,
-        volunteer_id -> Text,
-        units -> BigInt,
-    }
-}
-diesel::table! {
     wishes (id) {
         id -> Text,
         title -> Text,
@@ -269,7 +262,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_logs,
     rewards,
     redemptions,
-    reward_claims,
     wishes,
     partners,
     partner_clerks,

@@ -432,7 +432,7 @@ pub fn confirm(
             },
         )?;
         diesel::update(wishes::table.find(id))
-            .set(wishes::transaction_id.eq(&tx))
+            .set(wishes::transaction_id.eq(&tx.id))
             .execute(conn)?;
     }
     get(conn, id)

@@ -22,5 +22,6 @@ mod partners;
 mod people;
 mod reports;
 mod rewards;
+mod statements;
 mod teams;
 mod wishes;

@@ -3,10 +3,13 @@
 //! lock, purge idempotency keys). The one place tests reach into the library's `db` module, so
 //! its signatures change in one file.
 
-use std::sync::mpsc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, Once};
 use std::thread::JoinHandle;
 
 use chrono::NaiveDateTime;
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use volunteer_points::db::schema::idempotency_keys as keys;
 use volunteer_points::db::users::NewUser;
@@ -197,5 +200,72 @@ impl PausedTransaction {
     /// Waits for the transaction to end; its outcome.
     pub fn finish(self) -> Result<(), AppError> {
         self.thread.join().expect("the transaction's thread")
+    }
+}
+
+/// The statements sent on the connections of each database being counted, by database URL.
+static STATEMENTS: Mutex<Option<HashMap<String, Vec<String>>>> = Mutex::new(None);
+/// How many databases are being counted (0: nothing is recorded, no lock is taken).
+static COUNTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Records every statement one connection sends, under its database's URL, while that database
+/// is being counted ([`TestApp::count_statements`]).
+struct StatementRecorder {
+    url: Option<String>,
+}
+
+impl Instrumentation for StatementRecorder {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartEstablishConnection { url, .. } => {
+                self.url = Some(url.to_owned());
+            }
+            InstrumentationEvent::StartQuery { query, .. } => {
+                if COUNTED.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                let (Some(url), Ok(mut all)) = (&self.url, STATEMENTS.lock()) else {
+                    return;
+                };
+                if let Some(list) = all.as_mut().and_then(|all| all.get_mut(url)) {
+                    list.push(query.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Installs the recorder on every connection opened from now on (once per test binary).
+pub(super) fn record_statements() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        diesel::connection::set_default_instrumentation(|| {
+            Some(Box::new(StatementRecorder { url: None }))
+        })
+        .expect("statement recorder installed");
+    });
+}
+
+impl TestApp {
+    /// Starts (or restarts) counting the statements this app sends to its database.
+    pub fn count_statements(&self) {
+        let mut all = STATEMENTS.lock().expect("statements");
+        if all
+            .get_or_insert_with(HashMap::new)
+            .insert(self.database_url.clone(), Vec::new())
+            .is_none()
+        {
+            COUNTED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The statements sent since [`TestApp::count_statements`], which counting restarts from.
+    pub fn statements(&self) -> Vec<String> {
+        let mut all = STATEMENTS.lock().expect("statements");
+        all.as_mut()
+            .and_then(|all| all.get_mut(&self.database_url))
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 }

@@ -40,6 +40,8 @@ pub struct TestApp {
     db: Db,
     /// Set by `expect_broken_ledger`: the ledger check at the end is skipped.
     broken_ledger_expected: AtomicBool,
+    /// What `DATABASE_URL` names: the key its statements are counted under.
+    database_url: String,
     _database: TestDatabase,
 }
 
@@ -136,6 +138,8 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     for (k, v) in vars {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
+    database::record_statements();
+    let database_url = env["DATABASE_URL"].clone();
     let config = Config::from_vars(&env).expect("a valid test configuration");
     let clock = Clock::manual(Utc::now());
     let app = Application::build(config, clock.clone()).expect("the app builds");
@@ -151,6 +155,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         clock,
         db,
         broken_ledger_expected: AtomicBool::new(false),
+        database_url,
         _database: database,
     }
 }
