@@ -6,6 +6,7 @@
 //!
 //! `cargo run --release --example http_load [-- REQUESTS CONCURRENCY]` (SQLite in a temporary
 //! folder); with `DATABASE_URL=postgres://...` in a new PostgreSQL database, dropped afterwards.
+//! `WRITE_BATCH_MAX` and `WRITE_BATCH_WAIT` are passed to the service (group commit).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -55,6 +56,13 @@ async fn main() -> anyhow::Result<()> {
         _ => {
             let path = dir.path().join("load.db");
             env.insert("DATABASE_URL".into(), path.to_string_lossy().into_owned());
+        }
+    }
+    // Settings worth comparing pass through from the environment (e.g. WRITE_BATCH_MAX=1 for
+    // one transaction per write).
+    for name in ["WRITE_BATCH_MAX", "WRITE_BATCH_WAIT"] {
+        if let Ok(value) = std::env::var(name) {
+            env.insert(name.into(), value);
         }
     }
     let config = Config::from_vars(&env)?;

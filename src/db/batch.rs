@@ -19,6 +19,7 @@
 //!   when the batch commits (`ledger::posted`, which is per thread: one writer thread).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,8 @@ struct Ran {
 /// The queue to the writer thread. The thread ends when the last `Db` holding this drops.
 pub(super) struct Batcher {
     queue: Sender<Job>,
+    /// How many requests wait for the writer: queued, or in a batch not yet committed.
+    waiting: AtomicUsize,
 }
 
 impl Batcher {
@@ -63,7 +66,15 @@ impl Batcher {
         std::thread::Builder::new()
             .name("db-writer".into())
             .spawn(move || writer(&db, &jobs, batching))?;
-        Ok(Batcher { queue })
+        Ok(Batcher {
+            queue,
+            waiting: AtomicUsize::new(0),
+        })
+    }
+
+    /// How many requests wait for the writer now (queued, or in a batch not yet committed).
+    pub(super) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     /// Queues `f` and blocks until the batch holding it has committed (or failed).
@@ -92,14 +103,19 @@ impl Batcher {
                 let _ = refusal.send(Err(e));
             }),
         };
-        self.queue
-            .send(job)
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the database writer has stopped")))?;
-        answer.recv().map_err(|_| {
-            AppError::Internal(anyhow::anyhow!(
-                "a write was dropped by the database writer (it panicked)"
-            ))
-        })?
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let answer = match self.queue.send(job) {
+            Ok(()) => answer.recv().map_err(|_| {
+                AppError::Internal(anyhow::anyhow!(
+                    "a write was dropped by the database writer (it panicked)"
+                ))
+            }),
+            Err(_) => Err(AppError::Internal(anyhow::anyhow!(
+                "the database writer has stopped"
+            ))),
+        };
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        answer?
     }
 }
 

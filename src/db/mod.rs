@@ -324,8 +324,15 @@ impl Db {
         blocking(move || db.write_batched_blocking(f)).await
     }
 
+    /// How many writes wait for the group-commit writer now, queued or in a batch not yet
+    /// committed (0 when batching is off).
+    pub fn queued_writes(&self) -> usize {
+        self.batcher.as_ref().map_or(0, |b| b.waiting())
+    }
+
     /// Records the pool's size and use as gauges (read when `/metrics` renders).
     pub fn record_pool_gauges(&self) {
+        metrics::gauge!("db_write_queue").set(self.queued_writes() as f64);
         let state = self.pool.state();
         metrics::gauge!("db_pool_connections").set(state.connections);
         metrics::gauge!("db_pool_idle_connections").set(state.idle_connections);

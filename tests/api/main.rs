@@ -12,6 +12,7 @@ mod check_in;
 mod docs;
 mod exports;
 mod fund;
+mod group_commit;
 mod hardening;
 mod i18n;
 mod import;

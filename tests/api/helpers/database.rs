@@ -17,7 +17,7 @@ use volunteer_points::db::{self, idempotency, users, DbConnection};
 use volunteer_points::domain::people::{Phone, Role};
 use volunteer_points::error::AppError;
 
-use super::{unique_phone, TestApp};
+use super::{on_postgres, unique_phone, TestApp};
 
 /// The community fund's account id, the other side of grants and adjustments.
 pub const COMMUNITY_FUND: &str = db::ledger::COMMUNITY_FUND;
@@ -160,6 +160,73 @@ impl TestApp {
             },
             |_| Ok(()),
         )
+    }
+
+    /// Writes that reach the group-commit writer together: they queue while the write lock is
+    /// held, so on SQLite they commit in at most two batches (what the writer took before it
+    /// waited for the lock, and the rest) once it is released. Each runs its statements in order
+    /// in one write; their outcomes, in order. (On PostgreSQL, no batching: each is its own
+    /// transaction.)
+    pub fn batched_writes(&self, writes: Vec<Vec<&'static str>>) -> Vec<Result<(), AppError>> {
+        let held = self.held_write_lock();
+        let n = writes.len();
+        let threads: Vec<_> = writes
+            .into_iter()
+            .map(|sqls| {
+                let db = self.db.clone();
+                std::thread::spawn(move || {
+                    db.write_batched_blocking(move |conn| {
+                        for sql in sqls {
+                            diesel::sql_query(sql).execute(conn)?;
+                        }
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        self.until_queued(n);
+        held.resume();
+        held.finish().expect("the held transaction commits");
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a write's thread"))
+            .collect()
+    }
+
+    /// Waits (at most 30 s) until exactly `n` writes wait for the group-commit writer (on
+    /// PostgreSQL, where none ever does, a moment for them to block on the held lock).
+    pub fn until_queued(&self, n: usize) {
+        if on_postgres() {
+            // No queue: give the threads a moment to block on the held lock instead.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            return;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.db.queued_writes() != n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} writes queued, not {n}",
+                self.db.queued_writes()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// [`TestApp::until_queued`] for async tests: waits without blocking the runtime.
+    pub async fn until_writes_queued(&self, n: usize) {
+        let wait = std::time::Duration::from_millis(if on_postgres() { 200 } else { 5 });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if on_postgres() {
+                actix_web::rt::time::sleep(wait).await;
+                return;
+            }
+            if self.db.queued_writes() == n {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "writes never queued");
+            actix_web::rt::time::sleep(wait).await;
+        }
     }
 
     /// A write transaction on its own thread that runs `first`, waits for `resume`, then runs
