@@ -85,7 +85,7 @@ pub async fn hash(state: &AppState, password: Password) -> Result<String, AppErr
     state.hasher.hash(password).await
 }
 
-#[utoipa::path(tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(tag = "auth", security(()), request_body = RegisterRequest,
     responses(
         (status = 201, body = Auth),
         (status = 409, description = "phone-taken"),
@@ -129,7 +129,7 @@ pub async fn register(
     Ok(json(StatusCode::CREATED, &auth))
 }
 
-#[utoipa::path(tag = "auth", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", security(()), request_body = LoginRequest,
     responses(
         (status = 200, body = Auth),
         (status = 401, description = "invalid-credentials"),
@@ -170,7 +170,7 @@ pub async fn login(
     Ok(json(StatusCode::OK, &auth))
 }
 
-#[utoipa::path(tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, body = Auth), (status = 401, description = "unauthenticated")))]
 #[post("/auth/refresh")]
 pub async fn refresh(
@@ -199,8 +199,8 @@ pub async fn refresh(
     }
 }
 
-#[utoipa::path(tag = "auth", request_body = RefreshRequest,
-    responses((status = 204)), security(("bearer" = [])))]
+#[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
+    responses((status = 204)))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,

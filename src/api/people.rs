@@ -118,7 +118,7 @@ pub fn visible_person(caller: &CurrentUser, id: VolunteerId) -> Result<Volunteer
     }
 }
 
-#[utoipa::path(tag = "people", responses((status = 200, body = Me)), security(("bearer" = [])))]
+#[utoipa::path(tag = "people", responses((status = 200, body = Me)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
@@ -151,7 +151,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
     responses(
         (status = 204),
         (status = 401, description = "invalid-credentials"),
-    ), security(("bearer" = [])))]
+    ))]
 #[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -195,8 +195,7 @@ pub async fn change_password(
     responses(
         (status = 200, body = crate::api::schema::UserPage),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/volunteers")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -225,8 +224,7 @@ pub async fn list(
         (status = 201, body = User),
         (status = 403, description = "forbidden"),
         (status = 409, description = "phone-taken"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/volunteers")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -279,8 +277,7 @@ fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Passwo
 }
 
 #[utoipa::path(operation_id = "get_volunteer", tag = "people",
-    responses((status = 200, body = User)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = User)))]
 #[get("/volunteers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -297,8 +294,7 @@ pub async fn get(
 }
 
 #[utoipa::path(tag = "people", request_body = RoleChange,
-    responses((status = 200, body = User), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = User), (status = 403, description = "forbidden")))]
 #[put("/volunteers/{id}/role")]
 pub async fn set_role(
     state: web::Data<AppState>,
@@ -323,8 +319,7 @@ pub async fn set_role(
 }
 
 #[utoipa::path(tag = "people", request_body = PasswordReset,
-    responses((status = 204), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 403, description = "forbidden")))]
 #[put("/volunteers/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
