@@ -69,7 +69,7 @@ fn session(
     let (refresh_token, hash) = new_refresh_token();
     let ttl = TimeDelta::from_std(state.config.refresh_token_ttl).unwrap_or(TimeDelta::days(30));
     tokens::insert(conn, &user.id, &family, &hash, now, now + ttl)?;
-    let user_id = Uuid::parse_str(&user.id).map_err(|e| AppError::Internal(e.into()))?;
+    let user_id = Uuid::parse_str(user.id.as_str()).map_err(|e| AppError::Internal(e.into()))?;
     let sid = Uuid::parse_str(&family).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Auth {
         access_token: state.tokens.issue(user_id, user.role(), sid)?,
@@ -209,10 +209,9 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     let hash = refresh_token_hash(&cmd.body.refresh_token);
     let now = state.clock.now_naive();
-    let id = user.id.to_string();
     state
         .db
-        .write(move |conn| tokens::logout(conn, &id, &hash, now))
+        .write(move |conn| tokens::logout(conn, &user.id, &hash, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -170,7 +170,7 @@ async fn statement_response(
     let rows = state
         .db
         .read(move |conn| {
-            if users::find(conn, id.as_str())?.is_none() {
+            if users::find(conn, &id)?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
             ledger::statement(conn, id.as_str(), limit, cursor.as_ref())

@@ -35,7 +35,7 @@ pub struct User {
 impl From<&UserRow> for User {
     fn from(u: &UserRow) -> User {
         User {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             phone: u.phone.clone(),
             name: u.name.clone(),
             role: u.role(),
@@ -121,7 +121,7 @@ pub fn visible_person(caller: &CurrentUser, id: VolunteerId) -> Result<Volunteer
 #[utoipa::path(tag = "people", responses((status = 200, body = Me)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
-    let id = caller.id.to_string();
+    let id = caller.id.clone();
     let (user, teams, partners) = state
         .db
         .read(move |conn| {
@@ -137,7 +137,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
         teams: teams
             .into_iter()
             .map(|(team_id, name, role)| MyTeam {
-                team_id,
+                team_id: team_id.to_string(),
                 name,
                 role,
             })
@@ -158,13 +158,13 @@ pub async fn change_password(
     caller: CurrentUser,
     cmd: Command<ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
-    let id = caller.id.to_string();
+    let id = caller.id.clone();
     // Like login: each check is counted before it runs, and a right password clears the count.
-    state.limiters.password_failures.hit(&id)?;
+    state.limiters.password_failures.hit(id.as_str())?;
     let lookup = id.clone();
     let user = state
         .db
-        .read(move |conn| users::find(conn, lookup.as_str()))
+        .read(move |conn| users::find(conn, &lookup))
         .await?
         .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
     let current = cmd.body.current_password;
@@ -175,7 +175,7 @@ pub async fn change_password(
     {
         return Err(AppError::InvalidCredentials);
     }
-    state.limiters.password_failures.reset(&id);
+    state.limiters.password_failures.reset(id.as_str());
     let new = Password::parse(&cmd.body.new_password)
         .map_err(|m| AppError::invalid("new_password", m))?;
     let hash = hash(&state, new).await?;
@@ -287,7 +287,7 @@ pub async fn get(
     let id = visible_person(&caller, VolunteerId::from(path.into_inner()))?;
     let user = state
         .db
-        .read(move |conn| users::find(conn, id.as_str()))
+        .read(move |conn| users::find(conn, &id))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     Ok(json(StatusCode::OK, &User::from(user)))
@@ -308,10 +308,9 @@ pub async fn set_role(
     let user = state
         .db
         .write(move |conn| {
-            let user =
-                users::set_role(conn, id.as_str(), role)?.ok_or(AppError::NotFound("volunteer"))?;
+            let user = users::set_role(conn, &id, role)?.ok_or(AppError::NotFound("volunteer"))?;
             // The role travels in access tokens: no refresh may mint one with the old role.
-            tokens::revoke_user(conn, id.as_str(), None, now)?;
+            tokens::revoke_user(conn, &id, None, now)?;
             Ok(user)
         })
         .await?;
@@ -333,7 +332,7 @@ pub async fn reset_password(
     let lookup = id.clone();
     let target = state
         .db
-        .read(move |conn| users::find(conn, lookup.as_str()))
+        .read(move |conn| users::find(conn, &lookup))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     if target.role().is_staff() && staff.0.role != Role::Admin {
@@ -346,8 +345,8 @@ pub async fn reset_password(
     state
         .db
         .write(move |conn| {
-            users::set_password(conn, id.as_str(), &hash)?;
-            tokens::revoke_user(conn, id.as_str(), None, now)
+            users::set_password(conn, &id, &hash)?;
+            tokens::revoke_user(conn, &id, None, now)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

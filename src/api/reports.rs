@@ -264,7 +264,7 @@ pub async fn service_record(
     let record = state
         .db
         .read(move |conn| {
-            let me = users::find(conn, caller.id.as_str())?.ok_or(AppError::NotFound("user"))?;
+            let me = users::find(conn, &caller.id)?.ok_or(AppError::NotFound("user"))?;
             let all = reports::served(conn, &me.id, None)?;
             let mut by_year = Vec::new();
             if let (Some(first), Some(last)) = (all.first_served_at, all.last_served_at) {
@@ -281,7 +281,7 @@ pub async fn service_record(
                 }
             }
             Ok(ServiceRecord {
-                volunteer_id: me.id,
+                volunteer_id: me.id.to_string(),
                 name: me.name,
                 minutes_served: all.minutes_served,
                 activities: all.activities,
