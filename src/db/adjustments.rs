@@ -47,7 +47,7 @@ pub fn adjust(conn: &mut DbConnection, a: Adjustment<'_>) -> Result<TransactionR
     };
     match posted {
         Err(AppError::Conflict(_) | AppError::NotFound(_))
-            if super::users::find(conn, a.volunteer_id.as_str())?.is_none() =>
+            if super::users::find(conn, a.volunteer_id)?.is_none() =>
         {
             Err(AppError::NotFound("volunteer"))
         }

@@ -150,7 +150,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
         .first(conn)
         .optional()?;
     let Some((name, cost_points, limit, stock, active, volunteer_name)) = found else {
-        if super::users::find(conn, r.volunteer_id.as_str())?.is_none() {
+        if super::users::find(conn, r.volunteer_id)?.is_none() {
             return Err(AppError::NotFound("volunteer"));
         }
         return Err(AppError::NotFound("reward"));
