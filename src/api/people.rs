@@ -341,17 +341,17 @@ pub async fn reset_password(
         .read(move |conn| users::find(conn, lookup.as_str()))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
-    if target.role().is_staff() && staff.0.role != Role::Admin {
-        return Err(AppError::Forbidden(
-            "only an admin resets a staff or admin password",
-        ));
+    let admin = staff.0.role == Role::Admin;
+    // Refused before the costly hash; the write checks the role again.
+    if target.role().is_staff() && !admin {
+        return Err(users::staff_reset_refused());
     }
     let hash = hash(&state, password).await?;
     let now = state.clock.now_naive();
     state
         .db
         .write(move |conn| {
-            users::set_password(conn, id.as_str(), &hash)?;
+            users::reset_password(conn, id.as_str(), &hash, admin)?;
             tokens::revoke_user(conn, id.as_str(), None, now)
         })
         .await?;

@@ -143,6 +143,40 @@ impl TestApp {
         self.paused(run(first), run(second))
     }
 
+    /// A write transaction on its own thread that runs `sql` (ids written into it), holds its
+    /// row locks until `resume`, then commits: another transaction committing in the middle of a
+    /// request's read and its write.
+    pub fn paused_statement(&self, sql: String) -> PausedTransaction {
+        self.paused(
+            move |conn| {
+                diesel::sql_query(sql).execute(conn)?;
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+    }
+
+    /// How many of the service's connections wait for a lock (PostgreSQL).
+    pub async fn lock_waiters(&self) -> i64 {
+        self.count(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .await
+    }
+
+    /// Returns once `n` of the service's connections wait for a lock (PostgreSQL), looking
+    /// every 10 ms; panics after 30 s.
+    pub async fn until_lock_waiters(&self, n: i64) {
+        for _ in 0..3_000 {
+            if self.lock_waiters().await >= n {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{n} requests never came to wait for the held lock");
+    }
+
     /// A write transaction on its own thread that holds the write lock until `resume`, then
     /// commits: on SQLite the database's one write lock, on PostgreSQL the idempotency table
     /// (every keyed POST writes to it).
