@@ -365,7 +365,14 @@ fn transaction<T>(
         Err(e) => {
             ledger::posted::discard_from(0);
             if let Err(rollback) = DbConnection::rollback_transaction(conn) {
-                tracing::error!(error = %rollback, "rollback failed");
+                // The connection is gone (the database ended the transaction with it), and the
+                // broken transaction manager takes it out of the pool. A fault inside was that
+                // same loss, whatever words it came in: the database is unavailable, not the
+                // service broken.
+                tracing::warn!(error = %rollback, cause = %e, "rollback failed");
+                if e.is_fault() {
+                    return Err(AppError::Unavailable);
+                }
             }
             Err(e)
         }
