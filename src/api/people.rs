@@ -160,7 +160,7 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let id = caller.id.to_string();
     // Like login: each check is counted before it runs, and a right password clears the count.
-    state.limiters.password_failures.hit(&id)?;
+    state.limiters.password_failures.hit(&id).await?;
     let lookup = id.clone();
     let user = state
         .db
@@ -175,7 +175,7 @@ pub async fn change_password(
     {
         return Err(AppError::InvalidCredentials);
     }
-    state.limiters.password_failures.reset(&id);
+    state.limiters.password_failures.reset(&id).await;
     let new = Password::parse(&cmd.body.new_password)
         .map_err(|m| AppError::invalid("new_password", m))?;
     let hash = hash(&state, new).await?;
