@@ -151,6 +151,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
     responses(
         (status = 204),
         (status = 401, description = "invalid-credentials"),
+        (status = 429, description = "rate-limited"),
     ), security(("bearer" = [])))]
 #[put("/me/password")]
 pub async fn change_password(

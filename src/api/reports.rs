@@ -106,7 +106,8 @@ pub struct Summary {
 }
 
 #[utoipa::path(operation_id = "report_summary", tag = "reports", params(RangeQuery),
-    responses((status = 200, body = Summary), (status = 403, description = "forbidden")),
+    responses((status = 200, body = Summary), (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found")),
     security(("bearer" = [])))]
 #[get("/reports/summary")]
 pub async fn summary(
@@ -183,7 +184,7 @@ pub struct Leaderboard {
 }
 
 #[utoipa::path(operation_id = "report_leaderboard", tag = "reports", params(LeaderboardQuery),
-    responses((status = 200, body = Leaderboard)),
+    responses((status = 200, body = Leaderboard), (status = 404, description = "not-found")),
     security(("bearer" = [])))]
 #[get("/reports/leaderboard")]
 pub async fn leaderboard(
