@@ -183,8 +183,7 @@ const LOG_COLUMNS: &[&str] = &[
     responses((status = 200, description = "Activity logs created in the range, oldest first",
         content_type = "text/csv", body = String),
         (status = 403, description = "forbidden"),
-        (status = 404, description = "not-found")),
-    security(("bearer" = [])))]
+        (status = 404, description = "not-found")))]
 #[get("/exports/activity-logs.csv")]
 pub async fn activity_logs(
     state: web::Data<AppState>,
@@ -260,8 +259,7 @@ const PEOPLE_COLUMNS: &[&str] = &[
 #[utoipa::path(operation_id = "export_volunteers", tag = "reports",
     responses((status = 200, description = "Everyone, oldest account first; `teams` joined by `;`",
         content_type = "text/csv", body = String),
-        (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+        (status = 403, description = "forbidden")))]
 #[get("/exports/volunteers.csv")]
 pub async fn volunteers(
     state: web::Data<AppState>,
@@ -332,8 +330,7 @@ pub struct LedgerExportQuery {
 #[utoipa::path(operation_id = "export_ledger", tag = "reports", params(LedgerExportQuery),
     responses((status = 200, description = "Entries of the transactions made in the range, in ledger order",
         content_type = "text/csv", body = String),
-        (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+        (status = 403, description = "forbidden")))]
 #[get("/exports/ledger.csv")]
 pub async fn ledger(
     state: web::Data<AppState>,
