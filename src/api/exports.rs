@@ -184,7 +184,8 @@ const LOG_COLUMNS: &[&str] = &[
     params(LogExportQuery),
     responses((status = 200, description = "Activity logs created in the range, oldest first",
         content_type = "text/csv", body = String),
-        (status = 403, description = "forbidden")))]
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found")))]
 #[get("/exports/activity-logs.csv")]
 pub async fn activity_logs(
     state: web::Data<AppState>,

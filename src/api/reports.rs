@@ -111,7 +111,8 @@ pub struct Summary {
 }
 
 #[utoipa::path(operation_id = "report_summary", tag = "reports", params(RangeQuery),
-    responses((status = 200, body = Summary), (status = 403, description = "forbidden")))]
+    responses((status = 200, body = Summary), (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found")))]
 #[get("/reports/summary")]
 pub async fn summary(
     state: web::Data<AppState>,
@@ -190,7 +191,7 @@ pub struct Leaderboard {
 }
 
 #[utoipa::path(operation_id = "report_leaderboard", tag = "reports", params(LeaderboardQuery),
-    responses((status = 200, body = Leaderboard)))]
+    responses((status = 200, body = Leaderboard), (status = 404, description = "not-found")))]
 #[get("/reports/leaderboard")]
 pub async fn leaderboard(
     state: web::Data<AppState>,

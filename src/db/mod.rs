@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod import;
 pub mod ledger;
 pub mod partners;
+pub mod rate_limits;
 pub mod redemptions;
 pub mod reports;
 pub mod rewards;
@@ -280,6 +281,17 @@ impl Db {
     {
         let db = self.clone();
         blocking(move || db.read_blocking(f)).await
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool, outside any transaction and the
+    /// write lock: for one statement that commits by itself (a rate-limit hit on PostgreSQL is one
+    /// upsert, with no BEGIN and COMMIT around it).
+    pub async fn autocommit<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.read(f).await
     }
 
     /// Runs `f` in one write transaction on the blocking pool (see [`Db::write_blocking`]).

@@ -98,6 +98,12 @@ impl TestApp {
         idempotency::purge_expired(&self.db, now).expect("purge")
     }
 
+    /// One purge round of the rate-limit keys whose window had passed at `now` (PostgreSQL; none on
+    /// SQLite, which counts in memory), as the service runs it; how many went.
+    pub fn purge_rate_limits(&self, now: NaiveDateTime) -> usize {
+        db::rate_limits::purge_expired(&self.db, now).expect("purge")
+    }
+
     /// Stores an answer under each of these keys (by one caller), created at the time given.
     pub fn plant_idempotency_keys(&self, planted: Vec<(String, NaiveDateTime)>) {
         self.db
