@@ -171,7 +171,7 @@ fn import_volunteers(
     let parsed = crate::domain::import::parse(&bytes, crate::messages::Lang::En)
         .map_err(|rule| anyhow::anyhow!("{}: {rule}", file.display()))?;
     let db = migrated(config)?;
-    let report = crate::db::import::run(&db, parsed, dry_run, Clock::System.now_naive())?;
+    let report = crate::db::import::run(&db, parsed, dry_run, None, Clock::System.now_naive())?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS

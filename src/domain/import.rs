@@ -54,6 +54,8 @@ pub struct Parsed {
     pub rows: u64,
     pub good: Vec<Row>,
     pub errors: Vec<RowError>,
+    /// The language its row errors are said in (those found later too).
+    pub lang: Lang,
 }
 
 /// The file's text: UTF-8 without its byte-order mark, or else GB18030.
@@ -83,7 +85,10 @@ pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, Rule> {
         column("team_role"),
         column("opening_points"),
     );
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed {
+        lang,
+        ..Parsed::default()
+    };
     let mut phones = HashSet::new();
     for record in reader.records() {
         let record = record.map_err(|_| Rule::NotCsv)?;
