@@ -17,6 +17,7 @@ enum Place {
 }
 
 /// Whether the suite runs on PostgreSQL.
+#[allow(dead_code)] // not every test binary that includes this file asks
 pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
 }
