@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use volunteer_points::clock::Clock;
 use volunteer_points::config::Config;
 use volunteer_points::db::users;
+use volunteer_points::domain::ids::{Id, VolunteerId};
 use volunteer_points::domain::people::Role;
 use volunteer_points::startup::Application;
 
@@ -89,7 +90,8 @@ async fn main() -> anyhow::Result<()> {
         volunteers.push(sign_up(format!("137{n:08}")).await?);
     }
     let admin = sign_up("13799999999".to_owned()).await?;
-    let admin_id = admin["user"]["id"].as_str().unwrap_or_default().to_owned();
+    let admin_id = VolunteerId::parse(admin["user"]["id"].as_str().unwrap_or_default())
+        .ok_or_else(|| anyhow::anyhow!("sign-up answered no user id"))?;
     db.write_blocking(move |c| users::set_role(c, &admin_id, Role::Admin).map(|_| ()))?;
     let admin: Value = client
         .post(format!("{base}/auth/login"))

@@ -15,7 +15,7 @@ use crate::db::rewards::{self, NewReward};
 use crate::db::wishes::{self, NewWish};
 use crate::db::{activity_logs, fund, ledger, partners, teams, users, DbConnection};
 use crate::domain::activities::PointsRule;
-use crate::domain::ids::{ActivityId, Id, RewardId, TeamId, VolunteerId};
+use crate::domain::ids::{ActivityId, RewardId, TeamId, VolunteerId};
 use crate::domain::partners::PartnerKind;
 use crate::domain::people::{Phone, Role, TeamRole};
 use crate::domain::rewards::PickupCode;
@@ -193,7 +193,7 @@ pub fn seed(
                 now: at,
             },
         )?;
-        VolunteerId::parse(&row.id).ok_or(AppError::NotFound("volunteer"))
+        Ok::<VolunteerId, AppError>(row.id)
     };
     let (admin_account, admin_hash) = sign_ins.admin;
     let (staff_account, staff_hash) = sign_ins.staff;

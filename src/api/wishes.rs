@@ -198,8 +198,7 @@ where
         (status = 201, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 404, description = "not-found"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -257,8 +256,7 @@ fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
 #[utoipa::path(operation_id = "list_wishes", tag = "wishes", params(PageParams, StatusFilter),
     responses(
         (status = 200, body = crate::api::schema::WishPage),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/wishes")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -285,8 +283,7 @@ pub async fn list(
 #[utoipa::path(operation_id = "get_wish", tag = "wishes",
     responses(
         (status = 200, body = Wish),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/wishes/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -312,8 +309,7 @@ pub async fn get(
     responses(
         (status = 200, body = Wish),
         (status = 409, description = "wish-not-open, limit-reached"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/adopt")]
 pub async fn adopt(
     state: web::Data<AppState>,
@@ -337,8 +333,7 @@ pub async fn adopt(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 409, description = "wish-not-adopted"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/release")]
 pub async fn release(
     state: web::Data<AppState>,
@@ -362,8 +357,7 @@ pub async fn release(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 409, description = "wish-not-adopted"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
@@ -392,8 +386,7 @@ fn check_reason(b: &WishReason) -> Result<String, AppError> {
         (status = 200, body = Wish),
         (status = 403, description = "forbidden, self-approval"),
         (status = 409, description = "wish-not-fulfilled"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
@@ -418,8 +411,7 @@ pub async fn reject(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden, self-approval"),
         (status = 409, description = "wish-not-fulfilled"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/confirm")]
 pub async fn confirm(
     state: web::Data<AppState>,
@@ -452,8 +444,7 @@ pub async fn confirm(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 409, description = "wish-closed"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,

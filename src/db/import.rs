@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::ledger::{self, Cause, Event};
 use super::schema::{team_members, teams, users};
 use super::{teams as team_rows, users as user_rows, Db, DbConnection};
-use crate::domain::ids::{Id, TeamId, VolunteerId};
+use crate::domain::ids::{TeamId, VolunteerId};
 use crate::domain::import::{Parsed, Row, RowError};
 use crate::domain::people::{Role, TeamRole};
 use crate::domain::rule::Rule;
@@ -105,9 +105,9 @@ pub fn apply(
 /// a few per row.
 struct Known {
     /// phone → (id, name).
-    people: HashMap<String, (String, String)>,
-    /// (team id, volunteer id) → role.
-    memberships: HashMap<(String, String), TeamRole>,
+    people: HashMap<String, (VolunteerId, String)>,
+    /// (team, volunteer) → role.
+    memberships: HashMap<(TeamId, VolunteerId), TeamRole>,
     /// volunteer id → the opening balance recorded.
     openings: HashMap<String, i64>,
 }
@@ -122,12 +122,12 @@ impl Known {
         let mut memberships = HashMap::new();
         let mut openings = HashMap::new();
         for chunk in phones.chunks(Self::CHUNK) {
-            let found: Vec<(String, String, String)> = users::table
+            let found: Vec<(String, VolunteerId, String)> = users::table
                 .filter(users::phone.eq_any(chunk))
                 .select((users::phone, users::id, users::name))
                 .load(conn)?;
             let ids: Vec<&str> = found.iter().map(|(_, id, _)| id.as_str()).collect();
-            let roles: Vec<(String, String, TeamRole)> = team_members::table
+            let roles: Vec<(TeamId, VolunteerId, TeamRole)> = team_members::table
                 .filter(team_members::volunteer_id.eq_any(&ids))
                 .select((
                     team_members::team_id,
@@ -200,7 +200,7 @@ fn apply_row(
     now: NaiveDateTime,
 ) -> Result<Outcome, AppError> {
     let person = known.people.get(row.phone.as_str());
-    let recorded = person.and_then(|(id, _)| known.openings.get(id).copied());
+    let recorded = person.and_then(|(id, _)| known.openings.get(id.as_str()).copied());
     let credit = match recorded {
         Some(recorded) if row.opening_points > 0 && row.opening_points != recorded => {
             return Ok(Outcome::OpeningAlreadySet(recorded))
@@ -227,7 +227,6 @@ fn apply_row(
         }
         Some((id, _)) => id.clone(),
     };
-    let volunteer = VolunteerId::parse(&volunteer).ok_or(AppError::NotFound("volunteer"))?;
     if credit > 0 {
         let event = Event {
             memo: OPENING_MEMO,
@@ -259,7 +258,7 @@ fn apply_row(
         }
     }
     if let Some(team) = team {
-        let key = (team.as_str().to_owned(), volunteer.as_str().to_owned());
+        let key = (team.clone(), volunteer.clone());
         if known.memberships.get(&key) != Some(&row.team_role) {
             team_rows::set_member(conn, team, &volunteer, row.team_role, now)?;
             changed = true;
