@@ -141,8 +141,11 @@ const WISHES: [(&str, &str, i64); 4] = [
 /// An account the seed made that someone can sign in with.
 #[derive(Debug, Clone)]
 pub struct Account {
+    /// What they may do.
     pub role: Role,
+    /// What they sign in with.
     pub phone: String,
+    /// Their password, in the clear (printed once).
     pub password: String,
 }
 
@@ -159,8 +162,11 @@ pub fn demo_password() -> String {
 /// Who signs in, and their passwords already hashed (hashing is slow: done before the
 /// transaction, so it holds no lock meanwhile).
 pub struct SignIns {
+    /// The admin (周主任) and the hash of their password.
     pub admin: (Account, String),
+    /// The staff member (林社工) and the hash of their password.
     pub staff: (Account, String),
+    /// The volunteer (蒋秀兰, who leads 蒋姐姐助老服务队) and the hash of their password.
     pub volunteer: (Account, String),
 }
 
