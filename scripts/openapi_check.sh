@@ -8,56 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV="$(realpath -m "${OPENAPI_VENV:-target/openapi-venv}")"
 WORK="$(mktemp -d)"
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() {
-  echo "openapi check FAILED: $*" >&2
-  if [ -f "$WORK/server.log" ]; then
-    echo "--- server log (last 40 lines)" >&2
-    tail -n 40 "$WORK/server.log" >&2
-  fi
-  exit 1
-}
+NAME="openapi check"
+# shellcheck source=scripts/lib/service.sh
+. scripts/lib/service.sh
 
-echo "-- tools (virtualenv $VENV)"
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV" || fail "cannot create a virtualenv (install python3-venv)"
-fi
-"$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  "openapi-spec-validator>=0.7,<0.8" "openapi-python-client>=0.29,<0.30" ||
-  fail "pip could not install openapi-spec-validator and openapi-python-client"
-PY="$VENV/bin/python"
+venv_with "$(realpath -m "${OPENAPI_VENV:-target/openapi-venv}")" \
+  "openapi-spec-validator>=0.7,<0.8" "openapi-python-client>=0.29,<0.30"
 "$PY" -m pip list --disable-pip-version-check 2>/dev/null |
   grep -Ei '^(openapi-spec-validator|openapi-python-client) ' || true
 
-echo "-- the service on SQLite"
-cargo build --quiet --bin volunteer-points
-BIN=target/debug/volunteer-points
-DB="sqlite://$WORK/volunteer-points.db"
-ADMIN_PHONE=13800000001
-ADMIN_PASSWORD="openapi check admin"
-DATABASE_URL="$DB" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-  "$BIN" create-admin --phone "$ADMIN_PHONE" --name 管理员 || fail "create-admin"
-DATABASE_URL="$DB" BIND_ADDR=127.0.0.1:0 RUST_LOG=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-BASE=""
-for _ in $(seq 1 100); do
-  BASE="$(grep -o 'listening on http://[0-9.:]*' "$WORK/server.log" | head -n1 | cut -d' ' -f3 || true)"
-  [ -n "$BASE" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "the service exited at start"
-  sleep 0.1
-done
-[ -n "$BASE" ] || fail "the service did not say where it listens"
-echo "listening on $BASE"
+start_service
 
 echo "-- fetch $BASE/api-docs/openapi.json"
 "$PY" - "$BASE/api-docs/openapi.json" "$WORK/openapi.json" <<'EOF' || fail "cannot fetch the document"
@@ -93,7 +54,7 @@ content_type_overrides:
   image/svg+xml: application/octet-stream
   text/csv: application/octet-stream
 EOF
-(cd "$WORK" && "$VENV/bin/openapi-python-client" generate --path openapi.json \
+(cd "$WORK" && "$(dirname "$PY")/openapi-python-client" generate --path openapi.json \
   --config generator.yaml --meta none --output-path vp_client --fail-on-warning) ||
   fail "openapi-python-client could not generate a client without warnings"
 ls "$WORK/vp_client/api" | tr '\n' ' '

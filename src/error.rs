@@ -331,8 +331,25 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
             Error::NotFound => AppError::NotFound("resource"),
-            // The connection died under the query: the database is down or restarting.
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => AppError::Unavailable,
+            // The connection died under the query (or could not even send it): the database is
+            // down or restarting. A rollback that then failed leaves the transaction manager
+            // broken, which also takes the connection out of the pool (`has_broken`); the
+            // request is answered like any other that found no database.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | Error::BrokenTransactionManager => {
+                tracing::warn!(error = %e, "the database connection was lost");
+                AppError::Unavailable
+            }
+            Error::RollbackErrorOnCommit {
+                commit_error,
+                rollback_error,
+            } if lost(commit_error) || lost(rollback_error) => {
+                tracing::warn!(error = %e, "the database connection was lost at commit");
+                AppError::Unavailable
+            }
             // Waited too long for a lock: overload sheds (503) rather than queueing.
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if is_timeout(info.message()) =>
@@ -343,6 +360,18 @@ impl From<diesel::result::Error> for AppError {
             _ => AppError::Database(e),
         }
     }
+}
+
+/// Whether a diesel error says the connection is gone.
+fn lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | Error::BrokenTransactionManager
+    )
 }
 
 /// Whether a database message is a wait that ran out: PostgreSQL's `lock_timeout` and

@@ -261,6 +261,10 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             "距 starts_at 不能超过 7 天",
         ),
         Rule::AfterFrom => fixed("must be after from", "须晚于 from"),
+        Rule::NotATime => fixed(
+            "must be an RFC 3339 time such as 2026-11-27T08:30:00Z",
+            "须为 RFC 3339 格式的时间，如 2026-11-27T08:30:00Z",
+        ),
         Rule::TimeOutOfRange => fixed(
             "must be a time in the years 2000 to 2099",
             "须为 2000 年至 2099 年之间的时间",

@@ -22,7 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{Hasher, TokenKeys};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
-use crate::db::{idempotency, Backend, Db};
+use crate::db::{idempotency, rate_limits, Backend, Db};
 use crate::error::{AppError, PROBLEM_JSON};
 use crate::monitoring::RequestSpan;
 use crate::ratelimit::Limiter;
@@ -58,16 +58,21 @@ pub struct Limiters {
 }
 
 impl Limiters {
-    fn new(limits: &Limits) -> Limiters {
+    /// Counted in the database on PostgreSQL (shared by every instance), in memory on SQLite.
+    fn new(limits: &Limits, db: &Db, clock: &Clock) -> Limiters {
+        let limiter = |scope, limit| Limiter::new(scope, limit, db, clock);
         Limiters {
-            login_failures: Limiter::new(limits.login_failures_per_phone),
-            password_failures: Limiter::new(limits.login_failures_per_phone),
-            logins: Limiter::new(limits.logins_per_address),
-            registrations: Limiter::new(limits.registrations_per_address),
-            check_in_codes: Limiter::new(crate::config::Limit {
-                max: 5,
-                window: crate::ratelimit::minutes(10),
-            }),
+            login_failures: limiter("login_failures", limits.login_failures_per_phone),
+            password_failures: limiter("password_failures", limits.login_failures_per_phone),
+            logins: limiter("logins", limits.logins_per_address),
+            registrations: limiter("registrations", limits.registrations_per_address),
+            check_in_codes: limiter(
+                "check_in_codes",
+                crate::config::Limit {
+                    max: 5,
+                    window: crate::ratelimit::minutes(10),
+                },
+            ),
         }
     }
 }
@@ -95,7 +100,7 @@ impl Application {
             tokens: TokenKeys::new(secret.as_bytes(), config.access_token_ttl),
             hasher: Hasher::per_core(config.database_timeout)
                 .context("cannot start the password-hashing threads")?,
-            limiters: Limiters::new(&config.limits),
+            limiters: Limiters::new(&config.limits, &db, &clock),
             db,
             clock,
             config,
@@ -104,9 +109,9 @@ impl Application {
         crate::monitoring::init();
         let server = run(listener, state.clone())?;
         let purge_state = state.clone();
-        let background = vec![actix_web::rt::spawn(async move {
-            purge_idempotency_keys(purge_state).await
-        })];
+        let background = vec![actix_web::rt::spawn(
+            async move { purge(purge_state).await },
+        )];
         Ok(Application {
             port,
             server,
@@ -270,20 +275,33 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     Ok(server)
 }
 
-/// Deletes expired idempotency answers every 10 minutes, all of them in small batches, off the
-/// request path.
-async fn purge_idempotency_keys(state: web::Data<AppState>) {
+/// Every 10 minutes, off the request path, deletes what has expired, all of it in small batches:
+/// idempotency answers past their retention, and (PostgreSQL) rate-limit keys whose window has
+/// passed.
+async fn purge(state: web::Data<AppState>) {
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         let now = state.clock.now_naive();
         let db = state.db.clone();
-        let result = crate::db::blocking(move || idempotency::purge_expired(&db, now)).await;
-        match result {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "purged expired idempotency keys"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        let purged = crate::db::blocking(move || {
+            logged("idempotency keys", idempotency::purge_expired(&db, now));
+            logged("rate-limit keys", rate_limits::purge_expired(&db, now));
+            Ok(())
+        })
+        .await;
+        if let Err(e) = purged {
+            tracing::warn!(error = %e, "the purge did not run");
         }
+    }
+}
+
+/// Logs what one purge deleted, or why it failed.
+fn logged(what: &str, purged: Result<usize, AppError>) {
+    match purged {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "purged expired {what}"),
+        Err(e) => tracing::warn!(error = %e, "purging {what} failed"),
     }
 }
 

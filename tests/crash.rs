@@ -101,23 +101,7 @@ fn field(body: &str, name: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_service_mid_load_loses_no_acknowledged_write_and_breaks_no_rule() {
     let target = Target::new();
-    let made = target
-        .command()
-        .args([
-            "create-admin",
-            "--phone",
-            ADMIN_PHONE,
-            "--name",
-            "Crash Admin",
-        ])
-        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .output()
-        .expect("create-admin runs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    served::create_admin(target.command(), ADMIN_PHONE, "Crash Admin", ADMIN_PASSWORD);
 
     let (mut server, base) = target.start();
     let client = reqwest::Client::new();

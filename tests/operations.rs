@@ -65,15 +65,7 @@ impl Database {
 
     /// Starts `serve` and answers the child and its base URL once it listens.
     fn serve(&self) -> (Child, String) {
-        let mut child = self
-            .command(&self.url)
-            .arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the service starts");
-        let base = served::listening_address(&mut child);
-        (child, base)
+        served::serve(self.command(&self.url))
     }
 }
 

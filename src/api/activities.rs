@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::extract::{json, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
-use crate::db::activities::{self, ActivityRow, Editable, Manager};
+use crate::db::activities::{self, ActivityRow, Editable, Manager, Sent};
 use crate::db::DbConnection;
 use crate::domain::activities as rules;
 use crate::domain::ids::{ActivityId, VolunteerId};
@@ -81,8 +81,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `PATCH /activities/{id}`: any field of `ActivityInput` but the points rule (ignored).
-#[derive(Deserialize, ToSchema)]
+/// `PATCH /activities/{id}`: any field of `ActivityInput` but the points rule (ignored). Only the
+/// fields sent are written.
+#[derive(Deserialize, ToSchema, Clone)]
 pub struct ActivityPatch {
     #[schema(min_length = 1, max_length = 100)]
     pub title: Option<String>,
@@ -245,6 +246,22 @@ fn new_activity(body: ActivityInput) -> Result<(Editable, rules::PointsRule), Ap
     Ok((fields, rule))
 }
 
+impl ActivityPatch {
+    /// Which fields came in the body.
+    fn sent(&self) -> Sent {
+        Sent {
+            title: self.title.is_some(),
+            description: self.description.is_some(),
+            location: self.location.is_some(),
+            team_id: self.team_id.is_some(),
+            starts_at: self.starts_at.is_some(),
+            ends_at: self.ends_at.is_some(),
+            capacity: self.capacity.is_some(),
+            geofence: self.geofence.is_some(),
+        }
+    }
+}
+
 fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
     let mut errs = FieldErrors::default();
     if let Some(t) = p.title {
@@ -333,7 +350,8 @@ pub async fn update(
         .db
         .write(move |conn| {
             let who = Manager::acting(conn, &caller_id, staff)?;
-            let row = activities::edit(conn, &who, &id?, |fields| patched(fields, patch))?;
+            let (id, sent) = (id?, patch.sent());
+            let row = activities::edit(conn, &who, &id, sent, |f| patched(f, patch.clone()))?;
             activity_for(conn, row, &caller_id)
         })
         .await?;
@@ -344,9 +362,11 @@ pub async fn update(
 #[derive(Deserialize, IntoParams)]
 pub struct ActivityQuery {
     /// Start of the window (default: now).
-    pub from: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub from: Option<String>,
     /// End of the window (exclusive; default: open).
-    pub to: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub to: Option<String>,
     /// Only this team's activities.
     #[param(format = Uuid)]
     pub team_id: Option<String>,
@@ -365,8 +385,10 @@ pub async fn list(
     let (limit, cursor) = page.parse()?;
     let q = query.into_inner();
     let mut errs = FieldErrors::default();
-    let from = errs.check_opt("from", q.from, time::accepted).flatten();
-    let to = errs.check_opt("to", q.to, time::accepted).flatten();
+    let from = errs
+        .check_opt("from", q.from.as_deref(), time::parse)
+        .flatten();
+    let to = errs.check_opt("to", q.to.as_deref(), time::parse).flatten();
     errs.finish()?;
     let from = from.unwrap_or_else(|| state.clock.now_naive());
     if to.is_some_and(|to| to <= from) {

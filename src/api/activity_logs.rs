@@ -413,7 +413,7 @@ pub struct BulkApproveInput {
 /// A log that a bulk approval did not approve, and why.
 #[derive(Serialize, ToSchema)]
 pub struct BulkFailure {
-    #[schema(format = Uuid)]
+    /// The id as it was sent (one that is not a UUID is `not-found`, like an unknown one).
     pub id: String,
     /// The problem code a single approval would have answered.
     pub code: String,

@@ -98,7 +98,7 @@ pub async fn register(
     cmd: Command<RegisterRequest>,
 ) -> Result<HttpResponse, AppError> {
     let client = client_address(&req, &state.config.trusted_proxies);
-    state.limiters.registrations.hit(&client)?;
+    state.limiters.registrations.hit(&client).await?;
     let body = cmd.body;
     let mut errs = FieldErrors::default();
     let phone = errs.check("phone", Phone::parse(&body.phone));
@@ -142,13 +142,13 @@ pub async fn login(
     cmd: Command<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let client = client_address(&req, &state.config.trusted_proxies);
-    state.limiters.logins.hit(&client)?;
+    state.limiters.logins.hit(&client).await?;
     // No account has a phone that does not parse: refused without a hash, and never a key of
     // the per-phone limiter (which keeps one key per phone, however long the string sent).
     let phone = Phone::parse(&cmd.body.phone).map_err(|_| AppError::InvalidCredentials)?;
     // The attempt is counted before the password is checked, so concurrent guesses cannot all
     // slip past the limit; a success clears the count.
-    state.limiters.login_failures.hit(phone.as_str())?;
+    state.limiters.login_failures.hit(phone.as_str()).await?;
     let lookup = phone.as_str().to_owned();
     let user = state
         .db
@@ -160,7 +160,7 @@ pub async fn login(
         (true, Some(user)) => user,
         _ => return Err(AppError::InvalidCredentials),
     };
-    state.limiters.login_failures.reset(phone.as_str());
+    state.limiters.login_failures.reset(phone.as_str()).await;
     let now = state.clock.now_naive();
     let st = state.clone();
     let auth = state

@@ -143,7 +143,7 @@ pub async fn check_in(
     // After 5 wrong codes in 10 minutes, no more guesses (429). The attempt is reserved before
     // the code is checked (so concurrent guesses cannot all slip through) and released unless
     // the code was wrong.
-    state.limiters.check_in_codes.hit(&attempts_key)?;
+    state.limiters.check_in_codes.hit(&attempts_key).await?;
     let wrong_code = Arc::new(AtomicBool::new(false));
     let wrong = wrong_code.clone();
     // Refused inside the command, so a keyed refusal is kept and replayed like any answer.
@@ -162,7 +162,7 @@ pub async fn check_in(
     )
     .await;
     if !wrong_code.load(Ordering::SeqCst) {
-        state.limiters.check_in_codes.release(&attempts_key);
+        state.limiters.check_in_codes.release(&attempts_key).await;
     }
     answer
 }

@@ -151,9 +151,11 @@ fn range_file(state: &AppState, name: &str, from: NaiveDateTime, to: NaiveDateTi
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LogExportQuery {
     /// Start of the range (default: the start of this month in `COMMUNITY_TZ`).
-    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    pub from: Option<String>,
     /// End of the range, exclusive (default: the start of next month).
-    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    pub to: Option<String>,
     /// Only this team's activities (required for a leader: their team).
     pub team_id: Option<String>,
     /// Only logs in this status.
@@ -182,7 +184,8 @@ const LOG_COLUMNS: &[&str] = &[
     params(LogExportQuery),
     responses((status = 200, description = "Activity logs created in the range, oldest first",
         content_type = "text/csv", body = String),
-        (status = 403, description = "forbidden")))]
+        (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found")))]
 #[get("/exports/activity-logs.csv")]
 pub async fn activity_logs(
     state: web::Data<AppState>,
@@ -321,9 +324,11 @@ const LEDGER_COLUMNS: &[&str] = &[
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LedgerExportQuery {
     /// Start of the range (default: the start of this month in `COMMUNITY_TZ`).
-    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    pub from: Option<String>,
     /// End of the range, exclusive (default: the start of next month).
-    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    pub to: Option<String>,
 }
 
 #[utoipa::path(operation_id = "export_ledger", tag = "reports", params(LedgerExportQuery),

@@ -241,9 +241,10 @@ pub fn respond(answer: Answer) -> HttpResponse {
 /// `?limit=&cursor=` of every list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageParams {
-    /// Page size, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
+    /// Page size, 1–100 (default 20). Read as text, so that a number out of range, however
+    /// long, is 422 naming `limit` (and not a 400 for overflowing an integer).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -251,7 +252,7 @@ pub struct PageParams {
 impl PageParams {
     /// The checked limit (422 outside 1–100) and the decoded cursor (400 if not one of ours).
     pub fn parse(&self) -> Result<(i64, Option<Cursor>), AppError> {
-        let limit = page::limit(self.limit).map_err(|m| AppError::invalid("limit", m))?;
+        let limit = limit_or(self.limit.as_deref(), page::DEFAULT_LIMIT)?;
         let cursor = match &self.cursor {
             None => None,
             Some(raw) => Some(
@@ -261,6 +262,15 @@ impl PageParams {
         };
         Ok((limit, cursor))
     }
+}
+
+/// A `?limit=` of 1–100 with this default: 422 naming `limit` for a whole number out of range
+/// (however many digits), 400 for one that is not a whole number at all.
+pub fn limit_or(raw: Option<&str>, default: i64) -> Result<i64, AppError> {
+    page::limit_or(raw, default).map_err(|bad| match bad {
+        page::BadLimit::Out(rule) => AppError::invalid("limit", rule),
+        page::BadLimit::NotANumber => AppError::BadRequest("limit must be a whole number".into()),
+    })
 }
 
 /// The client's address, what per-address limits count. It is the TCP peer, unless the peer is one

@@ -11,7 +11,7 @@ use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi};
@@ -49,6 +49,7 @@ const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// Adds to each collected operation the answers and parameters every operation of its kind has.
 pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let optional = bodies_without_required_fields(&doc);
     for (path, item) in doc.paths.paths.iter_mut() {
         let post = item.post.as_mut().map(|op| (true, op));
         let others = [
@@ -62,9 +63,40 @@ pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         for (is_post, op) in post.into_iter().chain(others) {
             let idempotent = is_post && !path.starts_with("/api/v1/auth/");
             complete_operation(op, path, idempotent);
+            body_required_as_read(op, &optional);
         }
     }
     doc
+}
+
+/// The `$ref`s of the component schemas that have no required field.
+fn bodies_without_required_fields(doc: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let Some(components) = &doc.components else {
+        return Vec::new();
+    };
+    components
+        .schemas
+        .iter()
+        .filter(
+            |(_, schema)| matches!(schema, RefOr::T(Schema::Object(o)) if o.required.is_empty()),
+        )
+        .map(|(name, _)| format!("#/components/schemas/{name}"))
+        .collect()
+}
+
+/// A missing JSON body is read as `{}` (`extract::Command`): where every field is optional that
+/// is a valid request, so the document says the body is not required; where a field is required,
+/// `{}` is 400 `bad-request` (a required field missing), so the body is required.
+fn body_required_as_read(op: &mut Operation, optional: &[String]) {
+    let Some(body) = op.request_body.as_mut() else {
+        return;
+    };
+    let all_optional = body.content.get("application/json").is_some_and(
+        |c| matches!(&c.schema, Some(RefOr::Ref(r)) if optional.contains(&r.ref_location)),
+    );
+    if all_optional {
+        body.required = Some(Required::False);
+    }
 }
 
 fn complete_operation(op: &mut Operation, path: &str, idempotent: bool) {

@@ -127,9 +127,11 @@ pub struct SettlementReward {
 #[derive(Deserialize, IntoParams)]
 pub struct SettlementQuery {
     /// Start, inclusive (default: the start of the current month in `COMMUNITY_TZ`).
-    pub from: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub from: Option<String>,
     /// End, exclusive (default: the start of the next month in `COMMUNITY_TZ`).
-    pub to: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub to: Option<String>,
 }
 
 /// The partners `user` clerks for, as `Me.partners` shows them.
@@ -379,8 +381,9 @@ pub async fn settlement(
     let (month_start, month_end) =
         rules::month_containing(state.clock.now(), state.config.community_tz);
     let mut errs = FieldErrors::default();
-    let from = errs.check_opt("from", query.from, |t| time::accepted(t).map(|_| t));
-    let to = errs.check_opt("to", query.to, |t| time::accepted(t).map(|_| t));
+    let at = |raw: &str| time::parse(raw).map(|t| t.and_utc());
+    let from = errs.check_opt("from", query.from.as_deref(), at);
+    let to = errs.check_opt("to", query.to.as_deref(), at);
     errs.finish()?;
     let from = from.flatten().unwrap_or(month_start);
     let to = to.flatten().unwrap_or(month_end);

@@ -151,6 +151,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
     responses(
         (status = 204),
         (status = 401, description = "invalid-credentials"),
+        (status = 429, description = "rate-limited"),
     ))]
 #[put("/me/password")]
 pub async fn change_password(
@@ -160,7 +161,7 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let id = caller.id.clone();
     // Like login: each check is counted before it runs, and a right password clears the count.
-    state.limiters.password_failures.hit(id.as_str())?;
+    state.limiters.password_failures.hit(id.as_str()).await?;
     let lookup = id.clone();
     let user = state
         .db
@@ -175,7 +176,7 @@ pub async fn change_password(
     {
         return Err(AppError::InvalidCredentials);
     }
-    state.limiters.password_failures.reset(id.as_str());
+    state.limiters.password_failures.reset(id.as_str()).await;
     let new = Password::parse(&cmd.body.new_password)
         .map_err(|m| AppError::invalid("new_password", m))?;
     let hash = hash(&state, new).await?;
@@ -335,17 +336,17 @@ pub async fn reset_password(
         .read(move |conn| users::find(conn, &lookup))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
-    if target.role().is_staff() && staff.0.role != Role::Admin {
-        return Err(AppError::Forbidden(
-            "only an admin resets a staff or admin password",
-        ));
+    let admin = staff.0.role == Role::Admin;
+    // Refused before the costly hash; the write checks the role again.
+    if target.role().is_staff() && !admin {
+        return Err(users::staff_reset_refused());
     }
     let hash = hash(&state, password).await?;
     let now = state.clock.now_naive();
     state
         .db
         .write(move |conn| {
-            users::set_password(conn, &id, &hash)?;
+            users::reset_password(conn, &id, &hash, admin)?;
             tokens::revoke_user(conn, &id, None, now)
         })
         .await?;

@@ -30,9 +30,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RangeQuery {
     /// Start of the range (default: the start of this month in `COMMUNITY_TZ`).
-    pub from: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub from: Option<String>,
     /// End of the range, exclusive (default: the start of next month).
-    pub to: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub to: Option<String>,
     /// Only this team's activities.
     pub team_id: Option<String>,
 }
@@ -43,10 +45,13 @@ impl RangeQuery {
     pub fn range(&self, state: &AppState) -> Result<(NaiveDateTime, NaiveDateTime), AppError> {
         let (month_start, month_end) = month_of(state.config.community_tz, state.clock.now_naive());
         let mut errs = FieldErrors::default();
-        let from = errs.check_opt("from", self.from, time::accepted).flatten();
-        let to = errs.check_opt("to", self.to, time::accepted).flatten();
+        let from = errs.check_opt("from", self.from.as_deref(), time::parse);
+        let to = errs.check_opt("to", self.to.as_deref(), time::parse);
         errs.finish()?;
-        let (from, to) = (from.unwrap_or(month_start), to.unwrap_or(month_end));
+        let (from, to) = (
+            from.flatten().unwrap_or(month_start),
+            to.flatten().unwrap_or(month_end),
+        );
         if to <= from {
             return Err(AppError::invalid("to", Rule::AfterFrom));
         }
@@ -106,7 +111,8 @@ pub struct Summary {
 }
 
 #[utoipa::path(operation_id = "report_summary", tag = "reports", params(RangeQuery),
-    responses((status = 200, body = Summary), (status = 403, description = "forbidden")))]
+    responses((status = 200, body = Summary), (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found")))]
 #[get("/reports/summary")]
 pub async fn summary(
     state: web::Data<AppState>,
@@ -153,13 +159,16 @@ pub async fn summary(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LeaderboardQuery {
     /// Start of the range (default: the start of this month in `COMMUNITY_TZ`).
-    pub from: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub from: Option<String>,
     /// End of the range, exclusive (default: the start of next month).
-    pub to: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub to: Option<String>,
     /// Only service in this team's activities.
     pub team_id: Option<String>,
-    /// 1–100, default 10.
-    pub limit: Option<i64>,
+    /// 1–100, default 10 (read as text: a number out of range, however long, is 422).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
 }
 
 /// One place on the leaderboard.
@@ -182,7 +191,7 @@ pub struct Leaderboard {
 }
 
 #[utoipa::path(operation_id = "report_leaderboard", tag = "reports", params(LeaderboardQuery),
-    responses((status = 200, body = Leaderboard)))]
+    responses((status = 200, body = Leaderboard), (status = 404, description = "not-found")))]
 #[get("/reports/leaderboard")]
 pub async fn leaderboard(
     state: web::Data<AppState>,
@@ -190,13 +199,7 @@ pub async fn leaderboard(
     query: web::Query<LeaderboardQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(10);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::invalid(
-            "limit",
-            Rule::Between { min: 1, max: 100 },
-        ));
-    }
+    let limit = super::extract::limit_or(q.limit.as_deref(), 10)?;
     let (from, to) = RangeQuery {
         from: q.from,
         to: q.to,

@@ -160,7 +160,8 @@ pub(crate) fn clearable(
 }
 
 #[utoipa::path(operation_id = "create_reward", tag = "rewards", request_body = RewardInput,
-    responses((status = 201, body = Reward), (status = 403, description = "forbidden")))]
+    responses((status = 201, body = Reward), (status = 403, description = "forbidden"),
+        (status = 404, description = "not-found")))]
 #[post("/rewards")]
 pub async fn create(
     state: web::Data<AppState>,

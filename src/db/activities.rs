@@ -227,43 +227,139 @@ pub fn create(
     find(conn, &id)?.ok_or(AppError::NotFound("activity"))
 }
 
+/// Which fields a PATCH sent: only these are written (a field left out keeps whatever is stored
+/// when the edit commits, even if another edit changed it meanwhile).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sent {
+    pub title: bool,
+    pub description: bool,
+    pub location: bool,
+    pub team_id: bool,
+    pub starts_at: bool,
+    pub ends_at: bool,
+    pub capacity: bool,
+    pub geofence: bool,
+}
+
+impl Sent {
+    fn any(&self) -> bool {
+        self.title
+            || self.description
+            || self.location
+            || self.team_id
+            || self.starts_at
+            || self.ends_at
+            || self.capacity
+            || self.geofence
+    }
+}
+
+/// The columns an edit writes: `None` leaves a column alone, `Some(None)` stores NULL.
+#[derive(AsChangeset)]
+#[diesel(table_name = activities)]
+struct Written<'a> {
+    title: Option<&'a str>,
+    description: Option<Option<&'a str>>,
+    location: Option<Option<&'a str>>,
+    team_id: Option<Option<&'a str>>,
+    starts_at: Option<NaiveDateTime>,
+    ends_at: Option<NaiveDateTime>,
+    capacity: Option<Option<i64>>,
+    geofence_lat: Option<Option<f64>>,
+    geofence_lng: Option<Option<f64>>,
+    geofence_radius_m: Option<Option<i64>>,
+}
+
+impl<'a> Written<'a> {
+    /// The sent fields of `f`.
+    fn of(f: &'a Editable, sent: Sent) -> Written<'a> {
+        let fence =
+            |pick: fn((f64, f64, i64)) -> f64| sent.geofence.then_some(f.geofence.map(pick));
+        Written {
+            title: sent.title.then_some(f.title.as_str()),
+            description: sent.description.then_some(f.description.as_deref()),
+            location: sent.location.then_some(f.location.as_deref()),
+            team_id: sent.team_id.then_some(f.team_id.as_deref()),
+            starts_at: sent.starts_at.then_some(f.starts_at),
+            ends_at: sent.ends_at.then_some(f.ends_at),
+            capacity: sent.capacity.then_some(f.capacity),
+            geofence_lat: fence(|g| g.0),
+            geofence_lng: fence(|g| g.1),
+            geofence_radius_m: sent.geofence.then_some(f.geofence.map(|g| g.2)),
+        }
+    }
+}
+
+/// How many times an edit reads an activity that changed under it again before it gives up
+/// (503 `unavailable`: only a storm of concurrent edits of one activity gets there).
+const EDIT_ATTEMPTS: usize = 5;
+
 /// Edits an activity: 404 if unknown, 403 unless `who` manages it, then `patch` makes the new
 /// fields from the current ones (its refusal, such as a 422, stops the edit); moving it to
 /// another team needs the right to publish for that team too (403), which must exist (404).
+///
+/// Only the `sent` fields are written, in one conditional UPDATE that holds only while the
+/// activity is still in the team the permission was granted on and still has the start or end
+/// the time rules were checked against. If another edit got there first (0 rows), the activity
+/// is read again and everything is decided afresh: two concurrent edits of different fields both
+/// stay, and a leader's edit racing a move out of their team is refused, never writing the old
+/// team back.
 pub fn edit(
     conn: &mut DbConnection,
     who: &Manager,
     id: &ActivityId,
-    patch: impl FnOnce(Editable) -> Result<Editable, AppError>,
+    sent: Sent,
+    patch: impl Fn(Editable) -> Result<Editable, AppError>,
 ) -> Result<ActivityRow, AppError> {
-    let row = get(conn, id)?;
-    who.require(row.team_id.as_deref())?;
-    let mut fields = patch(Editable::of(&row))?;
-    if fields.team_id != row.team_id {
-        who.require(fields.team_id.as_deref())?;
-        fields.team_id = require_team(conn, fields.team_id.as_deref())?;
+    for _ in 0..EDIT_ATTEMPTS {
+        let row = get(conn, id)?;
+        who.require(row.team_id.as_deref())?;
+        let mut fields = patch(Editable::of(&row))?;
+        if fields.team_id != row.team_id {
+            who.require(fields.team_id.as_deref())?;
+            fields.team_id = require_team(conn, fields.team_id.as_deref())?;
+        }
+        if !sent.any() || write_sent(conn, &row, &fields, sent)? {
+            return get(conn, &row.id);
+        }
     }
-    update(conn, &row.id, &fields)?;
-    get(conn, &row.id)
+    tracing::warn!(activity = %id, "an activity kept changing under an edit");
+    Err(AppError::Unavailable)
 }
 
-/// Replaces the editable fields.
-fn update(conn: &mut DbConnection, id: &ActivityId, fields: &Editable) -> Result<(), AppError> {
-    diesel::update(activities::table.find(id))
-        .set((
-            activities::title.eq(&fields.title),
-            activities::description.eq(&fields.description),
-            activities::location.eq(&fields.location),
-            activities::team_id.eq(&fields.team_id),
-            activities::starts_at.eq(fields.starts_at),
-            activities::ends_at.eq(fields.ends_at),
-            activities::capacity.eq(fields.capacity),
-            activities::geofence_lat.eq(fields.geofence.map(|g| g.0)),
-            activities::geofence_lng.eq(fields.geofence.map(|g| g.1)),
-            activities::geofence_radius_m.eq(fields.geofence.map(|g| g.2)),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Writes the `sent` fields if the activity still is as `read` in what the edit was decided on;
+/// whether it was.
+fn write_sent(
+    conn: &mut DbConnection,
+    read: &ActivityRow,
+    fields: &Editable,
+    sent: Sent,
+) -> Result<bool, AppError> {
+    use diesel::dsl::not;
+    use diesel::sql_types::Bool;
+    // `team_id IS NOT DISTINCT FROM $1`, portably.
+    let same_team = activities::team_id
+        .eq(read.team_id.clone())
+        .or(activities::team_id
+            .is_null()
+            .and(read.team_id.is_none().into_sql::<Bool>()));
+    // A time sent alone was checked against the other, stored one.
+    let start_kept = activities::starts_at
+        .eq(read.starts_at)
+        .or(not((sent.ends_at && !sent.starts_at).into_sql::<Bool>()));
+    let end_kept = activities::ends_at
+        .eq(read.ends_at)
+        .or(not((sent.starts_at && !sent.ends_at).into_sql::<Bool>()));
+    let n = diesel::update(
+        activities::table
+            .find(&read.id)
+            .filter(same_team)
+            .filter(start_kept)
+            .filter(end_kept),
+    )
+    .set(Written::of(fields, sent))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// The activity with this id.
@@ -331,7 +427,8 @@ pub fn enrolled_in(
 
 /// Enrols `user`: 409 `already-enrolled`, `activity-full`, `activity-ended` or
 /// `activity-cancelled`. The place is taken by one conditional UPDATE
-/// (`enrolled_count < capacity`), so concurrent sign-ups never exceed the capacity.
+/// (`status = 'scheduled' AND enrolled_count < capacity`), so concurrent sign-ups never exceed
+/// the capacity and none lands on an activity cancelled after it was read.
 pub fn enroll(
     conn: &mut DbConnection,
     activity_id: &ActivityId,
@@ -359,17 +456,45 @@ pub fn enroll(
         other => other?,
     };
     let taken = diesel::update(
-        activities::table.find(activity_id).filter(
-            activities::capacity
-                .is_null()
-                .or(activities::enrolled_count.lt(activities::capacity.assume_not_null())),
-        ),
+        activities::table
+            .find(activity_id)
+            .filter(activities::status.eq(ActivityStatus::Scheduled))
+            .filter(
+                activities::capacity
+                    .is_null()
+                    .or(activities::enrolled_count.lt(activities::capacity.assume_not_null())),
+            ),
     )
     .set(activities::enrolled_count.eq(activities::enrolled_count + 1))
     .execute(conn)?;
     if taken == 0 {
-        // The caller's transaction rolls the enrolment row back with this refusal.
-        return Err(AppError::Conflict(Conflict::ActivityFull));
+        // Full, or cancelled since it was read: the caller's transaction rolls the enrolment
+        // row back with this refusal.
+        let cancelled = get(conn, activity_id)?.is_cancelled();
+        return Err(AppError::Conflict(if cancelled {
+            Conflict::ActivityCancelled
+        } else {
+            Conflict::ActivityFull
+        }));
+    }
+    Ok(())
+}
+
+/// Keeps the activity scheduled until the caller's transaction ends, or 409
+/// `activity-cancelled`: a conditional UPDATE that changes nothing but, on PostgreSQL, takes the
+/// row lock a cancel needs. A cancel committed first makes it 0 rows; one that comes later waits
+/// for this transaction. What is written for an activity after reading it scheduled (a check-in,
+/// recorded attendance) passes here first.
+pub fn hold_scheduled(conn: &mut DbConnection, id: &ActivityId) -> Result<(), AppError> {
+    let n = diesel::update(
+        activities::table
+            .find(id)
+            .filter(activities::status.eq(ActivityStatus::Scheduled)),
+    )
+    .set(activities::status.eq(ActivityStatus::Scheduled))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
     Ok(())
 }

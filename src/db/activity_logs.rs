@@ -153,9 +153,10 @@ fn already_checked_in() -> AppError {
 }
 
 /// Checks a volunteer in: 404 for an unknown activity, then the rules of
-/// [`decide_check_in`] (cancelled, window, code, geofence), then opens the log; 409
-/// `already-checked-in` if the volunteer has a log there (the UNIQUE index decides, so
-/// concurrent check-ins give one log).
+/// [`decide_check_in`] (cancelled, window, code, geofence), then opens the log while the
+/// activity is held scheduled (a cancel racing it is 409 `activity-cancelled`, never a log on a
+/// cancelled activity); 409 `already-checked-in` if the volunteer has a log there (the UNIQUE
+/// index decides, so concurrent check-ins give one log).
 pub fn check_in(
     conn: &mut DbConnection,
     activity_id: &ActivityId,
@@ -175,6 +176,7 @@ pub fn check_in(
         at: at.map(|(lat, lng, _)| (lat, lng)),
         now,
     })?;
+    super::activities::hold_scheduled(conn, &activity.id)?;
     let id = LogId::random();
     let inserted = diesel::insert_into(logs::table)
         .values((
@@ -262,7 +264,8 @@ pub struct Record<'a> {
 
 /// Records attendance on a volunteer's behalf, already submitted. In order: 404 for an unknown
 /// activity, 403 unless `who` manages it, 404 for an unknown volunteer, 422 for the minutes
-/// and note, 409 `activity-cancelled`, 409 `already-checked-in` if they have a log there.
+/// and note, 409 `activity-cancelled` (also for a cancel that commits while this runs: the
+/// activity is held scheduled), 409 `already-checked-in` if they have a log there.
 pub fn record(
     conn: &mut DbConnection,
     who: &Manager,
@@ -283,6 +286,7 @@ pub fn record(
     if activity.is_cancelled() {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
+    super::activities::hold_scheduled(conn, &activity.id)?;
     let id = LogId::random();
     let inserted = diesel::insert_into(logs::table)
         .values((

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod import;
 pub mod ledger;
 pub mod partners;
+pub mod rate_limits;
 pub mod redemptions;
 pub mod reports;
 pub mod rewards;
@@ -282,6 +283,17 @@ impl Db {
         blocking(move || db.read_blocking(f)).await
     }
 
+    /// Runs `f` on a pooled connection on the blocking pool, outside any transaction and the
+    /// write lock: for one statement that commits by itself (a rate-limit hit on PostgreSQL is one
+    /// upsert, with no BEGIN and COMMIT around it).
+    pub async fn autocommit<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.read(f).await
+    }
+
     /// Runs `f` in one write transaction on the blocking pool (see [`Db::write_blocking`]).
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -365,7 +377,14 @@ fn transaction<T>(
         Err(e) => {
             ledger::posted::discard_from(0);
             if let Err(rollback) = DbConnection::rollback_transaction(conn) {
-                tracing::error!(error = %rollback, "rollback failed");
+                // The connection is gone (the database ended the transaction with it), and the
+                // broken transaction manager takes it out of the pool. A fault inside was that
+                // same loss, whatever words it came in: the database is unavailable, not the
+                // service broken.
+                tracing::warn!(error = %rollback, cause = %e, "rollback failed");
+                if e.is_fault() {
+                    return Err(AppError::Unavailable);
+                }
             }
             Err(e)
         }

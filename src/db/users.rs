@@ -139,6 +139,38 @@ pub fn set_role(
     find(conn, id)
 }
 
+/// A desk reset: replaces the password hash of a volunteer, or of anyone when `admin` (API.md:
+/// staff reset volunteers' passwords only). The role is checked by the UPDATE itself, so a
+/// promotion committed after the caller looked is 403, never a staff password reset by staff;
+/// 404 if there is no such person.
+pub fn reset_password(
+    conn: &mut DbConnection,
+    id: &VolunteerId,
+    hash: &str,
+    admin: bool,
+) -> Result<(), AppError> {
+    use diesel::sql_types::Bool;
+    let n = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::role.eq(Role::Volunteer).or(admin.into_sql::<Bool>())),
+    )
+    .set(users::password_hash.eq(hash))
+    .execute(conn)?;
+    if n > 0 {
+        return Ok(());
+    }
+    match find(conn, id)? {
+        None => Err(AppError::NotFound("volunteer")),
+        Some(_) => Err(staff_reset_refused()),
+    }
+}
+
+/// 403: staff resetting a staff or admin password.
+pub fn staff_reset_refused() -> AppError {
+    AppError::Forbidden("only an admin resets a staff or admin password")
+}
+
 /// Replaces a password hash.
 pub fn set_password(conn: &mut DbConnection, id: &VolunteerId, hash: &str) -> Result<(), AppError> {
     diesel::update(users::table.find(id))

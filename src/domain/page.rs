@@ -12,12 +12,32 @@ pub const DEFAULT_LIMIT: i64 = 20;
 /// The largest page size.
 pub const MAX_LIMIT: i64 = 100;
 
+/// Why a `?limit=` was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadLimit {
+    /// Not a whole number at all (`ten`): a value of the wrong type.
+    NotANumber,
+    /// A whole number outside 1–100, however many digits it has (`100000000000000000000`).
+    Out(Rule),
+}
+
 /// Checks `?limit=` (1–100, default 20).
-pub fn limit(raw: Option<i64>) -> Result<i64, Rule> {
-    match raw {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) => super::text::in_range(n, 1, MAX_LIMIT),
+pub fn limit(raw: Option<&str>) -> Result<i64, BadLimit> {
+    limit_or(raw, DEFAULT_LIMIT)
+}
+
+/// Checks a `?limit=` of 1–100 with this default.
+pub fn limit_or(raw: Option<&str>, default: i64) -> Result<i64, BadLimit> {
+    let Some(text) = raw else {
+        return Ok(default);
+    };
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadLimit::NotANumber);
     }
+    // Too many digits for an i64 is out of range like 101 is.
+    let n = text.parse::<i64>().unwrap_or(i64::MAX);
+    super::text::in_range(n, 1, MAX_LIMIT).map_err(BadLimit::Out)
 }
 
 /// A position in an ordered list: the sort key of the last item shown and its id, which breaks
@@ -100,9 +120,18 @@ mod tests {
     #[test]
     fn limits_default_to_20_and_stay_within_1_to_100() {
         assert_eq!(limit(None), Ok(20));
-        assert_eq!(limit(Some(100)), Ok(100));
-        assert!(limit(Some(0)).is_err());
-        assert!(limit(Some(101)).is_err());
+        assert_eq!(limit(Some("100")), Ok(100));
+        assert!(limit(Some("0")).is_err());
+        assert!(limit(Some("101")).is_err());
+        assert!(matches!(
+            limit(Some("100000000000000000000")),
+            Err(BadLimit::Out(_))
+        ));
+        assert!(matches!(
+            limit(Some("-100000000000000000000")),
+            Err(BadLimit::Out(_))
+        ));
+        assert_eq!(limit(Some("ten")), Err(BadLimit::NotANumber));
     }
 
     #[test]

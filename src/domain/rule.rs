@@ -32,6 +32,8 @@ pub enum Rule {
     AfterFrom,
     /// A time outside years 2000–2099.
     TimeOutOfRange,
+    /// A text that is not an RFC 3339 time.
+    NotATime,
     /// A latitude outside -90–90.
     Latitude,
     /// A longitude outside -180–180.

@@ -30,6 +30,13 @@ pub fn accepted(t: DateTime<Utc>) -> Result<NaiveDateTime, Rule> {
     }
 }
 
+/// A time as a client writes it in a query string (RFC 3339), as the UTC the database stores: a
+/// text that is not a time is refused like one outside the window, so either is a 422 naming the
+/// parameter (not the 400 a typed query parameter would make of it).
+pub fn parse(raw: &str) -> Result<NaiveDateTime, Rule> {
+    accepted(raw.parse::<DateTime<Utc>>().map_err(|_| Rule::NotATime)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +61,13 @@ mod tests {
         );
         let ancient = DateTime::<Utc>::MIN_UTC;
         assert_eq!(accepted(ancient), Err(Rule::TimeOutOfRange));
+    }
+
+    #[test]
+    fn a_query_time_that_does_not_parse_is_refused_as_not_a_time() {
+        assert!(parse("2026-11-27T08:30:00Z").is_ok());
+        assert_eq!(parse("yesterday"), Err(Rule::NotATime));
+        assert_eq!(parse("2026-13-01T00:00:00Z"), Err(Rule::NotATime));
+        assert_eq!(parse("1999-12-31T23:59:59Z"), Err(Rule::TimeOutOfRange));
     }
 }

@@ -395,15 +395,6 @@ async fn a_volunteer_is_refused_with_403_before_any_problem_with_their_body_or_q
         .await;
 }
 
-/// How many sessions of this test's database wait on a row lock now (PostgreSQL).
-async fn lock_waiters(app: &TestApp) -> i64 {
-    app.count(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
-         WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    )
-    .await
-}
-
 #[actix_web::test]
 async fn bulk_approval_and_a_concurrent_single_review_of_the_same_volunteer_do_not_deadlock() {
     // SQLite runs one write transaction at a time: row locks interleave on PostgreSQL only.
@@ -439,7 +430,7 @@ async fn bulk_approval_and_a_concurrent_single_review_of_the_same_volunteer_do_n
     let bulk = app.bulk_approve(&approver, &ids);
     let resume = async {
         for _ in 0..500 {
-            if lock_waiters(&app).await > 0 {
+            if app.lock_waiters().await > 0 {
                 break;
             }
             actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;

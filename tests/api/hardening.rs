@@ -29,16 +29,6 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
 
-fn retry_after(res: &reqwest::Response) -> u64 {
-    res.headers()
-        .get(header::RETRY_AFTER)
-        .expect("Retry-After")
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("seconds")
-}
-
 // ---- 1. Password checks ------------------------------------------------------------------
 
 #[actix_web::test]

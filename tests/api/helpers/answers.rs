@@ -87,3 +87,14 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(body["type"], format!("/problems/{code}"));
     body
 }
+
+/// The seconds an answer's `Retry-After` asks the client to wait.
+pub fn retry_after(res: &Response) -> u64 {
+    res.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .expect("Retry-After")
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds")
+}

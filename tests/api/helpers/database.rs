@@ -98,6 +98,12 @@ impl TestApp {
         idempotency::purge_expired(&self.db, now).expect("purge")
     }
 
+    /// One purge round of the rate-limit keys whose window had passed at `now` (PostgreSQL; none on
+    /// SQLite, which counts in memory), as the service runs it; how many went.
+    pub fn purge_rate_limits(&self, now: NaiveDateTime) -> usize {
+        db::rate_limits::purge_expired(&self.db, now).expect("purge")
+    }
+
     /// Stores an answer under each of these keys (by one caller), created at the time given.
     pub fn plant_idempotency_keys(&self, planted: Vec<(String, NaiveDateTime)>) {
         self.db
@@ -142,6 +148,40 @@ impl TestApp {
             }
         };
         self.paused(run(first), run(second))
+    }
+
+    /// A write transaction on its own thread that runs `sql` (ids written into it), holds its
+    /// row locks until `resume`, then commits: another transaction committing in the middle of a
+    /// request's read and its write.
+    pub fn paused_statement(&self, sql: String) -> PausedTransaction {
+        self.paused(
+            move |conn| {
+                diesel::sql_query(sql).execute(conn)?;
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+    }
+
+    /// How many of the service's connections wait for a lock (PostgreSQL).
+    pub async fn lock_waiters(&self) -> i64 {
+        self.count(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .await
+    }
+
+    /// Returns once `n` of the service's connections wait for a lock (PostgreSQL), looking
+    /// every 10 ms; panics after 30 s.
+    pub async fn until_lock_waiters(&self, n: i64) {
+        for _ in 0..3_000 {
+            if self.lock_waiters().await >= n {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{n} requests never came to wait for the held lock");
     }
 
     /// A write transaction on its own thread that holds the write lock until `resume`, then

@@ -35,6 +35,21 @@ impl TestApp {
         self.get("/me", &who.token).await
     }
 
+    /// `PUT /volunteers/{volunteer}/password`: a reset at the desk.
+    pub async fn reset_password(
+        &self,
+        who: &TestUser,
+        volunteer: &str,
+        password: &str,
+    ) -> Response {
+        self.put(
+            &format!("/volunteers/{volunteer}/password"),
+            &who.token,
+            &json!({"password": password}),
+        )
+        .await
+    }
+
     /// `PUT /me/password` from `current` to `new`.
     pub async fn change_my_password(&self, who: &TestUser, current: &str, new: &str) -> Response {
         self.put(

@@ -18,6 +18,7 @@ pub use reqwest::StatusCode;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Response};
@@ -40,7 +41,8 @@ pub struct TestApp {
     db: Db,
     /// Set by `expect_broken_ledger`: the ledger check at the end is skipped.
     broken_ledger_expected: AtomicBool,
-    _database: FreshDatabase,
+    /// Shared by the instances of one database (`spawn_two_instances`): dropped with the last.
+    _database: Arc<FreshDatabase>,
 }
 
 /// Every test ends with the ledger check (L1, L2, L9, L10 of LEDGER.md), whether or not it moved
@@ -75,6 +77,23 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with these environment settings on top of the test defaults.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    let (env, database) = test_environment(vars);
+    start(&env, Arc::new(database))
+}
+
+/// Starts two instances of the service on one database, as a balancer would spread clients over
+/// them; each has its own manual clock, both at the same time.
+pub async fn spawn_two_instances(vars: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let (env, database) = test_environment(vars);
+    let database = Arc::new(database);
+    let first = start(&env, database.clone());
+    let second = start(&env, database);
+    second.clock.set(first.clock.now());
+    (first, second)
+}
+
+/// The test settings and a fresh database for them.
+fn test_environment(vars: &[(&str, &str)]) -> (HashMap<String, String>, FreshDatabase) {
     let mut env: HashMap<String, String> = [
         ("BIND_ADDR", "127.0.0.1:0"),
         (
@@ -94,7 +113,12 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     for (k, v) in vars {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    let config = Config::from_vars(&env).expect("a valid test configuration");
+    (env, database)
+}
+
+/// Builds and runs one instance of the service with `env` on `database`.
+fn start(env: &HashMap<String, String>, database: Arc<FreshDatabase>) -> TestApp {
+    let config = Config::from_vars(env).expect("a valid test configuration");
     let clock = Clock::manual(Utc::now());
     let app = Application::build(config, clock.clone()).expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
