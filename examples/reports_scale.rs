@@ -1,8 +1,10 @@
-//! Reports and exports over 100,000 activity logs: how long the summary takes, how long the
-//! activity-log export takes, and how much the process's peak memory grows while it streams.
+//! The issue-10 figures in one run: an import of 1,300 volunteers (in 16 teams, with opening
+//! balances) as `import-volunteers` runs it, then again (nothing changes); then reports and
+//! exports over 100,000 activity logs: how long the summary takes, how long the activity-log
+//! export takes, and how much the process's peak memory grows while it streams.
 //!
-//! Seeds 1,000 volunteers, 100 activities and one approved log for each pair (bulk INSERTs),
-//! starts the service in-process and reads both over HTTP, chunk by chunk.
+//! Then seeds 1,000 volunteers, 100 activities and one approved log for each pair (bulk
+//! INSERTs), starts the service in-process and reads both over HTTP, chunk by chunk.
 //!
 //! `cargo run --release --example reports_scale [-- VOLUNTEERS]` (SQLite in a temporary folder);
 //! with `DATABASE_URL=postgres://...` in a new PostgreSQL database, dropped afterwards.
@@ -15,10 +17,31 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use volunteer_points::clock::Clock;
 use volunteer_points::config::Config;
 use volunteer_points::db::users::{self, NewUser};
+use volunteer_points::domain::import::parse;
 use volunteer_points::domain::people::{Phone, Role};
+use volunteer_points::messages::Lang;
 use volunteer_points::startup::Application;
 
 const ACTIVITIES: usize = 100;
+
+/// Rows of the import file (the community has 1,300+ volunteers).
+const IMPORTED: usize = 1_300;
+
+/// An import file of `rows` volunteers in 16 teams, each with an opening balance, UTF-8 with a
+/// byte-order mark and CRLF line ends, as a spreadsheet program saves it.
+fn import_file(rows: usize) -> String {
+    let mut file = String::from("\u{feff}phone,name,team,team_role,opening_points\r\n");
+    for i in 0..rows {
+        let role = if i < 16 { "leader" } else { "member" };
+        file.push_str(&format!(
+            "139{:08},志愿者{i},第{}队,{role},{}\r\n",
+            i,
+            i % 16 + 1,
+            i % 500
+        ));
+    }
+    file
+}
 
 /// A line of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
 fn status_kib(field: &str) -> u64 {
@@ -71,8 +94,26 @@ async fn main() -> anyhow::Result<()> {
     let state = app.state.clone();
     let db = state.db.clone();
 
-    // Seed: people through db::users (as the service makes them), activities and logs in bulk.
+    // Import: the file a spreadsheet program saves, read and applied as the CLI does it.
     let now = Utc::now().naive_utc();
+    let file = import_file(IMPORTED);
+    for round in ["first run", "same file again"] {
+        let started = Instant::now();
+        let parsed = parse(file.as_bytes(), Lang::En).map_err(|rule| anyhow::anyhow!("{rule}"))?;
+        let report = volunteer_points::db::import::run(&db, parsed, false, None, now)?;
+        println!(
+            "import of {IMPORTED} rows ({round}): {:.0} ms (created {}, unchanged {}, \
+             teams_created {}, opening_points {}, errors {})",
+            started.elapsed().as_secs_f64() * 1000.0,
+            report.created,
+            report.unchanged,
+            report.teams_created,
+            report.opening_points,
+            report.errors.len()
+        );
+    }
+
+    // Seed: people through db::users (as the service makes them), activities and logs in bulk.
     let stamp = now.format("%Y-%m-%d %H:%M:%S").to_string();
     let started = Instant::now();
     let ids: Vec<String> = db.write_blocking(|conn| {

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`, `verify-ledger`,
-//! `import-volunteers`, `backup`.
+//! `import-volunteers`, `seed-demo`, `backup`.
 
 use std::process::ExitCode;
 
@@ -50,6 +50,11 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Fill an EMPTY database with a living demo community (teams, partners and rewards,
+    /// volunteers with a month of service, activities today and this week, micro-wishes) and
+    /// print one line per sign-in account: `<role> <phone> <password>`. Refuses (exit 1,
+    /// nothing changed) a database that already holds people.
+    SeedDemo,
     /// Copy a live SQLite database, consistently, into FILE (which must not exist yet) while the
     /// service runs and writes. On PostgreSQL it refuses and points to pg_dump.
     Backup {
@@ -71,6 +76,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::CreateAdmin { phone, name } => create_admin(&config, &phone, &name),
         Command::VerifyLedger => verify_ledger(&config),
         Command::ImportVolunteers { file, dry_run } => import_volunteers(&config, &file, dry_run),
+        Command::SeedDemo => seed_demo(&config),
         Command::Backup { file } => backup(&config, &file),
     }
 }
@@ -171,13 +177,49 @@ fn import_volunteers(
     let parsed = crate::domain::import::parse(&bytes, crate::messages::Lang::En)
         .map_err(|rule| anyhow::anyhow!("{}: {rule}", file.display()))?;
     let db = migrated(config)?;
-    let report = crate::db::import::run(&db, parsed, dry_run, Clock::System.now_naive())?;
+    let report = crate::db::import::run(&db, parsed, dry_run, None, Clock::System.now_naive())?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn seed_demo(config: &Config) -> anyhow::Result<ExitCode> {
+    use crate::demo::{demo_password, seed, Account, SignIns};
+    let sign_in = |role: Role, phone: &str| -> anyhow::Result<(Account, String)> {
+        let password = demo_password();
+        let hash = crate::auth::hash_password(&password)?;
+        let phone = phone.to_owned();
+        Ok((
+            Account {
+                role,
+                phone,
+                password,
+            },
+            hash,
+        ))
+    };
+    let sign_ins = SignIns {
+        admin: sign_in(Role::Admin, "13800000001")?,
+        staff: sign_in(Role::Staff, "13800000002")?,
+        volunteer: sign_in(Role::Volunteer, "13800000003")?,
+    };
+    let db = migrated(config)?;
+    let (now, tz) = (Clock::System.now(), config.community_tz);
+    match db.write_blocking(|conn| seed(conn, sign_ins, now, tz))? {
+        None => {
+            eprintln!("the database already holds people: seed-demo fills only an empty one");
+            Ok(ExitCode::FAILURE)
+        }
+        Some(accounts) => {
+            for a in accounts {
+                println!("{} {} {}", a.role.as_str(), a.phone, a.password);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {

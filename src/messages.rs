@@ -306,6 +306,10 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             "must be a CSV file with a header row",
             "须为带标题行的 CSV 文件",
         ),
+        Rule::OpeningAlreadySet(recorded) => lang.pick(
+            format!("this volunteer's opening balance of {recorded} is already recorded"),
+            format!("该志愿者已记录期初积分 {recorded}，不能再次设置"),
+        ),
     }
 }
 

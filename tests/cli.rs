@@ -1,11 +1,19 @@
 //! The command line, run as the real binary against a temporary SQLite database: create-admin,
-//! migrate, verify-ledger, and refusals to start on bad configuration.
+//! migrate, verify-ledger, and refusals to start on bad configuration; and seed-demo on both
+//! databases (PostgreSQL when TEST_DATABASE_URL is set).
+
+#[path = "support/fresh_database.rs"]
+mod fresh_database;
+#[path = "support/served.rs"]
+mod served;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use volunteer_points::db::{users, Db};
+use fresh_database::FreshDatabase;
+use serde_json::{json, Value};
+use volunteer_points::db::{teams, users, Db};
 use volunteer_points::domain::people::Role;
 
 const BIN: &str = env!("CARGO_BIN_EXE_volunteer-points");
@@ -22,6 +30,16 @@ fn cli(database: &Path) -> Command {
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the binary runs")
+}
+
+/// `cmd` started as `serve` on a free port, its stdout piped (to read where it listens).
+fn serving(cmd: &mut Command) -> std::process::Child {
+    cmd.env("BIND_ADDR", "127.0.0.1:0")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -213,13 +231,7 @@ fn serve_prints_where_it_listens_the_docs_and_the_database_and_answers_there() {
     use std::io::{BufRead, BufReader, Read, Write};
     let dir = tempfile::tempdir().expect("a temporary folder");
     let database = dir.path().join("cli.db");
-    let mut child = cli(&database)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
+    let mut child = serving(&mut cli(&database));
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -290,4 +302,132 @@ fn without_database_url_the_database_is_data_volunteer_points_db() {
         .join("data")
         .join("volunteer-points.db")
         .is_file());
+}
+
+/// The binary on the database at `url` (either kind), with a clean environment.
+fn cli_on(url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("DATABASE_URL", url)
+        .env("JWT_SECRET", "cli-secret-cli-secret-cli-secret-0123456789")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The JSON answer of a request that must answer 200.
+async fn ok(req: reqwest::RequestBuilder) -> Value {
+    let res = req.send().await.expect("the request is sent");
+    let status = res.status();
+    let text = res.text().await.expect("a body");
+    assert_eq!(status.as_u16(), 200, "{text}");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+#[tokio::test]
+async fn seed_demo_fills_an_empty_database_with_a_community_one_can_sign_in_to() {
+    let db = FreshDatabase::new("vp_seed");
+    let out = run(cli_on(&db.url).arg("seed-demo"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let accounts: Vec<Vec<&str>> = printed
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let roles: Vec<&str> = accounts.iter().map(|a| a[0]).collect();
+    assert_eq!(roles, ["admin", "staff", "volunteer"], "{printed}");
+    assert!(accounts.iter().all(|a| a.len() == 3 && a[1].len() == 11));
+
+    let out = run(cli_on(&db.url).arg("verify-ledger"));
+    assert!(out.status.success(), "{}", text(&out.stdout));
+
+    // Served, every printed account signs in, and the community is alive.
+    let mut child = serving(&mut cli_on(&db.url));
+    let api = format!("{}/api/v1", served::listening_address(&mut child));
+    let client = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for account in &accounts {
+        let login = json!({"phone": account[1], "password": account[2]});
+        let auth = ok(client.post(format!("{api}/auth/login")).json(&login)).await;
+        assert_eq!(auth["user"]["role"], account[0]);
+        tokens.push(auth["access_token"].as_str().expect("a token").to_owned());
+    }
+    let (admin, staff, volunteer) = (&tokens[0], &tokens[1], &tokens[2]);
+    let get = |path: &str, token: &str| client.get(format!("{api}{path}")).bearer_auth(token);
+
+    let verify = ok(get("/ledger/verify", admin)).await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    let teams = ok(get("/teams?limit=100", volunteer)).await;
+    let names: Vec<&str> = (teams["items"].as_array().expect("teams").iter())
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 16);
+    for team in ["党员义工队", "蒋姐姐助老服务队", "我来说法评理团"] {
+        assert!(names.contains(&team), "{names:?}");
+    }
+    let summary = ok(get("/reports/summary?from=2020-01-01T00:00:00Z", staff)).await;
+    assert!(summary["logs_approved"].as_i64() > Some(100), "{summary}");
+    assert!(
+        summary["volunteers_active"].as_i64() > Some(30),
+        "{summary}"
+    );
+    let wishes = ok(get("/wishes?status=open", volunteer)).await;
+    assert!(!wishes["items"].as_array().expect("wishes").is_empty());
+    let rewards = ok(get("/rewards?limit=100", volunteer)).await;
+    assert!(rewards["items"].as_array().expect("rewards").len() >= 8);
+
+    // Activities this week, and one the volunteer checks in to now.
+    let now = chrono::Utc::now();
+    let from =
+        (now - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let week = ok(get(
+        &format!("/activities?limit=100&from={from}"),
+        volunteer,
+    ))
+    .await;
+    let week = week["items"].as_array().expect("activities");
+    assert!(week.len() >= 5, "{week:?}");
+    let time = |a: &Value, f: &str| {
+        a[f].as_str()
+            .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+    };
+    let open = week
+        .iter()
+        .find(|a| time(a, "starts_at") <= Some(now) && Some(now) < time(a, "ends_at"))
+        .expect("an activity under way now");
+    let id = open["id"].as_str().expect("an id");
+    let code = ok(get(&format!("/activities/{id}/check-in-code"), staff)).await;
+    let res = client
+        .post(format!("{api}/activities/{id}/check-in"))
+        .bearer_auth(volunteer)
+        .json(&json!({"code": code["code"]}))
+        .send()
+        .await
+        .expect("sent");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(res.status().as_u16(), 201, "{:?}", res.text().await);
+}
+
+#[test]
+fn seed_demo_refuses_a_database_that_holds_people_and_changes_nothing() {
+    let db = FreshDatabase::new("vp_seed");
+    let out = run(cli_on(&db.url)
+        .args(["create-admin", "--phone", "13900000009", "--name", "主任"])
+        .env("ADMIN_PASSWORD", "a strong admin password"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(cli_on(&db.url).arg("seed-demo"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "", "no account is printed");
+    assert!(
+        text(&out.stderr).contains("already holds people"),
+        "{}",
+        text(&out.stderr)
+    );
+    let db = Db::connect(&db.url, 1, Duration::from_secs(5)).expect("opens");
+    let (people, teams) = db
+        .read_blocking(|conn| Ok((users::count(conn)?, teams::list(conn, 10, None)?)))
+        .expect("reads");
+    assert_eq!(people, 1);
+    assert!(teams.is_empty());
 }

@@ -50,9 +50,11 @@ pub async fn import_volunteers(
     }
     let lang = Lang::of(req.headers());
     let parsed = parse(&bytes, lang).map_err(|rule| AppError::invalid("file", rule))?;
+    let by = admin.0.id.to_string();
     if query.dry_run.unwrap_or(false) {
         let (db, now) = (state.db.clone(), state.clock.now_naive());
-        let report = crate::db::blocking(move || import::run(&db, parsed, true, now)).await?;
+        let report =
+            crate::db::blocking(move || import::run(&db, parsed, true, Some(&by), now)).await?;
         return Ok(json(StatusCode::OK, &report));
     }
     let keyed = key.map(|key| KeyedRequest {
@@ -61,7 +63,7 @@ pub async fn import_volunteers(
         lang,
     });
     run_command(&state, &admin.0, keyed, StatusCode::OK, move |conn, now| {
-        import::apply(conn, parsed, false, now)
+        import::apply(conn, parsed, false, Some(&by), now)
     })
     .await
 }

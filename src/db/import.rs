@@ -9,12 +9,17 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::ledger::{self, Cause, Event};
 use super::schema::{team_members, teams, users};
 use super::{teams as team_rows, users as user_rows, Db, DbConnection};
 use crate::domain::ids::{TeamId, VolunteerId};
 use crate::domain::import::{Parsed, Row, RowError};
 use crate::domain::people::{Role, TeamRole};
+use crate::domain::rule::Rule;
 use crate::error::AppError;
+
+/// The memo of an imported opening balance, on the volunteer's statement.
+pub const OPENING_MEMO: &str = "Opening balance brought over from the previous platform";
 
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -34,13 +39,15 @@ pub struct ImportReport {
 }
 
 /// Imports a read file: in one transaction that commits, or that rolls back for a dry run.
+/// `by` is the admin importing it (`None`: the command line).
 pub fn run(
     db: &Db,
     parsed: Parsed,
     dry_run: bool,
+    by: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<ImportReport, AppError> {
-    let work = |conn: &mut DbConnection| apply(conn, parsed, dry_run, now);
+    let work = |conn: &mut DbConnection| apply(conn, parsed, dry_run, by, now);
     if dry_run {
         db.rehearse_blocking(work)
     } else {
@@ -48,11 +55,14 @@ pub fn run(
     }
 }
 
-/// Applies the good rows of a file on `conn` (inside the caller's transaction).
+/// Applies the good rows of a file on `conn` (inside the caller's transaction). A row whose
+/// opening balance differs from the one already recorded is refused whole
+/// (`opening-already-set`).
 pub fn apply(
     conn: &mut DbConnection,
     parsed: Parsed,
     dry_run: bool,
+    by: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<ImportReport, AppError> {
     let mut report = ImportReport {
@@ -68,10 +78,23 @@ pub fn apply(
             None => None,
             Some(name) => Some(team_named(conn, name, &mut team_ids, &mut report, now)?),
         };
-        match apply_row(conn, &known, &row, team.as_ref(), now)? {
-            Outcome::Created => report.created += 1,
-            Outcome::Updated => report.updated += 1,
+        match apply_row(conn, &known, &row, team.as_ref(), by, now)? {
+            Outcome::Created(credited) => {
+                report.created += 1;
+                report.opening_points += credited;
+            }
+            Outcome::Updated(credited) => {
+                report.updated += 1;
+                report.opening_points += credited;
+            }
             Outcome::Unchanged => report.unchanged += 1,
+            Outcome::OpeningAlreadySet(recorded) => report.errors.push(RowError::new(
+                row.line,
+                "opening_points",
+                "opening-already-set",
+                &Rule::OpeningAlreadySet(recorded),
+                parsed.lang,
+            )),
         }
     }
     report.errors.sort_by_key(|e| e.line);
@@ -85,6 +108,8 @@ struct Known {
     people: HashMap<String, (VolunteerId, String)>,
     /// (team, volunteer) → role.
     memberships: HashMap<(TeamId, VolunteerId), TeamRole>,
+    /// volunteer id → the opening balance recorded.
+    openings: HashMap<String, i64>,
 }
 
 impl Known {
@@ -95,6 +120,7 @@ impl Known {
         let phones: Vec<&str> = rows.iter().map(|r| r.phone.as_str()).collect();
         let mut people = HashMap::new();
         let mut memberships = HashMap::new();
+        let mut openings = HashMap::new();
         for chunk in phones.chunks(Self::CHUNK) {
             let found: Vec<(String, VolunteerId, String)> = users::table
                 .filter(users::phone.eq_any(chunk))
@@ -110,6 +136,7 @@ impl Known {
                 ))
                 .load(conn)?;
             memberships.extend(roles.into_iter().map(|(t, v, r)| ((t, v), r)));
+            openings.extend(ledger::openings(conn, &ids)?);
             people.extend(
                 found
                     .into_iter()
@@ -119,14 +146,18 @@ impl Known {
         Ok(Known {
             people,
             memberships,
+            openings,
         })
     }
 }
 
+/// What became of a row: with the opening balance it credited, or the one already recorded
+/// that it contradicts.
 enum Outcome {
-    Created,
-    Updated,
+    Created(i64),
+    Updated(i64),
     Unchanged,
+    OpeningAlreadySet(i64),
 }
 
 /// The team with this name (the oldest, if several share it), created if there is none.
@@ -157,15 +188,29 @@ fn team_named(
     Ok(id)
 }
 
-/// One row: the person (created, or renamed if the name differs) and their membership.
+/// One row: the person (created, or renamed if the name differs), their opening balance and
+/// their membership. A contradicted opening balance is checked first, so such a row changes
+/// nothing.
 fn apply_row(
     conn: &mut DbConnection,
     known: &Known,
     row: &Row,
     team: Option<&TeamId>,
+    by: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Outcome, AppError> {
-    let (volunteer, mut outcome) = match known.people.get(row.phone.as_str()) {
+    let person = known.people.get(row.phone.as_str());
+    let recorded = person.and_then(|(id, _)| known.openings.get(id.as_str()).copied());
+    let credit = match recorded {
+        Some(recorded) if row.opening_points > 0 && row.opening_points != recorded => {
+            return Ok(Outcome::OpeningAlreadySet(recorded))
+        }
+        // Already credited, or nothing to credit (0 or no column): the row does not touch it.
+        Some(_) => 0,
+        None => row.opening_points,
+    };
+    let (mut changed, mut credited) = (false, 0);
+    let volunteer = match person {
         None => {
             // No password: they get one at the desk (a reset by staff).
             let user = user_rows::create(
@@ -178,24 +223,50 @@ fn apply_row(
                     now,
                 },
             )?;
-            (user.id, Outcome::Created)
+            user.id
         }
-        Some((id, name)) if *name != row.name => {
+        Some((id, _)) => id.clone(),
+    };
+    if credit > 0 {
+        let event = Event {
+            memo: OPENING_MEMO,
+            created_by: by,
+            cause: Cause::default(),
+            now,
+        };
+        if ledger::open_balance(conn, volunteer.as_str(), credit, event)?.is_none() {
+            // Another import credited one since this one read: say what it recorded.
+            let ids = [volunteer.as_str()];
+            let recorded = ledger::openings(conn, &ids)?;
+            let recorded = recorded
+                .get(volunteer.as_str())
+                .copied()
+                .unwrap_or_default();
+            if recorded != credit {
+                return Ok(Outcome::OpeningAlreadySet(recorded));
+            }
+        } else {
+            (changed, credited) = (true, credit);
+        }
+    }
+    if let Some((id, name)) = person {
+        if *name != row.name {
             diesel::update(users::table.find(id))
                 .set(users::name.eq(&row.name))
                 .execute(conn)?;
-            (id.clone(), Outcome::Updated)
+            changed = true;
         }
-        Some((id, _)) => (id.clone(), Outcome::Unchanged),
-    };
+    }
     if let Some(team) = team {
         let key = (team.clone(), volunteer.clone());
         if known.memberships.get(&key) != Some(&row.team_role) {
             team_rows::set_member(conn, team, &volunteer, row.team_role, now)?;
-            if matches!(outcome, Outcome::Unchanged) {
-                outcome = Outcome::Updated;
-            }
+            changed = true;
         }
     }
-    Ok(outcome)
+    Ok(match (person, changed) {
+        (None, _) => Outcome::Created(credited),
+        (Some(_), true) => Outcome::Updated(credited),
+        (Some(_), false) => Outcome::Unchanged,
+    })
 }

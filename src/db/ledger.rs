@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::schema::{accounts, ledger_entries as entries, ledger_transactions as txs};
-use super::DbConnection;
+use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::ledger::AccountKind;
 pub use crate::domain::ledger::Kind;
 use crate::domain::page::Cursor;
@@ -29,6 +29,8 @@ pub struct Cause {
     pub redemption_id: Option<String>,
     /// The confirmed wish an earn belongs to.
     pub wish_id: Option<String>,
+    /// The volunteer account an opening balance is credited to (one per account ever).
+    pub opening_account_id: Option<String>,
 }
 
 /// Opens the points account of a new volunteer (their id is its id).
@@ -94,6 +96,47 @@ pub fn credit(
         (COMMUNITY_FUND.to_owned(), -amount),
     ];
     post(conn, kind, kind, None, legs, event)
+}
+
+/// Credits a volunteer's opening balance (`amount` > 0, the points they held on the platform
+/// this service replaces) from the community fund as an `opening` transaction. At most once per
+/// volunteer ever (L4): the UNIQUE index on `opening_account_id` refuses a second, whoever tries
+/// and however concurrently; then this answers `Ok(None)` and, the attempt having run in a
+/// savepoint, nothing changed.
+pub fn open_balance(
+    conn: &mut DbConnection,
+    volunteer_id: &str,
+    amount: i64,
+    event: Event<'_>,
+) -> Result<Option<String>, AppError> {
+    let event = Event {
+        cause: Cause {
+            opening_account_id: Some(volunteer_id.to_owned()),
+            ..Cause::default()
+        },
+        ..event
+    };
+    match savepoint(conn, |conn| {
+        credit(conn, Kind::Opening, volunteer_id, amount, event)
+    }) {
+        Ok(tx) => Ok(Some(tx.id)),
+        Err(AppError::Database(e)) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The opening balances recorded for these volunteers: volunteer id → points credited.
+pub fn openings(
+    conn: &mut DbConnection,
+    volunteer_ids: &[&str],
+) -> Result<std::collections::HashMap<String, i64>, AppError> {
+    let found: Vec<(String, i64)> = txs::table
+        .inner_join(entries::table)
+        .filter(txs::opening_account_id.eq_any(volunteer_ids))
+        .filter(entries::account_id.nullable().eq(txs::opening_account_id))
+        .select((entries::account_id, entries::amount))
+        .load(conn)?;
+    Ok(found.into_iter().collect())
 }
 
 /// Debits `amount` (> 0) from a volunteer to `to` (a system account): a redemption or a negative
@@ -226,6 +269,7 @@ fn post(
             txs::redemption_id.eq(e.cause.redemption_id.as_deref()),
             txs::reverses_id.eq(reverses),
             txs::wish_id.eq(e.cause.wish_id.as_deref()),
+            txs::opening_account_id.eq(e.cause.opening_account_id.as_deref()),
         ))
         .execute(conn)?;
 

@@ -51,6 +51,7 @@ diesel::table! {
         redemption_id -> Nullable<Text>,
         reverses_id -> Nullable<Text>,
         wish_id -> Nullable<Text>,
+        opening_account_id -> Nullable<Text>,
     }
 }
 

@@ -67,6 +67,11 @@ pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppE
     find(conn, &id)?.ok_or(AppError::NotFound("user"))
 }
 
+/// How many people there are (anyone: volunteers, staff, admins).
+pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(users::table.count().get_result(conn)?)
+}
+
 /// The person with this id.
 pub fn find(conn: &mut DbConnection, id: &VolunteerId) -> Result<Option<UserRow>, AppError> {
     Ok(users::table

@@ -54,6 +54,8 @@ pub struct Parsed {
     pub rows: u64,
     pub good: Vec<Row>,
     pub errors: Vec<RowError>,
+    /// The language its row errors are said in (those found later too).
+    pub lang: Lang,
 }
 
 /// The file's text: UTF-8 without its byte-order mark, or else GB18030.
@@ -83,16 +85,25 @@ pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, Rule> {
         column("team_role"),
         column("opening_points"),
     );
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed {
+        lang,
+        ..Parsed::default()
+    };
     let mut phones = HashSet::new();
+    // Bytes of the text already counted, and the line ends among them.
+    let (mut counted, mut newlines) = (0usize, 0u64);
     for record in reader.records() {
         let record = record.map_err(|_| Rule::NotCsv)?;
         // The line counted from the record's byte offset: the csv crate's own line count is one
         // short after CRLF line ends (what spreadsheet programs write). The offset may point at
-        // the previous line's `\n`, so that byte counts too.
+        // the previous line's `\n`, so that byte counts too. Counted on from the previous
+        // record, so a file is read once, not once per row.
         let start = record.position().map_or(0, |p| p.byte() as usize);
-        let upto = text.as_bytes().get(..=start).unwrap_or(text.as_bytes());
-        let line = 1 + upto.iter().filter(|b| **b == b'\n').count() as u64;
+        let end = (start + 1).min(text.len());
+        let since = text.as_bytes().get(counted..end).unwrap_or_default();
+        newlines += since.iter().filter(|b| **b == b'\n').count() as u64;
+        counted = counted.max(end);
+        let line = 1 + newlines;
         parsed.rows += 1;
         let cell = |at: Option<usize>| at.and_then(|i| record.get(i)).unwrap_or("");
         let mut errors = Vec::new();

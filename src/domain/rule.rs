@@ -54,4 +54,7 @@ pub enum Rule {
     PhoneAndNameColumns,
     /// An import file that is not CSV.
     NotCsv,
+    /// An opening balance other than the one already recorded for this volunteer (at most one
+    /// per volunteer ever).
+    OpeningAlreadySet(i64),
 }

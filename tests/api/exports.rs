@@ -1,12 +1,10 @@
 //! CSV exports over HTTP: byte-order mark, header, RFC 4180 quoting, the formula guard, file
 //! names, who may export, and rows that span many batches.
 
-use reqwest::{Method, Response};
-use serde_json::json;
+use reqwest::Response;
 use volunteer_points::domain::people::Role;
 
-use crate::helpers::spawn_app;
-use crate::reports::{activity, at, call, lead, ok, person, served, team};
+use crate::helpers::{spawn_app, time, Answer, StatusCode};
 
 /// The header name, the file name it gives, and the parsed rows (header first) of a CSV answer.
 async fn csv(res: Response) -> (String, Vec<Vec<String>>) {
@@ -41,17 +39,16 @@ fn column(rows: &[Vec<String>], name: &str) -> usize {
 #[actix_web::test]
 async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded() {
     let app = spawn_app().await;
-    at(&app, "2026-11-10T02:00:00Z");
-    let (_, staff) = person(&app, "社工", Role::Staff).await;
-    let (_, admin) = person(&app, "主任", Role::Admin).await;
+    app.set_time(time("2026-11-10T02:00:00Z"));
+    let staff = app.user_named(Role::Staff, "社工").await;
+    let admin = app.user_named(Role::Admin, "主任").await;
     let tricky = "=HYPERLINK(\"x\"),李";
-    let (v, _) = person(&app, tricky, Role::Volunteer).await;
-    let t = team(&app, &staff, "党员义工队").await;
-    let a = activity(&app, &staff, Some(&t), "-清扫, \"楼道\"").await;
-    served(&app, &staff, &admin, &a, &v, 75).await;
+    let v = app.user_named(Role::Volunteer, tricky).await;
+    let t = app.team_named(&staff, "党员义工队").await;
+    let a = app.activity_now(&staff, Some(&t), "-清扫, \"楼道\"").await;
+    app.served(&staff, &admin, &a, &v, 75).await;
 
-    let res = call(&app, Method::GET, "/exports/volunteers.csv", &staff, None).await;
-    let (file, rows) = csv(res).await;
+    let (file, rows) = csv(app.export(&staff, "volunteers.csv", "").await).await;
     assert_eq!(file, "attachment; filename=\"volunteers-2026-11-10.csv\"");
     assert_eq!(
         rows[0],
@@ -69,7 +66,7 @@ async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded(
     );
     let row = rows
         .iter()
-        .find(|r| r[0] == v)
+        .find(|r| r[0] == v.id)
         .expect("the volunteer's row");
     assert_eq!(row[column(&rows, "name")], format!("'{tricky}"));
     assert_eq!(row[column(&rows, "balance")], "75");
@@ -81,15 +78,7 @@ async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded(
     );
     assert_eq!(rows.len(), 4, "three people and the header");
 
-    let res = call(
-        &app,
-        Method::GET,
-        "/exports/activity-logs.csv",
-        &staff,
-        None,
-    )
-    .await;
-    let (file, rows) = csv(res).await;
+    let (file, rows) = csv(app.export(&staff, "activity-logs.csv", "").await).await;
     assert_eq!(
         file,
         "attachment; filename=\"activity-logs-2026-11-01-2026-12-01.csv\""
@@ -104,8 +93,7 @@ async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded(
     assert_eq!(row[column(&rows, "points_awarded")], "75");
 
     // Negative amounts are numbers: never prefixed.
-    let res = call(&app, Method::GET, "/exports/ledger.csv", &admin, None).await;
-    let (file, rows) = csv(res).await;
+    let (file, rows) = csv(app.export(&admin, "ledger.csv", "").await).await;
     assert_eq!(
         file,
         "attachment; filename=\"ledger-2026-11-01-2026-12-01.csv\""
@@ -121,13 +109,13 @@ async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded(
     );
     let mine = rows
         .iter()
-        .find(|r| r[column(&rows, "volunteer_id")] == v)
+        .find(|r| r[column(&rows, "volunteer_id")] == v.id)
         .expect("a leg");
     assert_eq!(mine[column(&rows, "volunteer_name")], format!("'{tricky}"));
     assert_eq!(mine[column(&rows, "balance_after")], "75");
 
     // The raw bytes quote as RFC 4180 says.
-    let res = call(&app, Method::GET, "/exports/volunteers.csv", &staff, None).await;
+    let res = app.export(&staff, "volunteers.csv", "").await;
     let text = res.text().await.expect("text");
     assert!(text.contains("\"'=HYPERLINK(\"\"x\"\"),李\""), "{text}");
     assert!(text.contains("\r\n"));
@@ -136,25 +124,22 @@ async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded(
 #[actix_web::test]
 async fn the_activity_log_export_keeps_to_its_range_team_and_status() {
     let app = spawn_app().await;
-    at(&app, "2026-10-20T02:00:00Z");
-    let (_, staff) = person(&app, "社工", Role::Staff).await;
-    let (_, admin) = person(&app, "主任", Role::Admin).await;
-    let (leader, leader_token) = person(&app, "队长", Role::Volunteer).await;
-    let (v, v_token) = person(&app, "李阿姨", Role::Volunteer).await;
-    let mine = team(&app, &staff, "蒋姐姐助老服务队").await;
-    lead(&app, &staff, &mine, &leader).await;
-    let october = activity(&app, &staff, Some(&mine), "十月").await;
-    served(&app, &staff, &admin, &october, &v, 30).await;
-    at(&app, "2026-11-10T02:00:00Z");
-    let ours = activity(&app, &staff, Some(&mine), "助老").await;
-    let other = activity(&app, &staff, None, "其他").await;
-    served(&app, &staff, &admin, &ours, &v, 30).await;
-    let body = json!({"activity_id": other, "volunteer_id": v, "minutes": 20});
-    ok(
-        call(&app, Method::POST, "/activity-logs", &staff, Some(body)).await,
-        201,
-    )
-    .await;
+    app.set_time(time("2026-10-20T02:00:00Z"));
+    let staff = app.user_named(Role::Staff, "社工").await;
+    let admin = app.user_named(Role::Admin, "主任").await;
+    let leader = app.user_named(Role::Volunteer, "队长").await;
+    let v = app.user_named(Role::Volunteer, "李阿姨").await;
+    let mine = app.team_named(&staff, "蒋姐姐助老服务队").await;
+    app.lead(&staff, &mine, &leader).await;
+    let october = app.activity_now(&staff, Some(&mine), "十月").await;
+    app.served(&staff, &admin, &october, &v, 30).await;
+    app.set_time(time("2026-11-10T02:00:00Z"));
+    let ours = app.activity_now(&staff, Some(&mine), "助老").await;
+    let other = app.activity_now(&staff, None, "其他").await;
+    app.served(&staff, &admin, &ours, &v, 30).await;
+    app.record_attendance(&staff, &other, &v, 20)
+        .expect_status(StatusCode::CREATED)
+        .await;
 
     let titles = |rows: Vec<Vec<String>>| -> Vec<String> {
         let c = column(&rows, "activity_title");
@@ -162,47 +147,39 @@ async fn the_activity_log_export_keeps_to_its_range_team_and_status() {
         t.sort();
         t
     };
-    let get = |path: String, token: String| {
-        let app = &app;
-        async move { call(app, Method::GET, &path, &token, None).await }
-    };
-    let (_, rows) = csv(get("/exports/activity-logs.csv".into(), staff.clone()).await).await;
+    let logs = "activity-logs.csv";
+    let (_, rows) = csv(app.export(&staff, logs, "").await).await;
     assert_eq!(titles(rows), ["其他", "助老"]);
-    let path = "/exports/activity-logs.csv?status=approved&from=2026-10-01T00:00:00Z".to_owned();
-    let (file, rows) = csv(get(path, staff.clone()).await).await;
+    let query = "status=approved&from=2026-10-01T00:00:00Z";
+    let (file, rows) = csv(app.export(&staff, logs, query).await).await;
     assert_eq!(
         file,
         format!("attachment; filename=\"activity-logs-2026-10-01-2026-12-01.csv\"")
     );
     assert_eq!(titles(rows), ["助老", "十月"]);
-    let path = format!("/exports/activity-logs.csv?team_id={mine}");
-    let (_, rows) = csv(get(path.clone(), leader_token.clone()).await).await;
+    let ours = format!("team_id={mine}");
+    let (_, rows) = csv(app.export(&leader, logs, &ours).await).await;
     assert_eq!(titles(rows), ["助老"]);
 
-    for (path, token, status) in [
-        ("/exports/activity-logs.csv".to_owned(), &leader_token, 403),
-        (path, &v_token, 403),
-        (
-            "/exports/activity-logs.csv?status=lost".to_owned(),
-            &staff,
-            400,
-        ),
-        ("/exports/volunteers.csv".to_owned(), &v_token, 403),
-        ("/exports/ledger.csv".to_owned(), &staff, 403),
+    for (who, file, query, status) in [
+        (&leader, logs, "", 403),
+        (&v, logs, ours.as_str(), 403),
+        (&staff, logs, "status=lost", 400),
+        (&v, "volunteers.csv", "", 403),
+        (&staff, "ledger.csv", "", 403),
     ] {
-        let res = call(&app, Method::GET, &path, token, None).await;
-        assert_eq!(res.status().as_u16(), status, "{path}");
+        let res = app.export(who, file, query).await;
+        assert_eq!(res.status().as_u16(), status, "{file}?{query}");
     }
 }
 
 #[actix_web::test]
 async fn an_export_of_many_batches_holds_every_row_once() {
     let app = spawn_app().await;
-    let (_, staff) = person(&app, "社工", Role::Staff).await;
+    let staff = app.user_named(Role::Staff, "社工").await;
     // Same created_at for all: the keyset must go on by id.
     app.plant_people(2_345);
-    let (_, rows) =
-        csv(call(&app, Method::GET, "/exports/volunteers.csv", &staff, None).await).await;
+    let (_, rows) = csv(app.export(&staff, "volunteers.csv", "").await).await;
     assert_eq!(rows.len(), 2_346 + 1);
     let mut ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     ids.sort_unstable();

@@ -1,6 +1,8 @@
 //! The behaviour of the service over real HTTP. One binary; `spawn_app` gives each test its own
 //! server and database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set).
 
+#[path = "../support/fresh_database.rs"]
+mod fresh_database;
 mod helpers;
 #[path = "../support/served.rs"]
 mod served;

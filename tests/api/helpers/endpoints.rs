@@ -83,6 +83,34 @@ impl TestApp {
         .await
     }
 
+    /// `GET /teams?{query}` (an empty `query` asks for none).
+    pub async fn teams(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/teams", query), &who.token).await
+    }
+
+    /// `GET /volunteers?{query}`: the people staff look up.
+    pub async fn people(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/volunteers", query), &who.token)
+            .await
+    }
+
+    /// `POST /volunteers/import?dry_run=` with a CSV file as the body.
+    pub async fn import_volunteers(
+        &self,
+        who: &TestUser,
+        file: impl Into<Vec<u8>>,
+        dry_run: bool,
+    ) -> Response {
+        self.client
+            .post(self.url(&format!("/volunteers/import?dry_run={dry_run}")))
+            .bearer_auth(&who.token)
+            .header("Content-Type", "text/csv")
+            .body(file.into())
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
     /// `GET /teams/{team}/members`.
     pub async fn team_members(&self, who: &TestUser, team: &str) -> Response {
         self.get(&format!("/teams/{team}/members"), &who.token)
@@ -538,6 +566,31 @@ impl TestApp {
             &json!({"reason": reason}),
         )
         .await
+    }
+
+    // Reports and exports.
+
+    /// `GET /reports/summary?{query}` (an empty `query` asks for the current month).
+    pub async fn summary(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/reports/summary", query), &who.token)
+            .await
+    }
+
+    /// `GET /reports/leaderboard?{query}`.
+    pub async fn leaderboard(&self, who: &TestUser, query: &str) -> Response {
+        self.get(&with_query("/reports/leaderboard", query), &who.token)
+            .await
+    }
+
+    /// `GET /me/service-record`.
+    pub async fn service_record(&self, who: &TestUser) -> Response {
+        self.get("/me/service-record", &who.token).await
+    }
+
+    /// `GET /exports/{file}?{query}`: `activity-logs.csv`, `volunteers.csv` or `ledger.csv`.
+    pub async fn export(&self, who: &TestUser, file: &str, query: &str) -> Response {
+        self.get(&with_query(&format!("/exports/{file}"), query), &who.token)
+            .await
     }
 
     // Operations.

@@ -14,6 +14,11 @@ pub fn base() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The time an RFC 3339 text names (`time("2026-11-10T02:00:00Z")`).
+pub fn time(rfc3339: &str) -> DateTime<Utc> {
+    rfc3339.parse().expect("an RFC 3339 time")
+}
+
 /// `t` as the API writes times.
 pub fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -150,6 +155,55 @@ impl TestApp {
             .expect_json(StatusCode::OK)
             .await;
         team
+    }
+
+    /// A team `staff` created under this name; returns its id.
+    pub async fn team_named(&self, staff: &TestUser, name: &str) -> String {
+        id(&self
+            .create_team(staff, &json!({"name": name}))
+            .expect_json(StatusCode::CREATED)
+            .await)
+    }
+
+    /// `leader` made the leader of `team` by `staff`.
+    pub async fn lead(&self, staff: &TestUser, team: &str, leader: &TestUser) {
+        self.set_member(staff, team, &leader.id, "leader")
+            .expect_status(StatusCode::OK)
+            .await;
+    }
+
+    /// An activity (of `team`, if given) that starts at the clock's now and lasts 3 hours, at 60
+    /// points an hour; returns its id.
+    pub async fn activity_now(&self, staff: &TestUser, team: Option<&str>, title: &str) -> String {
+        let start = self.clock.now();
+        let fields = json!({
+            "title": title, "team_id": team, "points_per_hour": 60,
+            "starts_at": rfc(start), "ends_at": rfc(start + TimeDelta::hours(3)),
+        });
+        id(&self
+            .create_activity(staff, &fields)
+            .expect_json(StatusCode::CREATED)
+            .await)
+    }
+
+    /// `minutes` of `volunteer` at `activity`, recorded by `recorder` and approved by `approver`
+    /// (60 points an hour: `minutes` points); returns the log's id.
+    pub async fn served(
+        &self,
+        recorder: &TestUser,
+        approver: &TestUser,
+        activity: &str,
+        volunteer: &TestUser,
+        minutes: i64,
+    ) -> String {
+        let log = id(&self
+            .record_attendance(recorder, activity, volunteer, minutes)
+            .expect_json(StatusCode::CREATED)
+            .await);
+        self.approve(approver, &log)
+            .expect_status(StatusCode::OK)
+            .await;
+        log
     }
 
     /// A reward `staff` created with these fields; returns it.

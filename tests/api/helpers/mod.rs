@@ -10,6 +10,7 @@ mod database;
 mod endpoints;
 mod fixtures;
 
+pub use crate::fresh_database::{on_postgres, FreshDatabase};
 pub use answers::*;
 pub use database::*;
 pub use fixtures::*;
@@ -20,7 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use volunteer_points::clock::Clock;
@@ -44,7 +44,7 @@ pub struct TestApp {
     /// What `DATABASE_URL` names: the key its statements are counted under.
     database_url: String,
     /// Shared by the instances of one database (`spawn_two_instances`): dropped with the last.
-    _database: Arc<TestDatabase>,
+    _database: Arc<FreshDatabase>,
 }
 
 /// Every test ends with the ledger check (L1, L2, L9, L10 of LEDGER.md), whether or not it moved
@@ -62,24 +62,6 @@ impl Drop for TestApp {
     }
 }
 
-/// Removes the test's database when the test ends.
-enum TestDatabase {
-    Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let TestDatabase::Postgres { admin_url, name } = self {
-            if let Ok(mut conn) = PgConnection::establish(admin_url) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut conn);
-            }
-        }
-    }
-}
-
 /// A signed-in person.
 #[derive(Clone, Debug)]
 pub struct TestUser {
@@ -88,11 +70,6 @@ pub struct TestUser {
     pub password: String,
     pub token: String,
     pub refresh_token: String,
-}
-
-/// Whether the suite runs on PostgreSQL.
-pub fn on_postgres() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
 }
 
 /// Starts the app with generous rate limits and a manual clock at the current time.
@@ -118,7 +95,7 @@ pub async fn spawn_two_instances(vars: &[(&str, &str)]) -> (TestApp, TestApp) {
 }
 
 /// The test settings and a fresh database for them.
-fn test_environment(vars: &[(&str, &str)]) -> (HashMap<String, String>, TestDatabase) {
+fn test_environment(vars: &[(&str, &str)]) -> (HashMap<String, String>, FreshDatabase) {
     let mut env: HashMap<String, String> = [
         ("BIND_ADDR", "127.0.0.1:0"),
         (
@@ -133,27 +110,8 @@ fn test_environment(vars: &[(&str, &str)]) -> (HashMap<String, String>, TestData
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let database = match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres") => {
-            let name = format!("vp_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::establish(&url).expect("TEST_DATABASE_URL is reachable");
-            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut conn)
-                .expect("create the test database");
-            let (base, _) = url.rsplit_once('/').expect("a database URL has a path");
-            env.insert("DATABASE_URL".into(), format!("{base}/{name}"));
-            TestDatabase::Postgres {
-                admin_url: url,
-                name,
-            }
-        }
-        _ => {
-            let dir = tempfile::tempdir().expect("a temporary folder");
-            let path = dir.path().join("test.db");
-            env.insert("DATABASE_URL".into(), path.to_string_lossy().into_owned());
-            TestDatabase::Sqlite(dir)
-        }
-    };
+    let database = FreshDatabase::new("vp_test");
+    env.insert("DATABASE_URL".into(), database.url.clone());
     for (k, v) in vars {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
@@ -161,7 +119,7 @@ fn test_environment(vars: &[(&str, &str)]) -> (HashMap<String, String>, TestData
 }
 
 /// Builds and runs one instance of the service with `env` on `database`.
-fn start(env: &HashMap<String, String>, database: Arc<TestDatabase>) -> TestApp {
+fn start(env: &HashMap<String, String>, database: Arc<FreshDatabase>) -> TestApp {
     database::record_statements();
     let database_url = env["DATABASE_URL"].clone();
     let config = Config::from_vars(env).expect("a valid test configuration");
