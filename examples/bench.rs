@@ -1,9 +1,10 @@
 //! The benchmark: what the service costs against the limits beside it, measured in one run on
 //! SQLite and PostgreSQL, written to `docs/BENCHMARKS.md`.
 //!
-//! `cargo run --release --example bench [-- SECONDS]` (default 10 seconds a phase).
+//! `cargo build --release && cargo run --release --example bench [-- SECONDS]` (default 10
+//! seconds a phase).
 //!
-//! For each database it builds and starts the release binary (`volunteer-points serve`) as a
+//! For each database it starts the release binary (`volunteer-points serve`) as a
 //! child process on a fresh database, so the peak RSS read from `/proc/<pid>/status` (`VmHWM`) is
 //! the service's own. It signs up 64 volunteers with 1,000,000 points each and an unlimited reward
 //! costing 1, then loads it for SECONDS per phase from 127.0.0.1 (this example's keep-alive HTTP
@@ -23,8 +24,7 @@
 //! Environment: `BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`; `none`
 //! skips PostgreSQL), `PGBENCH` (default `/usr/lib/postgresql/*/bin/pgbench`), `BENCH_PG_LOG`
 //! (default `/var/log/postgresql/postgresql-*-main.log`), `BENCH_SERVICE_ENV` (extra `NAME=value`
-//! settings for the service, space-separated), `BENCH_FEATURES` (cargo features of the service
-//! build), `BENCH_DOC` (`0` keeps docs/BENCHMARKS.md as it is).
+//! settings for the service, space-separated), `BENCH_DOC` (`0` keeps docs/BENCHMARKS.md as it is).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -87,29 +87,21 @@ async fn main() -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // The service as a child process
 
-/// Builds the release binary of the service (what `cargo run --release` serves).
+/// The release binary of the service (`cargo build --release` makes it). Not built from here:
+/// `cargo run` holds the build directory's lock while this example runs.
 fn build_service() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut build = Command::new(cargo);
-    build.current_dir(manifest).args([
-        "build",
-        "--release",
-        "--quiet",
-        "--bin",
-        "volunteer-points",
-    ]);
-    if let Ok(features) = std::env::var("BENCH_FEATURES") {
-        build.args(["--features", &features]);
-    }
-    let status = build.status().context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("building the service failed");
-    }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| manifest.join("target"));
-    Ok(target.join("release/volunteer-points"))
+    let binary = target.join("release/volunteer-points");
+    if !binary.exists() {
+        bail!(
+            "{} is missing: run `cargo build --release` first",
+            binary.display()
+        );
+    }
+    Ok(binary)
 }
 
 /// `BENCH_SERVICE_ENV`: `NAME=value` pairs, space-separated.
