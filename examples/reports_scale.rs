@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
                     now,
                 },
             )?;
-            ids.push(user.id);
+            ids.push(user.id.to_string());
         }
         Ok(ids)
     })?;

@@ -285,8 +285,7 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
         (status = 201, body = Activity),
         (status = 403, description = "forbidden"),
         (status = 404, description = "not-found"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activities")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -318,8 +317,7 @@ pub async fn create(
     responses(
         (status = 200, body = Activity),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[patch("/activities/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -356,8 +354,7 @@ pub struct ActivityQuery {
 
 #[utoipa::path(operation_id = "list_activities", tag = "activities",
     params(ActivityQuery, PageParams),
-    responses((status = 200, body = crate::api::schema::ActivityPage)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::ActivityPage)))]
 #[get("/activities")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -396,8 +393,7 @@ pub async fn list(
 }
 
 #[utoipa::path(operation_id = "get_activity", tag = "activities",
-    responses((status = 200, body = Activity)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Activity)))]
 #[get("/activities/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -421,8 +417,7 @@ pub async fn get(
         (status = 200, body = Activity),
         (status = 403, description = "forbidden"),
         (status = 409, description = "activity-cancelled"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activities/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
@@ -461,8 +456,7 @@ pub struct Enrollment {
     responses(
         (status = 201, body = Enrollment),
         (status = 409, description = "already-enrolled, activity-full, activity-ended, activity-cancelled"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activities/{id}/enrollment")]
 pub async fn enroll(
     state: web::Data<AppState>,
@@ -490,8 +484,7 @@ pub async fn enroll(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 204)),
-    security(("bearer" = [])))]
+    responses((status = 204)))]
 #[delete("/activities/{id}/enrollment")]
 pub async fn unenroll(
     state: web::Data<AppState>,

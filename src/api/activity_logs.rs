@@ -150,8 +150,7 @@ pub struct RecordInput {
         (status = 403, description = "forbidden"),
         (status = 404, description = "not-found"),
         (status = 409, description = "already-checked-in, activity-cancelled"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activity-logs")]
 pub async fn record(
     state: web::Data<AppState>,
@@ -208,8 +207,7 @@ pub(crate) fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppE
     responses(
         (status = 200, body = crate::api::schema::ActivityLogPage),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/activity-logs")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -258,8 +256,7 @@ pub struct MyLogQuery {
 
 #[utoipa::path(operation_id = "my_activity_logs", tag = "activity logs",
     params(MyLogQuery, PageParams),
-    responses((status = 200, body = crate::api::schema::ActivityLogPage)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::ActivityLogPage)))]
 #[get("/me/activity-logs")]
 pub async fn mine(
     state: web::Data<AppState>,
@@ -306,8 +303,7 @@ pub struct ReasonInput {
         (status = 200, body = ActivityLog),
         (status = 403, description = "forbidden, self-approval"),
         (status = 409, description = "log-not-submitted"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activity-logs/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
@@ -345,8 +341,7 @@ pub async fn approve(
         (status = 200, body = ActivityLog),
         (status = 403, description = "forbidden, self-approval"),
         (status = 409, description = "log-not-submitted"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activity-logs/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
@@ -363,8 +358,7 @@ pub async fn reject(
         (status = 200, body = ActivityLog),
         (status = 403, description = "forbidden, self-approval"),
         (status = 409, description = "log-not-approved, insufficient-points"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activity-logs/{id}/reverse")]
 pub async fn reverse(
     state: web::Data<AppState>,
@@ -435,8 +429,7 @@ pub struct BulkResult {
 
 #[utoipa::path(tag = "activity logs",
     request_body = BulkApproveInput,
-    responses((status = 200, body = BulkResult), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = BulkResult), (status = 403, description = "forbidden")))]
 #[post("/activity-logs/bulk-approve")]
 pub async fn bulk_approve(
     state: web::Data<AppState>,

@@ -69,7 +69,7 @@ fn session(
     let (refresh_token, hash) = new_refresh_token();
     let ttl = TimeDelta::from_std(state.config.refresh_token_ttl).unwrap_or(TimeDelta::days(30));
     tokens::insert(conn, &user.id, &family, &hash, now, now + ttl)?;
-    let user_id = Uuid::parse_str(&user.id).map_err(|e| AppError::Internal(e.into()))?;
+    let user_id = Uuid::parse_str(user.id.as_str()).map_err(|e| AppError::Internal(e.into()))?;
     let sid = Uuid::parse_str(&family).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Auth {
         access_token: state.tokens.issue(user_id, user.role(), sid)?,
@@ -85,7 +85,7 @@ pub async fn hash(state: &AppState, password: Password) -> Result<String, AppErr
     state.hasher.hash(password).await
 }
 
-#[utoipa::path(tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(tag = "auth", security(()), request_body = RegisterRequest,
     responses(
         (status = 201, body = Auth),
         (status = 409, description = "phone-taken"),
@@ -129,7 +129,7 @@ pub async fn register(
     Ok(json(StatusCode::CREATED, &auth))
 }
 
-#[utoipa::path(tag = "auth", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", security(()), request_body = LoginRequest,
     responses(
         (status = 200, body = Auth),
         (status = 401, description = "invalid-credentials"),
@@ -170,7 +170,7 @@ pub async fn login(
     Ok(json(StatusCode::OK, &auth))
 }
 
-#[utoipa::path(tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, body = Auth), (status = 401, description = "unauthenticated")))]
 #[post("/auth/refresh")]
 pub async fn refresh(
@@ -199,8 +199,8 @@ pub async fn refresh(
     }
 }
 
-#[utoipa::path(tag = "auth", request_body = RefreshRequest,
-    responses((status = 204)), security(("bearer" = [])))]
+#[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
+    responses((status = 204)))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -209,10 +209,9 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     let hash = refresh_token_hash(&cmd.body.refresh_token);
     let now = state.clock.now_naive();
-    let id = user.id.to_string();
     state
         .db
-        .write(move |conn| tokens::logout(conn, &id, &hash, now))
+        .write(move |conn| tokens::logout(conn, &user.id, &hash, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

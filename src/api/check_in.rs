@@ -62,8 +62,7 @@ async fn current_code(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 200, body = CheckInCode), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = CheckInCode), (status = 403, description = "forbidden")))]
 #[get("/activities/{id}/check-in-code")]
 pub async fn check_in_code(
     state: web::Data<AppState>,
@@ -80,8 +79,7 @@ pub async fn check_in_code(
     responses(
         (status = 200, content_type = "image/svg+xml", body = String),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/activities/{id}/check-in-code.svg")]
 pub async fn check_in_code_svg(
     state: web::Data<AppState>,
@@ -132,8 +130,7 @@ fn position(location: Option<Location>) -> Result<Option<activity_logs::Position
         (status = 409, description = "already-checked-in, outside-check-in-window, activity-cancelled"),
         (status = 422, description = "invalid-check-in-code, outside-geofence"),
         (status = 429, description = "rate-limited"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activities/{id}/check-in")]
 pub async fn check_in(
     state: web::Data<AppState>,
@@ -174,8 +171,7 @@ pub async fn check_in(
     responses(
         (status = 200, body = ActivityLog),
         (status = 409, description = "not-checked-in"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/activities/{id}/check-out")]
 pub async fn check_out(
     state: web::Data<AppState>,

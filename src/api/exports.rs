@@ -182,8 +182,7 @@ const LOG_COLUMNS: &[&str] = &[
     params(LogExportQuery),
     responses((status = 200, description = "Activity logs created in the range, oldest first",
         content_type = "text/csv", body = String),
-        (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+        (status = 403, description = "forbidden")))]
 #[get("/exports/activity-logs.csv")]
 pub async fn activity_logs(
     state: web::Data<AppState>,
@@ -259,8 +258,7 @@ const PEOPLE_COLUMNS: &[&str] = &[
 #[utoipa::path(operation_id = "export_volunteers", tag = "reports",
     responses((status = 200, description = "Everyone, oldest account first; `teams` joined by `;`",
         content_type = "text/csv", body = String),
-        (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+        (status = 403, description = "forbidden")))]
 #[get("/exports/volunteers.csv")]
 pub async fn volunteers(
     state: web::Data<AppState>,
@@ -331,8 +329,7 @@ pub struct LedgerExportQuery {
 #[utoipa::path(operation_id = "export_ledger", tag = "reports", params(LedgerExportQuery),
     responses((status = 200, description = "Entries of the transactions made in the range, in ledger order",
         content_type = "text/csv", body = String),
-        (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+        (status = 403, description = "forbidden")))]
 #[get("/exports/ledger.csv")]
 pub async fn ledger(
     state: web::Data<AppState>,

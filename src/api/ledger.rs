@@ -170,7 +170,7 @@ async fn statement_response(
     let rows = state
         .db
         .read(move |conn| {
-            if users::find(conn, id.as_str())?.is_none() {
+            if users::find(conn, &id)?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
             ledger::statement(conn, id.as_str(), limit, cursor.as_ref())
@@ -183,7 +183,7 @@ async fn statement_response(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Balance)), security(("bearer" = [])))]
+    responses((status = 200, body = Balance)))]
 #[get("/me/balance")]
 pub async fn my_balance(
     state: web::Data<AppState>,
@@ -193,7 +193,7 @@ pub async fn my_balance(
 }
 
 #[utoipa::path(tag = "points", params(PageParams),
-    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::EntryPage)))]
 #[get("/me/ledger")]
 pub async fn my_ledger(
     state: web::Data<AppState>,
@@ -204,7 +204,7 @@ pub async fn my_ledger(
 }
 
 #[utoipa::path(tag = "points",
-    responses((status = 200, body = Balance)), security(("bearer" = [])))]
+    responses((status = 200, body = Balance)))]
 #[get("/volunteers/{id}/balance")]
 pub async fn volunteer_balance(
     state: web::Data<AppState>,
@@ -219,7 +219,7 @@ pub async fn volunteer_balance(
 }
 
 #[utoipa::path(tag = "points", params(PageParams),
-    responses((status = 200, body = crate::api::schema::EntryPage)), security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::EntryPage)))]
 #[get("/volunteers/{id}/ledger")]
 pub async fn statement(
     state: web::Data<AppState>,
@@ -242,7 +242,7 @@ pub async fn statement(
         (status = 403, description = "forbidden, self-approval"),
         (status = 404, description = "not-found"),
         (status = 409, description = "insufficient-points"),
-    ), security(("bearer" = [])))]
+    ))]
 #[post("/ledger/adjustments")]
 pub async fn adjust(
     state: web::Data<AppState>,
@@ -299,7 +299,7 @@ fn check_adjustment(
     responses(
         (status = 200, body = Transaction),
         (status = 403, description = "forbidden"),
-    ), security(("bearer" = [])))]
+    ))]
 #[get("/ledger/transactions/{id}")]
 pub async fn transaction(
     state: web::Data<AppState>,
@@ -319,7 +319,7 @@ pub async fn transaction(
     responses(
         (status = 200, body = Report),
         (status = 403, description = "forbidden"),
-    ), security(("bearer" = [])))]
+    ))]
 #[get("/ledger/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
     let report = state.db.read(crate::db::verify_all).await?;

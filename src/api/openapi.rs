@@ -1,7 +1,7 @@
 //! The served OpenAPI document. Its paths are collected from the route table (each handler's
 //! `#[utoipa::path]`, which names the statuses and problem codes of that operation); what every
-//! operation shares is added here once, from what the operation takes: 401 where it needs a
-//! token, 404 where its path names a resource, 400/413/415/422 where it reads a body,
+//! operation shares is added here once, from what the operation takes: the bearer token (unless
+//! the handler marks itself public with `security(())`) and 401 where it needs one, 404 where its path names a resource, 400/413/415/422 where it reads a body,
 //! `Idempotency-Key` and its answers on every POST outside `/auth`, 500/503 everywhere. Every
 //! problem answer is `application/problem+json` (with `Retry-After` on 429 and 503).
 
@@ -12,7 +12,7 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 
@@ -68,6 +68,15 @@ pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 }
 
 fn complete_operation(op: &mut Operation, path: &str, idempotent: bool) {
+    // Every operation takes a bearer token unless its handler says `security(())`: public.
+    op.security = match op.security.take() {
+        None => Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]),
+        Some(public) if public.iter().all(|s| *s == SecurityRequirement::default()) => None,
+        Some(own) => Some(own),
+    };
     let mut codes: BTreeMap<u16, Vec<String>> = BTreeMap::new();
     let mut add = |status: u16, code: &str| {
         let codes = codes.entry(status).or_default();

@@ -8,13 +8,13 @@ use sha2::{Digest, Sha256};
 use crate::error::AppError;
 use crate::startup::AppState;
 
-#[utoipa::path(tag = "operations", responses((status = 200, description = "the process runs")))]
+#[utoipa::path(tag = "operations", security(()), responses((status = 200, description = "the process runs")))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-#[utoipa::path(tag = "operations", responses((status = 200, description = "the database answers")))]
+#[utoipa::path(tag = "operations", security(()), responses((status = 200, description = "the database answers")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.db.ping().await.map_err(|e| {
@@ -25,7 +25,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
 }
 
 /// The Prometheus page. With `METRICS_TOKEN` set, only `Authorization: Bearer <token>` reads it.
-#[utoipa::path(tag = "operations",
+#[utoipa::path(tag = "operations", security(()),
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
         (status = 401, description = "unauthenticated"),

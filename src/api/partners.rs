@@ -161,8 +161,7 @@ fn partner((p, reward_count): (PartnerRow, i64)) -> Partner {
 }
 
 #[utoipa::path(operation_id = "create_partner", tag = "partners", request_body = NewPartner,
-    responses((status = 201, body = Partner), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 201, body = Partner), (status = 403, description = "forbidden")))]
 #[post("/partners")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -196,8 +195,7 @@ pub async fn create(
 }
 
 #[utoipa::path(operation_id = "list_partners", tag = "partners", params(PageParams),
-    responses((status = 200, body = crate::api::schema::PartnerPage)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::PartnerPage)))]
 #[get("/partners")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -216,8 +214,7 @@ pub async fn list(
 }
 
 #[utoipa::path(operation_id = "get_partner", tag = "partners",
-    responses((status = 200, body = Partner)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Partner)))]
 #[get("/partners/{id}")]
 pub async fn get_partner(
     state: web::Data<AppState>,
@@ -230,8 +227,7 @@ pub async fn get_partner(
 }
 
 #[utoipa::path(operation_id = "update_partner", tag = "partners", request_body = PartnerPatch,
-    responses((status = 200, body = Partner), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Partner), (status = 403, description = "forbidden")))]
 #[patch("/partners/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -269,8 +265,7 @@ pub async fn update(
 }
 
 #[utoipa::path(operation_id = "list_clerks", tag = "partners", params(PageParams),
-    responses((status = 200, body = crate::api::schema::ClerkPage), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::ClerkPage), (status = 403, description = "forbidden")))]
 #[get("/partners/{id}/clerks")]
 pub async fn clerks(
     state: web::Data<AppState>,
@@ -295,8 +290,7 @@ pub async fn clerks(
 }
 
 #[utoipa::path(operation_id = "add_clerk", tag = "partners",
-    responses((status = 200, body = Clerkship), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Clerkship), (status = 403, description = "forbidden")))]
 #[put("/partners/{id}/clerks/{volunteer_id}")]
 pub async fn add_clerk(
     state: web::Data<AppState>,
@@ -319,8 +313,7 @@ pub async fn add_clerk(
 }
 
 #[utoipa::path(operation_id = "remove_clerk", tag = "partners",
-    responses((status = 204), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 403, description = "forbidden")))]
 #[delete("/partners/{id}/clerks/{volunteer_id}")]
 pub async fn remove_clerk(
     state: web::Data<AppState>,
@@ -341,8 +334,7 @@ pub async fn remove_clerk(
         (status = 200, description = "Redemptions of its rewards, newest first; `pickup_code` is null for clerks",
             body = crate::api::schema::RedemptionPage),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/partners/{id}/redemptions")]
 pub async fn partner_redemptions(
     state: web::Data<AppState>,
@@ -375,8 +367,7 @@ pub async fn partner_redemptions(
 
 #[utoipa::path(operation_id = "get_settlement", tag = "partners",
     params(("id" = String, Path), SettlementQuery),
-    responses((status = 200, body = Settlement), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Settlement), (status = 403, description = "forbidden")))]
 #[get("/partners/{id}/settlement")]
 pub async fn settlement(
     state: web::Data<AppState>,

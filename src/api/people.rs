@@ -35,7 +35,7 @@ pub struct User {
 impl From<&UserRow> for User {
     fn from(u: &UserRow) -> User {
         User {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             phone: u.phone.clone(),
             name: u.name.clone(),
             role: u.role(),
@@ -118,10 +118,10 @@ pub fn visible_person(caller: &CurrentUser, id: VolunteerId) -> Result<Volunteer
     }
 }
 
-#[utoipa::path(tag = "people", responses((status = 200, body = Me)), security(("bearer" = [])))]
+#[utoipa::path(tag = "people", responses((status = 200, body = Me)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpResponse, AppError> {
-    let id = caller.id.to_string();
+    let id = caller.id.clone();
     let (user, teams, partners) = state
         .db
         .read(move |conn| {
@@ -137,7 +137,7 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
         teams: teams
             .into_iter()
             .map(|(team_id, name, role)| MyTeam {
-                team_id,
+                team_id: team_id.to_string(),
                 name,
                 role,
             })
@@ -151,20 +151,20 @@ pub async fn me(state: web::Data<AppState>, caller: CurrentUser) -> Result<HttpR
     responses(
         (status = 204),
         (status = 401, description = "invalid-credentials"),
-    ), security(("bearer" = [])))]
+    ))]
 #[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: CurrentUser,
     cmd: Command<ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
-    let id = caller.id.to_string();
+    let id = caller.id.clone();
     // Like login: each check is counted before it runs, and a right password clears the count.
-    state.limiters.password_failures.hit(&id)?;
+    state.limiters.password_failures.hit(id.as_str())?;
     let lookup = id.clone();
     let user = state
         .db
-        .read(move |conn| users::find(conn, lookup.as_str()))
+        .read(move |conn| users::find(conn, &lookup))
         .await?
         .ok_or(AppError::Unauthenticated("this account no longer exists"))?;
     let current = cmd.body.current_password;
@@ -175,7 +175,7 @@ pub async fn change_password(
     {
         return Err(AppError::InvalidCredentials);
     }
-    state.limiters.password_failures.reset(&id);
+    state.limiters.password_failures.reset(id.as_str());
     let new = Password::parse(&cmd.body.new_password)
         .map_err(|m| AppError::invalid("new_password", m))?;
     let hash = hash(&state, new).await?;
@@ -195,8 +195,7 @@ pub async fn change_password(
     responses(
         (status = 200, body = crate::api::schema::UserPage),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/volunteers")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -225,8 +224,7 @@ pub async fn list(
         (status = 201, body = User),
         (status = 403, description = "forbidden"),
         (status = 409, description = "phone-taken"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/volunteers")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -279,8 +277,7 @@ fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Passwo
 }
 
 #[utoipa::path(operation_id = "get_volunteer", tag = "people",
-    responses((status = 200, body = User)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = User)))]
 #[get("/volunteers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -290,15 +287,14 @@ pub async fn get(
     let id = visible_person(&caller, VolunteerId::from(path.into_inner()))?;
     let user = state
         .db
-        .read(move |conn| users::find(conn, id.as_str()))
+        .read(move |conn| users::find(conn, &id))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     Ok(json(StatusCode::OK, &User::from(user)))
 }
 
 #[utoipa::path(tag = "people", request_body = RoleChange,
-    responses((status = 200, body = User), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = User), (status = 403, description = "forbidden")))]
 #[put("/volunteers/{id}/role")]
 pub async fn set_role(
     state: web::Data<AppState>,
@@ -312,10 +308,9 @@ pub async fn set_role(
     let user = state
         .db
         .write(move |conn| {
-            let user =
-                users::set_role(conn, id.as_str(), role)?.ok_or(AppError::NotFound("volunteer"))?;
+            let user = users::set_role(conn, &id, role)?.ok_or(AppError::NotFound("volunteer"))?;
             // The role travels in access tokens: no refresh may mint one with the old role.
-            tokens::revoke_user(conn, id.as_str(), None, now)?;
+            tokens::revoke_user(conn, &id, None, now)?;
             Ok(user)
         })
         .await?;
@@ -323,8 +318,7 @@ pub async fn set_role(
 }
 
 #[utoipa::path(tag = "people", request_body = PasswordReset,
-    responses((status = 204), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 403, description = "forbidden")))]
 #[put("/volunteers/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
@@ -338,7 +332,7 @@ pub async fn reset_password(
     let lookup = id.clone();
     let target = state
         .db
-        .read(move |conn| users::find(conn, lookup.as_str()))
+        .read(move |conn| users::find(conn, &lookup))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     if target.role().is_staff() && staff.0.role != Role::Admin {
@@ -351,8 +345,8 @@ pub async fn reset_password(
     state
         .db
         .write(move |conn| {
-            users::set_password(conn, id.as_str(), &hash)?;
-            tokens::revoke_user(conn, id.as_str(), None, now)
+            users::set_password(conn, &id, &hash)?;
+            tokens::revoke_user(conn, &id, None, now)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -106,8 +106,7 @@ pub struct Summary {
 }
 
 #[utoipa::path(operation_id = "report_summary", tag = "reports", params(RangeQuery),
-    responses((status = 200, body = Summary), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Summary), (status = 403, description = "forbidden")))]
 #[get("/reports/summary")]
 pub async fn summary(
     state: web::Data<AppState>,
@@ -183,8 +182,7 @@ pub struct Leaderboard {
 }
 
 #[utoipa::path(operation_id = "report_leaderboard", tag = "reports", params(LeaderboardQuery),
-    responses((status = 200, body = Leaderboard)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Leaderboard)))]
 #[get("/reports/leaderboard")]
 pub async fn leaderboard(
     state: web::Data<AppState>,
@@ -256,8 +254,7 @@ pub struct ServiceRecord {
 }
 
 #[utoipa::path(operation_id = "my_service_record", tag = "reports",
-    responses((status = 200, body = ServiceRecord)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = ServiceRecord)))]
 #[get("/me/service-record")]
 pub async fn service_record(
     state: web::Data<AppState>,
@@ -267,7 +264,7 @@ pub async fn service_record(
     let record = state
         .db
         .read(move |conn| {
-            let me = users::find(conn, caller.id.as_str())?.ok_or(AppError::NotFound("user"))?;
+            let me = users::find(conn, &caller.id)?.ok_or(AppError::NotFound("user"))?;
             let all = reports::served(conn, &me.id, None)?;
             let mut by_year = Vec::new();
             if let (Some(first), Some(last)) = (all.first_served_at, all.last_served_at) {
@@ -284,7 +281,7 @@ pub async fn service_record(
                 }
             }
             Ok(ServiceRecord {
-                volunteer_id: me.id,
+                volunteer_id: me.id.to_string(),
                 name: me.name,
                 minutes_served: all.minutes_served,
                 activities: all.activities,

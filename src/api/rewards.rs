@@ -160,8 +160,7 @@ pub(crate) fn clearable(
 }
 
 #[utoipa::path(operation_id = "create_reward", tag = "rewards", request_body = RewardInput,
-    responses((status = 201, body = Reward), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 201, body = Reward), (status = 403, description = "forbidden")))]
 #[post("/rewards")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -225,8 +224,7 @@ fn check_new_reward(b: &RewardInput) -> Result<NewReward, AppError> {
 }
 
 #[utoipa::path(operation_id = "list_rewards", tag = "rewards", params(PageParams),
-    responses((status = 200, body = crate::api::schema::RewardPage)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::RewardPage)))]
 #[get("/rewards")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -246,8 +244,7 @@ pub async fn list(
 }
 
 #[utoipa::path(operation_id = "get_reward", tag = "rewards",
-    responses((status = 200, body = Reward)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Reward)))]
 #[get("/rewards/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -265,8 +262,7 @@ pub async fn get(
 }
 
 #[utoipa::path(operation_id = "update_reward", tag = "rewards", request_body = RewardPatch,
-    responses((status = 200, body = Reward), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Reward), (status = 403, description = "forbidden")))]
 #[patch("/rewards/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -330,8 +326,7 @@ fn check_patch(b: RewardPatch) -> Result<RewardChanges, AppError> {
 }
 
 #[utoipa::path(tag = "rewards", request_body = Restock,
-    responses((status = 200, body = Reward), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Reward), (status = 403, description = "forbidden")))]
 #[post("/rewards/{id}/restock")]
 pub async fn restock(
     state: web::Data<AppState>,

@@ -112,8 +112,7 @@ fn team((t, member_count): (TeamRow, i64)) -> Team {
 }
 
 #[utoipa::path(operation_id = "create_team", tag = "teams", request_body = NewTeam,
-    responses((status = 201, body = Team), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 201, body = Team), (status = 403, description = "forbidden")))]
 #[post("/teams")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -147,8 +146,7 @@ pub async fn create(
 }
 
 #[utoipa::path(operation_id = "list_teams", tag = "teams", params(PageParams),
-    responses((status = 200, body = crate::api::schema::TeamPage)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::TeamPage)))]
 #[get("/teams")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -170,8 +168,7 @@ pub async fn list(
 }
 
 #[utoipa::path(operation_id = "get_team", tag = "teams",
-    responses((status = 200, body = Team)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Team)))]
 #[get("/teams/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -193,8 +190,7 @@ pub async fn get(
     responses(
         (status = 200, body = crate::api::schema::MemberPage),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/teams/{id}/members")]
 pub async fn members(
     state: web::Data<AppState>,
@@ -228,8 +224,7 @@ pub async fn members(
 
 #[utoipa::path(tag = "teams",
     request_body = MembershipInput,
-    responses((status = 200, body = Membership), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Membership), (status = 403, description = "forbidden")))]
 #[put("/teams/{id}/members/{volunteer_id}")]
 pub async fn set_member(
     state: web::Data<AppState>,
@@ -245,7 +240,7 @@ pub async fn set_member(
         .db
         .write(move |conn| {
             teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
-            users::find(conn, volunteer_id.as_str())?.ok_or(AppError::NotFound("volunteer"))?;
+            users::find(conn, &volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
             teams::set_member(conn, &team_id, &volunteer_id, role, now)?;
             Ok(Membership {
                 team_id: team_id.to_string(),
@@ -258,8 +253,7 @@ pub async fn set_member(
 }
 
 #[utoipa::path(tag = "teams",
-    responses((status = 204), (status = 403, description = "forbidden")),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 403, description = "forbidden")))]
 #[delete("/teams/{id}/members/{volunteer_id}")]
 pub async fn remove_member(
     state: web::Data<AppState>,

@@ -20,7 +20,7 @@ use crate::domain::page::Page;
 use crate::domain::text;
 use crate::domain::time;
 use crate::domain::wishes::{self as rules, WishStatus};
-use crate::error::{AppError, FieldErrors};
+use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// This module's routes, inside `/api/v1`.
@@ -80,23 +80,23 @@ impl Wish {
             title: w.title,
             description: w.description,
             beneficiary: beneficiary.then_some(w.beneficiary),
-            team_id: w.team_id,
+            team_id: w.team_id.map(|t| t.to_string()),
             points: w.points,
             due_at: w.due_at.map(|t| t.and_utc()),
             status,
-            created_by: w.created_by,
+            created_by: w.created_by.to_string(),
             created_at: w.created_at.and_utc(),
-            adopted_by: w.adopted_by,
+            adopted_by: w.adopted_by.map(|v| v.to_string()),
             adopted_by_name: v.adopted_by_name,
             adopted_at: w.adopted_at.map(|t| t.and_utc()),
             fulfilment_note: w.fulfilment_note,
             fulfilled_at: w.fulfilled_at.map(|t| t.and_utc()),
             rejection_reason: w.rejection_reason,
-            confirmed_by: w.confirmed_by,
+            confirmed_by: w.confirmed_by.map(|v| v.to_string()),
             confirmed_at: w.confirmed_at.map(|t| t.and_utc()),
             confirm_note: w.confirm_note,
             points_awarded: w.points_awarded,
-            transaction_id: w.transaction_id,
+            transaction_id: w.transaction_id.map(|t| t.to_string()),
             cancel_reason: w.cancel_reason,
             cancelled_at: w.cancelled_at.map(|t| t.and_utc()),
         }
@@ -198,8 +198,7 @@ where
         (status = 201, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 404, description = "not-found"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -236,14 +235,7 @@ fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
     else {
         return Err(errs.into_error());
     };
-    let team_id = match b.team_id {
-        None => None,
-        Some(raw) => Some(
-            Uuid::parse_str(&raw)
-                .map_err(|_| AppError::NotFound("team"))?
-                .to_string(),
-        ),
-    };
+    let team_id = b.team_id.as_deref().map(parse_id).transpose()?;
     Ok(NewWish {
         title,
         description: description.filter(|d| !d.is_empty()),
@@ -257,8 +249,7 @@ fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
 #[utoipa::path(operation_id = "list_wishes", tag = "wishes", params(PageParams, StatusFilter),
     responses(
         (status = 200, body = crate::api::schema::WishPage),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/wishes")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -285,8 +276,7 @@ pub async fn list(
 #[utoipa::path(operation_id = "get_wish", tag = "wishes",
     responses(
         (status = 200, body = Wish),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/wishes/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -312,8 +302,7 @@ pub async fn get(
     responses(
         (status = 200, body = Wish),
         (status = 409, description = "wish-not-open, limit-reached"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/adopt")]
 pub async fn adopt(
     state: web::Data<AppState>,
@@ -337,8 +326,7 @@ pub async fn adopt(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 409, description = "wish-not-adopted"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/release")]
 pub async fn release(
     state: web::Data<AppState>,
@@ -362,8 +350,7 @@ pub async fn release(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 409, description = "wish-not-adopted"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
@@ -392,8 +379,7 @@ fn check_reason(b: &WishReason) -> Result<String, AppError> {
         (status = 200, body = Wish),
         (status = 403, description = "forbidden, self-approval"),
         (status = 409, description = "wish-not-fulfilled"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
@@ -418,8 +404,7 @@ pub async fn reject(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden, self-approval"),
         (status = 409, description = "wish-not-fulfilled"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/confirm")]
 pub async fn confirm(
     state: web::Data<AppState>,
@@ -452,8 +437,7 @@ pub async fn confirm(
         (status = 200, body = Wish),
         (status = 403, description = "forbidden"),
         (status = 409, description = "wish-closed"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/wishes/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,

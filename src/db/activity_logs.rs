@@ -272,7 +272,7 @@ pub fn record(
     let activity = super::activities::get(conn, &parse_id(r.activity_id)?)?;
     who.require(activity.team_id.as_deref())?;
     let volunteer: VolunteerId = parse_id(r.volunteer_id)?;
-    super::users::find(conn, volunteer.as_str())?.ok_or(AppError::NotFound("volunteer"))?;
+    super::users::find(conn, &volunteer)?.ok_or(AppError::NotFound("volunteer"))?;
     let mut errs = FieldErrors::default();
     let longest = length_minutes(activity.starts_at, activity.ends_at);
     errs.check("minutes", text::in_range(r.minutes, 1, longest));

@@ -23,7 +23,7 @@ pub struct Adjustment<'a> {
 /// Adjusts a volunteer's balance: 404 for an unknown volunteer, 409 `insufficient-points` if a
 /// debit would take the balance below zero (L2). Answers the transaction as written.
 pub fn adjust(conn: &mut DbConnection, a: Adjustment<'_>) -> Result<TransactionRow, AppError> {
-    if super::users::find(conn, a.volunteer_id.as_str())?.is_none() {
+    if super::users::find(conn, a.volunteer_id)?.is_none() {
         return Err(AppError::NotFound("volunteer"));
     }
     let event = Event {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::schema::{team_members, teams, users};
 use super::{teams as team_rows, users as user_rows, Db, DbConnection};
-use crate::domain::ids::{Id, TeamId, VolunteerId};
+use crate::domain::ids::{TeamId, VolunteerId};
 use crate::domain::import::{Parsed, Row, RowError};
 use crate::domain::people::{Role, TeamRole};
 use crate::error::AppError;
@@ -82,9 +82,9 @@ pub fn apply(
 /// a few per row.
 struct Known {
     /// phone → (id, name).
-    people: HashMap<String, (String, String)>,
-    /// (team id, volunteer id) → role.
-    memberships: HashMap<(String, String), TeamRole>,
+    people: HashMap<String, (VolunteerId, String)>,
+    /// (team, volunteer) → role.
+    memberships: HashMap<(TeamId, VolunteerId), TeamRole>,
 }
 
 impl Known {
@@ -96,12 +96,12 @@ impl Known {
         let mut people = HashMap::new();
         let mut memberships = HashMap::new();
         for chunk in phones.chunks(Self::CHUNK) {
-            let found: Vec<(String, String, String)> = users::table
+            let found: Vec<(String, VolunteerId, String)> = users::table
                 .filter(users::phone.eq_any(chunk))
                 .select((users::phone, users::id, users::name))
                 .load(conn)?;
             let ids: Vec<&str> = found.iter().map(|(_, id, _)| id.as_str()).collect();
-            let roles: Vec<(String, String, TeamRole)> = team_members::table
+            let roles: Vec<(TeamId, VolunteerId, TeamRole)> = team_members::table
                 .filter(team_members::volunteer_id.eq_any(&ids))
                 .select((
                     team_members::team_id,
@@ -188,9 +188,8 @@ fn apply_row(
         }
         Some((id, _)) => (id.clone(), Outcome::Unchanged),
     };
-    let volunteer = VolunteerId::parse(&volunteer).ok_or(AppError::NotFound("volunteer"))?;
     if let Some(team) = team {
-        let key = (team.as_str().to_owned(), volunteer.as_str().to_owned());
+        let key = (team.clone(), volunteer.clone());
         if known.memberships.get(&key) != Some(&row.team_role) {
             team_rows::set_member(conn, team, &volunteer, row.team_role, now)?;
             if matches!(outcome, Outcome::Unchanged) {

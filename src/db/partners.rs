@@ -234,7 +234,7 @@ pub fn add_clerk(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     require(conn, partner_id)?;
-    super::users::find(conn, volunteer_id.as_str())?.ok_or(AppError::NotFound("volunteer"))?;
+    super::users::find(conn, volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
     let inserted = savepoint(conn, |conn| {
         diesel::insert_into(partner_clerks::table)
             .values((

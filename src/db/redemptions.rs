@@ -121,7 +121,7 @@ pub struct Redeem<'a> {
 /// redemption `reserved` with a pickup code unique among reserved ones. Any refusal is an `Err`,
 /// and the caller's transaction rolls back what came before it.
 pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, AppError> {
-    if super::users::find(conn, r.volunteer_id.as_str())?.is_none() {
+    if super::users::find(conn, r.volunteer_id)?.is_none() {
         return Err(AppError::NotFound("volunteer"));
     }
     let Some(taken) = catalogue::take_stock(conn, r.reward_id, r.quantity)? else {

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::DbConnection;
+use crate::domain::ids::VolunteerId;
 use crate::error::AppError;
 
 /// The community's (or one team's) figures over a range.
@@ -254,7 +255,7 @@ pub struct Served {
 /// A volunteer's service with activities starting in `[from, to)` (`None`: all of it).
 pub fn served(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
     range: Option<(NaiveDateTime, NaiveDateTime)>,
 ) -> Result<Served, AppError> {
     Ok(diesel::sql_query(
@@ -265,7 +266,7 @@ pub fn served(
          WHERE l.volunteer_id = $1 AND l.status = 'approved' \
            AND ($2 IS NULL OR a.starts_at >= $2) AND ($3 IS NULL OR a.starts_at < $3)",
     )
-    .bind::<Text, _>(volunteer_id)
+    .bind::<Text, _>(volunteer_id.as_str())
     .bind::<Nullable<Timestamp>, _>(range.map(|r| r.0))
     .bind::<Nullable<Timestamp>, _>(range.map(|r| r.1))
     .get_result(conn)?)

@@ -196,8 +196,8 @@ pub fn remove_member(
 /// The teams `user` belongs to: `(team_id, name, role)`, by team name.
 pub fn of_user(
     conn: &mut DbConnection,
-    user: &str,
-) -> Result<Vec<(String, String, TeamRole)>, AppError> {
+    user: &VolunteerId,
+) -> Result<Vec<(TeamId, String, TeamRole)>, AppError> {
     Ok(team_members::table
         .inner_join(teams::table)
         .filter(team_members::volunteer_id.eq(user))
@@ -213,15 +213,4 @@ pub fn led_by(conn: &mut DbConnection, user: &str) -> Result<Vec<String>, AppErr
         .filter(team_members::role.eq(TeamRole::Leader))
         .select(team_members::team_id)
         .load(conn)?)
-}
-
-/// Whether `user` leads `team`.
-pub fn leads(conn: &mut DbConnection, user: &str, team_id: &str) -> Result<bool, AppError> {
-    let n: i64 = team_members::table
-        .filter(team_members::volunteer_id.eq(user))
-        .filter(team_members::team_id.eq(team_id))
-        .filter(team_members::role.eq(TeamRole::Leader))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
 }

@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use super::schema::refresh_tokens as rt;
 use super::DbConnection;
+use crate::domain::ids::VolunteerId;
 use crate::error::AppError;
 
 /// Stores a new refresh token of `family` for `user`.
 pub fn insert(
     conn: &mut DbConnection,
-    user: &str,
+    user: &VolunteerId,
     family: &str,
     hash: &str,
     now: NaiveDateTime,
@@ -34,7 +35,10 @@ pub fn insert(
 /// What presenting a refresh token did.
 pub enum Rotation {
     /// The token was live and is now used; the new token continues `family` for `user_id`.
-    Rotated { user_id: String, family: String },
+    Rotated {
+        user_id: VolunteerId,
+        family: String,
+    },
     /// The token had been used already: its whole family is now revoked.
     Reused,
     /// Unknown, revoked or expired.
@@ -58,7 +62,7 @@ pub fn rotate(
     )
     .set(rt::used_at.eq(now))
     .execute(conn)?;
-    let row: Option<(String, String, Option<NaiveDateTime>)> = rt::table
+    let row: Option<(VolunteerId, String, Option<NaiveDateTime>)> = rt::table
         .filter(rt::token_hash.eq(hash))
         .select((rt::user_id, rt::family_id, rt::used_at))
         .first(conn)
@@ -76,7 +80,7 @@ pub fn rotate(
 /// Ends the sign-in `token_hash` belongs to (if it is `user`'s).
 pub fn logout(
     conn: &mut DbConnection,
-    user: &str,
+    user: &VolunteerId,
     hash: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
@@ -95,7 +99,7 @@ pub fn logout(
 /// Revokes every live token of `user`, except those of the sign-in `keep`.
 pub fn revoke_user(
     conn: &mut DbConnection,
-    user: &str,
+    user: &VolunteerId,
     keep: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {

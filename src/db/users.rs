@@ -1,20 +1,19 @@
 //! People: accounts to sign in with, roles, the staff directory.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use uuid::Uuid;
-
 use super::schema::users;
 use super::{is_unique_violation, DbConnection};
+use crate::domain::ids::{Id, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::people::{Phone, Role};
 use crate::error::{AppError, Conflict};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
 
 /// A stored person.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: String,
+    pub id: VolunteerId,
     pub phone: String,
     pub name: String,
     pub role: Role,
@@ -32,7 +31,7 @@ impl UserRow {
     pub fn cursor(&self) -> Cursor {
         Cursor {
             key: self.created_at.and_utc().timestamp_micros().to_string(),
-            id: self.id.clone(),
+            id: self.id.to_string(),
         }
     }
 }
@@ -49,7 +48,7 @@ pub struct NewUser<'a> {
 /// Creates a person and their points account together; a taken phone is 409 `phone-taken`
 /// (the UNIQUE index decides, so concurrent registrations of one phone give one winner).
 pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppError> {
-    let id = Uuid::new_v4().to_string();
+    let id = VolunteerId::random();
     let inserted = diesel::insert_into(users::table)
         .values((
             users::id.eq(&id),
@@ -64,12 +63,12 @@ pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppE
         Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(Conflict::PhoneTaken)),
         other => other?,
     };
-    super::ledger::open_account(conn, &id, new.now)?;
+    super::ledger::open_account(conn, id.as_str(), new.now)?;
     find(conn, &id)?.ok_or(AppError::NotFound("user"))
 }
 
 /// The person with this id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<UserRow>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &VolunteerId) -> Result<Option<UserRow>, AppError> {
     Ok(users::table
         .find(id)
         .select(UserRow::as_select())
@@ -123,7 +122,7 @@ pub fn list(
 /// Changes a role; `None` if there is no such person.
 pub fn set_role(
     conn: &mut DbConnection,
-    id: &str,
+    id: &VolunteerId,
     role: Role,
 ) -> Result<Option<UserRow>, AppError> {
     let n = diesel::update(users::table.find(id))
@@ -136,7 +135,7 @@ pub fn set_role(
 }
 
 /// Replaces a password hash.
-pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), AppError> {
+pub fn set_password(conn: &mut DbConnection, id: &VolunteerId, hash: &str) -> Result<(), AppError> {
     diesel::update(users::table.find(id))
         .set(users::password_hash.eq(hash))
         .execute(conn)?;

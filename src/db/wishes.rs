@@ -14,7 +14,7 @@ use super::ledger::{self, Cause, Event, Kind};
 use super::schema::{teams, users, wishes};
 use super::users::micros_to_naive;
 use super::DbConnection;
-use crate::domain::ids::{Id, VolunteerId, WishId};
+use crate::domain::ids::{Id, TeamId, TransactionId, VolunteerId, WishId};
 use crate::domain::page::Cursor;
 use crate::domain::rule::Rule;
 use crate::domain::wishes::{Move, WishStatus, MAX_HELD};
@@ -28,24 +28,24 @@ pub struct WishRow {
     pub title: String,
     pub description: Option<String>,
     pub beneficiary: String,
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     pub points: i64,
     pub due_at: Option<NaiveDateTime>,
     pub status: WishStatus,
-    pub created_by: String,
+    pub created_by: VolunteerId,
     pub created_at: NaiveDateTime,
-    pub adopted_by: Option<String>,
+    pub adopted_by: Option<VolunteerId>,
     pub adopted_at: Option<NaiveDateTime>,
     pub fulfilment_note: Option<String>,
     pub fulfilled_at: Option<NaiveDateTime>,
     pub rejection_reason: Option<String>,
-    pub confirmed_by: Option<String>,
+    pub confirmed_by: Option<VolunteerId>,
     pub confirmed_at: Option<NaiveDateTime>,
     pub confirm_note: Option<String>,
     pub points_awarded: Option<i64>,
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<TransactionId>,
     pub cancel_reason: Option<String>,
-    pub cancelled_by: Option<String>,
+    pub cancelled_by: Option<VolunteerId>,
     pub cancelled_at: Option<NaiveDateTime>,
 }
 
@@ -81,7 +81,7 @@ impl WishView {
 
     /// Whether `who` adopted it and still has it (release clears the adopter).
     pub fn is_adopter(&self, who: &VolunteerId) -> bool {
-        self.wish.adopted_by.as_deref() == Some(who.as_str())
+        self.wish.adopted_by.as_ref() == Some(who)
     }
 
     /// Staff see every wish; others see open ones and those they adopted.
@@ -163,7 +163,7 @@ pub struct NewWish {
     pub title: String,
     pub description: Option<String>,
     pub beneficiary: String,
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     pub points: i64,
     pub due_at: Option<NaiveDateTime>,
 }
@@ -291,7 +291,7 @@ pub fn release(conn: &mut DbConnection, id: &WishId, c: Caller<'_>) -> Result<Wi
     let n = update
         .set((
             wishes::status.eq(Move::Release.to()),
-            wishes::adopted_by.eq(None::<String>),
+            wishes::adopted_by.eq(None::<VolunteerId>),
             wishes::adopted_at.eq(None::<NaiveDateTime>),
             wishes::rejection_reason.eq(None::<String>),
         ))
@@ -393,7 +393,7 @@ pub fn confirm(
     if points != w.wish.points && note.is_none() {
         return Err(AppError::invalid("note", Rule::WishNoteRequired));
     }
-    let adopter: Option<Option<String>> =
+    let adopter: Option<Option<VolunteerId>> =
         diesel::update(movable(id, Move::Confirm).filter(wishes::adopted_by.ne(by)))
             .set((
                 wishes::status.eq(Move::Confirm.to()),
@@ -419,7 +419,7 @@ pub fn confirm(
         let tx = ledger::credit(
             conn,
             Kind::Earn,
-            &adopter,
+            adopter.as_str(),
             points,
             Event {
                 memo: &memo,

@@ -123,8 +123,7 @@ pub fn page_of(rows: Vec<RedemptionView>, limit: i64) -> Page<Redemption> {
         (status = 403, description = "forbidden"),
         (status = 404, description = "not-found"),
         (status = 409, description = "insufficient-points, out-of-stock, limit-reached"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/redemptions")]
 pub async fn redeem(
     state: web::Data<AppState>,
@@ -178,8 +177,7 @@ fn check_redeem(
 }
 
 #[utoipa::path(operation_id = "my_redemptions", tag = "rewards", params(StatusFilter, PageParams),
-    responses((status = 200, body = crate::api::schema::RedemptionPage)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = crate::api::schema::RedemptionPage)))]
 #[get("/me/redemptions")]
 pub async fn mine(
     state: web::Data<AppState>,
@@ -201,8 +199,7 @@ pub async fn mine(
     responses(
         (status = 200, body = crate::api::schema::RedemptionPage),
         (status = 403, description = "forbidden"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[get("/redemptions")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -220,8 +217,7 @@ pub async fn list(
 }
 
 #[utoipa::path(operation_id = "get_redemption", tag = "rewards",
-    responses((status = 200, body = Redemption)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Redemption)))]
 #[get("/redemptions/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -243,8 +239,7 @@ pub async fn get(
         (status = 200, body = Redemption),
         (status = 403, description = "forbidden"),
         (status = 404, description = "not-found"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/redemptions/fulfil")]
 pub async fn fulfil(
     state: web::Data<AppState>,
@@ -275,8 +270,7 @@ pub async fn fulfil(
     responses(
         (status = 200, body = Redemption),
         (status = 409, description = "redemption-not-reserved"),
-    ),
-    security(("bearer" = [])))]
+    ))]
 #[post("/redemptions/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,

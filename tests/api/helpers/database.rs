@@ -11,6 +11,7 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use volunteer_points::db::schema::idempotency_keys as keys;
 use volunteer_points::db::users::NewUser;
 use volunteer_points::db::{self, idempotency, users, DbConnection};
+use volunteer_points::domain::ids::{Id, VolunteerId};
 use volunteer_points::domain::people::{Phone, Role};
 use volunteer_points::error::AppError;
 
@@ -36,7 +37,7 @@ struct Count {
 impl TestApp {
     /// Gives the person `id` this role.
     pub(super) fn promote(&self, id: &str, role: Role) {
-        let id = id.to_owned();
+        let id = VolunteerId::parse(id).expect("a volunteer id");
         self.db
             .write_blocking(move |conn| users::set_role(conn, &id, role).map(|_| ()))
             .expect("promote");
