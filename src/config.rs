@@ -30,6 +30,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `DATABASE_POOL_SIZE`: connections in the pool.
     pub pool_size: u32,
+    /// `PASSWORD_HASH_THREADS`: threads hashing passwords (each keeps argon2's 19 MiB).
+    pub hash_threads: u32,
     /// `DATABASE_TIMEOUT`: how long a request waits for a connection, the write lock, a
     /// database lock or a password-hashing thread before answering 503.
     pub database_timeout: Duration,
@@ -175,6 +177,7 @@ impl Config {
             refresh_token_ttl: duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 24 * 3600))?,
             log_format,
             pool_size: number("DATABASE_POOL_SIZE", 8)?,
+            hash_threads: number("PASSWORD_HASH_THREADS", 1)?,
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
             trusted_proxies: get("TRUSTED_PROXIES")
                 .map(parse_networks)
