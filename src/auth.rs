@@ -164,14 +164,6 @@ impl Hasher {
         })
     }
 
-    /// One thread per core.
-    pub fn per_core(wait: Duration) -> std::io::Result<Hasher> {
-        Hasher::new(
-            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-            wait,
-        )
-    }
-
     /// A new password's hash (see [`hash_password`]).
     pub async fn hash(&self, password: Password) -> Result<String, AppError> {
         self.run(move |memory| hash_in(password.expose(), memory))

@@ -37,6 +37,8 @@ pub struct Config {
     pub pool_size: u32,
     /// `WRITE_BATCH_MAX` and `WRITE_BATCH_WAIT`: group commit of concurrent writes (SQLite).
     pub write_batching: Batching,
+    /// `PASSWORD_HASH_THREADS`: threads hashing passwords (each keeps argon2's 19 MiB).
+    pub hash_threads: u32,
     /// `DATABASE_TIMEOUT`: how long a request waits for a connection, the write lock, a
     /// database lock or a password-hashing thread before answering 503.
     pub database_timeout: Duration,
@@ -191,6 +193,7 @@ impl Config {
                     })?,
                 },
             },
+            hash_threads: number("PASSWORD_HASH_THREADS", 1)?,
             database_timeout: duration("DATABASE_TIMEOUT", Duration::from_secs(5))?,
             trusted_proxies: get("TRUSTED_PROXIES")
                 .map(parse_networks)

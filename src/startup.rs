@@ -98,7 +98,7 @@ impl Application {
         db.migrate().context("applying migrations failed")?;
         let state = web::Data::new(AppState {
             tokens: TokenKeys::new(secret.as_bytes(), config.access_token_ttl),
-            hasher: Hasher::per_core(config.database_timeout)
+            hasher: Hasher::new(config.hash_threads as usize, config.database_timeout)
                 .context("cannot start the password-hashing threads")?,
             limiters: Limiters::new(&config.limits, &db, &clock),
             db,
@@ -233,6 +233,11 @@ async fn stop_signal() -> std::io::Result<&'static str> {
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let shutdown_timeout = state.config.shutdown_timeout.as_secs();
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    // Database work runs on each worker's blocking threads (actix allows 512 per process), and
+    // a thread without a connection to use could only wait: a worker gets as many threads as the
+    // pool has connections (each thread keeps a stack and allocator caches), at least two.
+    let blocking_threads = (state.config.pool_size as usize).max(2);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -271,6 +276,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     // Signals are ours (`run_until_signal`): actix stops at once on SIGINT.
     .disable_signals()
     .shutdown_timeout(shutdown_timeout)
+    .workers(workers)
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?
     .run();
     Ok(server)
