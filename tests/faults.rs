@@ -24,8 +24,9 @@ const ADMIN_PHONE: &str = "13911120000";
 const ADMIN_PASSWORD: &str = "fault admin password";
 /// `DATABASE_TIMEOUT` of the service under test, in seconds.
 const TIMEOUT_SECS: u64 = 2;
-/// How long the database stays down.
-const DOWN_FOR: Duration = Duration::from_secs(4);
+/// How long the database stays down: three `DATABASE_TIMEOUT`s, so requests sent while it is
+/// down are also answered (503, each after the timeout at most) before it comes back.
+const DOWN_FOR: Duration = Duration::from_secs(3 * TIMEOUT_SECS);
 
 /// A PostgreSQL cluster of this test's own in a temporary folder, stopped and removed at the end.
 struct Cluster {
