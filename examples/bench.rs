@@ -104,10 +104,11 @@ fn build_service() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// `BENCH_SERVICE_ENV`: `NAME=value` pairs, space-separated.
+/// `BENCH_SERVICE_ENV`: `NAME=value` pairs, space-separated; by default what
+/// `deploy/volunteer-points.service` sets (`MALLOC_ARENA_MAX=2`).
 fn extra_service_env() -> Vec<(String, String)> {
     std::env::var("BENCH_SERVICE_ENV")
-        .unwrap_or_default()
+        .unwrap_or_else(|_| "MALLOC_ARENA_MAX=2".to_owned())
         .split_whitespace()
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -574,8 +575,11 @@ fn fresh_id(k: usize) -> String {
 /// The random number each transaction draws (12 digits, so [`fresh_id`] is a UUID's shape).
 const DRAW: &str = "\\set r random(100000000000, 999999999999)\n";
 
-/// A pickup code (6 characters, unique among reserved redemptions) made in the database.
-const FRESH_CODE: &str = "substr(encode(sha256(random()::text::bytea), 'base64'), 1, 6)";
+/// A pickup code (6 characters, unique among reserved redemptions in practice) made from the
+/// transaction's random number: a constant within the transaction, so a lookup by it uses the
+/// index (a `random()` inside the WHERE would be evaluated per row) and the lookup and the insert
+/// see the same code.
+const FRESH_CODE: &str = "substr(encode(sha256(':r'::bytea), 'base64'), 1, 6)";
 
 /// The lean but complete redemption, one script per volunteer: the idempotency row written once
 /// with its answer, the conditional debit, the transaction, its 2 entries, the redemption row.
