@@ -472,6 +472,11 @@ impl FieldErrors {
     }
 
     /// Records an error that is not one field's parse.
+    /// Whether an error is recorded against `field`.
+    pub fn names(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
     pub fn add(&mut self, field: &str, rule: Rule) {
         self.0.push(FieldRule {
             field: field.to_owned(),

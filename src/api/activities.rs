@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -61,8 +61,10 @@ pub struct ActivityInput {
     pub location: Option<String>,
     #[schema(format = Uuid)]
     pub team_id: Option<String>,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: time::SentTime,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: time::SentTime,
     #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
     /// Points per hour served, 1–1,000. A log's `points_proposed` is
@@ -96,8 +98,10 @@ pub struct ActivityPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub team_id: Option<Option<String>>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub starts_at: Option<time::SentTime>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ends_at: Option<time::SentTime>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
     pub capacity: Option<Option<i64>>,
@@ -165,12 +169,6 @@ fn activity_for(
     Ok(activity(a, enrolled))
 }
 
-/// A time as stored: UTC, microseconds (what PostgreSQL keeps).
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
-    let t = t.naive_utc();
-    t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
-}
-
 /// A body's team id as stored: a UUID in its canonical (lower-case) form, anything else as sent
 /// (which matches no team).
 fn canonical_team(raw: Option<String>) -> Option<String> {
@@ -199,12 +197,13 @@ pub(super) async fn body_after_role<T>(
     Err(refusal)
 }
 
-/// Checks what API.md bounds on an activity's editable fields, naming every broken one.
+/// Checks what API.md bounds on an activity's editable fields, naming every broken one (the
+/// times were read already: their order is checked only if both were times).
 fn check_fields(f: &Editable, errs: &mut FieldErrors) {
-    errs.check("starts_at", time::accepted(f.starts_at.and_utc()));
-    errs.check("ends_at", time::accepted(f.ends_at.and_utc()));
-    if let Err(m) = rules::check_times(f.starts_at, f.ends_at) {
-        errs.add("ends_at", m);
+    if !errs.names("starts_at") && !errs.names("ends_at") {
+        if let Err(m) = rules::check_times(f.starts_at, f.ends_at) {
+            errs.add("ends_at", m);
+        }
     }
     if let Some(c) = f.capacity {
         errs.check("capacity", text::in_range(c, 1, 10_000));
@@ -233,8 +232,12 @@ fn new_activity(body: ActivityInput) -> Result<(Editable, rules::PointsRule), Ap
         description: description.flatten(),
         location: location.flatten(),
         team_id: canonical_team(body.team_id),
-        starts_at: naive(body.starts_at),
-        ends_at: naive(body.ends_at),
+        starts_at: errs
+            .check("starts_at", body.starts_at.accepted())
+            .unwrap_or_default(),
+        ends_at: errs
+            .check("ends_at", body.ends_at.accepted())
+            .unwrap_or_default(),
         capacity: body.capacity,
         geofence: body.geofence.map(|g| (g.lat, g.lng, g.radius_m)),
     };
@@ -281,10 +284,10 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
         f.team_id = canonical_team(t);
     }
     if let Some(s) = p.starts_at {
-        f.starts_at = naive(s);
+        f.starts_at = errs.check("starts_at", s.accepted()).unwrap_or_default();
     }
     if let Some(e) = p.ends_at {
-        f.ends_at = naive(e);
+        f.ends_at = errs.check("ends_at", e.accepted()).unwrap_or_default();
     }
     if let Some(c) = p.capacity {
         f.capacity = c;

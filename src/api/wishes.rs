@@ -115,7 +115,8 @@ pub struct WishInput {
     pub team_id: Option<String>,
     /// 0–10,000.
     pub points: i64,
-    pub due_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<time::SentTime>,
 }
 
 /// `POST /wishes/{id}/fulfil`.
@@ -229,7 +230,7 @@ fn check_new_wish(b: WishInput) -> Result<NewWish, AppError> {
     let description = errs.check_opt("description", b.description.as_deref(), text::description);
     let beneficiary = errs.check("beneficiary", rules::beneficiary(&b.beneficiary));
     let points = errs.check("points", rules::points(b.points));
-    let due_at = errs.check_opt("due_at", b.due_at, time::accepted);
+    let due_at = errs.check_opt("due_at", b.due_at.as_ref(), time::SentTime::accepted);
     let (Some(title), Some(description), Some(beneficiary), Some(points), Some(due_at)) =
         (title, description, beneficiary, points, due_at)
     else {

@@ -2,7 +2,8 @@
 //! time is a typo or an attack, and some would not fit a database column (PostgreSQL's
 //! `TIMESTAMP` ends at 4713 BC) or the check-in arithmetic.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
+use serde::Deserialize;
 
 use super::rule::Rule;
 
@@ -20,13 +21,29 @@ fn end() -> NaiveDateTime {
         .unwrap_or(NaiveDateTime::MAX)
 }
 
-/// A client-sent instant, as the UTC the database stores, if it lies in years 2000–2099.
+/// A client-sent instant, as the UTC the database stores (to the microsecond), if it lies in
+/// years 2000–2099.
 pub fn accepted(t: DateTime<Utc>) -> Result<NaiveDateTime, Rule> {
     let t = t.naive_utc();
+    let t = t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t);
     if (earliest()..end()).contains(&t) {
         Ok(t)
     } else {
         Err(Rule::TimeOutOfRange)
+    }
+}
+
+/// A time in a JSON body, kept as the text the client sent: one that is not a time is a 422
+/// naming its field, like a value outside the window (API.md: format errors are
+/// `validation-failed`), where a typed field would make serde answer 400.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SentTime(String);
+
+impl SentTime {
+    /// The instant, if it is an RFC 3339 time in the accepted window.
+    pub fn accepted(&self) -> Result<NaiveDateTime, Rule> {
+        parse(&self.0)
     }
 }
 

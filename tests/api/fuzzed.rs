@@ -119,3 +119,38 @@ async fn the_document_marks_a_body_required_exactly_where_a_missing_one_is_refus
         .await;
     assert_problem(res, 400, "bad-request").await;
 }
+
+#[actix_web::test]
+async fn a_time_in_a_body_that_does_not_parse_is_422_naming_the_field() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let problem = app
+        .create_activity(
+            &staff,
+            &serde_json::json!({"title": "Sweep", "starts_at": "tomorrow",
+                "ends_at": "2026-13-01T00:00:00Z", "points_per_hour": 10}),
+        )
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(fields_named(&problem), ["ends_at", "starts_at"]);
+
+    let activity = app.an_activity(&staff).await;
+    let problem = app
+        .edit_activity(&staff, &activity, &serde_json::json!({"ends_at": "soon"}))
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(fields_named(&problem), ["ends_at"]);
+
+    let problem = app
+        .create_wish(
+            &staff,
+            &serde_json::json!({"title": "Rice", "beneficiary": "Mrs Li, building 3",
+                "points": 5, "due_at": "next week"}),
+        )
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(fields_named(&problem), ["due_at"]);
+    // Nothing was made.
+    let listed = app.wishes(&staff, "").expect_json(StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0));
+}
