@@ -234,10 +234,13 @@ async fn stop_signal() -> std::io::Result<&'static str> {
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let shutdown_timeout = state.config.shutdown_timeout.as_secs();
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    // Database work runs on each worker's blocking threads (actix allows 512 per process), and
-    // a thread without a connection to use could only wait: a worker gets as many threads as the
-    // pool has connections (each thread keeps a stack and allocator caches), at least two.
-    let blocking_threads = (state.config.pool_size as usize).max(2);
+    // Database work runs on each worker's blocking threads (actix allows 512 per process; each
+    // thread keeps a stack and allocator caches). A thread without a connection could only wait,
+    // except one whose write waits in the group-commit queue (it holds no connection meanwhile):
+    // a worker gets as many threads as the pool has connections plus a full batch, so reads
+    // never queue behind waiting writes.
+    let config = &state.config;
+    let blocking_threads = config.pool_size as usize + config.write_batching.max;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
