@@ -14,7 +14,6 @@ mod check_in;
 mod docs;
 mod exports;
 mod fund;
-mod fuzz_findings;
 mod fuzzed;
 mod group_commit;
 mod hardening;
