@@ -120,11 +120,11 @@ impl From<LogView> for ActivityLog {
             reviewed_by: l.reviewed_by,
             reviewed_at: l.reviewed_at.map(|t| t.and_utc()),
             review_note: l.review_note,
-            transaction_id: l.transaction_id,
+            transaction_id: l.transaction_id.map(|t| t.to_string()),
             reversed_by: l.reversed_by,
             reversed_at: l.reversed_at.map(|t| t.and_utc()),
             reversal_reason: l.reversal_reason,
-            reversal_transaction_id: l.reversal_transaction_id,
+            reversal_transaction_id: l.reversal_transaction_id.map(|t| t.to_string()),
             created_at: l.created_at.and_utc(),
         }
     }

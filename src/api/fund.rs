@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::{json, run_checked, Command};
 use super::ledger::Transaction;
 use crate::auth::CurrentUser;
-use crate::db::{fund, ledger};
+use crate::db::fund;
 use crate::domain::text;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
@@ -45,7 +45,7 @@ pub async fn donate(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_donation(&cmd.body);
-    let donor = caller.id.to_string();
+    let donor = caller.id.clone();
     run_checked(
         &state,
         &caller,
@@ -53,9 +53,7 @@ pub async fn donate(
         StatusCode::CREATED,
         checked,
         move |conn, now, (amount, note)| {
-            let id = fund::donate(conn, &donor, amount, note.as_deref(), now)?;
-            let tx =
-                ledger::find_transaction(conn, &id)?.ok_or(AppError::NotFound("transaction"))?;
+            let tx = fund::donate(conn, &donor, amount, note.as_deref(), now)?;
             Ok(Transaction::from(tx))
         },
     )

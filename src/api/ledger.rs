@@ -99,7 +99,7 @@ pub struct Transaction {
 impl From<TransactionRow> for Transaction {
     fn from(t: TransactionRow) -> Transaction {
         Transaction {
-            id: t.id,
+            id: t.id.to_string(),
             kind: t.kind.as_str().to_owned(),
             memo: t.memo,
             created_by: t.created_by,
@@ -110,7 +110,7 @@ impl From<TransactionRow> for Transaction {
                 .map(|e| TransactionEntry {
                     account_id: e.account_id,
                     account_kind: e.account_kind.as_str().to_owned(),
-                    volunteer_id: e.volunteer_id,
+                    volunteer_id: e.volunteer_id.map(|v| v.to_string()),
                     amount: e.amount,
                 })
                 .collect(),
@@ -136,7 +136,7 @@ pub fn balance_of(
     conn: &mut DbConnection,
     volunteer_id: &VolunteerId,
 ) -> Result<Option<Balance>, AppError> {
-    let Some(f) = ledger::figures(conn, volunteer_id.as_str())? else {
+    let Some(f) = ledger::figures(conn, volunteer_id)? else {
         return Ok(None);
     };
     Ok(Some(Balance {
@@ -171,7 +171,7 @@ async fn statement_response(
             if users::find(conn, &id)?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
-            ledger::statement(conn, id.as_str(), limit, cursor.as_ref())
+            ledger::statement(conn, &id, limit, cursor.as_ref())
         })
         .await?;
     Ok(json(
@@ -307,7 +307,7 @@ pub async fn transaction(
     let id = TransactionId::from(path.into_inner());
     let tx = state
         .db
-        .read(move |conn| ledger::find_transaction(conn, id.as_str()))
+        .read(move |conn| ledger::find_transaction(conn, &id))
         .await?
         .ok_or(AppError::NotFound("transaction"))?;
     Ok(json(StatusCode::OK, &Transaction::from(tx)))
