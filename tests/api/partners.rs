@@ -113,26 +113,21 @@ async fn a_clerk_fulfils_their_partner_s_code_and_gets_404_for_another_partner_s
 #[actix_web::test]
 async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
     let app = spawn_app().await;
-    let Counters {
-        staff,
-        canteen,
-        market,
-        v: nobody,
-        clerk,
-    } = counters(&app).await;
+    let c = counters(&app).await;
+    let nobody = &c.v;
 
     // Someone who clerks nothing: the role never allows it, whatever the code or partner.
     for code in [json!("123456"), json!("bad")] {
-        app.fulfil(&nobody, &code)
+        app.fulfil(nobody, &code)
             .expect_problem(403, "forbidden")
             .await;
     }
     let unknown = uuid::Uuid::new_v4().to_string();
-    for who in [&nobody, &clerk] {
-        app.partner_redemptions(who, &market, "")
+    for who in [nobody, &c.clerk] {
+        app.partner_redemptions(who, &c.market, "")
             .expect_problem(403, "forbidden")
             .await;
-        app.settlement(who, &market, "")
+        app.settlement(who, &c.market, "")
             .expect_problem(403, "forbidden")
             .await;
         app.partner_redemptions(who, &unknown, "")
@@ -143,37 +138,37 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
             .await;
     }
     // A clerk's own counter; a bad code is then a validation failure.
-    app.partner_redemptions(&clerk, &canteen, "")
+    app.partner_redemptions(&c.clerk, &c.canteen, "")
         .expect_status(StatusCode::OK)
         .await;
-    app.settlement(&clerk, &canteen, "")
+    app.settlement(&c.clerk, &c.canteen, "")
         .expect_status(StatusCode::OK)
         .await;
-    app.fulfil(&clerk, &json!("12ab"))
+    app.fulfil(&c.clerk, &json!("12ab"))
         .expect_problem(422, "validation-failed")
         .await;
     // Staff see every counter; an unknown partner is 404 to them.
-    app.partner_redemptions(&staff, &uuid::Uuid::new_v4().to_string(), "")
+    app.partner_redemptions(&c.staff, &uuid::Uuid::new_v4().to_string(), "")
         .expect_problem(404, "not-found")
         .await;
-    app.settlement(&staff, &uuid::Uuid::new_v4().to_string(), "")
+    app.settlement(&c.staff, &uuid::Uuid::new_v4().to_string(), "")
         .expect_problem(404, "not-found")
         .await;
-    app.partner_redemptions(&staff, "not-a-uuid", "")
+    app.partner_redemptions(&c.staff, "not-a-uuid", "")
         .expect_problem(404, "not-found")
         .await;
     // Clerk management is staff's.
-    app.partner_clerks(&clerk, &canteen)
+    app.partner_clerks(&c.clerk, &c.canteen)
         .expect_problem(403, "forbidden")
         .await;
-    app.add_clerk(&clerk, &canteen, &nobody.id)
+    app.add_clerk(&c.clerk, &c.canteen, &nobody.id)
         .expect_problem(403, "forbidden")
         .await;
     // A removed clerk loses the counter at once.
-    app.remove_clerk(&staff, &canteen, &clerk.id)
+    app.remove_clerk(&c.staff, &c.canteen, &c.clerk.id)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
-    app.partner_redemptions(&clerk, &canteen, "")
+    app.partner_redemptions(&c.clerk, &c.canteen, "")
         .expect_problem(403, "forbidden")
         .await;
 }
