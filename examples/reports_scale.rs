@@ -180,6 +180,14 @@ async fn main() -> anyhow::Result<()> {
                 .execute(conn)?;
             }
         }
+        // The hours each account keeps beside its points, as the log moves would have left
+        // them (`verify` checks them).
+        diesel::sql_query(
+            "UPDATE accounts SET minutes_served = (SELECT COALESCE(SUM(minutes), 0) \
+             FROM activity_logs WHERE volunteer_id = accounts.volunteer_id \
+             AND status = 'approved') WHERE kind = 'volunteer'",
+        )
+        .execute(conn)?;
         Ok(())
     })?;
     let logs = people.len() * ACTIVITIES;

@@ -138,16 +138,14 @@ pub fn balance_of(
     let Some(f) = ledger::figures(conn, volunteer_id.as_str())? else {
         return Ok(None);
     };
-    let (minutes_served, pending_points) =
-        crate::db::activities::hours_of(conn, volunteer_id.as_str())?;
     Ok(Some(Balance {
         volunteer_id: volunteer_id.to_string(),
         balance: f.balance,
         earned_total: f.earned_total,
         spent_total: f.spent_total,
         donated_total: f.donated_total,
-        minutes_served,
-        pending_points,
+        minutes_served: f.minutes_served,
+        pending_points: f.pending_points,
     }))
 }
 

@@ -4,7 +4,6 @@ use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 use rand::RngCore;
 
 use super::schema::{activities, enrollments};
@@ -540,27 +539,4 @@ pub fn cancel(
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
     get(conn, &row.id)
-}
-
-#[derive(QueryableByName)]
-struct Hours {
-    #[diesel(sql_type = BigInt)]
-    minutes_served: i64,
-    #[diesel(sql_type = BigInt)]
-    pending_points: i64,
-}
-
-/// A volunteer's `(minutes_served, pending_points)` from their activity logs: minutes of
-/// approved logs, and `points_proposed` of submitted ones.
-pub fn hours_of(conn: &mut DbConnection, volunteer_id: &str) -> Result<(i64, i64), AppError> {
-    let hours: Hours = diesel::sql_query(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN minutes ELSE 0 END), 0) \
-                     AS BIGINT) AS minutes_served, \
-                CAST(COALESCE(SUM(CASE WHEN status = 'submitted' THEN points_proposed ELSE 0 END), 0) \
-                     AS BIGINT) AS pending_points \
-         FROM activity_logs WHERE volunteer_id = $1",
-    )
-    .bind::<Text, _>(volunteer_id)
-    .get_result(conn)?;
-    Ok((hours.minutes_served, hours.pending_points))
 }

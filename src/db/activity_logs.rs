@@ -3,14 +3,16 @@
 //! Every move of a log is one conditional `UPDATE ... WHERE status = <from>`: 0 rows means
 //! someone else moved it first, so a log is approved, rejected or reversed at most once (L4).
 //! Approval and its credit, and reversal and its reversal transaction, happen in the caller's
-//! one transaction (L7).
+//! one transaction (L7). Each move also moves the volunteer's hours in their account row
+//! (`minutes_served` of approved logs, `pending_points` of submitted ones) in the same
+//! transaction, after the log: log, then account, the lock order of every review.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::activities::Manager;
 use super::ledger::{self, Cause, Event, Kind};
-use super::schema::users;
+use super::schema::{accounts, users};
 use super::schema::{activities, activity_logs as logs};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, savepoint, DbConnection};
@@ -249,6 +251,7 @@ pub fn check_out(
     if n == 0 {
         return Err(not_checked_in());
     }
+    count_hours(conn, volunteer_id, 0, points)?;
     get(conn, &log.id)
 }
 
@@ -288,6 +291,7 @@ pub fn record(
     }
     super::activities::hold_scheduled(conn, &activity.id)?;
     let id = LogId::random();
+    let points = activity.rule().proposed(r.minutes);
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
@@ -298,14 +302,17 @@ pub fn record(
             logs::recorded_by.eq(&who.id),
             logs::note.eq(note),
             logs::minutes.eq(r.minutes),
-            logs::points_proposed.eq(activity.rule().proposed(r.minutes)),
+            logs::points_proposed.eq(points),
             logs::created_at.eq(now),
         ))
         .execute(conn);
     match inserted {
         Err(e) if is_unique_violation(&e) => Err(already_checked_in()),
         Err(e) => Err(e.into()),
-        Ok(_) => get(conn, &id),
+        Ok(_) => {
+            count_hours(conn, &volunteer, 0, points)?;
+            get(conn, &id)
+        }
     }
 }
 
@@ -344,6 +351,10 @@ pub fn approve(
 pub struct Approved {
     view: LogView,
     points: i64,
+    /// What the log held while submitted: its proposed points leave `pending_points` and its
+    /// minutes join `minutes_served`.
+    proposed: i64,
+    minutes: i64,
 }
 
 impl Approved {
@@ -404,7 +415,13 @@ pub fn mark_approved(
     v.log.reviewed_by = Some(who.id.to_string());
     v.log.reviewed_at = Some(now);
     v.log.review_note = note.map(str::to_owned);
-    Ok(Approved { view: v, points })
+    let minutes = v.log.minutes.unwrap_or_default();
+    Ok(Approved {
+        view: v,
+        points,
+        proposed,
+        minutes,
+    })
 }
 
 /// The second half of [`approve`]: credits the points of a log [`mark_approved`] moved (none
@@ -415,9 +432,12 @@ pub fn credit_approved(
     Approved {
         view: mut v,
         points,
+        proposed,
+        minutes,
     }: Approved,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
+    count_hours(conn, &v.log.volunteer_id, minutes, -proposed)?;
     if points > 0 {
         let memo = format!("hours at {}", v.activity_title);
         let tx = ledger::credit(
@@ -494,7 +514,9 @@ pub fn reject(
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
     let v = for_review(conn, who, id)?;
-    let n = diesel::update(
+    // The points leaving `pending_points` come from the row this UPDATE moved: on PostgreSQL
+    // `v` may have been read before the check-out that submitted the log.
+    let proposed: Option<i64> = diesel::update(
         logs::table
             .find(&v.log.id)
             .filter(logs::status.eq(LogStatus::Submitted)),
@@ -505,10 +527,11 @@ pub fn reject(
         logs::reviewed_at.eq(now),
         logs::review_note.eq(reason),
     ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(not_submitted());
-    }
+    .returning(logs::points_proposed)
+    .get_result::<Option<i64>>(conn)
+    .optional()?
+    .ok_or_else(not_submitted)?;
+    count_hours(conn, &v.log.volunteer_id, 0, -proposed.unwrap_or_default())?;
     get(conn, &v.log.id)
 }
 
@@ -525,7 +548,7 @@ pub fn reverse(
     let v = for_review(conn, who, id)?;
     // The credit to take back comes from the row this UPDATE moved, not from `v`: on
     // PostgreSQL an approval may commit between that read and this statement.
-    let moved: Option<Option<String>> = diesel::update(
+    let moved: Option<(Option<String>, Option<i64>)> = diesel::update(
         logs::table
             .find(&v.log.id)
             .filter(logs::status.eq(LogStatus::Approved)),
@@ -536,12 +559,13 @@ pub fn reverse(
         logs::reversed_at.eq(now),
         logs::reversal_reason.eq(reason),
     ))
-    .returning(logs::transaction_id)
+    .returning((logs::transaction_id, logs::minutes))
     .get_result(conn)
     .optional()?;
-    let Some(credited) = moved else {
+    let Some((credited, minutes)) = moved else {
         return Err(AppError::Conflict(Conflict::LogNotApproved));
     };
+    count_hours(conn, &v.log.volunteer_id, -minutes.unwrap_or_default(), 0)?;
     if let Some(original) = &credited {
         let memo = format!("reversal of hours at {}: {reason}", v.activity_title);
         let tx = ledger::reverse(
@@ -562,4 +586,65 @@ pub fn reverse(
             .execute(conn)?;
     }
     get(conn, &v.log.id)
+}
+
+/// Moves a volunteer's hours in their account row with a move of one of their logs: `minutes`
+/// into `minutes_served`, `pending` into `pending_points` (negative to take them out).
+fn count_hours(
+    conn: &mut DbConnection,
+    volunteer: &VolunteerId,
+    minutes: i64,
+    pending: i64,
+) -> Result<(), AppError> {
+    diesel::update(accounts::table.filter(accounts::volunteer_id.eq(volunteer.as_str())))
+        .set((
+            accounts::minutes_served.eq(accounts::minutes_served + minutes),
+            accounts::pending_points.eq(accounts::pending_points + pending),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct HoursDrift {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    minutes_served: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    minutes: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pending_points: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pending: i64,
+}
+
+/// `verify`'s `hours` rule: every volunteer account's `minutes_served` and `pending_points`
+/// are what its logs add up to.
+pub fn verify(conn: &mut DbConnection) -> Result<Vec<super::verify::Problem>, AppError> {
+    let drifts: Vec<HoursDrift> = diesel::sql_query(
+        "SELECT a.id AS id, a.minutes_served AS minutes_served, a.pending_points AS pending_points, \
+                h.minutes AS minutes, h.pending AS pending \
+         FROM accounts a \
+         JOIN (SELECT u.id AS volunteer_id, \
+                      CAST(COALESCE(SUM(CASE WHEN l.status = 'approved' THEN l.minutes END), 0) \
+                           AS BIGINT) AS minutes, \
+                      CAST(COALESCE(SUM(CASE WHEN l.status = 'submitted' THEN l.points_proposed END), 0) \
+                           AS BIGINT) AS pending \
+               FROM users u LEFT JOIN activity_logs l ON l.volunteer_id = u.id \
+               GROUP BY u.id) h ON h.volunteer_id = a.volunteer_id \
+         WHERE a.minutes_served <> h.minutes OR a.pending_points <> h.pending",
+    )
+    .load(conn)?;
+    Ok(drifts
+        .into_iter()
+        .map(|d| super::verify::Problem {
+            rule: "hours".into(),
+            subject: format!("account:{}", d.id),
+            detail: format!(
+                "cached minutes_served/pending_points {}/{} but the logs give {}/{}",
+                d.minutes_served, d.pending_points, d.minutes, d.pending
+            ),
+        })
+        .collect())
 }

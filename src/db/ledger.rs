@@ -339,38 +339,29 @@ fn post(
     })
 }
 
-/// A volunteer account's cached figures.
-#[derive(Debug, Clone)]
+/// A volunteer account's cached figures: its points, and the hours the log's state machine
+/// keeps beside them (minutes of approved logs, proposed points of submitted ones).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
 pub struct AccountFigures {
     pub balance: i64,
     pub earned_total: i64,
     pub spent_total: i64,
     pub donated_total: i64,
+    pub minutes_served: i64,
+    pub pending_points: i64,
 }
 
-/// A volunteer's balance and totals: one primary-key read, whatever the ledger's size.
+/// A volunteer's balance, totals and hours: one primary-key read, whatever the ledger's size.
 pub fn figures(
     conn: &mut DbConnection,
     volunteer_id: &str,
 ) -> Result<Option<AccountFigures>, AppError> {
-    let row: Option<(i64, i64, i64, i64)> = accounts::table
+    Ok(accounts::table
         .filter(accounts::volunteer_id.eq(volunteer_id))
-        .select((
-            accounts::balance,
-            accounts::earned_total,
-            accounts::spent_total,
-            accounts::donated_total,
-        ))
+        .select(AccountFigures::as_select())
         .first(conn)
-        .optional()?;
-    Ok(row.map(
-        |(balance, earned_total, spent_total, donated_total)| AccountFigures {
-            balance,
-            earned_total,
-            spent_total,
-            donated_total,
-        },
-    ))
+        .optional()?)
 }
 
 /// One line of a volunteer's statement (an entry with its transaction's kind and memo).

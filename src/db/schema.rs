@@ -37,6 +37,8 @@ diesel::table! {
         entry_count -> BigInt,
         created_at -> Timestamp,
         donated_total -> BigInt,
+        minutes_served -> BigInt,
+        pending_points -> BigInt,
     }
 }
 

@@ -15,8 +15,9 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 #[schema(as = LedgerProblem)]
 pub struct Problem {
-    /// The LEDGER.md rule (`L1`, `L2`, `L9`, `L10`), or `fund` when the fund's figures do not
-    /// add up.
+    /// The LEDGER.md rule (`L1`, `L2`, `L9`, `L10`); `fund` when the fund's figures do not
+    /// add up; `hours` when an account's `minutes_served` or `pending_points` is not what its
+    /// logs add up to.
     pub rule: String,
     /// What breaks it: `account:<id>`, `transaction:<id>`, `entry:<id>`, `reward:<id>` or
     /// `fund`.
@@ -227,12 +228,13 @@ fn ledger_rules(conn: &mut DbConnection) -> Result<Report, AppError> {
     })
 }
 
-/// Every integrity rule `verify` knows (L1, L2, L9, L10, the fund's figures) over the whole
-/// database.
+/// Every integrity rule `verify` knows (L1, L2, L9, L10, the fund's figures, the hours) over
+/// the whole database.
 pub fn all(conn: &mut DbConnection) -> Result<Report, AppError> {
     let mut report = ledger_rules(conn)?;
     report.problems.extend(super::rewards::verify(conn)?);
     report.problems.extend(super::fund::verify(conn)?);
+    report.problems.extend(super::activity_logs::verify(conn)?);
     report.ok = report.problems.is_empty();
     Ok(report)
 }

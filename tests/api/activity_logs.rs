@@ -474,3 +474,51 @@ async fn eleven_hours_at_a_thousand_an_hour_propose_the_cap_of_ten_thousand_and_
     assert_eq!(app.balance(&long).await, 10_000);
     assert_eq!(app.balance(&short).await, 1_000);
 }
+
+#[actix_web::test]
+async fn the_hours_in_the_balance_follow_every_move_of_a_log_and_verify_names_a_drift() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let v = app.volunteer().await;
+    let hours = |sheet: &Value| {
+        (
+            sheet["minutes_served"].clone(),
+            sheet["pending_points"].clone(),
+        )
+    };
+
+    let (_, first) = app.submitted_log(&staff, &v, json!({}), 30).await;
+    assert_eq!(hours(&app.balance_sheet(&v).await), (json!(0), json!(30)));
+    app.approve(&staff, &first)
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(hours(&app.balance_sheet(&v).await), (json!(30), json!(0)));
+
+    let (_, second) = app.submitted_log(&staff, &v, json!({}), 45).await;
+    assert_eq!(hours(&app.balance_sheet(&v).await), (json!(30), json!(45)));
+    app.reject(&staff, &second, "not there")
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(hours(&app.balance_sheet(&v).await), (json!(30), json!(0)));
+
+    app.reverse(&staff, &first, "entered twice")
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(hours(&app.balance_sheet(&v).await), (json!(0), json!(0)));
+    app.assert_ledger_ok();
+
+    app.expect_broken_ledger();
+    app.plant(&format!(
+        "UPDATE accounts SET minutes_served = 7 WHERE volunteer_id = '{}'",
+        v.id
+    ));
+    let report = app.verify();
+    let problems: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.rule == "hours")
+        .collect();
+    assert_eq!(problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(problems[0].subject, format!("account:{}", v.id));
+    assert!(problems[0].detail.contains("7/0"), "{}", problems[0].detail);
+}
