@@ -65,10 +65,7 @@ fn check_donation(body: &DonationRequest) -> Result<(i64, Option<String>), AppEr
     let mut errs = FieldErrors::default();
     let amount = errs.check("amount", text::in_range(body.amount, 1, MAX_DONATION));
     let note = errs.check_opt("note", body.note.as_deref(), text::reason);
-    match (amount, note) {
-        (Some(amount), Some(note)) => Ok((amount, note)),
-        _ => Err(errs.into_error()),
-    }
+    errs.finish_with(amount.zip(note))
 }
 
 #[utoipa::path(operation_id = "get_fund", tag = "points",

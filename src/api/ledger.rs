@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{json, run_checked, Command, PageParams};
+use super::extract::{json, read_page, run_checked, Command, PageParams};
 use super::people::visible_person;
 use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::adjustments::{self, Adjustment};
@@ -16,7 +16,6 @@ use crate::db::ledger::{self, StatementLine, TransactionRow};
 use crate::db::verify::Report;
 use crate::db::{users, DbConnection};
 use crate::domain::ids::{TransactionId, VolunteerId};
-use crate::domain::page::Page;
 use crate::domain::text;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
@@ -164,20 +163,19 @@ async fn statement_response(
     id: VolunteerId,
     page: &PageParams,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
-    let rows = state
-        .db
-        .read(move |conn| {
+    read_page(
+        state,
+        page,
+        move |conn, limit, cursor| {
             if users::find(conn, &id)?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
-            ledger::statement(conn, &id, limit, cursor.as_ref())
-        })
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, StatementLine::cursor, Entry::from),
-    ))
+            ledger::statement(conn, &id, limit, cursor)
+        },
+        StatementLine::cursor,
+        Entry::from,
+    )
+    .await
 }
 
 #[utoipa::path(tag = "points",

@@ -376,7 +376,7 @@ pub fn cancel(
         view.points,
         Event {
             memo,
-            created_by: Some(&by.id),
+            created_by: Some(by.id),
             cause: Cause {
                 redemption_id: Some(id.clone()),
                 ..Cause::default()
