@@ -179,7 +179,8 @@ fn seed_sql(d: &Dialect, size: Size) -> Vec<String> {
     // The activity of volunteer v's log of round r.
     let log_activity = |r: &str, v: &str| format!("({r} * {chunk} + ({v} * 7) % {chunk})");
     // Ledger slot s (1..50) of volunteer v happens at:
-    let slot_time = |v: &str, s: &str| d.at(&format!("({s} - 1) * {} + {v} % 1000 - {SPAN}", SPAN / 50));
+    let slot_time =
+        |v: &str, s: &str| d.at(&format!("({s} - 1) * {} + {v} % 1000 - {SPAN}", SPAN / 50));
 
     let mut sql = vec![
         // People: the volunteers and one staff member, each with an account.
@@ -382,7 +383,10 @@ fn seed_sql(d: &Dialect, size: Size) -> Vec<String> {
         volunteer = d.id(USER, "v"),
         code = d.digits("n % 1000000", 6),
         at = slot_time("v", "5 * (j + 1)"),
-        fulfilled = d.at(&format!("(5 * (j + 1) - 1) * {} + v % 1000 - {SPAN} + 3600", SPAN / 50)),
+        fulfilled = d.at(&format!(
+            "(5 * (j + 1) - 1) * {} + v % 1000 - {SPAN} + 3600",
+            SPAN / 50
+        )),
         tx = d.id(TX, "v * 50 + 5 * (j + 1) - 1"),
     ));
     // Wishes: open ones and adopted ones.
@@ -543,7 +547,11 @@ fn reads(size: Size) -> Vec<Read> {
     vec![
         r("GET /me", "/me".into(), Who::Volunteer),
         r("GET /me/balance", "/me/balance".into(), Who::Volunteer),
-        r("GET /me/ledger (my statement)", "/me/ledger".into(), Who::Volunteer),
+        r(
+            "GET /me/ledger (my statement)",
+            "/me/ledger".into(),
+            Who::Volunteer,
+        ),
         r(
             "GET /volunteers/{id}/ledger (staff)",
             format!("/volunteers/{me}/ledger"),
@@ -555,19 +563,31 @@ fn reads(size: Size) -> Vec<Read> {
             format!("/activities?team_id={team0}"),
             Who::Volunteer,
         ),
-        r("GET /activity-logs (staff)", "/activity-logs".into(), Who::Staff),
+        r(
+            "GET /activity-logs (staff)",
+            "/activity-logs".into(),
+            Who::Staff,
+        ),
         r(
             "GET /activity-logs?status=submitted (staff)",
             "/activity-logs?status=submitted".into(),
             Who::Staff,
         ),
-        r("GET /activity-logs (leader)", "/activity-logs".into(), Who::Leader),
+        r(
+            "GET /activity-logs (leader)",
+            "/activity-logs".into(),
+            Who::Leader,
+        ),
         r(
             "GET /activity-logs?status=submitted (leader)",
             "/activity-logs?status=submitted".into(),
             Who::Leader,
         ),
-        r("GET /me/activity-logs", "/me/activity-logs".into(), Who::Volunteer),
+        r(
+            "GET /me/activity-logs",
+            "/me/activity-logs".into(),
+            Who::Volunteer,
+        ),
         r("GET /rewards", "/rewards".into(), Who::Volunteer),
         r("GET /partners", "/partners".into(), Who::Volunteer),
         r(
@@ -597,7 +617,11 @@ fn reads(size: Size) -> Vec<Read> {
             "/redemptions?status=reserved".into(),
             Who::Staff,
         ),
-        r("GET /me/redemptions", "/me/redemptions".into(), Who::Volunteer),
+        r(
+            "GET /me/redemptions",
+            "/me/redemptions".into(),
+            Who::Volunteer,
+        ),
         r("GET /wishes (staff)", "/wishes".into(), Who::Staff),
         r("GET /wishes (volunteer)", "/wishes".into(), Who::Volunteer),
         r("GET /volunteers", "/volunteers".into(), Who::Staff),
@@ -640,9 +664,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let small = Size { volunteers: SMALL };
     let dir = tempfile::tempdir()?;
+    // GROWTH_DIR keeps the SQLite files there (to look at query plans afterwards).
+    let kept = std::env::var("GROWTH_DIR")
+        .ok()
+        .map(std::path::PathBuf::from);
+    let folder = kept.as_deref().unwrap_or(dir.path());
     let now = Utc::now().naive_utc();
-    let small_db = make_database(dir.path(), "small")?;
-    let city_db = make_database(dir.path(), "city")?;
+    let small_db = make_database(folder, "small")?;
+    let city_db = make_database(folder, "city")?;
 
     let small_s = seed(&small_db.url, small, now, true)?;
     println!(
@@ -746,10 +775,7 @@ fn write_doc(
         city.activities(),
     );
     for (label, x, y) in rows {
-        part.push_str(&format!(
-            "| `{label}` | {x:.2} | {y:.2} | {:.2} |\n",
-            y / x
-        ));
+        part.push_str(&format!("| `{label}` | {x:.2} | {y:.2} | {:.2} |\n", y / x));
     }
     parts.push(part.trim_end().to_owned());
     parts.sort();

@@ -67,6 +67,8 @@ pub fn find(
         .optional()?)
 }
 
+diesel::alias!(rewards as partner_rewards: PartnerRewards);
+
 /// A page of redemptions, newest first, optionally one volunteer's, of one partner's rewards
 /// and/or of one status; up to `limit + 1` rows.
 pub fn list(
@@ -88,7 +90,15 @@ pub fn list(
         q = q.filter(redemptions::volunteer_id.eq(v.clone()));
     }
     if let Some(p) = partner_id {
-        q = q.filter(rewards::partner_id.eq(p.clone()));
+        // Its rewards' redemptions, through `redemptions (reward_id, created_at, id)`.
+        let its_rewards = partner_rewards
+            .filter(
+                partner_rewards
+                    .field(rewards::partner_id)
+                    .eq(p.as_str().to_owned()),
+            )
+            .select(partner_rewards.field(rewards::id));
+        q = q.filter(redemptions::reward_id.eq_any(its_rewards));
     }
     if let Some(s) = status {
         q = q.filter(redemptions::status.eq(s));
