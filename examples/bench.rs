@@ -1079,29 +1079,28 @@ fn render(
     let row = |r: &mut String, name: &str, a: String, b: String| {
         let _ = writeln!(r, "| {name} | {a} | {b} |");
     };
+    // A figure only PostgreSQL has (pgbench's, or one measured against it).
+    let pg_row = |r: &mut String, name: &str, b: String| row(r, name, "—".into(), b);
+    // An endpoint's requests a second, then its latencies.
+    let load_rows = |r: &mut String, name: &str, s: &Load, p: &Load| {
+        row(r, name, rate(s.per_second), rate(p.per_second));
+        row(r, "— p50 / p99", latency(s), latency(p));
+    };
     let s = sqlite;
-    row(
+    load_rows(
         &mut r,
         "`POST /redemptions` /s",
-        rate(s.redemptions.per_second),
-        rate(p.redemptions.per_second),
+        &s.redemptions,
+        &p.redemptions,
     );
-    row(
-        &mut r,
-        "— p50 / p99",
-        latency(&s.redemptions),
-        latency(&p.redemptions),
-    );
-    row(
+    pg_row(
         &mut r,
         "pgbench: lean redemption, tps",
-        "—".into(),
         tps(bench.map(|b| b.lean_redemption)),
     );
-    row(
+    pg_row(
         &mut r,
         "**API ÷ lean redemption**",
-        "—".into(),
         format!(
             "**{}**",
             ratio(
@@ -1110,16 +1109,14 @@ fn render(
             )
         ),
     );
-    row(
+    pg_row(
         &mut r,
         "pgbench: the service's redemption SQL, tps",
-        "—".into(),
         tps(bench.and_then(|b| b.product_redemption)),
     );
-    row(
+    pg_row(
         &mut r,
         "API ÷ its own SQL",
-        "—".into(),
         ratio(
             p.redemptions.per_second,
             bench.and_then(|b| b.product_redemption).unwrap_or(0.0),
@@ -1134,18 +1131,7 @@ fn render(
         ),
         "".into(),
     );
-    row(
-        &mut r,
-        "`GET /me/balance` /s",
-        rate(s.balance.per_second),
-        rate(p.balance.per_second),
-    );
-    row(
-        &mut r,
-        "— p50 / p99",
-        latency(&s.balance),
-        latency(&p.balance),
-    );
+    load_rows(&mut r, "`GET /me/balance` /s", &s.balance, &p.balance);
     row(
         &mut r,
         "`GET /healthz` /s",
@@ -1158,16 +1144,14 @@ fn render(
         format!("**{}**", ratio(s.balance.per_second, s.healthz.per_second)),
         ratio(p.balance.per_second, p.healthz.per_second),
     );
-    row(
+    pg_row(
         &mut r,
         "pgbench: the service's balance SQL, tps",
-        "—".into(),
         tps(bench.and_then(|b| b.product_balance)),
     );
-    row(
+    pg_row(
         &mut r,
         "**API balance ÷ its SQL**",
-        "—".into(),
         format!(
             "**{}**",
             ratio(

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use volunteer_points::db::{ledger, Backend, Db};
+use volunteer_points::domain::ids::{Id, VolunteerId};
 use volunteer_points::domain::page::Cursor;
 
 const SHORT: i64 = 100;
@@ -84,6 +85,7 @@ enum Read {
 
 impl Read {
     fn run(self, db: &Db, id: &str, entries: i64) -> anyhow::Result<()> {
+        let id = &VolunteerId::parse(id).ok_or_else(|| anyhow::anyhow!("not an id: {id}"))?;
         match self {
             Read::Balance => {
                 db.read_blocking(|c| ledger::figures(c, id))?;

@@ -335,7 +335,7 @@ pub fn seed(
     }
     for giver in people.iter().rev().take(3) {
         if balance(conn, giver)? >= 30 {
-            fund::donate(conn, giver.as_str(), 10, Some("捐给社区发展基金"), naive)?;
+            fund::donate(conn, giver, 10, Some("捐给社区发展基金"), naive)?;
         }
     }
 
@@ -406,7 +406,7 @@ pub fn seed(
 
 /// What `who` holds now.
 fn balance(conn: &mut DbConnection, who: &VolunteerId) -> Result<i64, AppError> {
-    Ok(ledger::figures(conn, who.as_str())?.map_or(0, |f| f.balance))
+    Ok(ledger::figures(conn, who)?.map_or(0, |f| f.balance))
 }
 
 /// Publishes a team's activity at 10 points an hour; its id.

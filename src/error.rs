@@ -471,12 +471,12 @@ impl FieldErrors {
         }
     }
 
-    /// Records an error that is not one field's parse.
     /// Whether an error is recorded against `field`.
     pub fn names(&self, field: &str) -> bool {
         self.0.iter().any(|e| e.field == field)
     }
 
+    /// Records an error that is not one field's parse.
     pub fn add(&mut self, field: &str, rule: Rule) {
         self.0.push(FieldRule {
             field: field.to_owned(),
@@ -487,6 +487,15 @@ impl FieldErrors {
     /// The 422 answer naming every recorded field.
     pub fn into_error(self) -> AppError {
         AppError::Validation(self.0)
+    }
+
+    /// The value read from the fields (`checked`, `None` if any field was wrong), or the 422
+    /// naming every wrong one.
+    pub fn finish_with<T>(self, checked: Option<T>) -> Result<T, AppError> {
+        match checked {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(self.into_error()),
+        }
     }
 
     /// `Err` when any field was wrong.

@@ -7,7 +7,7 @@ mod fresh_database;
 #[path = "support/served.rs"]
 mod served;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,36 @@ fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the binary runs")
 }
 
+/// Runs `cmd` and asserts it succeeds (showing what it wrote when it does not).
+fn succeeds(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// Asserts that what a run wrote (its stdout or stderr) says `words`.
+fn assert_says(written: &[u8], words: &str) {
+    let written = text(written);
+    assert!(written.contains(words), "no {words:?} in: {written}");
+}
+
+/// `cmd` given the arguments of `create-admin --phone {phone} --name {name}`.
+fn create_admin<'a>(cmd: &'a mut Command, phone: &str, name: &str) -> &'a mut Command {
+    cmd.args(["create-admin", "--phone", phone, "--name", name])
+}
+
+/// A temporary folder (removed when the first value drops) and the path of `cli.db` in it.
+fn temporary_database() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let database = dir.path().join("cli.db");
+    (dir, database)
+}
+
 /// `cmd` started as `serve` on a free port, its stdout piped (to read where it listens).
 fn serving(cmd: &mut Command) -> std::process::Child {
     cmd.env("BIND_ADDR", "127.0.0.1:0")
@@ -50,57 +80,36 @@ fn open(database: &Path) -> Db {
     Db::connect(&database.to_string_lossy(), 1, Duration::from_secs(5)).expect("opens")
 }
 
+/// The person with this phone, who must exist.
+fn user_by_phone(db: &Db, phone: &str) -> users::UserRow {
+    db.read_blocking(|conn| users::find_by_phone(conn, phone))
+        .expect("reads")
+        .expect("a person with that phone")
+}
+
 #[test]
 fn create_admin_creates_an_admin_and_a_second_run_keeps_one_admin() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let database = dir.path().join("nested").join("cli.db");
-    let out = run(cli(&database)
-        .args([
-            "create-admin",
-            "--phone",
-            "13900000001",
-            "--name",
-            "  Root Admin ",
-        ])
-        .env("ADMIN_PASSWORD", "a strong admin password"));
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+    let out = succeeds(
+        create_admin(&mut cli(&database), "13900000001", "  Root Admin ")
+            .env("ADMIN_PASSWORD", "a strong admin password"),
     );
-    assert!(
-        text(&out.stdout).contains("created"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_says(&out.stdout, "created");
 
     let db = open(&database);
-    let user = db
-        .read_blocking(|conn| users::find_by_phone(conn, "13900000001"))
-        .expect("reads")
-        .expect("the admin exists");
+    let user = user_by_phone(&db, "13900000001");
     assert_eq!(user.role(), Role::Admin);
     assert_eq!(user.name, "Root Admin");
     assert!(user.password_hash.starts_with("$argon2id$"));
 
-    let out = run(cli(&database).arg("migrate"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    succeeds(cli(&database).arg("migrate"));
 
-    let out = run(cli(&database)
-        .args([
-            "create-admin",
-            "--phone",
-            "13900000001",
-            "--name",
-            "Root Admin",
-        ])
-        .env("ADMIN_PASSWORD", "another password entirely"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let again = db
-        .read_blocking(|conn| users::find_by_phone(conn, "13900000001"))
-        .expect("reads")
-        .expect("still there");
+    succeeds(
+        create_admin(&mut cli(&database), "13900000001", "Root Admin")
+            .env("ADMIN_PASSWORD", "another password entirely"),
+    );
+    let again = user_by_phone(&db, "13900000001");
     assert_eq!(again.id, user.id, "no second account");
     assert_eq!(again.role(), Role::Admin);
     assert_eq!(
@@ -111,10 +120,8 @@ fn create_admin_creates_an_admin_and_a_second_run_keeps_one_admin() {
 
 #[test]
 fn create_admin_promotes_an_existing_volunteer() {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database = dir.path().join("cli.db");
-    let out = run(cli(&database).arg("migrate"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_dir, database) = temporary_database();
+    succeeds(cli(&database).arg("migrate"));
     let db = open(&database);
     let phone = volunteer_points::domain::people::Phone::parse("13900000002").expect("a phone");
     db.write_blocking(|conn| {
@@ -130,53 +137,30 @@ fn create_admin_promotes_an_existing_volunteer() {
         )
     })
     .expect("a volunteer");
-    let out = run(cli(&database).args([
-        "create-admin",
-        "--phone",
-        "13900000002",
-        "--name",
-        "Ignored",
-    ]));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let user = db
-        .read_blocking(|conn| users::find_by_phone(conn, "13900000002"))
-        .expect("reads")
-        .expect("exists");
+    succeeds(create_admin(&mut cli(&database), "13900000002", "Ignored"));
+    let user = user_by_phone(&db, "13900000002");
     assert_eq!(user.role(), Role::Admin);
 }
 
 #[test]
 fn create_admin_refuses_a_bad_phone() {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database = dir.path().join("cli.db");
-    let out = run(cli(&database)
-        .args(["create-admin", "--phone", "12345", "--name", "X"])
+    let (_dir, database) = temporary_database();
+    let out = run(create_admin(&mut cli(&database), "12345", "X")
         .env("ADMIN_PASSWORD", "a strong admin password"));
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("--phone"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_says(&out.stderr, "--phone");
 }
 
 #[test]
 fn verify_ledger_reports_ledger_ok_on_a_fresh_database() {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database = dir.path().join("cli.db");
-    let out = run(cli(&database).arg("verify-ledger"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("ledger ok"),
-        "{}",
-        text(&out.stdout)
-    );
+    let (_dir, database) = temporary_database();
+    let out = succeeds(cli(&database).arg("verify-ledger"));
+    assert_says(&out.stdout, "ledger ok");
 }
 
 #[test]
 fn a_bad_configuration_value_stops_the_start_naming_the_variable() {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database = dir.path().join("cli.db");
+    let (_dir, database) = temporary_database();
     for (name, value) in [
         ("LOG_FORMAT", "xml"),
         ("ACCESS_TOKEN_TTL", "soon"),
@@ -184,11 +168,7 @@ fn a_bad_configuration_value_stops_the_start_naming_the_variable() {
     ] {
         let out = run(cli(&database).arg("migrate").env(name, value));
         assert!(!out.status.success(), "{name}={value} is refused");
-        assert!(
-            text(&out.stderr).contains(name),
-            "{name}: {}",
-            text(&out.stderr)
-        );
+        assert_says(&out.stderr, name);
     }
 }
 
@@ -219,18 +199,13 @@ fn serve_on_postgres_without_jwt_secret_refuses_to_start_naming_it() {
     }
     let out = child.wait_with_output().expect("output");
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("JWT_SECRET"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_says(&out.stderr, "JWT_SECRET");
 }
 
 #[test]
 fn serve_prints_where_it_listens_the_docs_and_the_database_and_answers_there() {
     use std::io::{BufRead, BufReader, Read, Write};
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database = dir.path().join("cli.db");
+    let (_dir, database) = temporary_database();
     let mut child = serving(&mut cli(&database));
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -291,12 +266,13 @@ fn serve_prints_where_it_listens_the_docs_and_the_database_and_answers_there() {
 #[test]
 fn without_database_url_the_database_is_data_volunteer_points_db() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let out = run(Command::new(BIN)
-        .env_clear()
-        .current_dir(dir.path())
-        .arg("migrate")
-        .stdin(Stdio::null()));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    succeeds(
+        Command::new(BIN)
+            .env_clear()
+            .current_dir(dir.path())
+            .arg("migrate")
+            .stdin(Stdio::null()),
+    );
     assert!(dir
         .path()
         .join("data")
@@ -327,8 +303,7 @@ async fn ok(req: reqwest::RequestBuilder) -> Value {
 #[tokio::test]
 async fn seed_demo_fills_an_empty_database_with_a_community_one_can_sign_in_to() {
     let db = FreshDatabase::new("vp_seed");
-    let out = run(cli_on(&db.url).arg("seed-demo"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = succeeds(cli_on(&db.url).arg("seed-demo"));
     let printed = text(&out.stdout);
     let accounts: Vec<Vec<&str>> = printed
         .lines()
@@ -338,8 +313,7 @@ async fn seed_demo_fills_an_empty_database_with_a_community_one_can_sign_in_to()
     assert_eq!(roles, ["admin", "staff", "volunteer"], "{printed}");
     assert!(accounts.iter().all(|a| a.len() == 3 && a[1].len() == 11));
 
-    let out = run(cli_on(&db.url).arg("verify-ledger"));
-    assert!(out.status.success(), "{}", text(&out.stdout));
+    succeeds(cli_on(&db.url).arg("verify-ledger"));
 
     // Served, every printed account signs in, and the community is alive.
     let mut child = serving(&mut cli_on(&db.url));
@@ -412,18 +386,14 @@ async fn seed_demo_fills_an_empty_database_with_a_community_one_can_sign_in_to()
 #[test]
 fn seed_demo_refuses_a_database_that_holds_people_and_changes_nothing() {
     let db = FreshDatabase::new("vp_seed");
-    let out = run(cli_on(&db.url)
-        .args(["create-admin", "--phone", "13900000009", "--name", "主任"])
-        .env("ADMIN_PASSWORD", "a strong admin password"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    succeeds(
+        create_admin(&mut cli_on(&db.url), "13900000009", "主任")
+            .env("ADMIN_PASSWORD", "a strong admin password"),
+    );
     let out = run(cli_on(&db.url).arg("seed-demo"));
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "", "no account is printed");
-    assert!(
-        text(&out.stderr).contains("already holds people"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_says(&out.stderr, "already holds people");
     let db = Db::connect(&db.url, 1, Duration::from_secs(5)).expect("opens");
     let (people, teams) = db
         .read_blocking(|conn| Ok((users::count(conn)?, teams::list(conn, 10, None)?)))

@@ -4,87 +4,26 @@
 //! must still hold (L1, L2, L9). Runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{json, Value};
 
+#[path = "support/fresh_database.rs"]
+mod fresh_database;
 #[path = "support/served.rs"]
 mod served;
 
-const BIN: &str = env!("CARGO_BIN_EXE_volunteer-points");
+use fresh_database::FreshDatabase;
+
 const SECRET: &str = "crash-test-secret-crash-test-secret-0123456789";
 const ADMIN_PHONE: &str = "13911110000";
 const ADMIN_PASSWORD: &str = "crash admin password";
 
-/// Where the service keeps its data for this test; removed afterwards.
-struct Target {
-    url: String,
-    _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
-impl Target {
-    fn new() -> Target {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin) if admin.starts_with("postgres") => {
-                let name = format!("vp_crash_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = PgConnection::establish(&admin).expect("PostgreSQL is reachable");
-                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                    .execute(&mut conn)
-                    .expect("create the database");
-                let (base, _) = admin.rsplit_once('/').expect("a database URL has a path");
-                Target {
-                    url: format!("{base}/{name}"),
-                    _dir: dir,
-                    postgres: Some((admin, name)),
-                }
-            }
-            _ => Target {
-                url: dir.path().join("crash.db").to_string_lossy().into_owned(),
-                _dir: dir,
-                postgres: None,
-            },
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env_clear()
-            .env("DATABASE_URL", &self.url)
-            .env("JWT_SECRET", SECRET)
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "error")
-            .env("LOGINS_PER_ADDRESS", "100000")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// Starts `serve` and waits until it says where it listens.
-    fn start(&self) -> (Child, String) {
-        let mut child = self
-            .command()
-            .arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the service starts");
-        let address = served::listening_address(&mut child);
-        (child, address)
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.postgres {
-            if let Ok(mut conn) = PgConnection::establish(admin) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut conn);
-            }
-        }
-    }
+/// The binary on `database`, signing in many times from one address.
+fn service(database: &FreshDatabase) -> Command {
+    let mut cmd = served::service(&database.url, SECRET);
+    cmd.env("LOGINS_PER_ADDRESS", "100000");
+    cmd
 }
 
 async fn send(req: reqwest::RequestBuilder) -> (u16, String) {
@@ -100,10 +39,15 @@ fn field(body: &str, name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_service_mid_load_loses_no_acknowledged_write_and_breaks_no_rule() {
-    let target = Target::new();
-    served::create_admin(target.command(), ADMIN_PHONE, "Crash Admin", ADMIN_PASSWORD);
+    let database = FreshDatabase::new("vp_crash");
+    served::create_admin(
+        service(&database),
+        ADMIN_PHONE,
+        "Crash Admin",
+        ADMIN_PASSWORD,
+    );
 
-    let (mut server, base) = target.start();
+    let (mut server, base) = served::serve(service(&database));
     let client = reqwest::Client::new();
     let api = |path: &str| format!("{base}/api/v1{path}");
     let (status, body) = send(
@@ -169,7 +113,7 @@ async fn killing_the_service_mid_load_loses_no_acknowledged_write_and_breaks_no_
         "some requests were cut off by the crash"
     );
 
-    let (mut server, base) = target.start();
+    let (mut server, base) = served::serve(service(&database));
     let api = |path: &str| format!("{base}/api/v1{path}");
     let adjust = |key: String| {
         client
@@ -230,8 +174,7 @@ async fn killing_the_service_mid_load_loses_no_acknowledged_write_and_breaks_no_
 
     server.kill().expect("stop the service");
     let _ = server.wait();
-    let out = target
-        .command()
+    let out = service(&database)
         .arg("verify-ledger")
         .output()
         .expect("verify-ledger runs");

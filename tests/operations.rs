@@ -2,84 +2,28 @@
 //! `backup` copies a live SQLite database under write load into a copy whose ledger verifies.
 //! Runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
 use serde_json::{json, Value};
 
+#[path = "support/fresh_database.rs"]
+mod fresh_database;
 #[path = "support/served.rs"]
 mod served;
 
-const BIN: &str = env!("CARGO_BIN_EXE_volunteer-points");
+use fresh_database::{on_postgres, FreshDatabase};
+
 const SECRET: &str = "operations-test-secret-operations-test-secret";
 
-/// The service's database for one test: a SQLite file in a temporary folder, or a fresh
-/// PostgreSQL database dropped afterwards.
-struct Database {
-    url: String,
-    dir: tempfile::TempDir,
-    postgres_admin: Option<String>,
-}
-
-impl Database {
-    fn new() -> Database {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let Some(admin) = std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| u.starts_with("postgres"))
-        else {
-            let url = dir.path().join("live.db").to_string_lossy().into_owned();
-            return Database {
-                url,
-                dir,
-                postgres_admin: None,
-            };
-        };
-        let name = format!("vp_ops_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::establish(&admin).expect("PostgreSQL is reachable");
-        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .expect("create the database");
-        let (base, _) = admin.rsplit_once('/').expect("a database URL has a path");
-        Database {
-            url: format!("{base}/{name}"),
-            dir,
-            postgres_admin: Some(admin),
-        }
-    }
-
-    /// The binary with this database and quiet logs.
-    fn command(&self, url: &str) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env_clear()
-            .env("DATABASE_URL", url)
-            .env("JWT_SECRET", SECRET)
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "error")
-            .env("REGISTRATIONS_PER_ADDRESS", "100000")
-            .env("DATABASE_TIMEOUT", "60")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// Starts `serve` and answers the child and its base URL once it listens.
-    fn serve(&self) -> (Child, String) {
-        served::serve(self.command(&self.url))
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let Some(admin) = &self.postgres_admin else {
-            return;
-        };
-        let name = self.url.rsplit('/').next().unwrap_or_default();
-        if let Ok(mut conn) = PgConnection::establish(admin) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(&mut conn);
-        }
-    }
+/// The binary on the database at `url`, registering many people from one address and
+/// waiting long for the database.
+fn service(url: &str) -> Command {
+    let mut cmd = served::service(url, SECRET);
+    cmd.env("REGISTRATIONS_PER_ADDRESS", "100000")
+        .env("DATABASE_TIMEOUT", "60");
+    cmd
 }
 
 /// A transaction of the test's own that keeps the service's writes to `users` waiting until it
@@ -90,8 +34,8 @@ enum WriteBlocker {
 }
 
 impl WriteBlocker {
-    fn hold(db: &Database) -> WriteBlocker {
-        if db.postgres_admin.is_some() {
+    fn hold(db: &FreshDatabase) -> WriteBlocker {
+        if on_postgres() {
             let mut conn = PgConnection::establish(&db.url).expect("connect");
             conn.batch_execute("BEGIN; LOCK TABLE users IN EXCLUSIVE MODE")
                 .expect("lock users");
@@ -136,8 +80,8 @@ async fn in_flight(client: &reqwest::Client, base: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_twenty_requests_in_flight_finish_and_exits_zero() {
-    let db = Database::new();
-    let (mut server, base) = db.serve();
+    let db = FreshDatabase::new("vp_ops");
+    let (mut server, base) = served::serve(service(&db.url));
     let client = reqwest::Client::new();
     let blocker = WriteBlocker::hold(&db);
 
@@ -182,11 +126,11 @@ async fn sigterm_lets_twenty_requests_in_flight_finish_and_exits_zero() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_under_write_load_restores_to_a_ledger_that_verifies() {
-    let db = Database::new();
-    let copy = db.dir.path().join("backup.db");
-    if db.postgres_admin.is_some() {
-        let out = db
-            .command(&db.url)
+    let db = FreshDatabase::new("vp_ops");
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let copy = folder.path().join("backup.db");
+    if on_postgres() {
+        let out = service(&db.url)
             .arg("backup")
             .arg(&copy)
             .output()
@@ -195,14 +139,13 @@ async fn a_backup_taken_under_write_load_restores_to_a_ledger_that_verifies() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
         return;
     }
-    let made = db
-        .command(&db.url)
-        .args(["create-admin", "--phone", "13911112222", "--name", "Admin"])
-        .env("ADMIN_PASSWORD", "backup admin password")
-        .output()
-        .expect("create-admin runs");
-    assert!(made.status.success());
-    let (mut server, base) = db.serve();
+    served::create_admin(
+        service(&db.url),
+        "13911112222",
+        "Admin",
+        "backup admin password",
+    );
+    let (mut server, base) = served::serve(service(&db.url));
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         client
@@ -258,17 +201,7 @@ async fn a_backup_taken_under_write_load_restores_to_a_ledger_that_verifies() {
     while count() < 5 {
         pause().await;
     }
-    let backup = db
-        .command(&db.url)
-        .arg("backup")
-        .arg(&copy)
-        .output()
-        .expect("backup runs");
-    assert!(
-        backup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&backup.stderr)
-    );
+    served::succeeded(service(&db.url).arg("backup").arg(&copy));
     // The writes go on after the copy too: it was taken under load, not in a pause.
     let after_backup = count();
     while count() < after_backup + 5 {
@@ -278,8 +211,7 @@ async fn a_backup_taken_under_write_load_restores_to_a_ledger_that_verifies() {
     writer.await.expect("the writer ends");
 
     // Restore: the copy is a database the binary opens as its DATABASE_URL.
-    let verified = db
-        .command(&copy.to_string_lossy())
+    let verified = service(&copy.to_string_lossy())
         .arg("verify-ledger")
         .output()
         .expect("verify-ledger runs");

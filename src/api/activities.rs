@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -169,9 +169,9 @@ fn activity_for(
     Ok(activity(a, enrolled))
 }
 
-/// A body's team id as stored: a UUID in its canonical (lower-case) form, anything else as sent
-/// (which matches no team).
-fn canonical_team(raw: Option<String>) -> Option<String> {
+/// An id sent in a body or a query as stored: a UUID in its canonical (lower-case) form,
+/// anything else as sent (which matches nothing).
+pub(super) fn canonical_id(raw: Option<String>) -> Option<String> {
     raw.map(|r| Uuid::parse_str(&r).map(|u| u.to_string()).unwrap_or(r))
 }
 
@@ -195,6 +195,33 @@ pub(super) async fn body_after_role<T>(
             .await?;
     }
     Err(refusal)
+}
+
+/// Runs a command that only staff and team leaders may give: a body the extractor refused is
+/// answered after the role check ([`body_after_role`]), and `work` gets the body in the
+/// command's transaction after [`Manager::acting`], so 403 comes before what the body or the
+/// path could be refused for.
+pub(super) async fn run_managed<T, R, F>(
+    state: &AppState,
+    caller: &CurrentUser,
+    cmd: Result<Command<T>, AppError>,
+    status: StatusCode,
+    work: F,
+) -> Result<HttpResponse, AppError>
+where
+    T: Send + 'static,
+    R: Serialize,
+    F: FnOnce(&mut DbConnection, &Manager, NaiveDateTime, T) -> Result<R, AppError>
+        + Send
+        + 'static,
+{
+    let cmd = body_after_role(state, caller, cmd).await?;
+    let (caller_id, staff, body) = (caller.id.clone(), caller.is_staff(), cmd.body);
+    run_command(state, caller, cmd.keyed, status, move |conn, now| {
+        let who = Manager::acting(conn, &caller_id, staff)?;
+        work(conn, &who, now, body)
+    })
+    .await
 }
 
 /// Checks what API.md bounds on an activity's editable fields, naming every broken one (the
@@ -231,7 +258,7 @@ fn new_activity(body: ActivityInput) -> Result<(Editable, rules::PointsRule), Ap
         title: title.unwrap_or_default(),
         description: description.flatten(),
         location: location.flatten(),
-        team_id: canonical_team(body.team_id),
+        team_id: canonical_id(body.team_id),
         starts_at: errs
             .check("starts_at", body.starts_at.accepted())
             .unwrap_or_default(),
@@ -281,7 +308,7 @@ fn patched(mut f: Editable, p: ActivityPatch) -> Result<Editable, AppError> {
             .flatten();
     }
     if let Some(t) = p.team_id {
-        f.team_id = canonical_team(t);
+        f.team_id = canonical_id(t);
     }
     if let Some(s) = p.starts_at {
         f.starts_at = errs.check("starts_at", s.accepted()).unwrap_or_default();
@@ -313,7 +340,7 @@ pub async fn create(
     cmd: Result<Command<ActivityInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body_after_role(&state, &caller, cmd).await?;
-    let team = canonical_team(cmd.body.team_id.clone());
+    let team = canonical_id(cmd.body.team_id.clone());
     let parsed = new_activity(cmd.body);
     let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
     run_command(
@@ -450,18 +477,15 @@ pub async fn cancel(
     path: web::Path<String>,
     cmd: Result<Command<serde_json::Value>, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let cmd = body_after_role(&state, &caller, cmd).await?;
     let id = parse_id::<ActivityId>(&path);
-    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
-    run_command(
+    run_managed(
         &state,
         &caller,
-        cmd.keyed,
+        cmd,
         StatusCode::OK,
-        move |conn, _now| {
-            let who = Manager::acting(conn, &caller_id, staff)?;
-            let row = activities::cancel(conn, &who, &id?)?;
-            activity_for(conn, row, &caller_id)
+        move |conn, who, _, _| {
+            let row = activities::cancel(conn, who, &id?)?;
+            activity_for(conn, row, &who.id)
         },
     )
     .await

@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
-use super::activities::body_after_role;
-use super::extract::{json, run_command, Command, PageParams};
+use super::activities::{canonical_id, run_managed};
+use super::extract::{json, read_page, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::Manager;
 use crate::db::activity_logs::{self, Filter, LogView, Record};
@@ -120,11 +119,11 @@ impl From<LogView> for ActivityLog {
             reviewed_by: l.reviewed_by,
             reviewed_at: l.reviewed_at.map(|t| t.and_utc()),
             review_note: l.review_note,
-            transaction_id: l.transaction_id,
+            transaction_id: l.transaction_id.map(|t| t.to_string()),
             reversed_by: l.reversed_by,
             reversed_at: l.reversed_at.map(|t| t.and_utc()),
             reversal_reason: l.reversal_reason,
-            reversal_transaction_id: l.reversal_transaction_id,
+            reversal_transaction_id: l.reversal_transaction_id.map(|t| t.to_string()),
             created_at: l.created_at.and_utc(),
         }
     }
@@ -157,16 +156,12 @@ pub async fn record(
     caller: CurrentUser,
     cmd: Result<Command<RecordInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let cmd = body_after_role(&state, &caller, cmd).await?;
-    let body = cmd.body;
-    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
-    run_command(
+    run_managed(
         &state,
         &caller,
-        cmd.keyed,
+        cmd,
         StatusCode::CREATED,
-        move |conn, now| {
-            let who = Manager::acting(conn, &caller_id, staff)?;
+        |conn, who, now, body| {
             let record = Record {
                 activity_id: &body.activity_id,
                 volunteer_id: &body.volunteer_id,
@@ -174,7 +169,7 @@ pub async fn record(
                 note: body.note.as_deref(),
             };
             Ok(ActivityLog::from(activity_logs::record(
-                conn, &who, record, now,
+                conn, who, record, now,
             )?))
         },
     )
@@ -225,13 +220,10 @@ pub async fn list(
             let (limit, cursor) = page.parse()?;
             let status = status_filter(q.status.as_deref())?;
             // An id that is not a UUID matches nothing.
-            let id_or_none = |raw: Option<String>| {
-                raw.map(|r| Uuid::parse_str(&r).map(|u| u.to_string()).unwrap_or(r))
-            };
             let filter = Filter {
                 status,
-                activity_id: id_or_none(q.activity_id),
-                volunteer_id: id_or_none(q.volunteer_id),
+                activity_id: canonical_id(q.activity_id),
+                volunteer_id: canonical_id(q.volunteer_id),
                 teams: (!who.staff).then(|| who.led.clone()),
             };
             Ok((
@@ -264,20 +256,25 @@ pub async fn mine(
     query: web::Query<MyLogQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
-    let filter = Filter {
-        status: status_filter(query.status.as_deref())?,
-        volunteer_id: Some(caller.id.to_string()),
-        ..Filter::default()
-    };
-    let rows = state
-        .db
-        .read(move |conn| activity_logs::list(conn, &filter, limit, cursor.as_ref()))
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, LogView::cursor, ActivityLog::from),
-    ))
+    // A bad status is answered in the read, so after `?limit=&cursor=` (as every list checks them
+    // first).
+    let status = status_filter(query.status.as_deref());
+    let volunteer_id = Some(caller.id.to_string());
+    read_page(
+        &state,
+        &page,
+        move |conn, limit, cursor| {
+            let filter = Filter {
+                status: status?,
+                volunteer_id,
+                ..Filter::default()
+            };
+            activity_logs::list(conn, &filter, limit, cursor)
+        },
+        LogView::cursor,
+        ActivityLog::from,
+    )
+    .await
 }
 
 /// `POST /activity-logs/{id}/approve`.
@@ -311,28 +308,27 @@ pub async fn approve(
     path: web::Path<String>,
     cmd: Result<Command<ApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let cmd = body_after_role(&state, &caller, cmd).await?;
     let id = parse_id::<LogId>(&path);
-    let mut errs = FieldErrors::default();
-    let points = errs.check_opt("points", cmd.body.points, |p| {
-        text::in_range(p, 0, MAX_AWARD)
-    });
-    let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
-    let checked = errs.finish().map(|_| (points.flatten(), note.flatten()));
-    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
-    run_command(
+    run_managed(
         &state,
         &caller,
-        cmd.keyed,
+        cmd,
         StatusCode::OK,
-        move |conn, now| {
-            let who = Manager::acting(conn, &caller_id, staff)?;
-            let (points, note) = checked?;
-            let v = activity_logs::approve(conn, &who, &id?, points, note.as_deref(), now)?;
+        move |conn, who, now, body| {
+            let (points, note) = check_approval(&body)?;
+            let v = activity_logs::approve(conn, who, &id?, points, note.as_deref(), now)?;
             Ok(ActivityLog::from(v))
         },
     )
     .await
+}
+
+/// The points and note of an approval, or the fields that break a rule.
+fn check_approval(b: &ApproveInput) -> Result<(Option<i64>, Option<String>), AppError> {
+    let mut errs = FieldErrors::default();
+    let points = errs.check_opt("points", b.points, |p| text::in_range(p, 0, MAX_AWARD));
+    let note = errs.check_opt("note", b.note.as_deref(), text::reason);
+    errs.finish().map(|_| (points.flatten(), note.flatten()))
 }
 
 #[utoipa::path(tag = "activity logs",
@@ -384,19 +380,15 @@ async fn with_reason(
         chrono::NaiveDateTime,
     ) -> Result<LogView, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let cmd = body_after_role(&state, &caller, cmd).await?;
     let id = parse_id::<LogId>(&path);
-    let reason = text::reason(&cmd.body.reason).map_err(|m| AppError::invalid("reason", m));
-    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
-    run_command(
+    run_managed(
         &state,
         &caller,
-        cmd.keyed,
+        cmd,
         StatusCode::OK,
-        move |conn, now| {
-            let who = Manager::acting(conn, &caller_id, staff)?;
-            let reason = reason?;
-            Ok(ActivityLog::from(step(conn, &who, &id?, &reason, now)?))
+        move |conn, who, now, body| {
+            let reason = text::reason(&body.reason).map_err(|m| AppError::invalid("reason", m))?;
+            Ok(ActivityLog::from(step(conn, who, &id?, &reason, now)?))
         },
     )
     .await
@@ -436,19 +428,15 @@ pub async fn bulk_approve(
     caller: CurrentUser,
     cmd: Result<Command<BulkApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let cmd = body_after_role(&state, &caller, cmd).await?;
-    let ids = cmd.body.ids;
-    let count = text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m));
-    let (caller_id, staff) = (caller.id.clone(), caller.is_staff());
-    run_command(
+    run_managed(
         &state,
         &caller,
-        cmd.keyed,
+        cmd,
         StatusCode::OK,
-        move |conn, now| {
-            let who = Manager::acting(conn, &caller_id, staff)?;
-            count?;
-            let outcomes = activity_logs::bulk_approve(conn, &who, &ids, now)?;
+        |conn, who, now, body| {
+            let ids = body.ids;
+            text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m))?;
+            let outcomes = activity_logs::bulk_approve(conn, who, &ids, now)?;
             Ok(BulkResult::from_outcomes(&ids, outcomes))
         },
     )

@@ -9,13 +9,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{client_address, json, Command};
-use super::people::User;
+use super::people::{check_new_volunteer, create_volunteer, User};
 use crate::auth::{new_refresh_token, refresh_token_hash, CurrentUser};
 use crate::db::tokens::{self, Rotation};
-use crate::db::users::{self, NewUser, UserRow};
+use crate::db::users::{self, UserRow};
 use crate::db::DbConnection;
-use crate::domain::people::{Password, PersonName, Phone, Role};
-use crate::error::{AppError, FieldErrors};
+use crate::domain::people::{Password, Phone};
+use crate::error::AppError;
 use crate::startup::AppState;
 
 /// `POST /auth/register`.
@@ -100,29 +100,15 @@ pub async fn register(
     let client = client_address(&req, &state.config.trusted_proxies);
     state.limiters.registrations.hit(&client).await?;
     let body = cmd.body;
-    let mut errs = FieldErrors::default();
-    let phone = errs.check("phone", Phone::parse(&body.phone));
-    let name = errs.check("name", PersonName::parse(&body.name));
-    let password = errs.check("password", Password::parse(&body.password));
-    let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
-        return Err(errs.into_error());
-    };
+    let (phone, name, password) =
+        check_new_volunteer(&body.phone, &body.name, Some(&body.password))?;
     let hash = hash(&state, password).await?;
     let now = state.clock.now_naive();
     let st = state.clone();
     let auth = state
         .db
         .write(move |conn| {
-            let user = users::create(
-                conn,
-                NewUser {
-                    phone: &phone,
-                    name: &name.into_inner(),
-                    role: Role::Volunteer,
-                    password_hash: &hash,
-                    now,
-                },
-            )?;
+            let user = create_volunteer(conn, &phone, name, &hash, now)?;
             session(&st, conn, &user, None, now)
         })
         .await?;

@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::activity_logs::status_filter;
-use super::reports::{team_scope, RangeQuery};
+use super::reports::{range, team_scope};
 use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::exports::{self, After};
 use crate::db::{Db, DbConnection};
@@ -133,12 +133,15 @@ where
         .streaming(body)
 }
 
-/// The position after the last of a full batch; `None` after a short one (the last).
-fn next_after<T>(rows: &[T], key: impl Fn(&T) -> After) -> Option<After> {
-    if rows.len() < BATCH as usize {
-        return None;
-    }
-    rows.last().map(key)
+/// A batch of `rows`, each made into cells by `cells`, and the position after the last of them
+/// (`key`) if the batch is full; after a short one (the last), `None`.
+fn batch<T>(rows: Vec<T>, key: impl Fn(&T) -> After, cells: impl FnMut(T) -> Vec<Cell>) -> Batch {
+    let next = if rows.len() < BATCH as usize {
+        None
+    } else {
+        rows.last().map(key)
+    };
+    (rows.into_iter().map(cells).collect(), next)
 }
 
 /// `<name>-<from>-<to>.csv` with the range's dates in the community's time zone.
@@ -199,12 +202,7 @@ pub async fn activity_logs(
         .read(move |conn| team_scope(conn, &caller, raw_team.as_deref()))
         .await?;
     let status = status_filter(q.status.as_deref())?;
-    let (from, to) = RangeQuery {
-        from: q.from,
-        to: q.to,
-        team_id: None,
-    }
-    .range(&state)?;
+    let (from, to) = range(&state, q.from.as_deref(), q.to.as_deref())?;
     let file = range_file(&state, "activity-logs", from, to);
     Ok(csv_stream(
         state.db.clone(),
@@ -214,14 +212,14 @@ pub async fn activity_logs(
         move |conn, after| {
             let team = team.as_ref().map(TeamId::as_str);
             let rows = exports::activity_logs(conn, after, to, team, status, BATCH)?;
-            let next = next_after(&rows, |r| After {
-                at: r.created_at,
-                id: r.log_id.clone(),
-                entry_id: String::new(),
-            });
-            let cells = rows
-                .into_iter()
-                .map(|r| {
+            Ok(batch(
+                rows,
+                |r| After {
+                    at: r.created_at,
+                    id: r.log_id.clone(),
+                    entry_id: String::new(),
+                },
+                |r| {
                     vec![
                         r.log_id.into(),
                         r.activity_id.into(),
@@ -239,9 +237,8 @@ pub async fn activity_logs(
                         r.reviewed_by.into(),
                         r.reviewed_at.into(),
                     ]
-                })
-                .collect();
-            Ok((cells, next))
+                },
+            ))
         },
     ))
 }
@@ -275,19 +272,19 @@ pub async fn volunteers(
         chrono::DateTime::UNIX_EPOCH.naive_utc(),
         |conn, after| {
             let rows = exports::people(conn, after, BATCH)?;
-            let next = next_after(&rows, |r| After {
-                at: r.created_at,
-                id: r.volunteer_id.clone(),
-                entry_id: String::new(),
-            });
             let ids: Vec<&str> = rows.iter().map(|r| r.volunteer_id.as_str()).collect();
             let mut teams: HashMap<String, Vec<String>> = HashMap::new();
             for (volunteer, team) in exports::teams_of(conn, &ids)? {
                 teams.entry(volunteer).or_default().push(team);
             }
-            let cells = rows
-                .into_iter()
-                .map(|r| {
+            Ok(batch(
+                rows,
+                |r| After {
+                    at: r.created_at,
+                    id: r.volunteer_id.clone(),
+                    entry_id: String::new(),
+                },
+                |r| {
                     let joined = teams.remove(&r.volunteer_id).unwrap_or_default().join(";");
                     vec![
                         r.volunteer_id.into(),
@@ -300,9 +297,8 @@ pub async fn volunteers(
                         r.minutes_served.into(),
                         r.created_at.into(),
                     ]
-                })
-                .collect();
-            Ok((cells, next))
+                },
+            ))
         },
     ))
 }
@@ -342,12 +338,7 @@ pub async fn ledger(
     query: web::Query<LedgerExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let (from, to) = RangeQuery {
-        from: q.from,
-        to: q.to,
-        team_id: None,
-    }
-    .range(&state)?;
+    let (from, to) = range(&state, q.from.as_deref(), q.to.as_deref())?;
     let file = range_file(&state, "ledger", from, to);
     Ok(csv_stream(
         state.db.clone(),
@@ -356,14 +347,14 @@ pub async fn ledger(
         from,
         move |conn, after| {
             let rows = exports::entries(conn, after, to, BATCH)?;
-            let next = next_after(&rows, |r| After {
-                at: r.created_at,
-                id: r.transaction_id.clone(),
-                entry_id: r.entry_id.clone(),
-            });
-            let cells = rows
-                .into_iter()
-                .map(|r| {
+            Ok(batch(
+                rows,
+                |r| After {
+                    at: r.created_at,
+                    id: r.transaction_id.clone(),
+                    entry_id: r.entry_id.clone(),
+                },
+                |r| {
                     vec![
                         r.transaction_id.into(),
                         r.created_at.into(),
@@ -376,9 +367,8 @@ pub async fn ledger(
                         r.balance_after.into(),
                         r.memo.into(),
                     ]
-                })
-                .collect();
-            Ok((cells, next))
+                },
+            ))
         },
     ))
 }

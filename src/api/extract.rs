@@ -17,8 +17,10 @@ use utoipa::IntoParams;
 use crate::auth::CurrentUser;
 use crate::db::idempotency::{self, Answer, KeyedRequest};
 use crate::db::DbConnection;
-use crate::domain::page::{self, Cursor};
-use crate::error::{AppError, PROBLEM_JSON};
+use crate::domain::page::{self, Cursor, Page};
+use crate::domain::rule::Rule;
+use crate::domain::text;
+use crate::error::{AppError, FieldErrors, PROBLEM_JSON};
 use crate::messages::Lang;
 use crate::startup::AppState;
 
@@ -262,6 +264,46 @@ impl PageParams {
         };
         Ok((limit, cursor))
     }
+}
+
+/// A `200` page of a list: `?limit=&cursor=` are checked first (422 / 400), then `read` reads
+/// up to `limit + 1` rows after the cursor, and `item` shapes each row of the page.
+pub async fn read_page<Row, Item, F>(
+    state: &AppState,
+    page: &PageParams,
+    read: F,
+    cursor_of: impl Fn(&Row) -> Cursor,
+    item: impl FnMut(Row) -> Item,
+) -> Result<HttpResponse, AppError>
+where
+    Row: Send + 'static,
+    Item: Serialize,
+    F: FnOnce(&mut DbConnection, i64, Option<&Cursor>) -> Result<Vec<Row>, AppError>
+        + Send
+        + 'static,
+{
+    let (limit, cursor) = page.parse()?;
+    let rows = state
+        .db
+        .read(move |conn| read(conn, limit, cursor.as_ref()))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Page::from_rows(rows, limit, cursor_of, item),
+    ))
+}
+
+/// The `name` (1–100 characters) and the optional `description` (read by `parse_description`)
+/// of a new named entry (a partner, a team), or the 422 naming each that breaks its rule.
+pub fn name_and_description<D>(
+    name: &str,
+    description: Option<&str>,
+    parse_description: fn(&str) -> Result<D, Rule>,
+) -> Result<(String, Option<D>), AppError> {
+    let mut errs = FieldErrors::default();
+    let name = errs.check("name", text::title(name));
+    let description = errs.check_opt("description", description, parse_description);
+    errs.finish_with(name.zip(description))
 }
 
 /// A `?limit=` of 1–100 with this default: 422 naming `limit` for a whole number out of range

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::{json, run_checked, Command};
 use super::ledger::Transaction;
 use crate::auth::CurrentUser;
-use crate::db::{fund, ledger};
+use crate::db::fund;
 use crate::domain::text;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
@@ -45,7 +45,7 @@ pub async fn donate(
 ) -> Result<HttpResponse, AppError> {
     cmd.require_key()?;
     let checked = check_donation(&cmd.body);
-    let donor = caller.id.to_string();
+    let donor = caller.id.clone();
     run_checked(
         &state,
         &caller,
@@ -53,9 +53,7 @@ pub async fn donate(
         StatusCode::CREATED,
         checked,
         move |conn, now, (amount, note)| {
-            let id = fund::donate(conn, &donor, amount, note.as_deref(), now)?;
-            let tx =
-                ledger::find_transaction(conn, &id)?.ok_or(AppError::NotFound("transaction"))?;
+            let tx = fund::donate(conn, &donor, amount, note.as_deref(), now)?;
             Ok(Transaction::from(tx))
         },
     )
@@ -67,10 +65,7 @@ fn check_donation(body: &DonationRequest) -> Result<(i64, Option<String>), AppEr
     let mut errs = FieldErrors::default();
     let amount = errs.check("amount", text::in_range(body.amount, 1, MAX_DONATION));
     let note = errs.check_opt("note", body.note.as_deref(), text::reason);
-    match (amount, note) {
-        (Some(amount), Some(note)) => Ok((amount, note)),
-        _ => Err(errs.into_error()),
-    }
+    errs.finish_with(amount.zip(note))
 }
 
 #[utoipa::path(operation_id = "get_fund", tag = "points",

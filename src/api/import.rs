@@ -50,7 +50,7 @@ pub async fn import_volunteers(
     }
     let lang = Lang::of(req.headers());
     let parsed = parse(&bytes, lang).map_err(|rule| AppError::invalid("file", rule))?;
-    let by = admin.0.id.to_string();
+    let by = admin.0.id.clone();
     if query.dry_run.unwrap_or(false) {
         let (db, now) = (state.db.clone(), state.clock.now_naive());
         let report =

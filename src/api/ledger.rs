@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{json, run_checked, Command, PageParams};
+use super::extract::{json, read_page, run_checked, Command, PageParams};
 use super::people::visible_person;
 use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::adjustments::{self, Adjustment};
@@ -16,7 +16,6 @@ use crate::db::ledger::{self, StatementLine, TransactionRow};
 use crate::db::verify::Report;
 use crate::db::{users, DbConnection};
 use crate::domain::ids::{TransactionId, VolunteerId};
-use crate::domain::page::Page;
 use crate::domain::text;
 use crate::error::{parse_id, AppError, FieldErrors};
 use crate::startup::AppState;
@@ -99,7 +98,7 @@ pub struct Transaction {
 impl From<TransactionRow> for Transaction {
     fn from(t: TransactionRow) -> Transaction {
         Transaction {
-            id: t.id,
+            id: t.id.to_string(),
             kind: t.kind.as_str().to_owned(),
             memo: t.memo,
             created_by: t.created_by,
@@ -110,7 +109,7 @@ impl From<TransactionRow> for Transaction {
                 .map(|e| TransactionEntry {
                     account_id: e.account_id,
                     account_kind: e.account_kind.as_str().to_owned(),
-                    volunteer_id: e.volunteer_id,
+                    volunteer_id: e.volunteer_id.map(|v| v.to_string()),
                     amount: e.amount,
                 })
                 .collect(),
@@ -136,7 +135,7 @@ pub fn balance_of(
     conn: &mut DbConnection,
     volunteer_id: &VolunteerId,
 ) -> Result<Option<Balance>, AppError> {
-    let Some(f) = ledger::figures(conn, volunteer_id.as_str())? else {
+    let Some(f) = ledger::figures(conn, volunteer_id)? else {
         return Ok(None);
     };
     Ok(Some(Balance {
@@ -164,20 +163,19 @@ async fn statement_response(
     id: VolunteerId,
     page: &PageParams,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
-    let rows = state
-        .db
-        .read(move |conn| {
+    read_page(
+        state,
+        page,
+        move |conn, limit, cursor| {
             if users::find(conn, &id)?.is_none() {
                 return Err(AppError::NotFound("volunteer"));
             }
-            ledger::statement(conn, id.as_str(), limit, cursor.as_ref())
-        })
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, StatementLine::cursor, Entry::from),
-    ))
+            ledger::statement(conn, &id, limit, cursor)
+        },
+        StatementLine::cursor,
+        Entry::from,
+    )
+    .await
 }
 
 #[utoipa::path(tag = "points",
@@ -307,7 +305,7 @@ pub async fn transaction(
     let id = TransactionId::from(path.into_inner());
     let tx = state
         .db
-        .read(move |conn| ledger::find_transaction(conn, id.as_str()))
+        .read(move |conn| ledger::find_transaction(conn, &id))
         .await?
         .ok_or(AppError::NotFound("transaction"))?;
     Ok(json(StatusCode::OK, &Transaction::from(tx)))

@@ -11,17 +11,16 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, run_checked, Command, PageParams};
+use super::extract::{json, name_and_description, read_page, run_checked, Command, PageParams};
 use super::rewards::redemptions::{page_of, Redemption, StatusFilter};
 use super::rewards::{clearable, present};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::partners::{self, ClerkRow, PartnerChanges, PartnerRow, SettlementLine};
 use crate::db::{redemptions, DbConnection};
 use crate::domain::ids::{Id, PartnerId, VolunteerId};
-use crate::domain::page::Page;
 use crate::domain::partners::{self as rules, PartnerKind};
 use crate::domain::rule::Rule;
-use crate::domain::text;
+use crate::domain::text::{self, optional_description};
 use crate::domain::time;
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
@@ -170,18 +169,9 @@ pub async fn create(
     staff: Staff,
     cmd: Command<NewPartner>,
 ) -> Result<HttpResponse, AppError> {
-    let mut errs = FieldErrors::default();
-    let name = errs.check("name", text::title(&cmd.body.name));
-    let description = errs.check_opt(
-        "description",
-        cmd.body.description.as_deref(),
-        text::optional_description,
-    );
-    let kind = cmd.body.kind;
-    let checked = match (name, description) {
-        (Some(name), Some(description)) => Ok((name, description.flatten())),
-        _ => Err(errs.into_error()),
-    };
+    let b = &cmd.body;
+    let checked = name_and_description(&b.name, b.description.as_deref(), optional_description);
+    let kind = b.kind;
     run_checked(
         &state,
         &staff.0,
@@ -189,6 +179,7 @@ pub async fn create(
         StatusCode::CREATED,
         checked,
         move |conn, now, (name, description)| {
+            let description = description.flatten();
             let row = partners::create(conn, &name, kind, description.as_deref(), now)?;
             Ok(partner((row, 0)))
         },
@@ -204,15 +195,7 @@ pub async fn list(
     _caller: CurrentUser,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
-    let rows = state
-        .db
-        .read(move |conn| partners::list(conn, limit, cursor.as_ref()))
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, |(p, _)| p.cursor(), partner),
-    ))
+    read_page(&state, &page, partners::list, |(p, _)| p.cursor(), partner).await
 }
 
 #[utoipa::path(operation_id = "get_partner", tag = "partners",
@@ -247,14 +230,13 @@ pub async fn update(
         b.description,
         text::optional_description,
     );
-    let checked = match (name, description) {
-        (Some(name), Some(description)) => Ok(PartnerChanges {
+    let checked = errs
+        .finish_with(name.zip(description))
+        .map(|(name, description)| PartnerChanges {
             name,
             kind: b.kind,
             description,
-        }),
-        _ => Err(errs.into_error()),
-    };
+        });
     run_checked(
         &state,
         &staff.0,
@@ -276,19 +258,18 @@ pub async fn clerks(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let id = PartnerId::from(path.into_inner());
-    let (limit, cursor) = page.parse()?;
-    let rows = state
-        .db
-        .read(move |conn| partners::clerks(conn, &id, limit, cursor.as_ref()))
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, ClerkRow::cursor, |c| Clerk {
+    read_page(
+        &state,
+        &page,
+        move |conn, limit, cursor| partners::clerks(conn, &id, limit, cursor),
+        ClerkRow::cursor,
+        |c| Clerk {
             volunteer_id: c.volunteer_id.to_string(),
             name: c.name,
             phone: c.phone,
-        }),
-    ))
+        },
+    )
+    .await
 }
 
 #[utoipa::path(operation_id = "add_clerk", tag = "partners",

@@ -3,18 +3,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put};
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::hash;
-use super::extract::{json, run_checked, Command, PageParams};
+use super::extract::{json, read_page, run_checked, Command, PageParams};
 use crate::auth::{Admin, CurrentUser, Staff};
-use crate::db::tokens;
 use crate::db::users::{self, NewUser, UserRow};
+use crate::db::{tokens, DbConnection};
 use crate::domain::ids::VolunteerId;
-use crate::domain::page::Page;
 use crate::domain::people::{Password, PersonName, Phone, Role, TeamRole};
 use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
@@ -204,20 +203,19 @@ pub async fn list(
     search: web::Query<Search>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
     let q = search
         .into_inner()
         .q
         .map(|q| q.trim().to_owned())
         .filter(|q| !q.is_empty());
-    let rows = state
-        .db
-        .read(move |conn| users::list(conn, q.as_deref(), limit, cursor.as_ref()))
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, UserRow::cursor, User::from),
-    ))
+    read_page(
+        &state,
+        &page,
+        move |conn, limit, cursor| users::list(conn, q.as_deref(), limit, cursor),
+        UserRow::cursor,
+        User::from,
+    )
+    .await
 }
 
 #[utoipa::path(operation_id = "create_volunteer", tag = "people", request_body = NewVolunteer,
@@ -232,7 +230,8 @@ pub async fn create(
     staff: Staff,
     cmd: Command<NewVolunteer>,
 ) -> Result<HttpResponse, AppError> {
-    let checked = match check_new_volunteer(&cmd.body) {
+    let b = &cmd.body;
+    let checked = match check_new_volunteer(&b.phone, &b.name, b.password.as_deref()) {
         Ok((phone, name, password)) => hash(&state, password).await.map(|hash| (phone, name, hash)),
         Err(refusal) => Err(refusal),
     };
@@ -243,28 +242,45 @@ pub async fn create(
         StatusCode::CREATED,
         checked,
         move |conn, now, (phone, name, hash)| {
-            let user = users::create(
-                conn,
-                NewUser {
-                    phone: &phone,
-                    name: &name.into_inner(),
-                    role: Role::Volunteer,
-                    password_hash: &hash,
-                    now,
-                },
-            )?;
-            Ok(User::from(user))
+            Ok(User::from(create_volunteer(
+                conn, &phone, name, &hash, now,
+            )?))
         },
     )
     .await
 }
 
-/// The phone, name and password of someone registered at the desk.
-fn check_new_volunteer(body: &NewVolunteer) -> Result<(Phone, PersonName, Password), AppError> {
+/// Writes a new volunteer's account.
+pub(super) fn create_volunteer(
+    conn: &mut DbConnection,
+    phone: &Phone,
+    name: PersonName,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<UserRow, AppError> {
+    users::create(
+        conn,
+        NewUser {
+            phone,
+            name: &name.into_inner(),
+            role: Role::Volunteer,
+            password_hash,
+            now,
+        },
+    )
+}
+
+/// The phone, name and password of someone who registers or is registered at the desk, or the
+/// 422 naming each wrong one.
+pub(super) fn check_new_volunteer(
+    phone: &str,
+    name: &str,
+    password: Option<&str>,
+) -> Result<(Phone, PersonName, Password), AppError> {
     let mut errs = FieldErrors::default();
-    let phone = errs.check("phone", Phone::parse(&body.phone));
-    let name = errs.check("name", PersonName::parse(&body.name));
-    let password = errs.check_opt("password", body.password.as_deref(), Password::parse);
+    let phone = errs.check("phone", Phone::parse(phone));
+    let name = errs.check("name", PersonName::parse(name));
+    let password = errs.check_opt("password", password, Password::parse);
     let (Some(phone), Some(name), Some(password)) = (phone, name, password) else {
         return Err(errs.into_error());
     };

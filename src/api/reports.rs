@@ -39,24 +39,26 @@ pub struct RangeQuery {
     pub team_id: Option<String>,
 }
 
-impl RangeQuery {
-    /// `[from, to)` in UTC, each bound defaulting to the current month; 422 if `to` is not after
-    /// `from`.
-    pub fn range(&self, state: &AppState) -> Result<(NaiveDateTime, NaiveDateTime), AppError> {
-        let (month_start, month_end) = month_of(state.config.community_tz, state.clock.now_naive());
-        let mut errs = FieldErrors::default();
-        let from = errs.check_opt("from", self.from.as_deref(), time::parse);
-        let to = errs.check_opt("to", self.to.as_deref(), time::parse);
-        errs.finish()?;
-        let (from, to) = (
-            from.flatten().unwrap_or(month_start),
-            to.flatten().unwrap_or(month_end),
-        );
-        if to <= from {
-            return Err(AppError::invalid("to", Rule::AfterFrom));
-        }
-        Ok((from, to))
+/// `?from=&to=` as `[from, to)` in UTC, each bound defaulting to the current month in
+/// `COMMUNITY_TZ`; 422 naming a bound that is not a time, or `to` if it is not after `from`.
+pub fn range(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(NaiveDateTime, NaiveDateTime), AppError> {
+    let (month_start, month_end) = month_of(state.config.community_tz, state.clock.now_naive());
+    let mut errs = FieldErrors::default();
+    let from = errs.check_opt("from", from, time::parse);
+    let to = errs.check_opt("to", to, time::parse);
+    errs.finish()?;
+    let (from, to) = (
+        from.flatten().unwrap_or(month_start),
+        to.flatten().unwrap_or(month_end),
+    );
+    if to <= from {
+        return Err(AppError::invalid("to", Rule::AfterFrom));
     }
+    Ok((from, to))
 }
 
 /// Who may read a team's (or the community's) log figures: staff for anything, a leader for
@@ -120,12 +122,12 @@ pub async fn summary(
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let range = q.range(&state);
+    let bounds = range(&state, q.from.as_deref(), q.to.as_deref());
     let figures = state
         .db
         .read(move |conn| {
             let team = team_scope(conn, &caller, q.team_id.as_deref())?;
-            let (from, to) = range?;
+            let (from, to) = bounds?;
             let s = reports::summary(conn, from, to, team.as_ref().map(TeamId::as_str))?;
             Ok(Summary {
                 from: from.and_utc(),
@@ -200,12 +202,7 @@ pub async fn leaderboard(
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let limit = super::extract::limit_or(q.limit.as_deref(), 10)?;
-    let (from, to) = RangeQuery {
-        from: q.from,
-        to: q.to,
-        team_id: None,
-    }
-    .range(&state)?;
+    let (from, to) = range(&state, q.from.as_deref(), q.to.as_deref())?;
     let team = match q.team_id.as_deref() {
         None => None,
         Some(raw) => Some(parse_id::<TeamId>(raw)?),

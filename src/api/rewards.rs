@@ -12,11 +12,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, run_checked, Command, PageParams};
+use super::extract::{json, read_page, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardRow};
 use crate::domain::ids::RewardId;
-use crate::domain::page::Page;
 use crate::domain::rewards as rules;
 use crate::domain::rule::Rule;
 use crate::domain::text;
@@ -232,16 +231,15 @@ pub async fn list(
     caller: CurrentUser,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
     let active_only = !caller.is_staff();
-    let rows = state
-        .db
-        .read(move |conn| rewards::list(conn, active_only, limit, cursor.as_ref()))
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, RewardRow::cursor, Reward::from),
-    ))
+    read_page(
+        &state,
+        &page,
+        move |conn, limit, cursor| rewards::list(conn, active_only, limit, cursor),
+        RewardRow::cursor,
+        Reward::from,
+    )
+    .await
 }
 
 #[utoipa::path(operation_id = "get_reward", tag = "rewards",

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, run_command, Command, PageParams};
+use super::extract::{json, name_and_description, read_page, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::teams::{self, MemberRow, TeamRow};
 use crate::db::{users, DbConnection};
@@ -17,7 +17,7 @@ use crate::domain::ids::{TeamId, VolunteerId};
 use crate::domain::page::Page;
 use crate::domain::people::TeamRole;
 use crate::domain::text;
-use crate::error::{parse_id, AppError, FieldErrors};
+use crate::error::{parse_id, AppError};
 use crate::startup::AppState;
 
 /// This module's routes, inside `/api/v1`.
@@ -119,25 +119,15 @@ pub async fn create(
     staff: Staff,
     cmd: Command<NewTeam>,
 ) -> Result<HttpResponse, AppError> {
-    let mut errs = FieldErrors::default();
-    let name = errs.check("name", text::title(&cmd.body.name));
-    let description = errs.check_opt(
-        "description",
-        cmd.body.description.as_deref(),
-        text::description,
-    );
-    let checked = match (name, description) {
-        (Some(name), Some(description)) => Ok((name, description)),
-        _ => Err(errs.into_error()),
-    };
-    run_command(
+    let b = &cmd.body;
+    let checked = name_and_description(&b.name, b.description.as_deref(), text::description);
+    run_checked(
         &state,
         &staff.0,
         cmd.keyed,
         StatusCode::CREATED,
-        move |conn, now| {
-            // Refused inside the command, so a keyed refusal is kept and replayed like any answer.
-            let (name, description) = checked?;
+        checked,
+        move |conn, now, (name, description)| {
             let row = teams::create(conn, &name, description.as_deref(), now)?;
             Ok(team((row, 0)))
         },
@@ -153,18 +143,17 @@ pub async fn list(
     _caller: CurrentUser,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
-    let rows = state
-        .db
-        .read(move |conn| {
-            let rows = teams::list(conn, limit, cursor.as_ref())?;
+    read_page(
+        &state,
+        &page,
+        |conn, limit, cursor| {
+            let rows = teams::list(conn, limit, cursor)?;
             teams_with_counts(conn, rows)
-        })
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Page::from_rows(rows, limit, |(t, _)| t.cursor(), team),
-    ))
+        },
+        |(t, _)| t.cursor(),
+        team,
+    )
+    .await
 }
 
 #[utoipa::path(operation_id = "get_team", tag = "teams",

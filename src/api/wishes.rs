@@ -10,13 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, run_checked, Command, PageParams};
+use super::extract::{json, read_page, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
-use crate::db::idempotency::KeyedRequest;
 use crate::db::wishes::{self, Caller, NewWish, WishView};
 use crate::db::DbConnection;
 use crate::domain::ids::{VolunteerId, WishId};
-use crate::domain::page::Page;
 use crate::domain::text;
 use crate::domain::time;
 use crate::domain::wishes::{self as rules, WishStatus};
@@ -157,13 +155,14 @@ fn caller_of(c: &CurrentUser) -> (VolunteerId, bool) {
     (c.id.clone(), c.is_staff())
 }
 
-/// Runs a move of the wish at `path` as `caller` and answers the wish as they now see it.
-async fn run_move<P, F>(
+/// Runs a move of the wish at `path` as `caller`, with what `check` reads from the body, and
+/// answers the wish as they now see it.
+async fn run_move<B, P, F>(
     state: &AppState,
     caller: &CurrentUser,
-    keyed: Option<KeyedRequest>,
-    checked: Result<P, AppError>,
     path: &Uuid,
+    cmd: Command<B>,
+    check: impl FnOnce(B) -> Result<P, AppError>,
     work: F,
 ) -> Result<HttpResponse, AppError>
 where
@@ -183,9 +182,9 @@ where
     run_checked(
         state,
         caller,
-        keyed,
+        cmd.keyed,
         StatusCode::OK,
-        checked,
+        check(cmd.body),
         move |conn, now, p| {
             let c = Caller { id: &who, is_staff };
             Ok(Wish::shown_to(work(conn, now, &id, c, p)?, c))
@@ -258,20 +257,23 @@ pub async fn list(
     page: web::Query<PageParams>,
     filter: web::Query<StatusFilter>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
     let status = filter.status;
     let (who, is_staff) = caller_of(&caller);
-    let page = state
-        .db
-        .read(move |conn| {
-            let c = Caller { id: &who, is_staff };
-            let rows = wishes::list(conn, c, status, limit, cursor.as_ref())?;
-            Ok(Page::from_rows(rows, limit, WishView::cursor, |v| {
-                Wish::shown_to(v, c)
-            }))
-        })
-        .await?;
-    Ok(json(StatusCode::OK, &page))
+    let reader = who.clone();
+    read_page(
+        &state,
+        &page,
+        move |conn, limit, cursor| {
+            let c = Caller {
+                id: &reader,
+                is_staff,
+            };
+            wishes::list(conn, c, status, limit, cursor)
+        },
+        WishView::cursor,
+        |v| Wish::shown_to(v, Caller { id: &who, is_staff }),
+    )
+    .await
 }
 
 #[utoipa::path(operation_id = "get_wish", tag = "wishes",
@@ -314,9 +316,9 @@ pub async fn adopt(
     run_move(
         &state,
         &caller,
-        cmd.keyed,
-        Ok(()),
         &path,
+        cmd,
+        no_fields,
         |conn, now, id, c, ()| wishes::adopt(conn, id, c.id, now),
     )
     .await
@@ -338,9 +340,9 @@ pub async fn release(
     run_move(
         &state,
         &caller,
-        cmd.keyed,
-        Ok(()),
         &path,
+        cmd,
+        no_fields,
         |conn, _, id, c, ()| wishes::release(conn, id, c),
     )
     .await
@@ -359,19 +361,23 @@ pub async fn fulfil(
     path: web::Path<Uuid>,
     cmd: Command<WishFulfilment>,
 ) -> Result<HttpResponse, AppError> {
-    let checked = text::reason(&cmd.body.note).map_err(|m| AppError::invalid("note", m));
+    let check = |b: WishFulfilment| text::reason(&b.note).map_err(|m| AppError::invalid("note", m));
     run_move(
         &state,
         &caller,
-        cmd.keyed,
-        checked,
         &path,
+        cmd,
+        check,
         |conn, now, id, c, note| wishes::fulfil(conn, id, c, &note, now),
     )
     .await
 }
 
-fn check_reason(b: &WishReason) -> Result<String, AppError> {
+fn no_fields(_: NoFields) -> Result<(), AppError> {
+    Ok(())
+}
+
+fn check_reason(b: WishReason) -> Result<String, AppError> {
     text::reason(&b.reason).map_err(|m| AppError::invalid("reason", m))
 }
 
@@ -388,13 +394,12 @@ pub async fn reject(
     path: web::Path<Uuid>,
     cmd: Command<WishReason>,
 ) -> Result<HttpResponse, AppError> {
-    let checked = check_reason(&cmd.body);
     run_move(
         &state,
         &staff.0,
-        cmd.keyed,
-        checked,
         &path,
+        cmd,
+        check_reason,
         |conn, _, id, c, reason| wishes::reject(conn, id, c.id, &reason),
     )
     .await
@@ -413,24 +418,25 @@ pub async fn confirm(
     path: web::Path<Uuid>,
     cmd: Command<WishConfirmation>,
 ) -> Result<HttpResponse, AppError> {
-    let mut errs = FieldErrors::default();
-    let points = errs.check_opt("points", cmd.body.points, rules::points);
-    let note = errs.check_opt("note", cmd.body.note.as_deref(), text::reason);
-    let checked = match (points, note) {
-        (Some(points), Some(note)) => Ok((points, note)),
-        _ => Err(errs.into_error()),
-    };
     run_move(
         &state,
         &staff.0,
-        cmd.keyed,
-        checked,
         &path,
+        cmd,
+        check_confirmation,
         |conn, now, id, c, (points, note)| {
             wishes::confirm(conn, id, c.id, points, note.as_deref(), now)
         },
     )
     .await
+}
+
+/// The points and note of a confirmation, or the fields that break a rule.
+fn check_confirmation(b: WishConfirmation) -> Result<(Option<i64>, Option<String>), AppError> {
+    let mut errs = FieldErrors::default();
+    let points = errs.check_opt("points", b.points, rules::points);
+    let note = errs.check_opt("note", b.note.as_deref(), text::reason);
+    errs.finish_with(points.zip(note))
 }
 
 #[utoipa::path(operation_id = "cancel_wish", tag = "wishes", request_body = WishReason,
@@ -446,13 +452,12 @@ pub async fn cancel(
     path: web::Path<Uuid>,
     cmd: Command<WishReason>,
 ) -> Result<HttpResponse, AppError> {
-    let checked = check_reason(&cmd.body);
     run_move(
         &state,
         &staff.0,
-        cmd.keyed,
-        checked,
         &path,
+        cmd,
+        check_reason,
         |conn, now, id, c, reason| wishes::cancel(conn, id, c.id, &reason, now),
     )
     .await

@@ -19,7 +19,7 @@ use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::activities::{
     decide_check_in, length_minutes, CheckInAttempt, LogSource, LogStatus,
 };
-use crate::domain::ids::{ActivityId, Id, LogId, VolunteerId};
+use crate::domain::ids::{ActivityId, Id, LogId, TransactionId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rule::Rule;
 use crate::domain::text;
@@ -51,11 +51,11 @@ pub struct LogRow {
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<NaiveDateTime>,
     pub review_note: Option<String>,
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<TransactionId>,
     pub reversed_by: Option<String>,
     pub reversed_at: Option<NaiveDateTime>,
     pub reversal_reason: Option<String>,
-    pub reversal_transaction_id: Option<String>,
+    pub reversal_transaction_id: Option<TransactionId>,
     pub created_at: NaiveDateTime,
 }
 
@@ -455,13 +455,13 @@ pub fn credit_approved(
         let tx = ledger::credit(
             conn,
             Kind::Earn,
-            v.log.volunteer_id.as_str(),
+            &v.log.volunteer_id,
             points,
             Event {
                 memo: &memo,
-                created_by: Some(who.id.as_str()),
+                created_by: Some(&who.id),
                 cause: Cause {
-                    activity_log_id: Some(v.log.id.to_string()),
+                    activity_log_id: Some(v.log.id.clone()),
                     ..Cause::default()
                 },
                 now,
@@ -560,7 +560,7 @@ pub fn reverse(
     let v = for_review(conn, who, id)?;
     // The credit to take back comes from the row this UPDATE moved, not from `v`: on
     // PostgreSQL an approval may commit between that read and this statement.
-    let moved: Option<(Option<String>, Option<i64>)> = diesel::update(
+    let moved: Option<(Option<TransactionId>, Option<i64>)> = diesel::update(
         logs::table
             .find(&v.log.id)
             .filter(logs::status.eq(LogStatus::Approved)),
@@ -585,9 +585,9 @@ pub fn reverse(
             original,
             Event {
                 memo: &memo,
-                created_by: Some(who.id.as_str()),
+                created_by: Some(&who.id),
                 cause: Cause {
-                    activity_log_id: Some(v.log.id.to_string()),
+                    activity_log_id: Some(v.log.id.clone()),
                     ..Cause::default()
                 },
                 now,

@@ -28,22 +28,15 @@ pub struct Adjustment<'a> {
 pub fn adjust(conn: &mut DbConnection, a: Adjustment<'_>) -> Result<TransactionRow, AppError> {
     let event = Event {
         memo: a.reason,
-        created_by: Some(a.by.as_str()),
+        created_by: Some(a.by),
         cause: Cause::default(),
         now: a.now,
     };
     let posted = if a.amount > 0 {
-        ledger::credit(conn, Kind::Adjust, a.volunteer_id.as_str(), a.amount, event)
+        ledger::credit(conn, Kind::Adjust, a.volunteer_id, a.amount, event)
     } else {
-        let fund = ledger::COMMUNITY_FUND;
-        ledger::debit(
-            conn,
-            Kind::Adjust,
-            a.volunteer_id.as_str(),
-            fund,
-            -a.amount,
-            event,
-        )
+        let fund = ledger::System::CommunityFund;
+        ledger::debit(conn, Kind::Adjust, a.volunteer_id, fund, -a.amount, event)
     };
     match posted {
         Err(AppError::Conflict(_) | AppError::NotFound(_))

@@ -7,9 +7,12 @@ use diesel::sql_types::BigInt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ledger::{self, Cause, Event, Kind, COMMUNITY_FUND, REDEMPTIONS};
+use super::ledger::{
+    self, Cause, Event, Kind, System, TransactionRow, COMMUNITY_FUND, REDEMPTIONS,
+};
 use super::verify::Problem;
 use super::DbConnection;
+use crate::domain::ids::VolunteerId;
 use crate::error::AppError;
 
 /// The fund's public figures (API.md `Fund`): `points_outstanding` always equals
@@ -116,20 +119,20 @@ pub fn verify(conn: &mut DbConnection) -> Result<Vec<Problem>, AppError> {
 
 /// Moves `amount` (> 0) points from a volunteer to the community fund as one `donate`
 /// transaction; refused whole with `insufficient-points` when the balance is short (L2).
-/// Returns the transaction id.
+/// Returns the transaction as written.
 pub fn donate(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
     amount: i64,
     note: Option<&str>,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<TransactionRow, AppError> {
     let memo = note.unwrap_or("Donation to the community fund");
     ledger::debit(
         conn,
         Kind::Donate,
         volunteer_id,
-        COMMUNITY_FUND,
+        System::CommunityFund,
         amount,
         Event {
             memo,
@@ -138,5 +141,4 @@ pub fn donate(
             now,
         },
     )
-    .map(|tx| tx.id)
 }

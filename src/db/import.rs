@@ -44,7 +44,7 @@ pub fn run(
     db: &Db,
     parsed: Parsed,
     dry_run: bool,
-    by: Option<&str>,
+    by: Option<&VolunteerId>,
     now: NaiveDateTime,
 ) -> Result<ImportReport, AppError> {
     let work = |conn: &mut DbConnection| apply(conn, parsed, dry_run, by, now);
@@ -62,7 +62,7 @@ pub fn apply(
     conn: &mut DbConnection,
     parsed: Parsed,
     dry_run: bool,
-    by: Option<&str>,
+    by: Option<&VolunteerId>,
     now: NaiveDateTime,
 ) -> Result<ImportReport, AppError> {
     let mut report = ImportReport {
@@ -196,7 +196,7 @@ fn apply_row(
     known: &Known,
     row: &Row,
     team: Option<&TeamId>,
-    by: Option<&str>,
+    by: Option<&VolunteerId>,
     now: NaiveDateTime,
 ) -> Result<Outcome, AppError> {
     let person = known.people.get(row.phone.as_str());
@@ -234,7 +234,7 @@ fn apply_row(
             cause: Cause::default(),
             now,
         };
-        if ledger::open_balance(conn, volunteer.as_str(), credit, event)?.is_none() {
+        if ledger::open_balance(conn, &volunteer, credit, event)?.is_none() {
             // Another import credited one since this one read: say what it recorded.
             let ids = [volunteer.as_str()];
             let recorded = ledger::openings(conn, &ids)?;

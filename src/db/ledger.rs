@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::schema::{accounts, ledger_entries as entries, ledger_transactions as txs};
 use super::{is_unique_violation, savepoint, DbConnection};
+use crate::domain::ids::{Id, LogId, RedemptionId, TransactionId, VolunteerId, WishId};
 use crate::domain::ledger::AccountKind;
 pub use crate::domain::ledger::Kind;
 use crate::domain::page::Cursor;
@@ -20,23 +21,78 @@ pub const COMMUNITY_FUND: &str = "00000000-0000-0000-0000-000000000001";
 /// Receives the points spent on rewards.
 pub const REDEMPTIONS: &str = "00000000-0000-0000-0000-000000000002";
 
+/// A system account: where issued points come from, where spent points go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    /// [`COMMUNITY_FUND`].
+    CommunityFund,
+    /// [`REDEMPTIONS`].
+    Redemptions,
+}
+
+impl System {
+    /// Its fixed account id.
+    pub fn id(self) -> &'static str {
+        match self {
+            System::CommunityFund => COMMUNITY_FUND,
+            System::Redemptions => REDEMPTIONS,
+        }
+    }
+
+    fn kind(self) -> AccountKind {
+        match self {
+            System::CommunityFund => AccountKind::CommunityFund,
+            System::Redemptions => AccountKind::Redemptions,
+        }
+    }
+}
+
+/// One side of a posting: a volunteer's account (id = the volunteer's id) or a system account.
+#[derive(Debug, Clone)]
+enum Account {
+    Volunteer(VolunteerId),
+    System(System),
+}
+
+impl Account {
+    fn id(&self) -> &str {
+        match self {
+            Account::Volunteer(v) => v.as_str(),
+            Account::System(s) => s.id(),
+        }
+    }
+
+    /// The account an entry as read from the database is on.
+    fn of(entry: &EntryRow) -> Result<Account, AppError> {
+        Ok(match entry.account_kind {
+            AccountKind::Volunteer => {
+                Account::Volunteer(VolunteerId::parse(&entry.account_id).ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("account id {}", entry.account_id))
+                })?)
+            }
+            AccountKind::CommunityFund => Account::System(System::CommunityFund),
+            AccountKind::Redemptions => Account::System(System::Redemptions),
+        })
+    }
+}
+
 /// What caused a transaction; the UNIQUE indexes on these keep L4.
 #[derive(Debug, Clone, Default)]
 pub struct Cause {
     /// The activity log an earn or its reversal belongs to.
-    pub activity_log_id: Option<String>,
+    pub activity_log_id: Option<LogId>,
     /// The redemption a redeem or its refund belongs to.
-    pub redemption_id: Option<String>,
+    pub redemption_id: Option<RedemptionId>,
     /// The confirmed wish an earn belongs to.
-    pub wish_id: Option<String>,
+    pub wish_id: Option<WishId>,
     /// The volunteer account an opening balance is credited to (one per account ever).
-    pub opening_account_id: Option<String>,
+    pub opening_account_id: Option<VolunteerId>,
 }
 
 /// Opens the points account of a new volunteer (their id is its id).
 pub fn open_account(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     diesel::insert_into(accounts::table)
@@ -55,7 +111,7 @@ pub fn open_account(
 /// it acts (the wishes they hold) runs after any other holding the same row, so on PostgreSQL
 /// its count sees what that one committed. (SQLite runs one writer at a time anyway.)
 /// 404 if the person has no account.
-pub fn hold(conn: &mut DbConnection, volunteer_id: &str) -> Result<(), AppError> {
+pub fn hold(conn: &mut DbConnection, volunteer_id: &VolunteerId) -> Result<(), AppError> {
     let n = diesel::update(
         accounts::table
             .filter(accounts::id.eq(volunteer_id))
@@ -75,7 +131,7 @@ pub struct Event<'a> {
     /// Shown on statements.
     pub memo: &'a str,
     /// The person who did it (`None` for the system).
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a VolunteerId>,
     /// The activity log or redemption behind it.
     pub cause: Cause,
     /// The service's clock.
@@ -87,13 +143,13 @@ pub struct Event<'a> {
 pub fn credit(
     conn: &mut DbConnection,
     kind: Kind,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
     amount: i64,
     event: Event<'_>,
 ) -> Result<TransactionRow, AppError> {
     let legs = vec![
-        (volunteer_id.to_owned(), amount),
-        (COMMUNITY_FUND.to_owned(), -amount),
+        (Account::Volunteer(volunteer_id.clone()), amount),
+        (Account::System(System::CommunityFund), -amount),
     ];
     post(conn, kind, kind, None, legs, event)
 }
@@ -105,13 +161,13 @@ pub fn credit(
 /// savepoint, nothing changed.
 pub fn open_balance(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
     amount: i64,
     event: Event<'_>,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<TransactionId>, AppError> {
     let event = Event {
         cause: Cause {
-            opening_account_id: Some(volunteer_id.to_owned()),
+            opening_account_id: Some(volunteer_id.clone()),
             ..Cause::default()
         },
         ..event
@@ -145,26 +201,29 @@ pub fn openings(
 pub fn debit(
     conn: &mut DbConnection,
     kind: Kind,
-    volunteer_id: &str,
-    to: &str,
+    volunteer_id: &VolunteerId,
+    to: System,
     amount: i64,
     event: Event<'_>,
 ) -> Result<TransactionRow, AppError> {
-    let legs = vec![(volunteer_id.to_owned(), -amount), (to.to_owned(), amount)];
+    let legs = vec![
+        (Account::Volunteer(volunteer_id.clone()), -amount),
+        (Account::System(to), amount),
+    ];
     post(conn, kind, kind, None, legs, event)
 }
 
 /// Refunds `amount` (> 0) from `from` (a system account) back to a volunteer.
 pub fn refund(
     conn: &mut DbConnection,
-    volunteer_id: &str,
-    from: &str,
+    volunteer_id: &VolunteerId,
+    from: System,
     amount: i64,
     event: Event<'_>,
 ) -> Result<TransactionRow, AppError> {
     let legs = vec![
-        (from.to_owned(), -amount),
-        (volunteer_id.to_owned(), amount),
+        (Account::System(from), -amount),
+        (Account::Volunteer(volunteer_id.clone()), amount),
     ];
     post(conn, Kind::Refund, Kind::Refund, None, legs, event)
 }
@@ -173,7 +232,7 @@ pub fn refund(
 /// UNIQUE `reverses_id`); refused with `insufficient-points` if a volunteer has spent the points.
 pub fn reverse(
     conn: &mut DbConnection,
-    transaction_id: &str,
+    transaction_id: &TransactionId,
     event: Event<'_>,
 ) -> Result<TransactionRow, AppError> {
     let original =
@@ -181,8 +240,8 @@ pub fn reverse(
     let legs = original
         .entries
         .iter()
-        .map(|e| (e.account_id.clone(), -e.amount))
-        .collect();
+        .map(|e| Ok((Account::of(e)?, -e.amount)))
+        .collect::<Result<_, AppError>>()?;
     post(
         conn,
         Kind::Reversal,
@@ -239,8 +298,8 @@ fn post(
     conn: &mut DbConnection,
     kind: Kind,
     totals_kind: Kind,
-    reverses: Option<&str>,
-    mut legs: Vec<(String, i64)>,
+    reverses: Option<&TransactionId>,
+    mut legs: Vec<(Account, i64)>,
     e: Event<'_>,
 ) -> Result<TransactionRow, AppError> {
     // L1: the legs sum to zero, with checked arithmetic.
@@ -255,9 +314,9 @@ fn post(
         )));
     }
     // Rows are touched in one fixed order, so concurrent transactions never deadlock.
-    legs.sort_by(|a, b| a.0.cmp(&b.0));
+    legs.sort_by(|a, b| a.0.id().cmp(b.0.id()));
 
-    let id = Uuid::new_v4().to_string();
+    let id = TransactionId::random();
     diesel::insert_into(txs::table)
         .values((
             txs::id.eq(&id),
@@ -265,30 +324,22 @@ fn post(
             txs::memo.eq(e.memo),
             txs::created_by.eq(e.created_by),
             txs::created_at.eq(e.now),
-            txs::activity_log_id.eq(e.cause.activity_log_id.as_deref()),
-            txs::redemption_id.eq(e.cause.redemption_id.as_deref()),
+            txs::activity_log_id.eq(e.cause.activity_log_id.as_ref()),
+            txs::redemption_id.eq(e.cause.redemption_id.as_ref()),
             txs::reverses_id.eq(reverses),
-            txs::wish_id.eq(e.cause.wish_id.as_deref()),
-            txs::opening_account_id.eq(e.cause.opening_account_id.as_deref()),
+            txs::wish_id.eq(e.cause.wish_id.as_ref()),
+            txs::opening_account_id.eq(e.cause.opening_account_id.as_ref()),
         ))
         .execute(conn)?;
 
     let mut written = Vec::with_capacity(legs.len());
     for (account, amount) in &legs {
-        let system = match account.as_str() {
-            COMMUNITY_FUND => Some(AccountKind::CommunityFund),
-            REDEMPTIONS => Some(AccountKind::Redemptions),
-            _ => None,
-        };
-        let (seq, balance_after) = if system.is_some() {
-            // No cached balance on system accounts: no hot row every transaction waits on.
-            (None, None)
-        } else {
+        let (seq, balance_after) = if let Account::Volunteer(volunteer) = account {
             let (earned, spent, donated) = totals_kind.totals_delta(*amount);
             // L2/L3: one conditional UPDATE; no read-then-write window. 0 rows = refuse.
             let moved: Option<(i64, i64)> = diesel::update(
                 accounts::table
-                    .filter(accounts::id.eq(account))
+                    .filter(accounts::id.eq(volunteer))
                     .filter(accounts::kind.eq(AccountKind::Volunteer))
                     .filter(accounts::balance.ge(-*amount)),
             )
@@ -309,22 +360,29 @@ fn post(
                 }
                 None => return Err(AppError::NotFound("account")),
             }
+        } else {
+            // No cached balance on system accounts: no hot row every transaction waits on.
+            (None, None)
         };
         diesel::insert_into(entries::table)
             .values((
                 entries::id.eq(Uuid::new_v4().to_string()),
                 entries::transaction_id.eq(&id),
-                entries::account_id.eq(account),
+                entries::account_id.eq(account.id()),
                 entries::amount.eq(*amount),
                 entries::seq.eq(seq),
                 entries::balance_after.eq(balance_after),
                 entries::created_at.eq(e.now),
             ))
             .execute(conn)?;
+        let (account_kind, volunteer_id) = match account {
+            Account::Volunteer(v) => (AccountKind::Volunteer, Some(v.clone())),
+            Account::System(s) => (s.kind(), None),
+        };
         written.push(EntryRow {
-            account_id: account.clone(),
-            account_kind: system.unwrap_or(AccountKind::Volunteer),
-            volunteer_id: system.is_none().then(|| account.clone()),
+            account_id: account.id().to_owned(),
+            account_kind,
+            volunteer_id,
             amount: *amount,
         });
     }
@@ -333,7 +391,7 @@ fn post(
         id,
         kind,
         memo: e.memo.to_owned(),
-        created_by: e.created_by.map(str::to_owned),
+        created_by: e.created_by.map(VolunteerId::to_string),
         created_at: e.now,
         entries: written,
     })
@@ -355,7 +413,7 @@ pub struct AccountFigures {
 /// A volunteer's balance, totals and hours: one primary-key read, whatever the ledger's size.
 pub fn figures(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
 ) -> Result<Option<AccountFigures>, AppError> {
     Ok(accounts::table
         .filter(accounts::volunteer_id.eq(volunteer_id))
@@ -394,7 +452,7 @@ impl StatementLine {
 /// `(account_id, seq)` index, so a page costs the same at any ledger size. Up to `limit + 1`.
 pub fn statement(
     conn: &mut DbConnection,
-    volunteer_id: &str,
+    volunteer_id: &VolunteerId,
     limit: i64,
     after: Option<&Cursor>,
 ) -> Result<Vec<StatementLine>, AppError> {
@@ -418,7 +476,7 @@ pub fn statement(
 /// A transaction with its entries.
 #[derive(Debug, Clone)]
 pub struct TransactionRow {
-    pub id: String,
+    pub id: TransactionId,
     pub kind: Kind,
     pub memo: String,
     pub created_by: Option<String>,
@@ -434,16 +492,16 @@ pub struct EntryRow {
     #[diesel(select_expression = accounts::kind)]
     pub account_kind: AccountKind,
     #[diesel(select_expression = accounts::volunteer_id)]
-    pub volunteer_id: Option<String>,
+    pub volunteer_id: Option<VolunteerId>,
     pub amount: i64,
 }
 
 /// The transaction with this id and its entries.
 pub fn find_transaction(
     conn: &mut DbConnection,
-    id: &str,
+    id: &TransactionId,
 ) -> Result<Option<TransactionRow>, AppError> {
-    let head: Option<(String, Kind, String, Option<String>, NaiveDateTime)> = txs::table
+    let head: Option<(TransactionId, Kind, String, Option<String>, NaiveDateTime)> = txs::table
         .find(id)
         .select((
             txs::id,

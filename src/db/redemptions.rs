@@ -219,14 +219,14 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
     let debited = ledger::debit(
         conn,
         Kind::Redeem,
-        r.volunteer_id.as_str(),
-        ledger::REDEMPTIONS,
+        r.volunteer_id,
+        ledger::System::Redemptions,
         points,
         Event {
             memo: &memo,
-            created_by: Some(r.created_by.as_str()),
+            created_by: Some(r.created_by),
             cause: Cause {
-                redemption_id: Some(id.to_string()),
+                redemption_id: Some(id.clone()),
                 ..Cause::default()
             },
             now: r.now,
@@ -408,14 +408,14 @@ pub fn cancel(
     let memo = "Redemption cancelled: points refunded";
     let refund = ledger::refund(
         conn,
-        view.volunteer_id.as_str(),
-        ledger::REDEMPTIONS,
+        &view.volunteer_id,
+        ledger::System::Redemptions,
         view.points,
         Event {
             memo,
-            created_by: Some(by.id.as_str()),
+            created_by: Some(by.id),
             cause: Cause {
-                redemption_id: Some(id.to_string()),
+                redemption_id: Some(id.clone()),
                 ..Cause::default()
             },
             now,

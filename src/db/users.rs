@@ -63,7 +63,7 @@ pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppE
         Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(Conflict::PhoneTaken)),
         other => other?,
     };
-    super::ledger::open_account(conn, id.as_str(), new.now)?;
+    super::ledger::open_account(conn, &id, new.now)?;
     find(conn, &id)?.ok_or(AppError::NotFound("user"))
 }
 

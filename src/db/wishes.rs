@@ -257,7 +257,7 @@ pub fn adopt(
     if w.status() != WishStatus::Open {
         return Err(AppError::Conflict(wrong_status(Move::Adopt)));
     }
-    ledger::hold(conn, by.as_str())?;
+    ledger::hold(conn, by)?;
     let held: i64 = wishes::table
         .filter(wishes::adopted_by.eq(by))
         .filter(wishes::status.eq_any(names(&WishStatus::HELD)))
@@ -419,13 +419,13 @@ pub fn confirm(
         let tx = ledger::credit(
             conn,
             Kind::Earn,
-            adopter.as_str(),
+            &adopter,
             points,
             Event {
                 memo: &memo,
-                created_by: Some(by.as_str()),
+                created_by: Some(by),
                 cause: Cause {
-                    wish_id: Some(id.as_str().to_owned()),
+                    wish_id: Some(id.clone()),
                     ..Cause::default()
                 },
                 now,

@@ -273,11 +273,7 @@ async fn bulk_approve_approves_the_good_ids_and_reports_unknown_and_already_appr
     let app = spawn_app().await;
     let staff = app.staff().await;
     let reviewer = app.staff().await;
-    let (a, b, c) = (
-        app.volunteer().await,
-        app.volunteer().await,
-        app.volunteer().await,
-    );
+    let [a, b, c] = app.volunteers().await;
     let (_, la) = app.submitted_log(&staff, &a, json!({}), 10).await;
     let (_, lb) = app.submitted_log(&staff, &b, json!({}), 20).await;
     let (_, lc) = app.submitted_log(&staff, &c, json!({}), 30).await;

@@ -40,8 +40,7 @@ fn column(rows: &[Vec<String>], name: &str) -> usize {
 async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded() {
     let app = spawn_app().await;
     app.set_time(time("2026-11-10T02:00:00Z"));
-    let staff = app.user_named(Role::Staff, "社工").await;
-    let admin = app.user_named(Role::Admin, "主任").await;
+    let (staff, admin) = app.office().await;
     let tricky = "=HYPERLINK(\"x\"),李";
     let v = app.user_named(Role::Volunteer, tricky).await;
     let t = app.team_named(&staff, "党员义工队").await;
@@ -125,8 +124,7 @@ async fn a_name_with_a_comma_a_quote_and_a_leading_equals_is_quoted_and_guarded(
 async fn the_activity_log_export_keeps_to_its_range_team_and_status() {
     let app = spawn_app().await;
     app.set_time(time("2026-10-20T02:00:00Z"));
-    let staff = app.user_named(Role::Staff, "社工").await;
-    let admin = app.user_named(Role::Admin, "主任").await;
+    let (staff, admin) = app.office().await;
     let leader = app.user_named(Role::Volunteer, "队长").await;
     let v = app.user_named(Role::Volunteer, "李阿姨").await;
     let mine = app.team_named(&staff, "蒋姐姐助老服务队").await;

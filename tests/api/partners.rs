@@ -41,6 +41,16 @@ async fn reward(app: &TestApp, staff: &TestUser, name: &str, partner: Option<&st
     id(&app.reward(staff, fields).await)
 }
 
+impl Counters {
+    /// What the two counters hand out: the canteen's lunch voucher and the market's vegetable
+    /// box, 10 points each; their ids.
+    async fn lunch_and_veg(&self, app: &TestApp) -> (String, String) {
+        let lunch = reward(app, &self.staff, "午餐券", Some(&self.canteen)).await;
+        let veg = reward(app, &self.staff, "蔬菜包", Some(&self.market)).await;
+        (lunch, veg)
+    }
+}
+
 /// A reserved redemption of `quantity` units of `reward` by `who`.
 async fn redeem(app: &TestApp, who: &TestUser, reward: &str, quantity: i64) -> Value {
     app.redeemed(who, &json!({"reward_id": reward, "quantity": quantity}))
@@ -57,24 +67,17 @@ fn at(s: &str) -> DateTime<Utc> {
 async fn a_clerk_fulfils_their_partner_s_code_and_gets_404_for_another_partner_s_and_a_partnerless_one(
 ) {
     let app = spawn_app().await;
-    let Counters {
-        staff,
-        canteen,
-        market,
-        v,
-        clerk,
-    } = counters(&app).await;
-    let meal = reward(&app, &staff, "午餐券", Some(&canteen)).await;
-    let veg = reward(&app, &staff, "蔬菜包", Some(&market)).await;
-    let own = reward(&app, &staff, "社区纪念品", None).await;
+    let c = counters(&app).await;
+    let (lunch, veg) = c.lunch_and_veg(&app).await;
+    let own = reward(&app, &c.staff, "社区纪念品", None).await;
     let (m, g, o) = (
-        redeem(&app, &v, &meal, 1).await,
-        redeem(&app, &v, &veg, 1).await,
-        redeem(&app, &v, &own, 1).await,
+        redeem(&app, &c.v, &lunch, 1).await,
+        redeem(&app, &c.v, &veg, 1).await,
+        redeem(&app, &c.v, &own, 1).await,
     );
 
     let done = app
-        .fulfil(&clerk, &m["pickup_code"])
+        .fulfil(&c.clerk, &m["pickup_code"])
         .expect_json(StatusCode::OK)
         .await;
     assert_eq!(done["status"], "fulfilled");
@@ -88,48 +91,43 @@ async fn a_clerk_fulfils_their_partner_s_code_and_gets_404_for_another_partner_s
         .find(|c| [&m, &g, &o].iter().all(|r| r["pickup_code"] != *c))
         .expect("a free code");
     let unknown = app
-        .fulfil(&clerk, &json!(unused))
+        .fulfil(&c.clerk, &json!(unused))
         .expect_problem(404, "not-found")
         .await;
     for other in [&g, &o] {
         let refused = app
-            .fulfil(&clerk, &other["pickup_code"])
+            .fulfil(&c.clerk, &other["pickup_code"])
             .expect_problem(404, "not-found")
             .await;
         assert_eq!(refused, unknown);
     }
     // Refused codes stay reserved: the staff desk still hands them out.
     for other in [&g, &o] {
-        app.fulfil(&staff, &other["pickup_code"])
+        app.fulfil(&c.staff, &other["pickup_code"])
             .expect_status(StatusCode::OK)
             .await;
     }
-    assert_eq!(app.balance(&v).await, 970);
+    assert_eq!(app.balance(&c.v).await, 970);
 }
 
 #[actix_web::test]
 async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
     let app = spawn_app().await;
-    let Counters {
-        staff,
-        canteen,
-        market,
-        v: nobody,
-        clerk,
-    } = counters(&app).await;
+    let c = counters(&app).await;
+    let nobody = &c.v;
 
     // Someone who clerks nothing: the role never allows it, whatever the code or partner.
     for code in [json!("123456"), json!("bad")] {
-        app.fulfil(&nobody, &code)
+        app.fulfil(nobody, &code)
             .expect_problem(403, "forbidden")
             .await;
     }
     let unknown = uuid::Uuid::new_v4().to_string();
-    for who in [&nobody, &clerk] {
-        app.partner_redemptions(who, &market, "")
+    for who in [nobody, &c.clerk] {
+        app.partner_redemptions(who, &c.market, "")
             .expect_problem(403, "forbidden")
             .await;
-        app.settlement(who, &market, "")
+        app.settlement(who, &c.market, "")
             .expect_problem(403, "forbidden")
             .await;
         app.partner_redemptions(who, &unknown, "")
@@ -140,37 +138,37 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
             .await;
     }
     // A clerk's own counter; a bad code is then a validation failure.
-    app.partner_redemptions(&clerk, &canteen, "")
+    app.partner_redemptions(&c.clerk, &c.canteen, "")
         .expect_status(StatusCode::OK)
         .await;
-    app.settlement(&clerk, &canteen, "")
+    app.settlement(&c.clerk, &c.canteen, "")
         .expect_status(StatusCode::OK)
         .await;
-    app.fulfil(&clerk, &json!("12ab"))
+    app.fulfil(&c.clerk, &json!("12ab"))
         .expect_problem(422, "validation-failed")
         .await;
     // Staff see every counter; an unknown partner is 404 to them.
-    app.partner_redemptions(&staff, &uuid::Uuid::new_v4().to_string(), "")
+    app.partner_redemptions(&c.staff, &uuid::Uuid::new_v4().to_string(), "")
         .expect_problem(404, "not-found")
         .await;
-    app.settlement(&staff, &uuid::Uuid::new_v4().to_string(), "")
+    app.settlement(&c.staff, &uuid::Uuid::new_v4().to_string(), "")
         .expect_problem(404, "not-found")
         .await;
-    app.partner_redemptions(&staff, "not-a-uuid", "")
+    app.partner_redemptions(&c.staff, "not-a-uuid", "")
         .expect_problem(404, "not-found")
         .await;
     // Clerk management is staff's.
-    app.partner_clerks(&clerk, &canteen)
+    app.partner_clerks(&c.clerk, &c.canteen)
         .expect_problem(403, "forbidden")
         .await;
-    app.add_clerk(&clerk, &canteen, &nobody.id)
+    app.add_clerk(&c.clerk, &c.canteen, &nobody.id)
         .expect_problem(403, "forbidden")
         .await;
     // A removed clerk loses the counter at once.
-    app.remove_clerk(&staff, &canteen, &clerk.id)
+    app.remove_clerk(&c.staff, &c.canteen, &c.clerk.id)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
-    app.partner_redemptions(&clerk, &canteen, "")
+    app.partner_redemptions(&c.clerk, &c.canteen, "")
         .expect_problem(403, "forbidden")
         .await;
 }
@@ -178,24 +176,17 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
 #[actix_web::test]
 async fn a_clerk_s_list_of_the_partner_s_redemptions_shows_no_pickup_codes() {
     let app = spawn_app().await;
-    let Counters {
-        staff,
-        canteen,
-        market,
-        v,
-        clerk,
-    } = counters(&app).await;
-    let meal = reward(&app, &staff, "午餐券", Some(&canteen)).await;
-    let veg = reward(&app, &staff, "蔬菜包", Some(&market)).await;
-    let first = redeem(&app, &v, &meal, 1).await;
-    let second = redeem(&app, &v, &meal, 2).await;
-    redeem(&app, &v, &veg, 1).await;
-    app.fulfil(&clerk, &first["pickup_code"])
+    let c = counters(&app).await;
+    let (lunch, veg) = c.lunch_and_veg(&app).await;
+    let first = redeem(&app, &c.v, &lunch, 1).await;
+    let second = redeem(&app, &c.v, &lunch, 2).await;
+    redeem(&app, &c.v, &veg, 1).await;
+    app.fulfil(&c.clerk, &first["pickup_code"])
         .expect_status(StatusCode::OK)
         .await;
 
     let theirs = app
-        .partner_redemptions(&clerk, &canteen, "")
+        .partner_redemptions(&c.clerk, &c.canteen, "")
         .expect_json(StatusCode::OK)
         .await;
     assert_eq!(each(&theirs["items"], "id"), [id(&second), id(&first)]);
@@ -204,19 +195,19 @@ async fn a_clerk_s_list_of_the_partner_s_redemptions_shows_no_pickup_codes() {
         assert_eq!(item["volunteer_name"], "志愿者");
     }
     let reserved = app
-        .partner_redemptions(&clerk, &canteen, "status=reserved")
+        .partner_redemptions(&c.clerk, &c.canteen, "status=reserved")
         .expect_json(StatusCode::OK)
         .await;
     assert_eq!(each(&reserved["items"], "id"), [id(&second)]);
     // Staff see the codes in the same list.
     let staffs = app
-        .partner_redemptions(&staff, &canteen, "")
+        .partner_redemptions(&c.staff, &c.canteen, "")
         .expect_json(StatusCode::OK)
         .await;
     assert_eq!(each(&staffs["items"], "id"), each(&theirs["items"], "id"));
     assert_eq!(staffs["items"][0]["pickup_code"], second["pickup_code"]);
     let paged = app
-        .partner_redemptions(&clerk, &canteen, "limit=1")
+        .partner_redemptions(&c.clerk, &c.canteen, "limit=1")
         .expect_json(StatusCode::OK)
         .await;
     assert_eq!(paged["items"].as_array().map(Vec::len), Some(1));
@@ -228,19 +219,12 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
     let app = spawn_app().await;
     // Everything happens in the autumn of 2026, in order.
     app.set_time(at("2026-09-01T00:00:00Z"));
-    let Counters {
-        staff,
-        canteen,
-        market,
-        v,
-        clerk,
-    } = counters(&app).await;
-    let lunch = reward(&app, &staff, "午餐券", Some(&canteen)).await;
-    let noodles = reward(&app, &staff, "面条券", Some(&canteen)).await;
-    let veg = reward(&app, &staff, "蔬菜包", Some(&market)).await;
+    let c = counters(&app).await;
+    let (lunch, veg) = c.lunch_and_veg(&app).await;
+    let noodles = reward(&app, &c.staff, "面条券", Some(&c.canteen)).await;
 
     let handed_out_at = |when: &'static str, reward: String, quantity: i64| {
-        let (app, v, clerk) = (&app, &v, &clerk);
+        let (app, v, clerk) = (&app, &c.v, &c.clerk);
         async move {
             app.set_time(at(when));
             let r = redeem(app, v, &reward, quantity).await;
@@ -257,30 +241,30 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
     handed_out_at("2026-10-31T16:30:00Z", lunch.clone(), 1).await;
     // Another partner's hand-out never counts here.
     app.set_time(at("2026-10-16T04:00:00Z"));
-    let other = redeem(&app, &v, &veg, 1).await;
-    app.fulfil(&staff, &other["pickup_code"])
+    let other = redeem(&app, &c.v, &veg, 1).await;
+    app.fulfil(&c.staff, &other["pickup_code"])
         .expect_status(StatusCode::OK)
         .await;
     // Reserved in October, handed out in November: November's.
     app.set_time(at("2026-10-25T04:00:00Z"));
-    let late = redeem(&app, &v, &lunch, 1).await;
+    let late = redeem(&app, &c.v, &lunch, 1).await;
     // Reserved and cancelled ones never count.
-    redeem(&app, &v, &lunch, 4).await;
-    let cancelled = redeem(&app, &v, &noodles, 2).await;
-    app.cancel_redemption(&v, &id(&cancelled))
+    redeem(&app, &c.v, &lunch, 4).await;
+    let cancelled = redeem(&app, &c.v, &noodles, 2).await;
+    app.cancel_redemption(&c.v, &id(&cancelled))
         .expect_status(StatusCode::OK)
         .await;
     app.set_time(at("2026-11-02T04:00:00Z"));
-    app.fulfil(&clerk, &late["pickup_code"])
+    app.fulfil(&c.clerk, &late["pickup_code"])
         .expect_status(StatusCode::OK)
         .await;
 
     let october = "from=2026-09-30T16:00:00Z&to=2026-10-31T16:00:00Z";
     let s = app
-        .settlement(&clerk, &canteen, october)
+        .settlement(&c.clerk, &c.canteen, october)
         .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(s["partner_id"], canteen.as_str());
+    assert_eq!(s["partner_id"], c.canteen.as_str());
     assert_eq!(s["from"], "2026-09-30T16:00:00Z");
     assert_eq!(s["to"], "2026-10-31T16:00:00Z");
     assert_eq!(s["units"], 6);
@@ -295,7 +279,7 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
 
     // Without a range: the current calendar month in Asia/Shanghai (now 2 November).
     let s = app
-        .settlement(&staff, &canteen, "")
+        .settlement(&c.staff, &c.canteen, "")
         .expect_json(StatusCode::OK)
         .await;
     assert_eq!(s["from"], "2026-10-31T16:00:00Z");
@@ -309,8 +293,8 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
     // A month with nothing handed out, and a range that ends before it starts.
     let empty = app
         .settlement(
-            &staff,
-            &canteen,
+            &c.staff,
+            &c.canteen,
             "from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
         )
         .expect_json(StatusCode::OK)
@@ -320,8 +304,8 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
         (json!(0), json!([]))
     );
     app.settlement(
-        &staff,
-        &canteen,
+        &c.staff,
+        &c.canteen,
         "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
     )
     .expect_problem(422, "validation-failed")

@@ -59,15 +59,11 @@ async fn unknown_routes_are_404_and_wrong_methods_are_405() {
 async fn a_path_id_that_is_not_a_uuid_is_404() {
     let app = spawn_app().await;
     let staff = app.staff().await;
-    let res = app.get("/volunteers/not-a-uuid", &staff.token).await;
-    assert_problem(res, 404, "not-found").await;
-    let res = app
-        .get(
-            &format!("/volunteers/{}", uuid::Uuid::new_v4()),
-            &staff.token,
-        )
-        .await;
-    assert_problem(res, 404, "not-found").await;
+    for unknown in ["not-a-uuid".to_owned(), uuid::Uuid::new_v4().to_string()] {
+        app.person(&staff, &unknown)
+            .expect_problem(404, "not-found")
+            .await;
+    }
 }
 
 #[actix_web::test]
@@ -75,30 +71,22 @@ async fn a_volunteer_sees_their_own_record_but_not_anothers_nor_the_directory() 
     let app = spawn_app().await;
     let v = app.volunteer().await;
     let other = app.volunteer().await;
-    let res = app.get(&format!("/volunteers/{}", v.id), &v.token).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(body(res).await["id"], v.id.as_str());
-    let res = app
-        .get(&format!("/volunteers/{}", other.id), &v.token)
+    let own = app.person(&v, &v.id).expect_json(StatusCode::OK).await;
+    assert_eq!(own["id"], v.id.as_str());
+    app.person(&v, &other.id)
+        .expect_problem(404, "not-found")
         .await;
-    assert_problem(res, 404, "not-found").await;
-    let res = app.get("/volunteers", &v.token).await;
-    assert_problem(res, 403, "forbidden").await;
-    let res = app
-        .post(
-            "/volunteers",
-            &v.token,
-            &json!({"phone": unique_phone(), "name": "Nope"}),
-        )
+    app.people(&v, "").expect_problem(403, "forbidden").await;
+    app.register_at_desk(&v, &json!({"phone": unique_phone(), "name": "Nope"}))
+        .expect_problem(403, "forbidden")
         .await;
-    assert_problem(res, 403, "forbidden").await;
     // Staff see anyone.
     let staff = app.staff().await;
-    let res = app
-        .get(&format!("/volunteers/{}", other.id), &staff.token)
+    let theirs = app
+        .person(&staff, &other.id)
+        .expect_json(StatusCode::OK)
         .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(body(res).await["phone"], other.phone.as_str());
+    assert_eq!(theirs["phone"], other.phone.as_str());
 }
 
 #[actix_web::test]
@@ -194,9 +182,8 @@ async fn staff_register_someone_without_the_app_who_signs_in_only_after_a_desk_r
     let staff = app.staff().await;
     let phone = unique_phone();
     let user = app
-        .post(
-            "/volunteers",
-            &staff.token,
+        .register_at_desk(
+            &staff,
             &json!({"phone": phone, "name": " 王奶奶 ", "role": "admin"}),
         )
         .expect_json(StatusCode::CREATED)
@@ -210,45 +197,32 @@ async fn staff_register_someone_without_the_app_who_signs_in_only_after_a_desk_r
         let res = app.login(&phone, guess).await;
         assert_problem(res, 401, "invalid-credentials").await;
     }
-    let res = app
-        .put(
-            &format!("/volunteers/{id}/password"),
-            &staff.token,
-            &json!({"password": "set at the desk"}),
-        )
+    app.reset_password(&staff, &id, "set at the desk")
+        .expect_status(StatusCode::NO_CONTENT)
         .await;
-    assert_eq!(res.status(), 204);
     let res = app.login(&phone, "set at the desk").await;
     assert_eq!(res.status(), 200);
     // The same phone again is taken; rule-breaking values name their fields.
-    let res = app
-        .post(
-            "/volunteers",
-            &staff.token,
-            &json!({"phone": phone, "name": "Again"}),
-        )
+    app.register_at_desk(&staff, &json!({"phone": phone, "name": "Again"}))
+        .expect_problem(409, "phone-taken")
         .await;
-    assert_problem(res, 409, "phone-taken").await;
-    let res = app
-        .post(
-            "/volunteers",
-            &staff.token,
+    let problem = app
+        .register_at_desk(
+            &staff,
             &json!({"phone": "12", "name": "", "password": "short"}),
         )
+        .expect_problem(422, "validation-failed")
         .await;
-    let problem = assert_problem(res, 422, "validation-failed").await;
     let fields = fields_named(&problem);
     assert_eq!(fields, ["name", "password", "phone"]);
     // With a password, they can sign in at once.
     let phone2 = unique_phone();
-    let res = app
-        .post(
-            "/volunteers",
-            &staff.token,
-            &json!({"phone": phone2, "name": "Has App", "password": "their own password"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
+    app.register_at_desk(
+        &staff,
+        &json!({"phone": phone2, "name": "Has App", "password": "their own password"}),
+    )
+    .expect_status(StatusCode::CREATED)
+    .await;
     assert_eq!(app.login(&phone2, "their own password").await.status(), 200);
 }
 
@@ -257,49 +231,33 @@ async fn changing_ones_password_ends_other_sessions_and_keeps_this_one() {
     let app = spawn_app().await;
     let v = app.volunteer().await;
     // A second sign-in: the session that changes the password.
-    let auth = body(app.login(&v.phone, &v.password).await).await;
-    let token = auth["access_token"].as_str().expect("token");
-    let this_refresh = auth["refresh_token"].as_str().expect("refresh");
+    let this = app.signed_in_again(&v).await;
 
-    let res = app
-        .put(
-            "/me/password",
-            token,
-            &json!({"current_password": "not my password", "new_password": "a new password"}),
-        )
+    app.change_my_password(&this, "not my password", "a new password")
+        .expect_problem(401, "invalid-credentials")
         .await;
-    assert_problem(res, 401, "invalid-credentials").await;
-    let res = app
-        .put(
-            "/me/password",
-            token,
-            &json!({"current_password": v.password, "new_password": "short"}),
-        )
+    let problem = app
+        .change_my_password(&this, &v.password, "short")
+        .expect_problem(422, "validation-failed")
         .await;
-    let problem = assert_problem(res, 422, "validation-failed").await;
     assert_eq!(problem["errors"][0]["field"], "new_password");
     let res = app
         .put(
             "/me/password",
-            token,
+            &this.token,
             &json!({"current_password": v.password}),
         )
         .await;
     assert_problem(res, 400, "bad-request").await;
     // None of the refusals above changed the password.
     assert_eq!(app.login(&v.phone, &v.password).await.status(), 200);
-    let res = app
-        .put(
-            "/me/password",
-            token,
-            &json!({"current_password": v.password, "new_password": "a new password"}),
-        )
+    app.change_my_password(&this, &v.password, "a new password")
+        .expect_status(StatusCode::NO_CONTENT)
         .await;
-    assert_eq!(res.status(), 204);
 
     let res = app.refresh(&v.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
-    let res = app.refresh(this_refresh).await;
+    let res = app.refresh(&this.refresh_token).await;
     assert_eq!(res.status(), 200, "the session that changed it goes on");
     let res = app.login(&v.phone, &v.password).await;
     assert_problem(res, 401, "invalid-credentials").await;
@@ -312,25 +270,16 @@ async fn a_desk_reset_ends_the_persons_sessions_and_the_new_password_works() {
     let app = spawn_app().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let (second_refresh,) = {
-        let auth = body(app.login(&v.phone, &v.password).await).await;
-        (auth["refresh_token"].as_str().expect("refresh").to_owned(),)
-    };
-    let path = format!("/volunteers/{}/password", v.id);
-    let res = app
-        .put(&path, &staff.token, &json!({"password": "short"}))
+    let second = app.signed_in_again(&v).await;
+    let problem = app
+        .reset_password(&staff, &v.id, "short")
+        .expect_problem(422, "validation-failed")
         .await;
-    let problem = assert_problem(res, 422, "validation-failed").await;
     assert_eq!(problem["errors"][0]["field"], "password");
-    let res = app
-        .put(
-            &path,
-            &staff.token,
-            &json!({"password": "reset at the desk"}),
-        )
+    app.reset_password(&staff, &v.id, "reset at the desk")
+        .expect_status(StatusCode::NO_CONTENT)
         .await;
-    assert_eq!(res.status(), 204);
-    for old in [&v.refresh_token, &second_refresh] {
+    for old in [&v.refresh_token, &second.refresh_token] {
         let res = app.refresh(old).await;
         assert_problem(res, 401, "unauthenticated").await;
     }
@@ -339,14 +288,10 @@ async fn a_desk_reset_ends_the_persons_sessions_and_the_new_password_works() {
     let res = app.login(&v.phone, "reset at the desk").await;
     assert_eq!(res.status(), 200);
     // Unknown people are 404.
-    let res = app
-        .put(
-            &format!("/volunteers/{}/password", uuid::Uuid::new_v4()),
-            &staff.token,
-            &json!({"password": "reset at the desk"}),
-        )
+    let unknown = uuid::Uuid::new_v4().to_string();
+    app.reset_password(&staff, &unknown, "reset at the desk")
+        .expect_problem(404, "not-found")
         .await;
-    assert_problem(res, 404, "not-found").await;
 }
 
 #[actix_web::test]
@@ -356,22 +301,16 @@ async fn staff_may_not_reset_a_staff_or_admin_password_but_an_admin_may() {
     let other_staff = app.staff().await;
     let admin = app.admin().await;
     let v = app.volunteer().await;
-    let body_ = json!({"password": "reset at the desk"});
+    let password = "reset at the desk";
     for target in [&other_staff, &admin, &staff] {
-        let res = app
-            .put(
-                &format!("/volunteers/{}/password", target.id),
-                &staff.token,
-                &body_,
-            )
+        app.reset_password(&staff, &target.id, password)
+            .expect_problem(403, "forbidden")
             .await;
-        assert_problem(res, 403, "forbidden").await;
     }
     // A volunteer may reset nobody's, not even their own this way.
-    let res = app
-        .put(&format!("/volunteers/{}/password", v.id), &v.token, &body_)
+    app.reset_password(&v, &v.id, password)
+        .expect_problem(403, "forbidden")
         .await;
-    assert_problem(res, 403, "forbidden").await;
     // The refusals changed nothing.
     assert_eq!(
         app.login(&other_staff.phone, &other_staff.password)
@@ -379,14 +318,9 @@ async fn staff_may_not_reset_a_staff_or_admin_password_but_an_admin_may() {
             .status(),
         200
     );
-    let res = app
-        .put(
-            &format!("/volunteers/{}/password", other_staff.id),
-            &admin.token,
-            &body_,
-        )
+    app.reset_password(&admin, &other_staff.id, password)
+        .expect_status(StatusCode::NO_CONTENT)
         .await;
-    assert_eq!(res.status(), 204);
     let res = app.refresh(&other_staff.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
     assert_eq!(
@@ -403,58 +337,53 @@ async fn an_admin_changes_roles_which_revokes_the_persons_refresh_tokens() {
     let admin = app.admin().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
-    let path = format!("/volunteers/{}/role", v.id);
 
-    let res = app
-        .put(&path, &staff.token, &json!({"role": "staff"}))
+    app.set_role(&staff, &v.id, "staff")
+        .expect_problem(403, "forbidden")
         .await;
-    assert_problem(res, 403, "forbidden").await;
-    let res = app.put(&path, &v.token, &json!({"role": "admin"})).await;
-    assert_problem(res, 403, "forbidden").await;
+    app.set_role(&v, &v.id, "admin")
+        .expect_problem(403, "forbidden")
+        .await;
     // 403 comes before the path is even looked at.
-    let res = app
-        .put(
-            "/volunteers/nope/role",
-            &staff.token,
-            &json!({"role": "admin"}),
-        )
+    app.set_role(&staff, "nope", "admin")
+        .expect_problem(403, "forbidden")
         .await;
-    assert_problem(res, 403, "forbidden").await;
     assert_eq!(
         app.refresh(&v.refresh_token).await.status(),
         200,
         "still live"
     );
 
-    let auth = body(app.login(&v.phone, &v.password).await).await;
-    let live_refresh = auth["refresh_token"].as_str().expect("refresh").to_owned();
-    let res = app.put(&path, &admin.token, &json!({"role": "root"})).await;
-    assert_problem(res, 400, "bad-request").await;
-    let res = app.put(&path, &admin.token, &json!({})).await;
-    assert_problem(res, 400, "bad-request").await;
+    let live = app.signed_in_again(&v).await;
+    app.set_role(&admin, &v.id, "root")
+        .expect_problem(400, "bad-request")
+        .await;
     let res = app
         .put(
-            &format!("/volunteers/{}/role", uuid::Uuid::new_v4()),
+            &format!("/volunteers/{}/role", v.id),
             &admin.token,
-            &json!({"role": "staff"}),
+            &json!({}),
         )
         .await;
-    assert_problem(res, 404, "not-found").await;
+    assert_problem(res, 400, "bad-request").await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    app.set_role(&admin, &unknown, "staff")
+        .expect_problem(404, "not-found")
+        .await;
     assert_eq!(
-        app.refresh(&live_refresh).await.status(),
+        app.refresh(&live.refresh_token).await.status(),
         200,
         "refusals revoke nothing"
     );
 
-    let auth = body(app.login(&v.phone, &v.password).await).await;
-    let live_refresh = auth["refresh_token"].as_str().expect("refresh").to_owned();
+    let live = app.signed_in_again(&v).await;
     let user = app
-        .put(&path, &admin.token, &json!({"role": "staff"}))
+        .set_role(&admin, &v.id, "staff")
         .expect_json(StatusCode::OK)
         .await;
     assert_eq!(user["role"], "staff");
     assert_eq!(user["id"], v.id.as_str());
-    let res = app.refresh(&live_refresh).await;
+    let res = app.refresh(&live.refresh_token).await;
     assert_problem(res, 401, "unauthenticated").await;
     // Signing in again gives a token with the new role.
     let auth = body(app.login(&v.phone, &v.password).await).await;

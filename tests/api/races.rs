@@ -135,11 +135,7 @@ async fn sign_ups_check_ins_and_recorded_attendance_racing_a_cancel_are_refused_
 {
     let app = spawn().await;
     let staff = app.staff().await;
-    let (a, b, c) = (
-        app.volunteer().await,
-        app.volunteer().await,
-        app.volunteer().await,
-    );
+    let [a, b, c] = app.volunteers().await;
     let activity = app.an_activity(&staff).await;
     let code = app.code(&staff, &activity).await;
     let cancel = format!("UPDATE activities SET status = 'cancelled' WHERE id = '{activity}'");

@@ -22,8 +22,7 @@ async fn read(app: &TestApp, who: &TestUser, report: &str, query: &str) -> Value
 async fn the_summary_of_a_month_agrees_with_the_ledger() {
     let app = spawn_app().await;
     app.set_time(time("2026-11-10T02:00:00Z"));
-    let staff = app.user_named(Role::Staff, "社工").await;
-    let admin = app.user_named(Role::Admin, "主任").await;
+    let (staff, admin) = app.office().await;
     let t = app.team_named(&staff, "党员义工队").await;
     let a = app.activity_now(&staff, Some(&t), "敬老院探访").await;
     let other = app.activity_now(&staff, None, "社区清扫").await;
@@ -143,8 +142,7 @@ async fn the_summary_is_for_staff_and_for_a_leader_with_their_team() {
 async fn the_leaderboard_shares_ranks_on_ties_and_masks_names_for_volunteers() {
     let app = spawn_app().await;
     app.set_time(time("2026-11-10T02:00:00Z"));
-    let staff = app.user_named(Role::Staff, "社工").await;
-    let admin = app.user_named(Role::Admin, "主任").await;
+    let (staff, admin) = app.office().await;
     let a = app.activity_now(&staff, None, "邻里义集").await;
     let b = app.activity_now(&staff, None, "智慧消防").await;
     let li = app.user_named(Role::Volunteer, "李阿姨").await;
@@ -199,8 +197,7 @@ async fn the_leaderboard_shares_ranks_on_ties_and_masks_names_for_volunteers() {
 #[actix_web::test]
 async fn the_service_record_adds_up_approved_service_by_year() {
     let app = spawn_app().await;
-    let staff = app.user_named(Role::Staff, "社工").await;
-    let admin = app.user_named(Role::Admin, "主任").await;
+    let (staff, admin) = app.office().await;
     let v = app.user_named(Role::Volunteer, "李阿姨").await;
     // 2025-12-31T17:00Z is already 2026 in Shanghai.
     app.set_time(time("2025-06-01T02:00:00Z"));

@@ -12,12 +12,7 @@ async fn thirty_volunteers_racing_for_five_units_get_exactly_five_and_the_others
     let app = spawn_app().await;
     let admin = app.admin().await;
     let staff = app.staff().await;
-    let r = app
-        .reward(
-            &staff,
-            json!({"name": "电影票", "cost_points": 10, "stock": 5}),
-        )
-        .await;
+    let r = app.reward(&staff, stocked("电影票", 10, 5)).await;
     let mut volunteers = Vec::new();
     for _ in 0..30 {
         volunteers.push(app.volunteer_with(&admin, 50).await);
@@ -83,12 +78,7 @@ async fn forty_concurrent_redemptions_of_30_against_100_points_let_exactly_three
 async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_points_once() {
     let app = spawn_app().await;
     let (admin, staff, v) = app.shop(100).await;
-    let r = app
-        .reward(
-            &staff,
-            json!({"name": "书", "cost_points": 25, "stock": 10}),
-        )
-        .await;
+    let r = app.reward(&staff, stocked("书", 25, 10)).await;
     let fields = json!({"reward_id": r["id"], "quantity": 2});
 
     let missing = app.post("/redemptions", &v.token, &fields).await;
@@ -133,8 +123,7 @@ async fn a_replayed_redemption_returns_the_same_redemption_and_code_and_takes_po
 async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
     let app = spawn_app().await;
     let (_, staff, v) = app.shop(100).await;
-    let cup = json!({"name": "水杯", "cost_points": 15, "stock": 3});
-    let rid = id(&app.reward(&staff, cup).await);
+    let rid = id(&app.reward(&staff, stocked("水杯", 15, 3)).await);
     let red = app
         .redeemed(&v, &json!({"reward_id": rid, "quantity": 2}))
         .await;
@@ -167,8 +156,7 @@ async fn eight_concurrent_cancels_refund_once_and_restore_the_stock_once() {
 async fn a_cancel_racing_a_fulfilment_lets_exactly_one_win() {
     let app = spawn_app().await;
     let (_, staff, v) = app.shop(1000).await;
-    let bag = json!({"name": "帆布包", "cost_points": 10, "stock": 20});
-    let rid = id(&app.reward(&staff, bag).await);
+    let rid = id(&app.reward(&staff, stocked("帆布包", 10, 20)).await);
     let (mut cancelled, mut fulfilled) = (0, 0);
     for _ in 0..6 {
         let red = app.redeemed(&v, &json!({"reward_id": rid})).await;
@@ -262,14 +250,9 @@ async fn the_per_volunteer_limit_holds_under_concurrent_redemptions() {
         .expect_problem(409, "limit-reached")
         .await;
     // Fulfilled units still count; cancelled ones do not.
-    let fulfil = app
-        .post(
-            "/redemptions/fulfil",
-            &staff.token,
-            &json!({"pickup_code": two["pickup_code"]}),
-        )
+    app.fulfil(&staff, &two["pickup_code"])
+        .expect_status(StatusCode::OK)
         .await;
-    assert_eq!(fulfil.status().as_u16(), 200);
     app.redeem(&w, &json!({"reward_id": r["id"], "quantity": 2}))
         .expect_problem(409, "limit-reached")
         .await;
@@ -329,12 +312,7 @@ async fn staff_redeem_on_behalf_of_a_volunteer_and_are_recorded_as_its_creator()
 async fn a_refund_after_a_price_change_returns_what_was_paid() {
     let app = spawn_app().await;
     let (_, staff, v) = app.shop(100).await;
-    let rid = id(&app
-        .reward(
-            &staff,
-            json!({"name": "咖啡", "cost_points": 20, "stock": 5}),
-        )
-        .await);
+    let rid = id(&app.reward(&staff, stocked("咖啡", 20, 5)).await);
     let red = app
         .redeemed(&v, &json!({"reward_id": rid, "quantity": 2}))
         .await;
@@ -362,12 +340,7 @@ async fn a_refund_after_a_price_change_returns_what_was_paid() {
 async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     let app = spawn_app().await;
     let (_, staff, v) = app.shop(100).await;
-    let r = app
-        .reward(
-            &staff,
-            json!({"name": "围巾", "cost_points": 30, "stock": 2}),
-        )
-        .await;
+    let r = app.reward(&staff, stocked("围巾", 30, 2)).await;
     let red = app.redeemed(&v, &json!({"reward_id": r["id"]})).await;
     let code = red["pickup_code"].clone();
 
@@ -375,14 +348,7 @@ async fn the_desk_fulfils_by_pickup_code_once_and_sees_the_volunteer_name() {
     app.fulfil(&staff, &json!("12ab"))
         .expect_problem(422, "validation-failed")
         .await;
-    let done = app
-        .post(
-            "/redemptions/fulfil",
-            &staff.token,
-            &json!({"pickup_code": code}),
-        )
-        .expect_json(StatusCode::OK)
-        .await;
+    let done = app.fulfil(&staff, &code).expect_json(StatusCode::OK).await;
     assert_eq!(done["status"], "fulfilled");
     assert_eq!(done["volunteer_name"], "志愿者");
     assert_eq!(done["volunteer_id"], v.id.as_str());
@@ -515,9 +481,7 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     app.restock(&staff, bid, 1)
         .expect_problem(422, "validation-failed")
         .await;
-    let d = app
-        .reward(&staff, json!({"name": "D", "cost_points": 1, "stock": 0}))
-        .await;
+    let d = app.reward(&staff, stocked("D", 1, 0)).await;
     let did = &id(&d);
     app.restock(&staff, did, 0)
         .expect_problem(422, "validation-failed")
@@ -549,12 +513,7 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
 async fn a_refused_redemption_changes_nothing() {
     let app = spawn_app().await;
     let (_, staff, v) = app.shop(50).await;
-    let rid = id(&app
-        .reward(
-            &staff,
-            json!({"name": "耳机", "cost_points": 30, "stock": 4}),
-        )
-        .await);
+    let rid = id(&app.reward(&staff, stocked("耳机", 30, 4)).await);
     // Stock is there but points are not: the taken stock goes back with the rollback.
     app.redeem(&v, &json!({"reward_id": rid, "quantity": 2}))
         .expect_problem(409, "insufficient-points")
@@ -572,12 +531,7 @@ async fn a_refused_redemption_changes_nothing() {
 async fn verify_finds_a_planted_stock_inconsistency() {
     let app = spawn_app().await;
     let (admin, staff, v) = app.shop(100).await;
-    let rid = id(&app
-        .reward(
-            &staff,
-            json!({"name": "台灯", "cost_points": 10, "stock": 5}),
-        )
-        .await);
+    let rid = id(&app.reward(&staff, stocked("台灯", 10, 5)).await);
     app.redeemed(&v, &json!({"reward_id": rid})).await;
     app.assert_ledger_ok();
 

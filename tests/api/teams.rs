@@ -1,6 +1,6 @@
 //! Teams and memberships, over HTTP.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -9,11 +9,7 @@ use crate::helpers::*;
 async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
     let app = spawn_app().await;
     let staff = app.staff().await;
-    let (leader, member, outsider) = (
-        app.volunteer().await,
-        app.volunteer().await,
-        app.volunteer().await,
-    );
+    let [leader, member, outsider] = app.volunteers().await;
     let res = app
         .create_team(&outsider, &json!({"name": "Riverside"}))
         .await;
@@ -43,21 +39,17 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
     }
     let res = app.set_member(&leader, &t, &outsider.id, "member").await;
     assert_problem(res, 403, "forbidden").await;
-    let res = app
-        .put(
-            &format!("/teams/{t}/members/{}", uuid::Uuid::new_v4()),
-            &staff.token,
-            &json!({"role": "member"}),
-        )
+    let unknown = uuid::Uuid::new_v4().to_string();
+    app.set_member(&staff, &t, &unknown, "member")
+        .expect_problem(404, "not-found")
         .await;
-    assert_problem(res, 404, "not-found").await;
 
     // Listed by name, with member counts.
-    let page = body(app.get("/teams", &outsider.token).await).await;
+    let page = body(app.teams(&outsider, "").await).await;
     let names = each(&page["items"], "name");
     assert_eq!(names, ["Archive", "Riverside"]);
     assert_eq!(page["items"][1]["member_count"], 2);
-    let one = body(app.get(&format!("/teams/{t}"), &outsider.token).await).await;
+    let one = body(app.team(&outsider, &t).await).await;
     assert_eq!(one["description"], "Cleaning the banks");
 
     // Members: staff and this team's leader; not a member, not an outsider.
@@ -70,12 +62,9 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
     app.team_members(&outsider, &t)
         .expect_problem(403, "forbidden")
         .await;
-    app.get(
-        &format!("/teams/{}/members", uuid::Uuid::new_v4()),
-        &staff.token,
-    )
-    .expect_problem(404, "not-found")
-    .await;
+    app.team_members(&staff, &unknown)
+        .expect_problem(404, "not-found")
+        .await;
 
     // Me.teams shows the role.
     let me = body(app.me(&leader).await).await;
@@ -85,15 +74,9 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
     );
 
     // Removal takes effect at once: no longer a leader.
-    let res = app
-        .request(
-            Method::DELETE,
-            &format!("/teams/{t}/members/{}", leader.id),
-            Some(&staff.token),
-            None,
-        )
+    app.remove_member(&staff, &t, &leader.id)
+        .expect_status(StatusCode::NO_CONTENT)
         .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
     app.team_members(&leader, &t)
         .expect_problem(403, "forbidden")
         .await;
@@ -106,11 +89,7 @@ async fn a_volunteer_or_another_teams_leader_asking_for_members_is_refused_with_
 ) {
     let app = spawn_app().await;
     let staff = app.staff().await;
-    let (leader, member, other) = (
-        app.volunteer().await,
-        app.volunteer().await,
-        app.volunteer().await,
-    );
+    let [leader, member, other] = app.volunteers().await;
     let t = app.team_with(&staff, &leader, "leader").await;
     app.team_with(&staff, &other, "leader").await;
     let res = app.set_member(&staff, &t, &member.id, "member").await;

@@ -108,12 +108,8 @@ async fn eight_concurrent_adopters_of_one_wish_get_exactly_one_winner() {
 #[actix_web::test]
 async fn a_fourth_wish_is_refused_with_limit_reached_but_a_taken_one_with_wish_not_open() {
     let app = spawn_app().await;
-    let (staff, reviewer, v, other) = (
-        app.staff().await,
-        app.staff().await,
-        app.volunteer().await,
-        app.volunteer().await,
-    );
+    let (staff, reviewer) = (app.staff().await, app.staff().await);
+    let [v, other] = app.volunteers().await;
     let mut held = Vec::new();
     for _ in 0..3 {
         let w = id(&app.open_wish(&staff, 5).await);
@@ -244,11 +240,8 @@ async fn a_staff_adopter_cannot_confirm_or_reject_their_own_wish() {
 #[actix_web::test]
 async fn the_beneficiary_is_hidden_from_other_volunteers_and_from_the_adopter_after_release() {
     let app = spawn_app().await;
-    let (staff, v, w) = (
-        app.staff().await,
-        app.volunteer().await,
-        app.volunteer().await,
-    );
+    let staff = app.staff().await;
+    let [v, w] = app.volunteers().await;
     let open = id(&app.open_wish(&staff, 5).await);
     let seen = app.wish(&w, &open).expect_json(StatusCode::OK).await;
     assert_eq!(seen["beneficiary"], Value::Null);
@@ -400,11 +393,8 @@ async fn every_move_from_the_wrong_status_is_refused_with_its_409_and_changes_no
 #[actix_web::test]
 async fn only_the_adopter_fulfils_and_only_staff_record_review_and_cancel() {
     let app = spawn_app().await;
-    let (staff, v, w) = (
-        app.staff().await,
-        app.volunteer().await,
-        app.volunteer().await,
-    );
+    let staff = app.staff().await;
+    let [v, w] = app.volunteers().await;
     let fields = json!({"title": "书包", "beneficiary": FAMILY, "points": 5});
     app.create_wish(&v, &fields)
         .expect_problem(403, "forbidden")

@@ -5,6 +5,19 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 
+/// The real binary on the database at `url` with `secret` as its JWT secret, a clean
+/// environment otherwise: it binds a free port and logs only errors.
+pub fn service(url: &str, secret: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_volunteer-points"));
+    cmd.env_clear()
+        .env("DATABASE_URL", url)
+        .env("JWT_SECRET", secret)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// Waits until the service (started with its stdout piped) says where it listens, and returns
 /// that address; keeps draining its stdout so it never blocks on a full pipe.
 pub fn listening_address(child: &mut Child) -> String {

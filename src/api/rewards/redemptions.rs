@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{json, run_checked, run_command, Command, PageParams};
+use crate::api::extract::{json, read_page, run_checked, run_command, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
 use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
@@ -185,14 +185,15 @@ pub async fn mine(
     filter: web::Query<StatusFilter>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
-    let status = filter.status;
-    let me = caller.id.clone();
-    let rows = state
-        .db
-        .read(move |conn| redemptions::list(conn, Some(&me), None, status, limit, cursor.as_ref()))
-        .await?;
-    Ok(json(StatusCode::OK, &page_of(rows, limit)))
+    let (status, me) = (filter.status, caller.id);
+    read_page(
+        &state,
+        &page,
+        move |conn, limit, cursor| redemptions::list(conn, Some(&me), None, status, limit, cursor),
+        RedemptionView::cursor,
+        Redemption::from,
+    )
+    .await
 }
 
 #[utoipa::path(operation_id = "list_redemptions", tag = "rewards", params(StatusFilter, PageParams),
@@ -207,13 +208,15 @@ pub async fn list(
     filter: web::Query<StatusFilter>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, cursor) = page.parse()?;
     let status = filter.status;
-    let rows = state
-        .db
-        .read(move |conn| redemptions::list(conn, None, None, status, limit, cursor.as_ref()))
-        .await?;
-    Ok(json(StatusCode::OK, &page_of(rows, limit)))
+    read_page(
+        &state,
+        &page,
+        move |conn, limit, cursor| redemptions::list(conn, None, None, status, limit, cursor),
+        RedemptionView::cursor,
+        Redemption::from,
+    )
+    .await
 }
 
 #[utoipa::path(operation_id = "get_redemption", tag = "rewards",

@@ -50,6 +50,27 @@ impl TestApp {
         .await
     }
 
+    /// `GET /volunteers/{volunteer}`: a person's record.
+    pub async fn person(&self, who: &TestUser, volunteer: &str) -> Response {
+        self.get(&format!("/volunteers/{volunteer}"), &who.token)
+            .await
+    }
+
+    /// `POST /volunteers`: someone registered at the desk.
+    pub async fn register_at_desk(&self, who: &TestUser, fields: &Value) -> Response {
+        self.post("/volunteers", &who.token, fields).await
+    }
+
+    /// `PUT /volunteers/{volunteer}/role`.
+    pub async fn set_role(&self, who: &TestUser, volunteer: &str, role: &str) -> Response {
+        self.put(
+            &format!("/volunteers/{volunteer}/role"),
+            &who.token,
+            &json!({"role": role}),
+        )
+        .await
+    }
+
     /// `PUT /me/password` from `current` to `new`.
     pub async fn change_my_password(&self, who: &TestUser, current: &str, new: &str) -> Response {
         self.put(
@@ -81,6 +102,22 @@ impl TestApp {
             &json!({"role": role}),
         )
         .await
+    }
+
+    /// `DELETE /teams/{team}/members/{volunteer}`.
+    pub async fn remove_member(&self, who: &TestUser, team: &str, volunteer: &str) -> Response {
+        self.request(
+            Method::DELETE,
+            &format!("/teams/{team}/members/{volunteer}"),
+            Some(&who.token),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /teams/{team}`.
+    pub async fn team(&self, who: &TestUser, team: &str) -> Response {
+        self.get(&format!("/teams/{team}"), &who.token).await
     }
 
     /// `GET /teams?{query}` (an empty `query` asks for none).

@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
+use volunteer_points::domain::people::Role;
 
 use super::{body, Answer, TestApp, TestUser};
 
@@ -34,6 +35,11 @@ pub fn adjustment(volunteer: &str, amount: i64) -> Value {
     json!({"volunteer_id": volunteer, "amount": amount, "reason": "test adjustment"})
 }
 
+/// The fields of a reward called `name` at `cost_points` a unit, `stock` units in stock.
+pub fn stocked(name: &str, cost_points: i64, stock: i64) -> Value {
+    json!({"name": name, "cost_points": cost_points, "stock": stock})
+}
+
 impl TestApp {
     /// Who a rewards test starts with: (an admin who grants points, staff who run the desk, a
     /// volunteer holding `points`).
@@ -42,6 +48,37 @@ impl TestApp {
         let staff = self.staff().await;
         let volunteer = self.volunteer_with(&admin, points).await;
         (admin, staff, volunteer)
+    }
+
+    /// `N` newly registered, signed-in volunteers, one after another:
+    /// `let [leader, member] = app.volunteers().await`.
+    pub async fn volunteers<const N: usize>(&self) -> [TestUser; N] {
+        let mut all = Vec::with_capacity(N);
+        for _ in 0..N {
+            all.push(self.volunteer().await);
+        }
+        all.try_into().expect("N volunteers")
+    }
+
+    /// Another session of `who`: signed in again, with tokens of its own.
+    pub async fn signed_in_again(&self, who: &TestUser) -> TestUser {
+        let auth = self
+            .login(&who.phone, &who.password)
+            .expect_json(StatusCode::OK)
+            .await;
+        TestUser {
+            token: auth["access_token"].as_str().expect("token").to_owned(),
+            refresh_token: auth["refresh_token"].as_str().expect("refresh").to_owned(),
+            ..who.clone()
+        }
+    }
+
+    /// The community office the report and export tests start with: (the social worker 社工, staff
+    /// who record, and the director 主任, an admin who approves).
+    pub async fn office(&self) -> (TestUser, TestUser) {
+        let staff = self.user_named(Role::Staff, "社工").await;
+        let admin = self.user_named(Role::Admin, "主任").await;
+        (staff, admin)
     }
 
     /// Gives `volunteer` points through an admin adjustment.

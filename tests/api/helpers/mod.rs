@@ -315,14 +315,7 @@ impl TestApp {
             return user;
         }
         self.promote(&user.id, role);
-        let res = self.login(&user.phone, &user.password).await;
-        assert_eq!(res.status(), StatusCode::OK, "login");
-        let auth: Value = res.json().await.expect("Auth");
-        TestUser {
-            token: auth["access_token"].as_str().expect("token").to_owned(),
-            refresh_token: auth["refresh_token"].as_str().expect("refresh").to_owned(),
-            ..user
-        }
+        self.signed_in_again(&user).await
     }
 
     pub async fn staff(&self) -> TestUser {
