@@ -9,7 +9,7 @@ use rand::RngCore;
 use super::schema::{activities, enrollments};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
-use crate::domain::activities::{ActivityStatus, PointsRule};
+use crate::domain::activities::{ActivityStatus, PointsRule, MAX_LENGTH};
 use crate::domain::ids::{ActivityId, Id, TeamId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::error::{parse_id, AppError, Conflict};
@@ -376,6 +376,10 @@ pub fn get(conn: &mut DbConnection, id: &ActivityId) -> Result<ActivityRow, AppE
 }
 
 /// Activities whose time overlaps `[from, to)`, soonest first; up to `limit + 1` rows.
+///
+/// An activity lasts at most [`MAX_LENGTH`] (7 days), so one that ends after `from` started
+/// after `from - 7 days`: that bound lets the walk down `(starts_at, id)` (or `(team_id,
+/// starts_at, id)`) begin a week before `from` instead of at the first activity ever.
 pub fn list(
     conn: &mut DbConnection,
     from: NaiveDateTime,
@@ -387,6 +391,7 @@ pub fn list(
     let mut query = activities::table
         .select(ActivityRow::as_select())
         .filter(activities::ends_at.gt(from))
+        .filter(activities::starts_at.gt(from - MAX_LENGTH))
         .order((activities::starts_at.asc(), activities::id.asc()))
         .limit(limit + 1)
         .into_boxed();

@@ -113,6 +113,8 @@ pub struct Filter {
     pub teams: Option<Vec<String>>,
 }
 
+diesel::alias!(activities as team_activities: TeamActivities);
+
 /// A page of logs, newest first; up to `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
@@ -137,7 +139,17 @@ pub fn list(
         query = query.filter(logs::volunteer_id.eq(v.clone()));
     }
     if let Some(teams) = &filter.teams {
-        query = query.filter(activities::team_id.eq_any(teams.clone()));
+        // A semi-join on the log's own column: the teams' activities (`(team_id, starts_at,
+        // id)`), then their logs newest first (`(activity_id, created_at, id)`), rather than
+        // every log newest first, each looked up to see whose team it is.
+        let theirs = team_activities
+            .filter(
+                team_activities
+                    .field(activities::team_id)
+                    .eq_any(teams.clone()),
+            )
+            .select(team_activities.field(activities::id));
+        query = query.filter(logs::activity_id.eq_any(theirs));
     }
     if let Some(c) = after {
         let at = micros_to_naive(&c.key)?;

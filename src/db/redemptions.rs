@@ -69,10 +69,47 @@ pub fn find(
 
 /// A page of redemptions, newest first, optionally one volunteer's, of one partner's rewards
 /// and/or of one status; up to `limit + 1` rows.
+///
+/// A partner's page is merged from one keyset walk per reward of theirs (each down
+/// `redemptions (reward_id, created_at, id)`, at most `limit + 1` rows), so it costs its
+/// rewards times a page, not a sort of everything ever redeemed there.
 pub fn list(
     conn: &mut DbConnection,
     volunteer_id: Option<&VolunteerId>,
     partner_id: Option<&PartnerId>,
+    status: Option<RedemptionStatus>,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<RedemptionView>, AppError> {
+    let Some(p) = partner_id else {
+        return page(conn, volunteer_id, None, status, limit, after);
+    };
+    let reward_ids: Vec<String> = rewards::table
+        .filter(rewards::partner_id.eq(p.as_str().to_owned()))
+        .order(rewards::id)
+        .select(rewards::id)
+        .load(conn)?;
+    let mut rows = Vec::new();
+    for reward in &reward_ids {
+        rows.extend(page(
+            conn,
+            volunteer_id,
+            Some(reward),
+            status,
+            limit,
+            after,
+        )?);
+    }
+    rows.sort_by(|a, b| (b.created_at, b.id.as_str()).cmp(&(a.created_at, a.id.as_str())));
+    rows.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+    Ok(rows)
+}
+
+/// One keyset walk of [`list`], optionally of one reward.
+fn page(
+    conn: &mut DbConnection,
+    volunteer_id: Option<&VolunteerId>,
+    reward_id: Option<&str>,
     status: Option<RedemptionStatus>,
     limit: i64,
     after: Option<&Cursor>,
@@ -87,8 +124,8 @@ pub fn list(
     if let Some(v) = volunteer_id {
         q = q.filter(redemptions::volunteer_id.eq(v.clone()));
     }
-    if let Some(p) = partner_id {
-        q = q.filter(rewards::partner_id.eq(p.clone()));
+    if let Some(r) = reward_id {
+        q = q.filter(redemptions::reward_id.eq(r.to_owned()));
     }
     if let Some(s) = status {
         q = q.filter(redemptions::status.eq(s));
