@@ -16,7 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::activity_logs::status_filter;
 use super::reports::{range, team_scope};
 use crate::auth::{Admin, CurrentUser, Staff};
-use crate::db::exports::{self, After};
+use crate::db::exports::{self, After, LogLine, PersonLine};
 use crate::db::{Db, DbConnection};
 use crate::domain::ids::TeamId;
 use crate::domain::reports::{guard_cell, local_date};
@@ -219,28 +219,31 @@ pub async fn activity_logs(
                     id: r.log_id.clone(),
                     entry_id: String::new(),
                 },
-                |r| {
-                    vec![
-                        r.log_id.into(),
-                        r.activity_id.into(),
-                        r.activity_title.into(),
-                        r.team.into(),
-                        r.volunteer_id.into(),
-                        r.volunteer_name.into(),
-                        r.phone.into(),
-                        r.status.into(),
-                        r.source.into(),
-                        r.checked_in_at.into(),
-                        r.checked_out_at.into(),
-                        r.minutes.into(),
-                        r.points_awarded.into(),
-                        r.reviewed_by.into(),
-                        r.reviewed_at.into(),
-                    ]
-                },
+                log_cells,
             ))
         },
     ))
+}
+
+/// One row of the activity-log export, in `LOG_COLUMNS` order.
+fn log_cells(r: LogLine) -> Vec<Cell> {
+    vec![
+        r.log_id.into(),
+        r.activity_id.into(),
+        r.activity_title.into(),
+        r.team.into(),
+        r.volunteer_id.into(),
+        r.volunteer_name.into(),
+        r.phone.into(),
+        r.status.into(),
+        r.source.into(),
+        r.checked_in_at.into(),
+        r.checked_out_at.into(),
+        r.minutes.into(),
+        r.points_awarded.into(),
+        r.reviewed_by.into(),
+        r.reviewed_at.into(),
+    ]
 }
 
 const PEOPLE_COLUMNS: &[&str] = &[
@@ -286,21 +289,26 @@ pub async fn volunteers(
                 },
                 |r| {
                     let joined = teams.remove(&r.volunteer_id).unwrap_or_default().join(";");
-                    vec![
-                        r.volunteer_id.into(),
-                        r.phone.into(),
-                        r.name.into(),
-                        r.role.into(),
-                        joined.into(),
-                        r.balance.into(),
-                        r.earned_total.into(),
-                        r.minutes_served.into(),
-                        r.created_at.into(),
-                    ]
+                    person_cells(r, joined)
                 },
             ))
         },
     ))
+}
+
+/// One row of the people export, in `PEOPLE_COLUMNS` order; `teams` joined by `;`.
+fn person_cells(r: PersonLine, teams: String) -> Vec<Cell> {
+    vec![
+        r.volunteer_id.into(),
+        r.phone.into(),
+        r.name.into(),
+        r.role.into(),
+        teams.into(),
+        r.balance.into(),
+        r.earned_total.into(),
+        r.minutes_served.into(),
+        r.created_at.into(),
+    ]
 }
 
 const LEDGER_COLUMNS: &[&str] = &[

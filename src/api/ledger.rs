@@ -152,7 +152,7 @@ pub fn balance_of(
 async fn balance_response(state: &AppState, id: VolunteerId) -> Result<HttpResponse, AppError> {
     let balance = state
         .db
-        .read(move |conn| balance_of(conn, &id))
+        .read_point(move |conn| balance_of(conn, &id))
         .await?
         .ok_or(AppError::NotFound("volunteer"))?;
     Ok(json(StatusCode::OK, &balance))

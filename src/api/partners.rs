@@ -379,24 +379,36 @@ pub async fn settlement(
             Ok((id, lines))
         })
         .await?;
-    let rewards: Vec<SettlementReward> = lines
-        .into_iter()
-        .map(|l: SettlementLine| SettlementReward {
-            reward_id: l.reward_id.to_string(),
-            name: l.name,
-            units: l.units,
-            points: l.points,
-        })
-        .collect();
     Ok(json(
         StatusCode::OK,
-        &Settlement {
+        &Settlement::of(partner_id, from, to, lines),
+    ))
+}
+
+impl Settlement {
+    /// The answer of `GET /partners/{id}/settlement` from the reward lines of `[from, to)`.
+    fn of(
+        partner_id: PartnerId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        lines: Vec<SettlementLine>,
+    ) -> Settlement {
+        let rewards: Vec<SettlementReward> = lines
+            .into_iter()
+            .map(|l| SettlementReward {
+                reward_id: l.reward_id.to_string(),
+                name: l.name,
+                units: l.units,
+                points: l.points,
+            })
+            .collect();
+        Settlement {
             partner_id: partner_id.to_string(),
             from,
             to,
             units: rewards.iter().map(|r| r.units).sum(),
             points: rewards.iter().map(|r| r.points).sum(),
             rewards,
-        },
-    ))
+        }
+    }
 }

@@ -374,6 +374,24 @@ impl Db {
         blocking(move || db.read_blocking(f)).await
     }
 
+    /// Runs a read of a few primary-key rows (a balance). On SQLite it runs on the calling
+    /// thread when a connection is idle: a lookup in a local B-tree, which a WAL reader does
+    /// without waiting for writers, costs less than the hop to the blocking pool and back.
+    /// Otherwise (PostgreSQL, whose round trip would hold the async worker, or no idle
+    /// connection) it is [`Db::read`].
+    pub async fn read_point<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.backend == Backend::Sqlite {
+            if let Some(mut conn) = self.pool.try_get() {
+                return conn.run(f);
+            }
+        }
+        self.read(f).await
+    }
+
     /// Runs `f` on a pooled connection on the blocking pool, outside any transaction and the
     /// write lock: for one statement that commits by itself (a rate-limit hit on PostgreSQL is one
     /// upsert, with no BEGIN and COMMIT around it).
