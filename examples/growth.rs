@@ -14,16 +14,21 @@
 //! `cargo run --release --example growth [-- CITY_VOLUNTEERS]` (SQLite in a temporary folder);
 //! with `DATABASE_URL=postgres://...` in new PostgreSQL databases, dropped afterwards.
 
+#[path = "common/scratch.rs"]
+mod scratch;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use volunteer_points::clock::Clock;
 use volunteer_points::config::Config;
 use volunteer_points::db::{ledger, Backend, Db};
 use volunteer_points::domain::people::Role;
 use volunteer_points::startup::Application;
+
+use scratch::Scratch;
 
 const SMALL: i64 = 1_000;
 /// Three years, in seconds: the past the activities and the ledger are spread over.
@@ -406,34 +411,6 @@ fn seed_sql(d: &Dialect, size: Size) -> Vec<String> {
     sql
 }
 
-/// A database made for one size: its URL, and the PostgreSQL database to drop afterwards.
-struct Made {
-    url: String,
-    drop: Option<(String, String)>,
-}
-
-fn make_database(dir: &std::path::Path, label: &str) -> anyhow::Result<Made> {
-    match std::env::var("DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("vp_growth_{label}_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-            let (base, _) = admin.rsplit_once('/').unwrap_or((&admin, ""));
-            Ok(Made {
-                url: format!("{base}/{name}"),
-                drop: Some((admin.clone(), name)),
-            })
-        }
-        _ => Ok(Made {
-            url: dir
-                .join(format!("{label}.db"))
-                .to_string_lossy()
-                .into_owned(),
-            drop: None,
-        }),
-    }
-}
-
 /// Migrates and seeds one database in one transaction; answers the seconds it took.
 fn seed(url: &str, size: Size, now: NaiveDateTime, check: bool) -> anyhow::Result<f64> {
     // A long timeout: PostgreSQL's statement_timeout is six times it.
@@ -670,8 +647,8 @@ async fn main() -> anyhow::Result<()> {
         .map(std::path::PathBuf::from);
     let folder = kept.as_deref().unwrap_or(dir.path());
     let now = Utc::now().naive_utc();
-    let small_db = make_database(folder, "small")?;
-    let city_db = make_database(folder, "city")?;
+    let small_db = Scratch::new(folder, "growth_small")?;
+    let city_db = Scratch::new(folder, "growth_city")?;
 
     let small_s = seed(&small_db.url, small, now, true)?;
     println!(
@@ -721,13 +698,7 @@ async fn main() -> anyhow::Result<()> {
     write_doc(backend, city, small_s, city_s, &rows)?;
 
     drop((small_state, city_state));
-    for made in [small_db, city_db] {
-        if let Some((admin, name)) = made.drop {
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)?;
-        }
-    }
+    drop((small_db, city_db));
     Ok(())
 }
 

@@ -6,12 +6,17 @@
 //! `cargo run --release --example ledger_scale [-- ENTRIES]` (SQLite in a temporary folder);
 //! with `DATABASE_URL=postgres://...` it runs in a new PostgreSQL database, dropped afterwards.
 
+#[path = "common/scratch.rs"]
+mod scratch;
+
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use volunteer_points::db::{ledger, Backend, Db};
 use volunteer_points::domain::ids::{Id, VolunteerId};
 use volunteer_points::domain::page::Cursor;
+
+use scratch::Scratch;
 
 const SHORT: i64 = 100;
 const ROUNDS: u32 = 2000;
@@ -23,19 +28,8 @@ fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
-    let (url, cleanup) = match std::env::var("DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("vp_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-            let (base, _) = admin.rsplit_once('/').unwrap_or((&admin, ""));
-            (format!("{base}/{name}"), Some((admin.clone(), name)))
-        }
-        _ => (
-            dir.path().join("bench.db").to_string_lossy().into_owned(),
-            None,
-        ),
-    };
+    let scratch = Scratch::new(dir.path(), "ledger_scale")?;
+    let url = scratch.url.clone();
     let db = Db::connect(&url, 2, Duration::from_secs(30))?;
     db.migrate()?;
     println!(
@@ -68,10 +62,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     drop(db);
-    if let Some((admin, name)) = cleanup {
-        let mut conn = PgConnection::establish(&admin)?;
-        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn)?;
-    }
+    drop(scratch);
     Ok(())
 }
 

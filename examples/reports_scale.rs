@@ -9,11 +9,14 @@
 //! `cargo run --release --example reports_scale [-- VOLUNTEERS]` (SQLite in a temporary folder);
 //! with `DATABASE_URL=postgres://...` in a new PostgreSQL database, dropped afterwards.
 
+#[path = "common/scratch.rs"]
+mod scratch;
+
 use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use volunteer_points::clock::Clock;
 use volunteer_points::config::Config;
 use volunteer_points::db::users::{self, NewUser};
@@ -21,6 +24,8 @@ use volunteer_points::domain::import::parse;
 use volunteer_points::domain::people::{Phone, Role};
 use volunteer_points::messages::Lang;
 use volunteer_points::startup::Application;
+
+use scratch::Scratch;
 
 const ACTIVITIES: usize = 100;
 
@@ -73,21 +78,8 @@ async fn main() -> anyhow::Result<()> {
         "JWT_SECRET".into(),
         "scale-secret-scale-secret-0123456789abcdef".into(),
     );
-    let mut cleanup = None;
-    match std::env::var("DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("vp_scale_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-            let (base, _) = admin.rsplit_once('/').unwrap_or((&admin, ""));
-            env.insert("DATABASE_URL".into(), format!("{base}/{name}"));
-            cleanup = Some((admin.clone(), name));
-        }
-        _ => {
-            let path = dir.path().join("scale.db");
-            env.insert("DATABASE_URL".into(), path.to_string_lossy().into_owned());
-        }
-    }
+    let scratch = Scratch::new(dir.path(), "scale")?;
+    env.insert("DATABASE_URL".into(), scratch.url.clone());
     let config = Config::from_vars(&env)?;
     let app = Application::build(config, Clock::System)?;
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());
@@ -242,11 +234,7 @@ async fn main() -> anyhow::Result<()> {
         peak.saturating_sub(rss_before) / 1024
     );
 
-    if let Some((admin, name)) = cleanup {
-        drop(state);
-        let mut conn = PgConnection::establish(&admin)?;
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)?;
-    }
+    drop(state);
+    drop(scratch);
     Ok(())
 }
