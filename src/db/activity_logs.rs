@@ -363,10 +363,6 @@ pub fn approve(
 pub struct Approved {
     view: LogView,
     points: i64,
-    /// What the log held while submitted: its proposed points leave `pending_points` and its
-    /// minutes join `minutes_served`.
-    proposed: i64,
-    minutes: i64,
 }
 
 impl Approved {
@@ -427,13 +423,7 @@ pub fn mark_approved(
     v.log.reviewed_by = Some(who.id.to_string());
     v.log.reviewed_at = Some(now);
     v.log.review_note = note.map(str::to_owned);
-    let minutes = v.log.minutes.unwrap_or_default();
-    Ok(Approved {
-        view: v,
-        points,
-        proposed,
-        minutes,
-    })
+    Ok(Approved { view: v, points })
 }
 
 /// The second half of [`approve`]: credits the points of a log [`mark_approved`] moved (none
@@ -444,12 +434,18 @@ pub fn credit_approved(
     Approved {
         view: mut v,
         points,
-        proposed,
-        minutes,
     }: Approved,
     now: NaiveDateTime,
 ) -> Result<LogView, AppError> {
-    count_hours(conn, &v.log.volunteer_id, minutes, -proposed)?;
+    // The log as it was submitted: its proposed points leave `pending_points`, its minutes join
+    // `minutes_served` (neither changes after submission).
+    let (minutes, proposed) = (v.log.minutes, v.log.points_proposed);
+    count_hours(
+        conn,
+        &v.log.volunteer_id,
+        minutes.unwrap_or_default(),
+        -proposed.unwrap_or_default(),
+    )?;
     if points > 0 {
         let memo = format!("hours at {}", v.activity_title);
         let tx = ledger::credit(
