@@ -317,7 +317,7 @@ fn seed_sql(d: &Dialect, size: Size) -> Vec<String> {
         "{} INSERT INTO activity_logs (id, activity_id, volunteer_id, status, source, \
            recorded_by, note, checked_in_at, checked_out_at, minutes, points_proposed, \
            points_awarded, reviewed_by, reviewed_at, transaction_id, reversed_by, reversed_at, \
-           reversal_reason, reversal_transaction_id, created_at) \
+           reversal_reason, reversal_transaction_id, created_at, team_id) \
          SELECT {id}, {activity}, {volunteer}, {st}, \
            CASE WHEN v % 3 = 0 THEN 'staff' ELSE 'self' END, \
            CASE WHEN v % 3 = 0 THEN '{staff}' END, NULL, {start_at}, \
@@ -332,11 +332,12 @@ fn seed_sql(d: &Dialect, size: Size) -> Vec<String> {
            CASE WHEN {st} = 'reversed' THEN {review_at} END, \
            CASE WHEN {st} = 'reversed' THEN 'seed' END, \
            CASE WHEN {st} = 'reversed' THEN {reversal} END, \
-           {start_at} \
+           {start_at}, {team} \
          FROM (SELECT n, n / {vols} AS r, n % {vols} AS v FROM s) x",
         d.series(vols * 10),
         id = d.id(LOG, "n"),
         activity = d.id(ACTIVITY, &act),
+        team = d.id(TEAM, &format!("{act} % {teams}")),
         volunteer = d.id(USER, "v"),
         start_at = d.at(&format!("{start} + v % 60")),
         end_at = d.at(&format!("{start} + 7200")),

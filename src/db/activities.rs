@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::RngCore;
 
-use super::schema::{activities, enrollments};
+use super::schema::{activities, activity_logs, enrollments};
 use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::activities::{ActivityStatus, PointsRule, MAX_LENGTH};
@@ -319,11 +319,27 @@ pub fn edit(
             fields.team_id = require_team(conn, fields.team_id.as_deref())?;
         }
         if !sent.any() || write_sent(conn, &row, &fields, sent)? {
+            if fields.team_id != row.team_id {
+                move_logs(conn, &row.id, fields.team_id.as_deref())?;
+            }
             return get(conn, &row.id);
         }
     }
     tracing::warn!(activity = %id, "an activity kept changing under an edit");
     Err(AppError::Unavailable)
+}
+
+/// Moves the activity's logs to its new team (the column a leader's log list walks), in the
+/// edit's transaction and under the row lock its UPDATE took.
+fn move_logs(
+    conn: &mut DbConnection,
+    id: &ActivityId,
+    team_id: Option<&str>,
+) -> Result<(), AppError> {
+    diesel::update(activity_logs::table.filter(activity_logs::activity_id.eq(id)))
+        .set(activity_logs::team_id.eq(team_id))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Writes the `sent` fields if the activity still is as `read` in what the edit was decided on;
@@ -489,18 +505,24 @@ pub fn enroll(
 /// row lock a cancel needs. A cancel committed first makes it 0 rows; one that comes later waits
 /// for this transaction. What is written for an activity after reading it scheduled (a check-in,
 /// recorded attendance) passes here first.
-pub fn hold_scheduled(conn: &mut DbConnection, id: &ActivityId) -> Result<(), AppError> {
-    let n = diesel::update(
+///
+/// Answers the activity's team as the held row has it: an edit moving the activity to another
+/// team takes the same row lock, so a log opened with this team is either seen by that edit's
+/// move of the logs or opened after it with the new team.
+pub fn hold_scheduled(
+    conn: &mut DbConnection,
+    id: &ActivityId,
+) -> Result<Option<String>, AppError> {
+    diesel::update(
         activities::table
             .find(id)
             .filter(activities::status.eq(ActivityStatus::Scheduled)),
     )
     .set(activities::status.eq(ActivityStatus::Scheduled))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::Conflict(Conflict::ActivityCancelled));
-    }
-    Ok(())
+    .returning(activities::team_id)
+    .get_result(conn)
+    .optional()?
+    .ok_or(AppError::Conflict(Conflict::ActivityCancelled))
 }
 
 /// Withdraws `user`'s enrolment, if any, giving the place back.

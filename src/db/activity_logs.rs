@@ -113,8 +113,6 @@ pub struct Filter {
     pub teams: Option<Vec<String>>,
 }
 
-diesel::alias!(activities as team_activities: TeamActivities);
-
 /// A page of logs, newest first; up to `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
@@ -138,18 +136,14 @@ pub fn list(
     if let Some(v) = &filter.volunteer_id {
         query = query.filter(logs::volunteer_id.eq(v.clone()));
     }
-    if let Some(teams) = &filter.teams {
-        // A semi-join on the log's own column: the teams' activities (`(team_id, starts_at,
-        // id)`), then their logs newest first (`(activity_id, created_at, id)`), rather than
-        // every log newest first, each looked up to see whose team it is.
-        let theirs = team_activities
-            .filter(
-                team_activities
-                    .field(activities::team_id)
-                    .eq_any(teams.clone()),
-            )
-            .select(team_activities.field(activities::id));
-        query = query.filter(logs::activity_id.eq_any(theirs));
+    // A leader's view walks the log's own team column, newest first (`(team_id, created_at,
+    // id)`, or `(team_id, status, created_at, id)` for one status), rather than every log in
+    // the city, each looked up to see whose team it is. One team (the usual leader) is an
+    // equality, which keeps the index's order; several are an `IN`.
+    match filter.teams.as_deref() {
+        None => {}
+        Some([team]) => query = query.filter(logs::team_id.eq(team.clone())),
+        Some(teams) => query = query.filter(logs::team_id.eq_any(teams.to_vec())),
     }
     if let Some(c) = after {
         let at = micros_to_naive(&c.key)?;
@@ -190,13 +184,14 @@ pub fn check_in(
         at: at.map(|(lat, lng, _)| (lat, lng)),
         now,
     })?;
-    super::activities::hold_scheduled(conn, &activity.id)?;
+    let team_id = super::activities::hold_scheduled(conn, &activity.id)?;
     let id = LogId::random();
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
             logs::activity_id.eq(&activity.id),
             logs::volunteer_id.eq(volunteer_id),
+            logs::team_id.eq(&team_id),
             logs::status.eq(LogStatus::CheckedIn),
             logs::source.eq(LogSource::SelfCheckIn),
             logs::checked_in_at.eq(now),
@@ -301,7 +296,7 @@ pub fn record(
     if activity.is_cancelled() {
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
-    super::activities::hold_scheduled(conn, &activity.id)?;
+    let team_id = super::activities::hold_scheduled(conn, &activity.id)?;
     let id = LogId::random();
     let points = activity.rule().proposed(r.minutes);
     let inserted = diesel::insert_into(logs::table)
@@ -309,6 +304,7 @@ pub fn record(
             logs::id.eq(&id),
             logs::activity_id.eq(&activity.id),
             logs::volunteer_id.eq(&volunteer),
+            logs::team_id.eq(&team_id),
             logs::status.eq(LogStatus::Submitted),
             logs::source.eq(LogSource::Staff),
             logs::recorded_by.eq(&who.id),
@@ -627,9 +623,35 @@ struct HoursDrift {
     pending: i64,
 }
 
-/// `verify`'s `hours` rule: every volunteer account's `minutes_served` and `pending_points`
-/// are what its logs add up to.
+/// `verify`'s rules over the logs: `hours` (every volunteer account's `minutes_served` and
+/// `pending_points` are what its logs add up to) and `log-team` (every log carries its
+/// activity's team).
 pub fn verify(conn: &mut DbConnection) -> Result<Vec<super::verify::Problem>, AppError> {
+    let mut problems = verify_hours(conn)?;
+    let strays: Vec<(String, Option<String>, Option<String>)> = logs::table
+        .inner_join(activities::table)
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "COALESCE(activity_logs.team_id, '') <> COALESCE(activities.team_id, '')",
+        ))
+        .select((logs::id, logs::team_id, activities::team_id))
+        .load(conn)?;
+    problems.extend(
+        strays
+            .into_iter()
+            .map(|(id, log, activity)| super::verify::Problem {
+                rule: "log-team".into(),
+                subject: format!("activity_log:{id}"),
+                detail: format!(
+                    "the log has team {} but its activity has {}",
+                    log.as_deref().unwrap_or("none"),
+                    activity.as_deref().unwrap_or("none")
+                ),
+            }),
+    );
+    Ok(problems)
+}
+
+fn verify_hours(conn: &mut DbConnection) -> Result<Vec<super::verify::Problem>, AppError> {
     let drifts: Vec<HoursDrift> = diesel::sql_query(
         "SELECT a.id AS id, a.minutes_served AS minutes_served, a.pending_points AS pending_points, \
                 h.minutes AS minutes, h.pending AS pending \

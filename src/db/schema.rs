@@ -159,6 +159,7 @@ diesel::table! {
         reversal_reason -> Nullable<Text>,
         reversal_transaction_id -> Nullable<Text>,
         created_at -> Timestamp,
+        team_id -> Nullable<Text>,
     }
 }
 

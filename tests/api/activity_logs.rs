@@ -508,13 +508,73 @@ async fn the_hours_in_the_balance_follow_every_move_of_a_log_and_verify_names_a_
         "UPDATE accounts SET minutes_served = 7 WHERE volunteer_id = '{}'",
         v.id
     ));
-    let report = app.verify();
-    let problems: Vec<_> = report
-        .problems
-        .iter()
-        .filter(|p| p.rule == "hours")
-        .collect();
-    assert_eq!(problems.len(), 1, "{:?}", report.problems);
-    assert_eq!(problems[0].subject, format!("account:{}", v.id));
-    assert!(problems[0].detail.contains("7/0"), "{}", problems[0].detail);
+    let problems = app.verify_rule("hours");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, format!("account:{}", v.id));
+    assert!(problems[0].1.contains("7/0"), "{}", problems[0].1);
+}
+
+#[actix_web::test]
+async fn a_leaders_queue_follows_an_activity_moved_to_another_team_and_verify_names_a_log_left_behind(
+) {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let (first, second) = (app.volunteer().await, app.volunteer().await);
+    let v = app.volunteer().await;
+    let (ours, theirs) = (
+        app.team_named(&staff, "North").await,
+        app.team_named(&staff, "South").await,
+    );
+    app.lead(&staff, &ours, &first).await;
+    app.lead(&staff, &theirs, &second).await;
+    let queue_ids = |queue: Value| -> Vec<String> {
+        queue["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(id)
+            .collect()
+    };
+
+    let (activity, log) = app
+        .submitted_log(&staff, &v, json!({"team_id": ours}), 30)
+        .await;
+    for status in ["", "status=submitted"] {
+        let mine = app
+            .approval_queue(&first, status)
+            .expect_json(StatusCode::OK);
+        assert_eq!(queue_ids(mine.await), vec![log.clone()]);
+        let other = app
+            .approval_queue(&second, status)
+            .expect_json(StatusCode::OK);
+        assert!(queue_ids(other.await).is_empty());
+    }
+
+    // Staff move the activity, with its submitted log, to the other team.
+    app.edit_activity(&staff, &activity, &json!({"team_id": theirs}))
+        .expect_json(StatusCode::OK)
+        .await;
+    for status in ["", "status=submitted"] {
+        let mine = app
+            .approval_queue(&first, status)
+            .expect_json(StatusCode::OK);
+        assert!(queue_ids(mine.await).is_empty());
+        let other = app
+            .approval_queue(&second, status)
+            .expect_json(StatusCode::OK);
+        assert_eq!(queue_ids(other.await), vec![log.clone()]);
+    }
+    app.approve(&first, &log)
+        .expect_problem(403, "forbidden")
+        .await;
+    app.approve(&second, &log).expect_json(StatusCode::OK).await;
+    app.assert_ledger_ok();
+
+    app.expect_broken_ledger();
+    app.plant(&format!(
+        "UPDATE activity_logs SET team_id = '{ours}' WHERE id = '{log}'"
+    ));
+    let problems = app.verify_rule("log-team");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, format!("activity_log:{log}"));
 }

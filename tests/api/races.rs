@@ -210,3 +210,34 @@ async fn a_desk_reset_racing_a_promotion_to_staff_is_refused_for_staff() {
         .expect_status(StatusCode::OK)
         .await;
 }
+
+#[actix_web::test]
+async fn check_ins_and_recorded_attendance_racing_a_move_to_another_team_land_in_the_new_team() {
+    let app = spawn().await;
+    let staff = app.staff().await;
+    let [a, b, leader] = app.volunteers().await;
+    let north = app.team_named(&staff, "North").await;
+    let south = app.team_named(&staff, "South").await;
+    app.lead(&staff, &south, &leader).await;
+    let activity = app.activity_now(&staff, Some(&north), "River walk").await;
+    let code = app.code(&staff, &activity).await;
+    // Each request reads the activity in the North and opens its log after the move commits.
+    let moved = format!("UPDATE activities SET team_id = '{south}' WHERE id = '{activity}'");
+    let answers = racing(
+        &app,
+        held(&app, moved),
+        vec![
+            Box::pin(app.check_in(&a, &activity, &code))
+                as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+            Box::pin(app.record_attendance(&staff, &activity, &b, 30)),
+        ],
+    )
+    .await;
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    // The South's leader sees both logs (and the ledger check on drop finds no log whose team
+    // is not its activity's).
+    let queue = body(app.approval_queue(&leader, "").await).await;
+    assert_eq!(queue["items"].as_array().expect("items").len(), 2);
+}

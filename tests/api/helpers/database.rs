@@ -74,6 +74,16 @@ impl TestApp {
         self.db.read_blocking(db::verify_all).expect("verify runs")
     }
 
+    /// What `verify` finds against this one rule: (subject, detail) each.
+    pub fn verify_rule(&self, rule: &str) -> Vec<(String, String)> {
+        self.verify()
+            .problems
+            .into_iter()
+            .filter(|p| p.rule == rule)
+            .map(|p| (p.subject, p.detail))
+            .collect()
+    }
+
     /// Runs `sql` in a write transaction; the database's answer, refusal included.
     pub fn execute(&self, sql: &str) -> Result<usize, AppError> {
         let sql = sql.to_owned();
