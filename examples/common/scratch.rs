@@ -1,5 +1,6 @@
 //! A scratch database for an example: a SQLite file in a folder, or, when `DATABASE_URL` names
-//! PostgreSQL, a new database on that server, dropped (with its connections) when this drops.
+//! PostgreSQL, a new database on that server, dropped (with its connections) when this drops
+//! (unless `SCRATCH_KEEP` is set).
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
@@ -40,6 +41,11 @@ impl Drop for Scratch {
         let Some((admin, name)) = self.made.take() else {
             return;
         };
+        // SCRATCH_KEEP=1 keeps it (to look at query plans afterwards); drop it by hand.
+        if std::env::var_os("SCRATCH_KEEP").is_some() {
+            eprintln!("kept the scratch database {name}");
+            return;
+        }
         let dropped = PgConnection::establish(&admin).map(|mut conn| {
             diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&mut conn)

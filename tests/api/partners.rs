@@ -1,7 +1,7 @@
 //! Partners and their counters (API.md "Partners"): clerks, fulfilling at a partner's counter,
 //! the partner's redemption list and its settlement; `Me.partners`; rewards naming a partner.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -489,4 +489,48 @@ async fn staff_keep_the_partner_list_and_everyone_signed_in_reads_it() {
     app.add_clerk(&staff, &fund, &uuid::Uuid::new_v4().to_string())
         .expect_problem(404, "not-found")
         .await;
+}
+
+#[actix_web::test]
+async fn a_partner_s_redemptions_of_several_rewards_page_newest_first_each_once() {
+    let app = spawn_app().await;
+    let c = counters(&app).await;
+    let (lunch, veg) = c.lunch_and_veg(&app).await;
+    let noodles = reward(&app, &c.staff, "面条券", Some(&c.canteen)).await;
+    let soup = reward(&app, &c.staff, "汤券", Some(&c.canteen)).await;
+    // Interleaved over the canteen's three rewards (and the market's, which must not show),
+    // two of them at the same instant: the id orders those.
+    app.set_time(at("2026-10-01T08:00:00Z"));
+    let mut made = Vec::new();
+    for (i, r) in [
+        &lunch, &noodles, &veg, &soup, &lunch, &soup, &noodles, &lunch,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i != 5 {
+            app.clock.advance(TimeDelta::minutes(1));
+        }
+        let redemption = redeem(&app, &c.v, r, 1).await;
+        if *r != veg {
+            made.push((redemption["created_at"].clone(), id(&redemption)));
+        }
+    }
+    made.sort_by(|a, b| (b.0.as_str(), b.1.as_str()).cmp(&(a.0.as_str(), a.1.as_str())));
+    let newest_first: Vec<String> = made.into_iter().map(|(_, id)| id).collect();
+
+    let mut walked = Vec::new();
+    let mut query = "limit=2".to_owned();
+    loop {
+        let page = app
+            .partner_redemptions(&c.clerk, &c.canteen, &query)
+            .expect_json(StatusCode::OK)
+            .await;
+        walked.extend(each(&page["items"], "id"));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(walked, newest_first);
 }
