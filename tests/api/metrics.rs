@@ -4,7 +4,7 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
+use crate::helpers::{header, spawn_app, spawn_app_with, Answer, TestApp};
 
 async fn metrics_page(app: &TestApp, token: Option<&str>) -> Response {
     let authorization = token.map(|t| format!("Bearer {t}"));
@@ -33,11 +33,7 @@ async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds()
 
     let res = metrics_page(&app, None).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/plain")));
+    assert!(header(&res, "content-type").starts_with("text/plain"));
     let page = res.text().await.expect("a page");
     assert!(
         page.contains(r#"http_requests_total{route="/api/v1/volunteers/{id}/balance",method="GET",status="200"}"#),
