@@ -2,7 +2,7 @@
 //! Each answers the raw response, so a test asserts its status, problem or body; the fixtures
 //! build on these for the steps that must succeed.
 
-use reqwest::{Method, Response};
+use reqwest::Response;
 use serde_json::{json, Value};
 
 use super::{TestApp, TestUser};
@@ -32,13 +32,8 @@ impl TestApp {
 
     /// `POST /auth/refresh`.
     pub async fn refresh(&self, refresh_token: &str) -> Response {
-        self.request(
-            Method::POST,
-            "/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": refresh_token})),
-        )
-        .await
+        let body = json!({"refresh_token": refresh_token});
+        self.post_anonymously("/auth/refresh", &body).await
     }
 
     /// `GET /me`.
