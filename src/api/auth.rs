@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::post;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -63,7 +63,7 @@ fn session(
     conn: &mut DbConnection,
     user: &UserRow,
     family: Option<String>,
-    now: chrono::NaiveDateTime,
+    now: NaiveDateTime,
 ) -> Result<Auth, AppError> {
     let family = family.unwrap_or_else(|| Uuid::new_v4().to_string());
     let (refresh_token, hash) = new_refresh_token();
@@ -78,6 +78,25 @@ fn session(
         expires_in: state.tokens.ttl().as_secs(),
         user: User::from(user),
     })
+}
+
+/// Signs in the person `who` reads or creates, in one write with the new session (a new
+/// refresh-token family), and answers the tokens with `status`.
+async fn sign_in(
+    state: &web::Data<AppState>,
+    status: StatusCode,
+    who: impl FnOnce(&mut DbConnection, NaiveDateTime) -> Result<UserRow, AppError> + Send + 'static,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now_naive();
+    let st = state.clone();
+    let auth = state
+        .db
+        .write(move |conn| {
+            let user = who(conn, now)?;
+            session(&st, conn, &user, None, now)
+        })
+        .await?;
+    Ok(json(status, &auth))
 }
 
 /// Hashes on the service's hashing threads: argon2 is deliberately slow.
@@ -103,16 +122,10 @@ pub async fn register(
     let (phone, name, password) =
         check_new_volunteer(&body.phone, &body.name, Some(&body.password))?;
     let hash = hash(&state, password).await?;
-    let now = state.clock.now_naive();
-    let st = state.clone();
-    let auth = state
-        .db
-        .write(move |conn| {
-            let user = create_volunteer(conn, &phone, name, &hash, now)?;
-            session(&st, conn, &user, None, now)
-        })
-        .await?;
-    Ok(json(StatusCode::CREATED, &auth))
+    sign_in(&state, StatusCode::CREATED, move |conn, now| {
+        create_volunteer(conn, &phone, name, &hash, now)
+    })
+    .await
 }
 
 #[utoipa::path(tag = "auth", security(()), request_body = LoginRequest,
@@ -147,13 +160,7 @@ pub async fn login(
         _ => return Err(AppError::InvalidCredentials),
     };
     state.limiters.login_failures.reset(phone.as_str()).await;
-    let now = state.clock.now_naive();
-    let st = state.clone();
-    let auth = state
-        .db
-        .write(move |conn| session(&st, conn, &user, None, now))
-        .await?;
-    Ok(json(StatusCode::OK, &auth))
+    sign_in(&state, StatusCode::OK, move |_, _| Ok(user)).await
 }
 
 #[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,

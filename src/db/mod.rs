@@ -9,6 +9,7 @@ pub mod exports;
 pub mod fund;
 pub mod idempotency;
 pub mod import;
+pub mod keyset;
 pub mod ledger;
 pub mod partners;
 pub mod rate_limits;

@@ -9,8 +9,8 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
+use super::keyset::{after_by_name, before_in_time};
 use super::schema::{partner_clerks, partners, redemptions, rewards, users};
-use super::users::micros_to_naive;
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::ids::{Id, PartnerId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
@@ -123,11 +123,7 @@ pub fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some(c) = after {
-        query = query.filter(
-            partners::name.gt(c.key.clone()).or(partners::name
-                .eq(c.key.clone())
-                .and(partners::id.gt(c.id.clone()))),
-        );
+        query = query.filter(after_by_name(partners::name, partners::id, c));
     }
     let rows = query.load(conn)?;
     with_counts(conn, rows)
@@ -213,14 +209,8 @@ pub fn clerks(
         .limit(limit + 1)
         .into_boxed();
     if let Some(c) = after {
-        let at = micros_to_naive(&c.key)?;
-        query = query.filter(
-            partner_clerks::created_at
-                .lt(at)
-                .or(partner_clerks::created_at
-                    .eq(at)
-                    .and(partner_clerks::volunteer_id.lt(c.id.clone()))),
-        );
+        let after = before_in_time(partner_clerks::created_at, partner_clerks::volunteer_id, c)?;
+        query = query.filter(after);
     }
     Ok(query.load(conn)?)
 }

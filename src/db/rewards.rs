@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
+use super::keyset::after_by_name;
 use super::schema::{partners, rewards};
 use super::verify::Problem;
 use super::DbConnection;
@@ -151,11 +152,7 @@ pub fn list(
         q = q.filter(rewards::active.eq(true));
     }
     if let Some(c) = after {
-        q = q.filter(
-            rewards::name.gt(c.key.clone()).or(rewards::name
-                .eq(c.key.clone())
-                .and(rewards::id.gt(c.id.clone()))),
-        );
+        q = q.filter(after_by_name(rewards::name, rewards::id, c));
     }
     Ok(q.load(conn)?)
 }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::keyset::{after_by_name, before_in_time};
 use super::schema::users;
 use super::schema::{team_members, teams};
-use super::users::micros_to_naive;
 use super::DbConnection;
 use crate::domain::ids::{Id, TeamId, VolunteerId};
 use crate::domain::page::Cursor;
@@ -98,11 +98,7 @@ pub fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some(c) = after {
-        query = query.filter(
-            teams::name.gt(c.key.clone()).or(teams::name
-                .eq(c.key.clone())
-                .and(teams::id.gt(c.id.clone()))),
-        );
+        query = query.filter(after_by_name(teams::name, teams::id, c));
     }
     Ok(query.load(conn)?)
 }
@@ -140,12 +136,8 @@ pub fn members(
         .limit(limit + 1)
         .into_boxed();
     if let Some(c) = after {
-        let at = micros_to_naive(&c.key)?;
-        query = query.filter(
-            team_members::created_at.lt(at).or(team_members::created_at
-                .eq(at)
-                .and(team_members::volunteer_id.lt(c.id.clone()))),
-        );
+        let after = before_in_time(team_members::created_at, team_members::volunteer_id, c)?;
+        query = query.filter(after);
     }
     Ok(query.load(conn)?)
 }

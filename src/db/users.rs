@@ -1,5 +1,9 @@
 //! People: accounts to sign in with, roles, the staff directory.
 
+use super::keyset::before_in_time;
+/// Reads a cursor key made from a time in microseconds (here too for the lists that import it
+/// from this module).
+pub use super::keyset::micros_to_naive;
 use super::schema::users;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::ids::{Id, VolunteerId};
@@ -114,12 +118,7 @@ pub fn list(
         );
     }
     if let Some(c) = after {
-        let at = micros_to_naive(&c.key)?;
-        query = query.filter(
-            users::created_at
-                .lt(at)
-                .or(users::created_at.eq(at).and(users::id.lt(c.id.clone()))),
-        );
+        query = query.filter(before_in_time(users::created_at, users::id, c)?);
     }
     Ok(query.load(conn)?)
 }
@@ -194,13 +193,4 @@ fn escape_like(s: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// Reads a cursor key made from a time in microseconds.
-pub fn micros_to_naive(key: &str) -> Result<NaiveDateTime, AppError> {
-    key.parse::<i64>()
-        .ok()
-        .and_then(chrono::DateTime::from_timestamp_micros)
-        .map(|t| t.naive_utc())
-        .ok_or_else(|| AppError::BadRequest("the cursor is not valid".to_owned()))
 }

@@ -10,9 +10,9 @@
 use chrono::NaiveDateTime;
 use diesel::{dsl, prelude::*};
 
+use super::keyset::before_in_time;
 use super::ledger::{self, Cause, Event, Kind};
 use super::schema::{teams, users, wishes};
-use super::users::micros_to_naive;
 use super::DbConnection;
 use crate::domain::ids::{Id, TeamId, TransactionId, VolunteerId, WishId};
 use crate::domain::page::Cursor;
@@ -148,12 +148,7 @@ pub fn list(
         q = q.filter(wishes::status.eq(s));
     }
     if let Some(cur) = after {
-        let at = micros_to_naive(&cur.key)?;
-        q = q.filter(
-            wishes::created_at
-                .lt(at)
-                .or(wishes::created_at.eq(at).and(wishes::id.lt(cur.id.clone()))),
-        );
+        q = q.filter(before_in_time(wishes::created_at, wishes::id, cur)?);
     }
     Ok(q.load(conn)?)
 }

@@ -4,20 +4,13 @@
 use reqwest::Response;
 use volunteer_points::domain::people::Role;
 
-use crate::helpers::{spawn_app, time, Answer, StatusCode};
+use crate::helpers::{header, spawn_app, time, Answer, StatusCode};
 
 /// The header name, the file name it gives, and the parsed rows (header first) of a CSV answer.
 async fn csv(res: Response) -> (String, Vec<Vec<String>>) {
     assert_eq!(res.status().as_u16(), 200);
-    let header = |name: &str| {
-        res.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    assert_eq!(header("content-type"), "text/csv; charset=utf-8");
-    let disposition = header("content-disposition");
+    assert_eq!(header(&res, "content-type"), "text/csv; charset=utf-8");
+    let disposition = header(&res, "content-disposition").to_owned();
     let bytes = res.bytes().await.expect("a body");
     assert!(
         bytes.starts_with(b"\xef\xbb\xbf"),

@@ -4,7 +4,7 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
+use crate::helpers::{header, spawn_app, spawn_app_with, Answer, TestApp};
 
 async fn metrics_page(app: &TestApp, token: Option<&str>) -> Response {
     let authorization = token.map(|t| format!("Bearer {t}"));
@@ -33,11 +33,7 @@ async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds()
 
     let res = metrics_page(&app, None).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/plain")));
+    assert!(header(&res, "content-type").starts_with("text/plain"));
     let page = res.text().await.expect("a page");
     assert!(
         page.contains(r#"http_requests_total{route="/api/v1/volunteers/{id}/balance",method="GET",status="200"}"#),
@@ -79,34 +75,26 @@ async fn with_a_metrics_token_only_a_request_bearing_it_reads_the_page() {
         .contains("http_requests_total"));
 }
 
+/// `GET /healthz` sending this `X-Request-Id`.
+async fn healthz_with_request_id(app: &TestApp, id: &str) -> Response {
+    app.send_raw(Method::GET, "/healthz", &[("X-Request-Id", id)], None)
+        .await
+}
+
 #[actix_web::test]
 async fn every_answer_carries_a_request_id_taken_from_a_sane_request_header() {
     let app = spawn_app().await;
-    let client = reqwest::Client::new();
-    let url = format!("{}/healthz", app.address);
 
-    let given = client
-        .get(&url)
-        .header("X-Request-Id", "edge-7f3a9c")
-        .send()
-        .await
-        .expect("healthz answers");
+    let given = healthz_with_request_id(&app, "edge-7f3a9c").await;
     assert_eq!(given.headers()["x-request-id"], "edge-7f3a9c");
 
-    let insane = client
-        .get(&url)
-        .header("X-Request-Id", "not a sane id; DROP")
-        .send()
-        .await
-        .expect("healthz answers");
+    let insane = healthz_with_request_id(&app, "not a sane id; DROP").await;
     let made = insane.headers()["x-request-id"].to_str().expect("ASCII");
     assert!(uuid::Uuid::parse_str(made).is_ok(), "{made}");
 
-    let problem = client
-        .get(format!("{}/api/v1/no-such-route", app.address))
-        .send()
-        .await
-        .expect("answers");
+    let problem = app
+        .send_raw(Method::GET, "/api/v1/no-such-route", &[], None)
+        .await;
     assert_eq!(problem.status(), StatusCode::NOT_FOUND);
     assert!(problem.headers().contains_key("x-request-id"));
 }

@@ -47,9 +47,7 @@ async fn unknown_routes_are_404_and_wrong_methods_are_405() {
         .request(Method::GET, "/not-even-the-api", None, None)
         .await;
     assert_problem(res, 404, "not-found").await;
-    let res = app
-        .request(Method::DELETE, "/me", Some(&v.token), None)
-        .await;
+    let res = app.delete("/me", &v.token).await;
     assert_problem(res, 405, "method-not-allowed").await;
     let res = app.request(Method::GET, "/auth/login", None, None).await;
     assert_problem(res, 405, "method-not-allowed").await;

@@ -498,14 +498,7 @@ async fn rewards_keep_their_bounds_and_volunteers_see_only_active_ones() {
     app.restock(&v, did, 1)
         .expect_problem(403, "forbidden")
         .await;
-    let wrong = app
-        .request(
-            Method::DELETE,
-            &format!("/rewards/{did}"),
-            Some(&staff.token),
-            None,
-        )
-        .await;
+    let wrong = app.delete(&format!("/rewards/{did}"), &staff.token).await;
     assert_problem(wrong, 405, "method-not-allowed").await;
 }
 

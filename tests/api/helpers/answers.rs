@@ -1,6 +1,7 @@
 //! What a test expects of an answer: a status, a problem, a JSON body, a replay header, the
 //! items of a page.
 
+use reqwest::header::{AsHeaderName, CONTENT_TYPE};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
@@ -18,6 +19,14 @@ pub fn fields_named(problem: &Value) -> Vec<String> {
     let mut fields = each(&problem["errors"], "field");
     fields.sort_unstable();
     fields
+}
+
+/// The header `name` of an answer as text, or "" when it has none (or none in ASCII).
+pub fn header(res: &Response, name: impl AsHeaderName) -> &str {
+    res.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// The `Idempotent-Replayed` header of an answer, if it has one.
@@ -74,12 +83,7 @@ async fn with_status(res: Response, status: StatusCode) -> Response {
 /// Asserts a problem+json answer with `status` and `code`; returns the body.
 pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status");
-    let ct = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let ct = header(&res, CONTENT_TYPE).to_owned();
     let body: Value = res.json().await.expect("a problem body");
     assert_eq!(ct, "application/problem+json", "content type of {body}");
     assert_eq!(body["code"], code, "problem {body}");

@@ -2,7 +2,7 @@
 //! Each answers the raw response, so a test asserts its status, problem or body; the fixtures
 //! build on these for the steps that must succeed.
 
-use reqwest::{Method, Response};
+use reqwest::Response;
 use serde_json::{json, Value};
 
 use super::{TestApp, TestUser};
@@ -17,17 +17,23 @@ fn with_query(path: &str, query: &str) -> String {
 }
 
 impl TestApp {
+    /// `POST {path}` with an empty body: a move that needs no fields (enrol, adopt, cancel...).
+    async fn post_empty(&self, path: &str, who: &TestUser) -> Response {
+        self.post(path, &who.token, &json!({})).await
+    }
+
+    /// `POST {path}` with `{"reason": reason}`: a reject, reverse or cancel that says why.
+    async fn post_reason(&self, path: &str, who: &TestUser, reason: &str) -> Response {
+        self.post(path, &who.token, &json!({"reason": reason}))
+            .await
+    }
+
     // Auth and people.
 
     /// `POST /auth/refresh`.
     pub async fn refresh(&self, refresh_token: &str) -> Response {
-        self.request(
-            Method::POST,
-            "/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": refresh_token})),
-        )
-        .await
+        let body = json!({"refresh_token": refresh_token});
+        self.post_anonymously("/auth/refresh", &body).await
     }
 
     /// `GET /me`.
@@ -106,13 +112,8 @@ impl TestApp {
 
     /// `DELETE /teams/{team}/members/{volunteer}`.
     pub async fn remove_member(&self, who: &TestUser, team: &str, volunteer: &str) -> Response {
-        self.request(
-            Method::DELETE,
-            &format!("/teams/{team}/members/{volunteer}"),
-            Some(&who.token),
-            None,
-        )
-        .await
+        self.delete(&format!("/teams/{team}/members/{volunteer}"), &who.token)
+            .await
     }
 
     /// `GET /teams/{team}`.
@@ -175,44 +176,26 @@ impl TestApp {
 
     /// `PATCH /activities/{activity}`.
     pub async fn edit_activity(&self, who: &TestUser, activity: &str, fields: &Value) -> Response {
-        self.request(
-            Method::PATCH,
-            &format!("/activities/{activity}"),
-            Some(&who.token),
-            Some(fields),
-        )
-        .await
+        self.patch(&format!("/activities/{activity}"), &who.token, fields)
+            .await
     }
 
     /// `POST /activities/{activity}/cancel`.
     pub async fn cancel_activity(&self, who: &TestUser, activity: &str) -> Response {
-        self.post(
-            &format!("/activities/{activity}/cancel"),
-            &who.token,
-            &json!({}),
-        )
-        .await
+        self.post_empty(&format!("/activities/{activity}/cancel"), who)
+            .await
     }
 
     /// `POST /activities/{activity}/enrollment`.
     pub async fn enrol(&self, who: &TestUser, activity: &str) -> Response {
-        self.post(
-            &format!("/activities/{activity}/enrollment"),
-            &who.token,
-            &json!({}),
-        )
-        .await
+        self.post_empty(&format!("/activities/{activity}/enrollment"), who)
+            .await
     }
 
     /// `DELETE /activities/{activity}/enrollment`.
     pub async fn unenrol(&self, who: &TestUser, activity: &str) -> Response {
-        self.request(
-            Method::DELETE,
-            &format!("/activities/{activity}/enrollment"),
-            Some(&who.token),
-            None,
-        )
-        .await
+        self.delete(&format!("/activities/{activity}/enrollment"), &who.token)
+            .await
     }
 
     // Check-in.
@@ -308,22 +291,14 @@ impl TestApp {
 
     /// `POST /activity-logs/{log}/reject`.
     pub async fn reject(&self, who: &TestUser, log: &str, reason: &str) -> Response {
-        self.post(
-            &format!("/activity-logs/{log}/reject"),
-            &who.token,
-            &json!({"reason": reason}),
-        )
-        .await
+        self.post_reason(&format!("/activity-logs/{log}/reject"), who, reason)
+            .await
     }
 
     /// `POST /activity-logs/{log}/reverse`.
     pub async fn reverse(&self, who: &TestUser, log: &str, reason: &str) -> Response {
-        self.post(
-            &format!("/activity-logs/{log}/reverse"),
-            &who.token,
-            &json!({"reason": reason}),
-        )
-        .await
+        self.post_reason(&format!("/activity-logs/{log}/reverse"), who, reason)
+            .await
     }
 
     /// `POST /activity-logs/bulk-approve` with these ids.
@@ -380,13 +355,8 @@ impl TestApp {
 
     /// `PATCH /rewards/{reward}`.
     pub async fn edit_reward(&self, who: &TestUser, reward: &str, fields: &Value) -> Response {
-        self.request(
-            Method::PATCH,
-            &format!("/rewards/{reward}"),
-            Some(&who.token),
-            Some(fields),
-        )
-        .await
+        self.patch(&format!("/rewards/{reward}"), &who.token, fields)
+            .await
     }
 
     /// `POST /redemptions` under a fresh key.
@@ -403,12 +373,8 @@ impl TestApp {
 
     /// `POST /redemptions/{redemption}/cancel`.
     pub async fn cancel_redemption(&self, who: &TestUser, redemption: &str) -> Response {
-        self.post(
-            &format!("/redemptions/{redemption}/cancel"),
-            &who.token,
-            &json!({}),
-        )
-        .await
+        self.post_empty(&format!("/redemptions/{redemption}/cancel"), who)
+            .await
     }
 
     /// `POST /rewards/{reward}/restock`.
@@ -477,13 +443,8 @@ impl TestApp {
 
     /// `PATCH /partners/{partner}`.
     pub async fn edit_partner(&self, who: &TestUser, partner: &str, fields: &Value) -> Response {
-        self.request(
-            Method::PATCH,
-            &format!("/partners/{partner}"),
-            Some(&who.token),
-            Some(fields),
-        )
-        .await
+        self.patch(&format!("/partners/{partner}"), &who.token, fields)
+            .await
     }
 
     /// `GET /partners/{partner}/clerks`.
@@ -504,11 +465,9 @@ impl TestApp {
 
     /// `DELETE /partners/{partner}/clerks/{volunteer}`.
     pub async fn remove_clerk(&self, who: &TestUser, partner: &str, volunteer: &str) -> Response {
-        self.request(
-            Method::DELETE,
+        self.delete(
             &format!("/partners/{partner}/clerks/{volunteer}"),
-            Some(&who.token),
-            None,
+            &who.token,
         )
         .await
     }
@@ -559,13 +518,12 @@ impl TestApp {
 
     /// `POST /wishes/{wish}/adopt`.
     pub async fn adopt_wish(&self, who: &TestUser, wish: &str) -> Response {
-        self.post(&format!("/wishes/{wish}/adopt"), &who.token, &json!({}))
-            .await
+        self.post_empty(&format!("/wishes/{wish}/adopt"), who).await
     }
 
     /// `POST /wishes/{wish}/release`.
     pub async fn release_wish(&self, who: &TestUser, wish: &str) -> Response {
-        self.post(&format!("/wishes/{wish}/release"), &who.token, &json!({}))
+        self.post_empty(&format!("/wishes/{wish}/release"), who)
             .await
     }
 
@@ -581,12 +539,8 @@ impl TestApp {
 
     /// `POST /wishes/{wish}/reject` with this reason.
     pub async fn reject_wish(&self, who: &TestUser, wish: &str, reason: &str) -> Response {
-        self.post(
-            &format!("/wishes/{wish}/reject"),
-            &who.token,
-            &json!({"reason": reason}),
-        )
-        .await
+        self.post_reason(&format!("/wishes/{wish}/reject"), who, reason)
+            .await
     }
 
     /// `POST /wishes/{wish}/confirm` with these fields (`points`, `note`).
@@ -597,12 +551,8 @@ impl TestApp {
 
     /// `POST /wishes/{wish}/cancel` with this reason.
     pub async fn cancel_wish(&self, who: &TestUser, wish: &str, reason: &str) -> Response {
-        self.post(
-            &format!("/wishes/{wish}/cancel"),
-            &who.token,
-            &json!({"reason": reason}),
-        )
-        .await
+        self.post_reason(&format!("/wishes/{wish}/cancel"), who, reason)
+            .await
     }
 
     // Reports and exports.

@@ -260,6 +260,17 @@ impl TestApp {
             .await
     }
 
+    /// A PATCH of `body`.
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// A DELETE, with no body.
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
     /// `POST /auth/register`.
     pub async fn register(&self, phone: &str, name: &str, password: &str) -> Response {
         self.request(
