@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::RngCore;
 
+use super::keyset::micros_to_naive;
 use super::schema::{activities, activity_logs, enrollments};
-use super::users::micros_to_naive;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::activities::{ActivityStatus, PointsRule, MAX_LENGTH};
 use crate::domain::ids::{ActivityId, Id, TeamId, VolunteerId};

@@ -11,10 +11,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::activities::Manager;
+use super::keyset::before_in_time;
 use super::ledger::{self, Cause, Event, Kind};
 use super::schema::{accounts, users};
 use super::schema::{activities, activity_logs as logs};
-use super::users::micros_to_naive;
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::activities::{
     decide_check_in, length_minutes, CheckInAttempt, LogSource, LogStatus,
@@ -146,12 +146,7 @@ pub fn list(
         Some(teams) => query = query.filter(logs::team_id.eq_any(teams.to_vec())),
     }
     if let Some(c) = after {
-        let at = micros_to_naive(&c.key)?;
-        query = query.filter(
-            logs::created_at
-                .lt(at)
-                .or(logs::created_at.eq(at).and(logs::id.lt(c.id.clone()))),
-        );
+        query = query.filter(before_in_time(logs::created_at, logs::id, c)?);
     }
     Ok(query.load(conn)?)
 }

@@ -8,6 +8,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::keyset::before_in_time;
 use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
@@ -113,7 +114,7 @@ pub fn list(
             q = q.filter(redemptions::status.eq(s));
         }
         if let Some(c) = after {
-            q = q.filter(after_cursor(c)?);
+            q = q.filter(before_in_time(redemptions::created_at, redemptions::id, c)?);
         }
         keys.extend(q.load::<(NaiveDateTime, String)>(conn)?);
     }
@@ -163,27 +164,11 @@ fn views(
                 q = q.filter(redemptions::status.eq(s));
             }
             if let Some(c) = after {
-                q = q.filter(after_cursor(c)?);
+                q = q.filter(before_in_time(redemptions::created_at, redemptions::id, c)?);
             }
         }
     }
     Ok(q.load(conn)?)
-}
-
-/// Keyset: what comes after the cursor, newest first.
-type AfterCursor = diesel::dsl::Or<
-    diesel::dsl::Lt<redemptions::created_at, NaiveDateTime>,
-    diesel::dsl::And<
-        diesel::dsl::Eq<redemptions::created_at, NaiveDateTime>,
-        diesel::dsl::Lt<redemptions::id, String>,
-    >,
->;
-
-fn after_cursor(c: &Cursor) -> Result<AfterCursor, AppError> {
-    let at = super::users::micros_to_naive(&c.key)?;
-    Ok(redemptions::created_at.lt(at).or(redemptions::created_at
-        .eq(at)
-        .and(redemptions::id.lt(c.id.clone()))))
 }
 
 /// A redemption to make.

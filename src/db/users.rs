@@ -3,7 +3,6 @@
 use super::keyset::before_in_time;
 /// Reads a cursor key made from a time in microseconds (here too for the lists that import it
 /// from this module).
-pub use super::keyset::micros_to_naive;
 use super::schema::users;
 use super::{is_unique_violation, DbConnection};
 use crate::domain::ids::{Id, VolunteerId};
