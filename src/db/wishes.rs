@@ -124,6 +124,11 @@ fn get(conn: &mut DbConnection, id: &WishId) -> Result<WishView, AppError> {
 
 /// A page of wishes, newest first: all of them for staff, for anyone else the open ones and
 /// those they adopted; optionally of one status. Up to `limit + 1` rows.
+///
+/// Anyone else's page is merged from two keyset walks, each at most `limit + 1` rows: the open
+/// wishes down `wishes (status, created_at, id)` and theirs down `wishes (adopted_by,
+/// created_at, id)`, rather than every wish newest first, each looked at to see whether it is
+/// open or theirs.
 pub fn list(
     conn: &mut DbConnection,
     c: Caller<'_>,
@@ -131,26 +136,37 @@ pub fn list(
     limit: i64,
     after: Option<&Cursor>,
 ) -> Result<Vec<WishView>, AppError> {
-    let mut q = wishes::table
-        .left_join(users::table.on(users::id.nullable().eq(wishes::adopted_by)))
-        .select(WishView::as_select())
-        .order((wishes::created_at.desc(), wishes::id.desc()))
-        .limit(limit + 1)
-        .into_boxed();
-    if !c.is_staff {
-        q = q.filter(
-            wishes::status
-                .eq(WishStatus::Open.as_str())
-                .or(wishes::adopted_by.eq(c.id.clone())),
-        );
+    let page = || -> Result<_, AppError> {
+        let mut q = wishes::table
+            .left_join(users::table.on(users::id.nullable().eq(wishes::adopted_by)))
+            .select(WishView::as_select())
+            .order((wishes::created_at.desc(), wishes::id.desc()))
+            .limit(limit + 1)
+            .into_boxed();
+        if let Some(s) = status {
+            q = q.filter(wishes::status.eq(s));
+        }
+        if let Some(cur) = after {
+            q = q.filter(before_in_time(wishes::created_at, wishes::id, cur)?);
+        }
+        Ok(q)
+    };
+    if c.is_staff {
+        return Ok(page()?.load(conn)?);
     }
-    if let Some(s) = status {
-        q = q.filter(wishes::status.eq(s));
+    let mut rows: Vec<WishView> = page()?
+        .filter(wishes::adopted_by.eq(c.id.clone()))
+        .load(conn)?;
+    if status.is_none_or(|s| s == WishStatus::Open) {
+        let open = page()?.filter(wishes::status.eq(WishStatus::Open.as_str()));
+        rows.extend(open.load::<WishView>(conn)?);
     }
-    if let Some(cur) = after {
-        q = q.filter(before_in_time(wishes::created_at, wishes::id, cur)?);
-    }
-    Ok(q.load(conn)?)
+    rows.sort_by(|a, b| {
+        (b.wish.created_at, b.wish.id.as_str()).cmp(&(a.wish.created_at, a.wish.id.as_str()))
+    });
+    rows.dedup_by(|a, b| a.wish.id == b.wish.id);
+    rows.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+    Ok(rows)
 }
 
 /// A wish to record.

@@ -1,6 +1,7 @@
 //! Micro-wishes (API.md "Micro-wishes"; LEDGER.md L4, L7): the state machine under concurrent
 //! moves, the limit of 3 held wishes, the credit on confirmation, who sees the beneficiary.
 
+use chrono::TimeDelta;
 use futures_util::future::{join, join_all};
 use reqwest::Response;
 use serde_json::{json, Value};
@@ -462,4 +463,42 @@ async fn wishes_keep_their_bounds() {
     assert_eq!(made["points"], 10_000);
     let listed = app.wishes(&staff, "").expect_json(StatusCode::OK).await;
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[actix_web::test]
+async fn a_volunteer_pages_through_the_open_wishes_and_their_own_newest_first_each_once() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let [v, other] = app.volunteers().await;
+    let mut wishes = Vec::new();
+    for _ in 0..5 {
+        app.clock.advance(TimeDelta::minutes(1));
+        wishes.push(id(&app.open_wish(&staff, 5).await));
+    }
+    for (who, wish) in [(&v, &wishes[1]), (&other, &wishes[2]), (&v, &wishes[3])] {
+        app.adopt_wish(who, wish).expect_json(StatusCode::OK).await;
+    }
+    let expected = [4, 3, 1, 0].map(|i| wishes[i].clone());
+
+    for limit in [1, 2, 3] {
+        let mut walked = Vec::new();
+        let mut query = format!("limit={limit}");
+        loop {
+            let page = app.wishes(&v, &query).expect_json(StatusCode::OK).await;
+            walked.extend(each(&page["items"], "id"));
+            match page["next_cursor"].as_str() {
+                Some(cursor) => query = format!("limit={limit}&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(walked, expected, "limit={limit}");
+    }
+    let adopted = app
+        .wishes(&v, "status=adopted")
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(
+        each(&adopted["items"], "id"),
+        [wishes[3].clone(), wishes[1].clone()]
+    );
 }

@@ -1,0 +1,1 @@
+DROP INDEX wishes_adopter_created;
