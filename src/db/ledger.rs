@@ -333,6 +333,7 @@ fn post(
         .execute(conn)?;
 
     let mut written = Vec::with_capacity(legs.len());
+    let mut rows = Vec::with_capacity(legs.len());
     for (account, amount) in &legs {
         let (seq, balance_after) = if let Account::Volunteer(volunteer) = account {
             let (earned, spent, donated) = totals_kind.totals_delta(*amount);
@@ -364,17 +365,15 @@ fn post(
             // No cached balance on system accounts: no hot row every transaction waits on.
             (None, None)
         };
-        diesel::insert_into(entries::table)
-            .values((
-                entries::id.eq(Uuid::new_v4().to_string()),
-                entries::transaction_id.eq(&id),
-                entries::account_id.eq(account.id()),
-                entries::amount.eq(*amount),
-                entries::seq.eq(seq),
-                entries::balance_after.eq(balance_after),
-                entries::created_at.eq(e.now),
-            ))
-            .execute(conn)?;
+        rows.push(NewEntry {
+            id: Uuid::new_v4().to_string(),
+            transaction_id: id.to_string(),
+            account_id: account.id().to_owned(),
+            amount: *amount,
+            seq,
+            balance_after,
+            created_at: e.now,
+        });
         let (account_kind, volunteer_id) = match account {
             Account::Volunteer(v) => (AccountKind::Volunteer, Some(v.clone())),
             Account::System(s) => (s.kind(), None),
@@ -386,6 +385,7 @@ fn post(
             amount: *amount,
         });
     }
+    insert_entries(conn, &rows)?;
     posted::push(kind);
     Ok(TransactionRow {
         id,
@@ -395,6 +395,31 @@ fn post(
         created_at: e.now,
         entries: written,
     })
+}
+
+/// One ledger entry to write.
+#[derive(Insertable)]
+#[diesel(table_name = entries, treat_none_as_default_value = false)]
+struct NewEntry {
+    id: String,
+    transaction_id: String,
+    account_id: String,
+    amount: i64,
+    seq: Option<i64>,
+    balance_after: Option<i64>,
+    created_at: NaiveDateTime,
+}
+
+/// Writes a posting's entries in one multi-row INSERT, after its account rows moved (one
+/// round trip, not one per leg). Diesel's multi-row insert compiles per backend, not through
+/// the connection enum.
+fn insert_entries(conn: &mut DbConnection, rows: &[NewEntry]) -> Result<(), AppError> {
+    let insert = diesel::insert_into(entries::table);
+    match conn {
+        DbConnection::Pg(c) => insert.values(rows).execute(c)?,
+        DbConnection::Sqlite(c) => insert.values(rows).execute(c)?,
+    };
+    Ok(())
 }
 
 /// A volunteer account's cached figures: its points, and the hours the log's state machine

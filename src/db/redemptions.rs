@@ -12,7 +12,7 @@ use super::keyset::before_in_time;
 use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
-use super::{is_unique_violation, DbConnection};
+use super::DbConnection;
 use crate::domain::ids::{Id, PartnerId, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
@@ -194,8 +194,8 @@ type RewardAndName = (String, i64, Option<i64>, Option<i64>, bool, Option<String
 ///
 /// Lean on purpose (issue 12): one read of the reward and the volunteer's name, the stock UPDATE
 /// only when the stock is limited (an unlimited reward's row is never locked, so its redemptions
-/// do not queue on it), the debit's four statements, one look for a free pickup code, the
-/// insert. A per-volunteer limit is checked by summing the volunteer's units of the reward
+/// do not queue on it), the debit's three statements, the insert (which draws the pickup
+/// code again on a clash). A per-volunteer limit is checked by summing the volunteer's units of the reward
 /// *after* the debit: the debit holds their account row until commit, so any other redemption
 /// of theirs has committed before this sum is read (PostgreSQL READ COMMITTED reads a fresh
 /// snapshot per statement; SQLite has one writer) and the limit holds under concurrency.
@@ -271,30 +271,21 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
         }
     }
     let transaction = debited?;
-    let code = free_pickup_code(conn)?;
-    let inserted = diesel::insert_into(redemptions::table)
-        .values((
-            redemptions::id.eq(&id),
-            redemptions::reward_id.eq(r.reward_id),
-            redemptions::volunteer_id.eq(r.volunteer_id),
-            redemptions::quantity.eq(r.quantity),
-            redemptions::points.eq(points),
-            redemptions::status.eq(RedemptionStatus::Reserved),
-            redemptions::pickup_code.eq(code.as_str()),
-            redemptions::created_by.eq(r.created_by),
-            redemptions::created_at.eq(r.now),
-            redemptions::redeem_transaction_id.eq(&transaction.id),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => {}
-        // Another transaction, not yet committed, drew the same free code (a chance of about
-        // one in a million per redemption in flight). On PostgreSQL the error has aborted this
-        // transaction, so it cannot draw again: the request is answered 503 and may be retried
-        // with its idempotency key.
-        Err(e) if is_unique_violation(&e) => return Err(AppError::Unavailable),
-        Err(e) => return Err(e.into()),
-    }
+    let code = insert_reserved(
+        conn,
+        &NewRedemption {
+            id: id.to_string(),
+            reward_id: r.reward_id.to_string(),
+            volunteer_id: r.volunteer_id.to_string(),
+            quantity: r.quantity,
+            points,
+            status: RedemptionStatus::Reserved.as_str(),
+            pickup_code: String::new(),
+            created_by: r.created_by.to_string(),
+            created_at: r.now,
+            redeem_transaction_id: transaction.id.to_string(),
+        },
+    )?;
     Ok(RedemptionView {
         id,
         reward_id: r.reward_id.clone(),
@@ -327,16 +318,41 @@ fn held(
     Ok(units.iter().sum())
 }
 
-/// A pickup code no reserved redemption holds now (drawn again on a clash).
-fn free_pickup_code(conn: &mut DbConnection) -> Result<PickupCode, AppError> {
+/// A redemption to insert, `reserved`.
+#[derive(Insertable, Clone)]
+#[diesel(table_name = redemptions)]
+struct NewRedemption {
+    id: String,
+    reward_id: String,
+    volunteer_id: String,
+    quantity: i64,
+    points: i64,
+    status: &'static str,
+    pickup_code: String,
+    created_by: String,
+    created_at: NaiveDateTime,
+    redeem_transaction_id: String,
+}
+
+/// Inserts `new` with a pickup code no reserved redemption holds, drawn afresh on a clash; the
+/// code. One statement on the happy path: `INSERT ... ON CONFLICT DO NOTHING` leaves the row out
+/// when the partial unique index `redemptions_pickup_reserved` already holds the code (0 rows,
+/// the transaction still usable), and a clash with a redemption not yet committed waits for it
+/// (PostgreSQL) or cannot happen (SQLite's one writer). Diesel's upsert compiles per backend,
+/// not through the connection enum.
+fn insert_reserved(conn: &mut DbConnection, new: &NewRedemption) -> Result<PickupCode, AppError> {
     for _ in 0..CODE_ATTEMPTS {
         let code = PickupCode::random();
-        let taken: i64 = redemptions::table
-            .filter(redemptions::pickup_code.eq(code.as_str()))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved))
-            .count()
-            .get_result(conn)?;
-        if taken == 0 {
+        let row = NewRedemption {
+            pickup_code: code.as_str().to_owned(),
+            ..new.clone()
+        };
+        let insert = diesel::insert_into(redemptions::table).values(&row);
+        let inserted = match conn {
+            DbConnection::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+            DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+        };
+        if inserted == 1 {
             return Ok(code);
         }
     }
