@@ -161,7 +161,9 @@ pub async fn check_in(
         },
     )
     .await;
-    if !wrong_code.load(Ordering::SeqCst) {
+    // A replay's work ran only to be rolled back: it guessed nothing.
+    let replayed = matches!(&answer, Ok(r) if r.headers().contains_key("Idempotent-Replayed"));
+    if replayed || !wrong_code.load(Ordering::SeqCst) {
         state.limiters.check_in_codes.release(&attempts_key).await;
     }
     answer

@@ -40,9 +40,10 @@ pub struct Answer {
 /// What a request's work produced: an answer, or a refusal to keep (an `AppError` below 500).
 pub type Effect = Result<(u16, String), AppError>;
 
-/// Runs `effect` at most once per `(caller, key)`: in one write transaction with the key, or not
-/// at all if the key already holds an answer (then that answer is replayed). Without a key it
-/// runs once in its own transaction. Answers below 500 are kept, refusals included; a 5xx (an
+/// Runs `effect` at most once per `(caller, key)`: in one write transaction with the key, whose
+/// effect commits only if the key held no answer yet; if it did, the transaction rolls back and
+/// that answer is replayed (a replay's work is undone, never seen). Without a key it runs once in
+/// its own transaction. Answers below 500 are kept, refusals included; a 5xx (an
 /// `Err` of 500 or above) rolls everything back and leaves the key free.
 ///
 /// The key row is written once, last, with its answer: the effect's answer is known before
@@ -67,10 +68,8 @@ pub fn execute(
             replayed: false,
         });
     };
-    // A replay needs no write transaction.
-    if let Some(answer) = db.read_blocking(|conn| stored(conn, caller, keyed))? {
-        return Ok(answer);
-    }
+    // No look-up first: the key's row, inserted last, finds an earlier answer (a replay then
+    // rolls its own work back unseen), which saves every first attempt a round trip.
     let (owner, key) = (caller.to_owned(), keyed.clone());
     let done = db.write_batched_blocking(move |conn| {
         let (status, body) = effect(conn)?;
