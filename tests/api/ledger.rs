@@ -223,6 +223,26 @@ async fn a_refusal_replays_as_refused_even_after_a_top_up() {
 }
 
 #[actix_web::test]
+async fn a_success_replays_as_a_success_when_the_same_work_would_now_be_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let v = app.volunteer_with(&admin, 30).await;
+    let res = app.adjust(&admin, "spend", &adjustment(&v.id, -30)).await;
+    assert_eq!(res.status(), 201);
+    let first = res.text().await.expect("body");
+    assert_eq!(app.balance(&v).await, 0);
+    // Done again now, the debit would be refused (insufficient-points) and a different body
+    // under the key would be 422: the retry replays the success and takes nothing more.
+    let res = app.adjust(&admin, "spend", &adjustment(&v.id, -30)).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(replayed(&res), Some("true"));
+    assert_eq!(res.text().await.expect("body"), first);
+    let other = app.adjust(&admin, "spend", &adjustment(&v.id, -31)).await;
+    assert_problem(other, 422, "idempotency-key-reused").await;
+    assert_eq!(app.balance(&v).await, 0);
+}
+
+#[actix_web::test]
 async fn concurrent_requests_with_one_key_act_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
