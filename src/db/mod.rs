@@ -177,9 +177,12 @@ impl Manager {
             Backend::Postgres => {
                 let mut conn =
                     PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
-                // L8: an acknowledged commit is on disk.
+                // L8: an acknowledged commit is on disk. No Memoize nodes: for a list's first
+                // page (a LIMIT over joins) PostgreSQL 15 sizes a Memoize cache by the rows the
+                // join would have without the LIMIT, and setting it up cost 1.6 ms of a 1.9 ms
+                // page at 1,000,000 logs (0.2 ms without; `examples/growth.rs`, ARCHITECTURE.md).
                 conn.batch_execute(&format!(
-                    "SET synchronous_commit = on; SET TIME ZONE 'UTC'; {}",
+                    "SET synchronous_commit = on; SET TIME ZONE 'UTC'; SET enable_memoize = off; {}",
                     pg_timeouts(self.timeout)
                 ))
                 .map_err(r2d2::Error::QueryError)?;
