@@ -162,7 +162,7 @@ pub async fn check_in(
     )
     .await;
     // A replay's work ran only to be rolled back: it guessed nothing.
-    let replayed = matches!(&answer, Ok(r) if r.headers().contains_key("Idempotent-Replayed"));
+    let replayed = matches!(&answer, Ok(r) if r.headers().contains_key(super::extract::REPLAYED));
     if replayed || !wrong_code.load(Ordering::SeqCst) {
         state.limiters.check_in_codes.release(&attempts_key).await;
     }

@@ -221,12 +221,15 @@ where
     .await
 }
 
+/// The header that marks a kept answer sent again (API.md).
+pub const REPLAYED: &str = "Idempotent-Replayed";
+
 /// The response for a kept or fresh answer.
 pub fn respond(answer: Answer) -> HttpResponse {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
     if answer.replayed {
-        response.insert_header(("Idempotent-Replayed", "true"));
+        response.insert_header((REPLAYED, "true"));
     }
     if answer.body.is_empty() {
         return response.finish();

@@ -88,6 +88,23 @@ async fn wrong_codes_are_refused_and_after_five_in_ten_minutes_the_volunteer_is_
 }
 
 #[actix_web::test]
+async fn a_replayed_wrong_code_is_not_another_guess() {
+    let app = spawn_app().await;
+    let (v, activity, right, wrong) = at_the_door(&app).await;
+    let path = format!("/activities/{activity}/check-in");
+    let guess = serde_json::json!({"code": wrong});
+    // One wrong guess, then its retries under the same key: each replays the kept 422.
+    for _ in 0..5 {
+        let res = app.post_keyed(&path, &v.token, "guess", &guess).await;
+        assert_problem(res, 422, "invalid-check-in-code").await;
+    }
+    // Only the first counted: the right code still gets in.
+    app.check_in(&v, &activity, &right)
+        .expect_status(StatusCode::CREATED)
+        .await;
+}
+
+#[actix_web::test]
 async fn check_in_is_refused_before_and_after_its_window() {
     let app = spawn_app().await;
     let staff = app.staff().await;
