@@ -333,7 +333,7 @@ pub async fn partner_redemptions(
         .read(move |conn| {
             let (desk, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
             let (limit, cursor) = page.parse()?;
-            let rows = redemptions::list(conn, None, Some(&id), status, limit, cursor.as_ref())?;
+            let rows = redemptions::of_partner(conn, &id, status, limit, cursor.as_ref())?;
             Ok((desk, rows, limit))
         })
         .await?;

@@ -7,12 +7,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
-use super::keyset::before_in_time;
+use super::keyset::{before_in_time, micros_to_naive};
 use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
-use super::DbConnection;
+use super::{DbConnection, MultiBackend};
 use crate::domain::ids::{Id, PartnerId, RedemptionId, RewardId, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::rewards::{total_cost, PickupCode, RedemptionStatus};
@@ -68,60 +69,108 @@ pub fn find(
         .optional()?)
 }
 
-/// A page of redemptions, newest first, optionally one volunteer's, of one partner's rewards
-/// and/or of one status; up to `limit + 1` rows.
-///
-/// A partner's page is merged from one keyset walk per reward of theirs, each down
-/// `redemptions (reward_id, created_at, id)` for the positions of at most `limit + 1` rows and
-/// nothing else; the newest `limit + 1` of those are then read with their names in one query.
-/// So it costs a short index walk per reward, not a sort of everything ever redeemed there.
+/// A page of redemptions, newest first, optionally one volunteer's and/or of one status; up to
+/// `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
     volunteer_id: Option<&VolunteerId>,
-    partner_id: Option<&PartnerId>,
     status: Option<RedemptionStatus>,
     limit: i64,
     after: Option<&Cursor>,
 ) -> Result<Vec<RedemptionView>, AppError> {
-    let Some(p) = partner_id else {
-        return views(
-            conn,
-            Narrow::Filter {
-                volunteer_id,
-                status,
-                after,
-            },
-            limit,
-        );
-    };
-    let reward_ids: Vec<String> = rewards::table
-        .filter(rewards::partner_id.eq(p.as_str().to_owned()))
-        .order(rewards::id)
+    views(
+        conn,
+        Narrow::Filter {
+            volunteer_id,
+            status,
+            after,
+        },
+        limit,
+    )
+}
+
+/// A page of the redemptions of a partner's rewards, newest first, optionally of one status; up
+/// to `limit + 1` rows: chosen by [`partner_page`], then read with their names in one query.
+pub fn of_partner(
+    conn: &mut DbConnection,
+    partner: &PartnerId,
+    status: Option<RedemptionStatus>,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<RedemptionView>, AppError> {
+    let ids = partner_page(conn, partner, status, limit, after)?;
+    views(conn, Narrow::Ids(ids), limit)
+}
+
+/// The ids of the newest `limit + 1` redemptions of a partner's rewards (of `status` if given,
+/// after the cursor if given), in one statement: a `UNION ALL` of one keyset walk per reward
+/// down `redemptions (reward_id, created_at, id)`, each stopping after `limit + 1` positions. So
+/// a partner's page costs a short index walk per reward in one round trip, not a sort of
+/// everything ever redeemed there. (A reward's partner is not copied onto its redemptions: a
+/// reward can move to another partner while it is being redeemed.)
+fn partner_page(
+    conn: &mut DbConnection,
+    partner: &PartnerId,
+    status: Option<RedemptionStatus>,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<String>, AppError> {
+    let rewards: Vec<String> = rewards::table
+        .filter(rewards::partner_id.eq(partner.as_str().to_owned()))
         .select(rewards::id)
         .load(conn)?;
-    let mut keys: Vec<(NaiveDateTime, String)> = Vec::new();
-    for reward in reward_ids {
-        let mut q = redemptions::table
-            .filter(redemptions::reward_id.eq(reward))
-            .select((redemptions::created_at, redemptions::id))
-            .order((redemptions::created_at.desc(), redemptions::id.desc()))
-            .limit(limit + 1)
-            .into_boxed();
-        if let Some(v) = volunteer_id {
-            q = q.filter(redemptions::volunteer_id.eq(v.clone()));
-        }
-        if let Some(s) = status {
-            q = q.filter(redemptions::status.eq(s));
-        }
-        if let Some(c) = after {
-            q = q.filter(before_in_time(redemptions::created_at, redemptions::id, c)?);
-        }
-        keys.extend(q.load::<(NaiveDateTime, String)>(conn)?);
+    if rewards.is_empty() {
+        return Ok(Vec::new());
     }
-    keys.sort_by(|a, b| b.cmp(a));
-    keys.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
-    let ids = keys.into_iter().map(|(_, id)| id).collect();
-    views(conn, Narrow::Ids(ids), limit)
+    // Parameters are numbered in the order they first appear in the text, as SQLite numbers a
+    // `$n` (the first walk's reward, its filters, the limit, then each other walk's reward), and
+    // reused by every walk.
+    let mut q = diesel::sql_query("")
+        .into_boxed::<MultiBackend>()
+        .bind::<Text, _>(rewards[0].clone());
+    let mut conditions = String::new();
+    let mut n = 1;
+    if let Some(s) = status {
+        n += 1;
+        conditions += &format!(" AND status = ${n}");
+        q = q.bind::<Text, _>(s);
+    }
+    if let Some(c) = after {
+        let (at, id) = (n + 1, n + 2);
+        n += 2;
+        conditions += &format!(" AND (created_at < ${at} OR (created_at = ${at} AND id < ${id}))");
+        q = q
+            .bind::<Timestamp, _>(micros_to_naive(&c.key)?)
+            .bind::<Text, _>(c.id.clone());
+    }
+    let limit_at = n + 1;
+    q = q.bind::<BigInt, _>(limit + 1);
+    let walks: Vec<String> = (0..rewards.len())
+        .map(|i| {
+            let reward_at = if i == 0 { 1 } else { limit_at + i };
+            format!(
+                "SELECT * FROM (SELECT created_at, id FROM redemptions \
+                 WHERE reward_id = ${reward_at}{conditions} \
+                 ORDER BY created_at DESC, id DESC LIMIT ${limit_at}) AS w{i}"
+            )
+        })
+        .collect();
+    for reward in rewards.into_iter().skip(1) {
+        q = q.bind::<Text, _>(reward);
+    }
+    let sql = format!(
+        "SELECT id FROM ({}) AS page ORDER BY created_at DESC, id DESC LIMIT ${limit_at}",
+        walks.join(" UNION ALL ")
+    );
+    let page: Vec<PageId> = q.sql(sql).load(conn)?;
+    Ok(page.into_iter().map(|p| p.id).collect())
+}
+
+/// One id of a partner's page.
+#[derive(QueryableByName)]
+struct PageId {
+    #[diesel(sql_type = Text)]
+    id: String,
 }
 
 /// Which redemptions [`views`] reads.

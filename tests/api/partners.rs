@@ -519,18 +519,43 @@ async fn a_partner_s_redemptions_of_several_rewards_page_newest_first_each_once(
     made.sort_by(|a, b| (b.0.as_str(), b.1.as_str()).cmp(&(a.0.as_str(), a.1.as_str())));
     let newest_first: Vec<String> = made.into_iter().map(|(_, id)| id).collect();
 
+    assert_eq!(walk(&app, &c, "limit=2").await, newest_first);
+
+    // Filtered by status, the walks still page by the cursor: cancel every other one.
+    let (cancelled, reserved): (Vec<_>, Vec<_>) = newest_first
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 1);
+    for (_, redemption) in &cancelled {
+        app.cancel_redemption(&c.v, redemption)
+            .expect_json(StatusCode::OK)
+            .await;
+    }
+    let ids = |rows: Vec<(usize, String)>| rows.into_iter().map(|(_, id)| id).collect::<Vec<_>>();
+    assert_eq!(
+        walk(&app, &c, "status=cancelled&limit=1").await,
+        ids(cancelled)
+    );
+    assert_eq!(
+        walk(&app, &c, "status=reserved&limit=2").await,
+        ids(reserved)
+    );
+}
+
+/// Every redemption id of the canteen's list under `query`, page after page.
+async fn walk(app: &TestApp, c: &Counters, query: &str) -> Vec<String> {
     let mut walked = Vec::new();
-    let mut query = "limit=2".to_owned();
+    let mut next = query.to_owned();
     loop {
         let page = app
-            .partner_redemptions(&c.clerk, &c.canteen, &query)
+            .partner_redemptions(&c.clerk, &c.canteen, &next)
             .expect_json(StatusCode::OK)
             .await;
         walked.extend(each(&page["items"], "id"));
         match page["next_cursor"].as_str() {
-            Some(cursor) => query = format!("limit=2&cursor={cursor}"),
-            None => break,
+            Some(cursor) => next = format!("{query}&cursor={cursor}"),
+            None => return walked,
         }
     }
-    assert_eq!(walked, newest_first);
 }

@@ -189,7 +189,7 @@ pub async fn mine(
     read_page(
         &state,
         &page,
-        move |conn, limit, cursor| redemptions::list(conn, Some(&me), None, status, limit, cursor),
+        move |conn, limit, cursor| redemptions::list(conn, Some(&me), status, limit, cursor),
         RedemptionView::cursor,
         Redemption::from,
     )
@@ -212,7 +212,7 @@ pub async fn list(
     read_page(
         &state,
         &page,
-        move |conn, limit, cursor| redemptions::list(conn, None, None, status, limit, cursor),
+        move |conn, limit, cursor| redemptions::list(conn, None, status, limit, cursor),
         RedemptionView::cursor,
         Redemption::from,
     )
