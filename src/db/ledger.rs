@@ -412,12 +412,16 @@ struct NewEntry {
 
 /// Writes a posting's entries in one multi-row INSERT, after its account rows moved (one
 /// round trip, not one per leg). Diesel's multi-row insert compiles per backend, not through
-/// the connection enum.
+/// the connection enum. A posting of two legs (nearly every one) is inserted as an array of
+/// two, a statement of fixed shape that diesel prepares once and reuses; a slice of any length
+/// is a new statement each time.
 fn insert_entries(conn: &mut DbConnection, rows: &[NewEntry]) -> Result<(), AppError> {
     let insert = diesel::insert_into(entries::table);
-    match conn {
-        DbConnection::Pg(c) => insert.values(rows).execute(c)?,
-        DbConnection::Sqlite(c) => insert.values(rows).execute(c)?,
+    match (conn, <&[NewEntry; 2]>::try_from(rows)) {
+        (DbConnection::Pg(c), Ok(pair)) => insert.values(pair).execute(c)?,
+        (DbConnection::Sqlite(c), Ok(pair)) => insert.values(pair).execute(c)?,
+        (DbConnection::Pg(c), Err(_)) => insert.values(rows).execute(c)?,
+        (DbConnection::Sqlite(c), Err(_)) => insert.values(rows).execute(c)?,
     };
     Ok(())
 }
