@@ -6,6 +6,8 @@
 //! volunteer account), so concurrent redemptions and cancellations never deadlock on PostgreSQL.
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
@@ -220,6 +222,15 @@ fn views(
     Ok(q.load(conn)?)
 }
 
+/// `redemptions.status = '<status>'` with the status written into the statement, not bound.
+/// A partial index `WHERE status = '…'` (`redemptions_pickup_reserved`, `redemptions_fulfilled`)
+/// serves only a condition the planner can match without looking at bound values: SQLite is
+/// built not to look (`SQLITE_ENABLE_QPSG`, `.cargo/config.toml`), and a PostgreSQL generic plan
+/// cannot.
+pub fn status_is(status: RedemptionStatus) -> dsl::Eq<redemptions::status, SqlLiteral<Text>> {
+    redemptions::status.eq(dsl::sql::<Text>(&format!("'{}'", status.as_str())))
+}
+
 /// A redemption to make.
 pub struct Redeem<'a> {
     pub reward_id: &'a RewardId,
@@ -423,7 +434,7 @@ pub fn fulfil(
 ) -> Result<RedemptionView, AppError> {
     let reserved = redemptions::table
         .filter(redemptions::pickup_code.eq(code.as_str()))
-        .filter(redemptions::status.eq(RedemptionStatus::Reserved));
+        .filter(status_is(RedemptionStatus::Reserved));
     let fulfilled = (
         redemptions::status.eq(RedemptionStatus::Fulfilled),
         redemptions::fulfilled_at.eq(now),

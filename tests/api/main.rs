@@ -25,6 +25,7 @@ mod metrics;
 mod ops;
 mod partners;
 mod people;
+mod plans;
 mod races;
 mod reports;
 mod rewards;

@@ -105,6 +105,24 @@ impl TestApp {
             .expect("count")
     }
 
+    /// What SQLite's `EXPLAIN QUERY PLAN` says of `sql`, one line a step (its parameters
+    /// unbound, as the planner sees them: the service's SQLite does not plan from bound values).
+    pub async fn query_plan(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Step {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            detail: String,
+        }
+        let sql = format!("EXPLAIN QUERY PLAN {sql}");
+        self.db
+            .read(move |conn| Ok(diesel::sql_query(sql).load::<Step>(conn)?))
+            .await
+            .expect("a query plan")
+            .into_iter()
+            .map(|s| s.detail)
+            .collect()
+    }
+
     /// One purge round of the idempotency keys expired at `now`, as the service runs it (a
     /// batch per write transaction until none is left); how many went.
     pub fn purge_idempotency_keys(&self, now: NaiveDateTime) -> usize {
