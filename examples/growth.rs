@@ -647,6 +647,7 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .map(std::path::PathBuf::from);
     let folder = kept.as_deref().unwrap_or(dir.path());
+    std::fs::create_dir_all(folder)?;
     let now = Utc::now().naive_utc();
     let small_db = Scratch::new(folder, "growth_small")?;
     let city_db = Scratch::new(folder, "growth_city")?;
