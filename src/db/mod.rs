@@ -194,10 +194,14 @@ impl Manager {
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // L8: WAL with synchronous=FULL keeps every acknowledged commit; the busy timeout
                 // makes a second writer (another process) wait, as long as a request waits for
-                // anything, instead of failing at once.
+                // anything, instead of failing at once. `temp_store = MEMORY` keeps the
+                // savepoint journals of a group-commit batch (and sorts) out of temporary files:
+                // they only undo a savepoint inside a live transaction, and a crash needs none of
+                // them (the WAL holds every commit).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                     PRAGMA temp_store = MEMORY;",
                     self.timeout.as_millis()
                 ))
                 .map_err(r2d2::Error::QueryError)?;
