@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::prepared::Prepared;
 use super::schema::{accounts, ledger_entries as entries, ledger_transactions as txs};
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::ids::{Id, LogId, RedemptionId, TransactionId, VolunteerId, WishId};
@@ -338,20 +339,22 @@ fn post(
         let (seq, balance_after) = if let Account::Volunteer(volunteer) = account {
             let (earned, spent, donated) = totals_kind.totals_delta(*amount);
             // L2/L3: one conditional UPDATE; no read-then-write window. 0 rows = refuse.
-            let moved: Option<(i64, i64)> = diesel::update(
-                accounts::table
-                    .filter(accounts::id.eq(volunteer))
-                    .filter(accounts::kind.eq(AccountKind::Volunteer))
-                    .filter(accounts::balance.ge(-*amount)),
+            let moved: Option<(i64, i64)> = Prepared(
+                diesel::update(
+                    accounts::table
+                        .filter(accounts::id.eq(volunteer))
+                        .filter(accounts::kind.eq(AccountKind::Volunteer))
+                        .filter(accounts::balance.ge(-*amount)),
+                )
+                .set((
+                    accounts::balance.eq(accounts::balance + *amount),
+                    accounts::earned_total.eq(accounts::earned_total + earned),
+                    accounts::spent_total.eq(accounts::spent_total + spent),
+                    accounts::donated_total.eq(accounts::donated_total + donated),
+                    accounts::entry_count.eq(accounts::entry_count + 1),
+                ))
+                .returning((accounts::balance, accounts::entry_count)),
             )
-            .set((
-                accounts::balance.eq(accounts::balance + *amount),
-                accounts::earned_total.eq(accounts::earned_total + earned),
-                accounts::spent_total.eq(accounts::spent_total + spent),
-                accounts::donated_total.eq(accounts::donated_total + donated),
-                accounts::entry_count.eq(accounts::entry_count + 1),
-            ))
-            .returning((accounts::balance, accounts::entry_count))
             .get_result(conn)
             .optional()?;
             match moved {

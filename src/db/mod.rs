@@ -12,6 +12,7 @@ pub mod import;
 pub mod keyset;
 pub mod ledger;
 pub mod partners;
+mod prepared;
 pub mod rate_limits;
 pub mod redemptions;
 pub mod reports;

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::keyset::{before_in_time, micros_to_naive};
+use super::prepared::Prepared;
 use super::ledger::{self, Cause, Event, Kind};
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
@@ -407,12 +408,19 @@ fn insert_reserved(conn: &mut DbConnection, new: &NewRedemption) -> Result<Picku
             pickup_code: code.as_str().to_owned(),
             ..new.clone()
         };
-        let insert = diesel::insert_into(redemptions::table).values(&row);
-        let inserted = match conn {
-            DbConnection::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
-            DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+        // RETURNING, read by value: diesel's `execute` passes a statement by reference, which
+        // would lose `Prepared`.
+        let insert = Prepared(
+            diesel::insert_into(redemptions::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .returning(redemptions::id),
+        );
+        let inserted: Vec<String> = match conn {
+            DbConnection::Pg(c) => insert.load(c)?,
+            DbConnection::Sqlite(c) => insert.load(c)?,
         };
-        if inserted == 1 {
+        if inserted.len() == 1 {
             return Ok(code);
         }
     }
@@ -441,22 +449,26 @@ pub fn fulfil(
         redemptions::fulfilled_by.eq(by),
     );
     let id: Option<RedemptionId> = match partners {
-        None => diesel::update(reserved)
-            .set(fulfilled)
-            .returning(redemptions::id)
-            .get_result(conn)
-            .optional()?,
+        None => Prepared(
+            diesel::update(reserved)
+                .set(fulfilled)
+                .returning(redemptions::id),
+        )
+        .get_result(conn)
+        .optional()?,
         Some(partners) => {
             // As text: PostgreSQL binds `eq_any` as one array of a built-in type.
             let partners: Vec<&str> = partners.iter().map(PartnerId::as_str).collect();
             let theirs = rewards::table
                 .filter(rewards::partner_id.eq_any(partners))
                 .select(rewards::id);
-            diesel::update(reserved.filter(redemptions::reward_id.eq_any(theirs)))
-                .set(fulfilled)
-                .returning(redemptions::id)
-                .get_result(conn)
-                .optional()?
+            Prepared(
+                diesel::update(reserved.filter(redemptions::reward_id.eq_any(theirs)))
+                    .set(fulfilled)
+                    .returning(redemptions::id),
+            )
+            .get_result(conn)
+            .optional()?
         }
     };
     let id = id.ok_or(AppError::NotFound("redemption"))?;
@@ -493,18 +505,22 @@ pub fn cancel(
     if !by.is_staff && view.volunteer_id != *by.id {
         return Err(AppError::NotFound("redemption"));
     }
-    let n = diesel::update(
-        redemptions::table
-            .filter(redemptions::id.eq(id))
-            .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
+    let cancelled: Option<RedemptionId> = Prepared(
+        diesel::update(
+            redemptions::table
+                .filter(redemptions::id.eq(id))
+                .filter(redemptions::status.eq(RedemptionStatus::Reserved)),
+        )
+        .set((
+            redemptions::status.eq(RedemptionStatus::Cancelled),
+            redemptions::cancelled_at.eq(now),
+            redemptions::cancelled_by.eq(by.id),
+        ))
+        .returning(redemptions::id),
     )
-    .set((
-        redemptions::status.eq(RedemptionStatus::Cancelled),
-        redemptions::cancelled_at.eq(now),
-        redemptions::cancelled_by.eq(by.id),
-    ))
-    .execute(conn)?;
-    if n == 0 {
+    .get_result(conn)
+    .optional()?;
+    if cancelled.is_none() {
         return Err(AppError::Conflict(Conflict::RedemptionNotReserved));
     }
     // The reward row before the account, as in `redeem`.
