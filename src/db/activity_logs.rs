@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use super::activities::Manager;
 use super::keyset::before_in_time;
 use super::ledger::{self, Cause, Event, Kind};
+use super::prepared::Prepared;
 use super::schema::{accounts, users};
 use super::schema::{activities, activity_logs as logs};
 use super::{is_unique_violation, savepoint, DbConnection};
@@ -235,22 +236,26 @@ pub fn check_out(
         now,
     );
     let points = activity.rule().proposed(minutes);
-    let n = diesel::update(
-        logs::table
-            .find(&log.id)
-            .filter(logs::status.eq(LogStatus::CheckedIn)),
+    let moved: Option<String> = Prepared(
+        diesel::update(
+            logs::table
+                .find(&log.id)
+                .filter(logs::status.eq(LogStatus::CheckedIn)),
+        )
+        .set((
+            logs::status.eq(LogStatus::Submitted),
+            logs::checked_out_at.eq(now),
+            logs::check_out_lat.eq(at.map(|p| p.0)),
+            logs::check_out_lng.eq(at.map(|p| p.1)),
+            logs::check_out_accuracy_m.eq(at.and_then(|p| p.2)),
+            logs::minutes.eq(minutes),
+            logs::points_proposed.eq(points),
+        ))
+        .returning(logs::id),
     )
-    .set((
-        logs::status.eq(LogStatus::Submitted),
-        logs::checked_out_at.eq(now),
-        logs::check_out_lat.eq(at.map(|p| p.0)),
-        logs::check_out_lng.eq(at.map(|p| p.1)),
-        logs::check_out_accuracy_m.eq(at.and_then(|p| p.2)),
-        logs::minutes.eq(minutes),
-        logs::points_proposed.eq(points),
-    ))
-    .execute(conn)?;
-    if n == 0 {
+    .get_result(conn)
+    .optional()?;
+    if moved.is_none() {
         return Err(not_checked_in());
     }
     count_hours(conn, volunteer_id, 0, points)?;
@@ -391,20 +396,24 @@ pub fn mark_approved(
     if points != proposed && note.is_none() {
         return Err(AppError::invalid("note", Rule::NoteRequired));
     }
-    let n = diesel::update(
-        logs::table
-            .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Submitted)),
+    let moved: Option<String> = Prepared(
+        diesel::update(
+            logs::table
+                .find(&v.log.id)
+                .filter(logs::status.eq(LogStatus::Submitted)),
+        )
+        .set((
+            logs::status.eq(LogStatus::Approved),
+            logs::points_awarded.eq(points),
+            logs::reviewed_by.eq(&who.id),
+            logs::reviewed_at.eq(now),
+            logs::review_note.eq(note),
+        ))
+        .returning(logs::id),
     )
-    .set((
-        logs::status.eq(LogStatus::Approved),
-        logs::points_awarded.eq(points),
-        logs::reviewed_by.eq(&who.id),
-        logs::reviewed_at.eq(now),
-        logs::review_note.eq(note),
-    ))
-    .execute(conn)?;
-    if n == 0 {
+    .get_result(conn)
+    .optional()?;
+    if moved.is_none() {
         return Err(not_submitted());
     }
     // The row as the UPDATE left it: the answer needs no second read.
@@ -515,18 +524,20 @@ pub fn reject(
     let v = for_review(conn, who, id)?;
     // The points leaving `pending_points` come from the row this UPDATE moved: on PostgreSQL
     // `v` may have been read before the check-out that submitted the log.
-    let proposed: Option<i64> = diesel::update(
-        logs::table
-            .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Submitted)),
+    let proposed: Option<i64> = Prepared(
+        diesel::update(
+            logs::table
+                .find(&v.log.id)
+                .filter(logs::status.eq(LogStatus::Submitted)),
+        )
+        .set((
+            logs::status.eq(LogStatus::Rejected),
+            logs::reviewed_by.eq(&who.id),
+            logs::reviewed_at.eq(now),
+            logs::review_note.eq(reason),
+        ))
+        .returning(logs::points_proposed),
     )
-    .set((
-        logs::status.eq(LogStatus::Rejected),
-        logs::reviewed_by.eq(&who.id),
-        logs::reviewed_at.eq(now),
-        logs::review_note.eq(reason),
-    ))
-    .returning(logs::points_proposed)
     .get_result::<Option<i64>>(conn)
     .optional()?
     .ok_or_else(not_submitted)?;
@@ -547,18 +558,20 @@ pub fn reverse(
     let v = for_review(conn, who, id)?;
     // The credit to take back comes from the row this UPDATE moved, not from `v`: on
     // PostgreSQL an approval may commit between that read and this statement.
-    let moved: Option<(Option<TransactionId>, Option<i64>)> = diesel::update(
-        logs::table
-            .find(&v.log.id)
-            .filter(logs::status.eq(LogStatus::Approved)),
+    let moved: Option<(Option<TransactionId>, Option<i64>)> = Prepared(
+        diesel::update(
+            logs::table
+                .find(&v.log.id)
+                .filter(logs::status.eq(LogStatus::Approved)),
+        )
+        .set((
+            logs::status.eq(LogStatus::Reversed),
+            logs::reversed_by.eq(&who.id),
+            logs::reversed_at.eq(now),
+            logs::reversal_reason.eq(reason),
+        ))
+        .returning((logs::transaction_id, logs::minutes)),
     )
-    .set((
-        logs::status.eq(LogStatus::Reversed),
-        logs::reversed_by.eq(&who.id),
-        logs::reversed_at.eq(now),
-        logs::reversal_reason.eq(reason),
-    ))
-    .returning((logs::transaction_id, logs::minutes))
     .get_result(conn)
     .optional()?;
     let Some((credited, minutes)) = moved else {
@@ -595,12 +608,15 @@ fn count_hours(
     minutes: i64,
     pending: i64,
 ) -> Result<(), AppError> {
-    diesel::update(accounts::table.filter(accounts::volunteer_id.eq(volunteer.as_str())))
-        .set((
-            accounts::minutes_served.eq(accounts::minutes_served + minutes),
-            accounts::pending_points.eq(accounts::pending_points + pending),
-        ))
-        .execute(conn)?;
+    Prepared(
+        diesel::update(accounts::table.filter(accounts::volunteer_id.eq(volunteer.as_str())))
+            .set((
+                accounts::minutes_served.eq(accounts::minutes_served + minutes),
+                accounts::pending_points.eq(accounts::pending_points + pending),
+            ))
+            .returning(accounts::id),
+    )
+    .load::<String>(conn)?;
     Ok(())
 }
 

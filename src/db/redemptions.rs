@@ -12,8 +12,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::keyset::{before_in_time, micros_to_naive};
-use super::prepared::Prepared;
 use super::ledger::{self, Cause, Event, Kind};
+use super::prepared::Prepared;
 use super::rewards as catalogue;
 use super::schema::{redemptions, rewards, users};
 use super::{DbConnection, MultiBackend};
