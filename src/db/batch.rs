@@ -20,7 +20,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use diesel::connection::TransactionManager;
@@ -60,12 +60,18 @@ pub(super) struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the writer thread over `db` (which must not batch itself).
+    /// Starts the writer thread over `db` (which must not batch itself), and the checkpointer
+    /// beside it.
     pub(super) fn start(db: Db, batching: Batching) -> std::io::Result<Batcher> {
         let (queue, jobs) = mpsc::channel();
+        let (nudge, nudged) = mpsc::sync_channel(1);
+        let checkpoints = db.clone();
+        std::thread::Builder::new()
+            .name("db-checkpoint".into())
+            .spawn(move || checkpointer(&checkpoints, &nudged))?;
         std::thread::Builder::new()
             .name("db-writer".into())
-            .spawn(move || writer(&db, &jobs, batching))?;
+            .spawn(move || writer(&db, &jobs, batching, &nudge))?;
         Ok(Batcher {
             queue,
             waiting: AtomicUsize::new(0),
@@ -121,7 +127,7 @@ impl Batcher {
 
 /// The writer thread: takes the first request waiting, then every other already queued (or
 /// arriving within `wait`) up to `max`, and commits them as one batch.
-fn writer(db: &Db, jobs: &Receiver<Job>, batching: Batching) {
+fn writer(db: &Db, jobs: &Receiver<Job>, batching: Batching, nudge: &SyncSender<()>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         let until = Instant::now() + batching.wait;
@@ -144,6 +150,28 @@ fn writer(db: &Db, jobs: &Receiver<Job>, batching: Batching) {
             }
         }
         commit_batch(db, batch);
+        // A nudge already waiting covers this batch too.
+        let _ = nudge.try_send(());
+    }
+}
+
+/// The checkpointer thread: after the writer's batches, copies the WAL's committed pages into
+/// the database file (`PRAGMA wal_checkpoint(PASSIVE)`, which waits for no reader or writer),
+/// so SQLite's automatic checkpoint, which would run on the writer's thread inside a commit once
+/// the WAL reaches 1,000 pages, seldom has anything left to do. Ends with the writer.
+fn checkpointer(db: &Db, nudged: &Receiver<()>) {
+    while nudged.recv().is_ok() {
+        let done = db.read_blocking(|conn| {
+            diesel::connection::SimpleConnection::batch_execute(
+                conn,
+                "PRAGMA wal_checkpoint(PASSIVE)",
+            )?;
+            Ok(())
+        });
+        match done {
+            Ok(()) => metrics::counter!("db_wal_checkpoints_total").increment(1),
+            Err(e) => tracing::warn!(error = %e, "a WAL checkpoint failed"),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{header, spawn_app, spawn_app_with, Answer, TestApp};
+use crate::helpers::{header, on_postgres, spawn_app, spawn_app_with, Answer, TestApp};
 
 async fn metrics_page(app: &TestApp, token: Option<&str>) -> Response {
     let authorization = token.map(|t| format!("Bearer {t}"));
@@ -53,6 +53,32 @@ async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds()
     );
     assert!(page.contains("db_pool_max_connections"), "{page}");
     assert!(page.contains("db_pool_wait_seconds_bucket"), "{page}");
+}
+
+#[actix_web::test]
+async fn on_sqlite_the_wal_is_checkpointed_beside_the_writer_after_its_batches() {
+    if on_postgres() {
+        return; // PostgreSQL checkpoints by itself.
+    }
+    let app = spawn_app().await;
+    let volunteer = app.volunteer().await.id;
+    let admin = app.admin().await;
+    app.adjust(
+        &admin,
+        "checkpoint-adjustment",
+        &json!({"volunteer_id": volunteer, "amount": 30, "reason": "checkpoint"}),
+    )
+    .expect_status(StatusCode::CREATED)
+    .await;
+    // The checkpointer runs on its own thread once the batch has committed: wait for it.
+    for _ in 0..100 {
+        let page = metrics_page(&app, None).await.text().await.expect("a page");
+        if page.contains("db_wal_checkpoints_total") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no WAL checkpoint ran within 5 s of a committed write");
 }
 
 #[actix_web::test]

@@ -363,8 +363,13 @@ impl Instrumentation for StatementRecorder {
                 let (Some(url), Ok(mut all)) = (&self.url, STATEMENTS.lock()) else {
                     return;
                 };
+                let query = query.to_string();
+                // The checkpointer's, sent beside the writer after a batch, not by a request.
+                if query.starts_with("PRAGMA wal_checkpoint") {
+                    return;
+                }
                 if let Some(list) = all.as_mut().and_then(|all| all.get_mut(url)) {
-                    list.push(query.to_string());
+                    list.push(query);
                 }
             }
             _ => {}
