@@ -4,7 +4,7 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{header, on_postgres, spawn_app, spawn_app_with, Answer, TestApp};
+use crate::helpers::{header, on_postgres, spawn_app, spawn_app_with, Answer, TestApp, TestUser};
 
 async fn metrics_page(app: &TestApp, token: Option<&str>) -> Response {
     let authorization = token.map(|t| format!("Bearer {t}"));
@@ -15,8 +15,9 @@ async fn metrics_page(app: &TestApp, token: Option<&str>) -> Response {
     app.send_raw(Method::GET, "/metrics", &headers, None).await
 }
 
-#[actix_web::test]
-async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds() {
+/// An app where an admin has adjusted a volunteer's points by 30: the app, the admin and the
+/// volunteer's id.
+async fn adjusted() -> (TestApp, TestUser, String) {
     let app = spawn_app().await;
     let volunteer = app.volunteer().await.id;
     let admin = app.admin().await;
@@ -27,6 +28,12 @@ async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds()
     )
     .expect_status(StatusCode::CREATED)
     .await;
+    (app, admin, volunteer)
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_with_latency_and_ledger_kinds() {
+    let (app, admin, volunteer) = adjusted().await;
     app.points_of(&admin, &volunteer, "balance")
         .expect_status(StatusCode::OK)
         .await;
@@ -60,16 +67,7 @@ async fn on_sqlite_the_wal_is_checkpointed_beside_the_writer_after_its_batches()
     if on_postgres() {
         return; // PostgreSQL checkpoints by itself.
     }
-    let app = spawn_app().await;
-    let volunteer = app.volunteer().await.id;
-    let admin = app.admin().await;
-    app.adjust(
-        &admin,
-        "checkpoint-adjustment",
-        &json!({"volunteer_id": volunteer, "amount": 30, "reason": "checkpoint"}),
-    )
-    .expect_status(StatusCode::CREATED)
-    .await;
+    let (app, _, _) = adjusted().await;
     // The checkpointer runs on its own thread once the batch has committed: wait for it.
     for _ in 0..100 {
         let page = metrics_page(&app, None).await.text().await.expect("a page");
