@@ -463,9 +463,12 @@ pub fn credit_approved(
                 now,
             },
         )?;
-        diesel::update(logs::table.find(&v.log.id))
-            .set(logs::transaction_id.eq(&tx.id))
-            .execute(conn)?;
+        Prepared(
+            diesel::update(logs::table.find(&v.log.id))
+                .set(logs::transaction_id.eq(&tx.id))
+                .returning(logs::id),
+        )
+        .load::<String>(conn)?;
         v.log.transaction_id = Some(tx.id);
     }
     Ok(v)
@@ -593,9 +596,12 @@ pub fn reverse(
                 now,
             },
         )?;
-        diesel::update(logs::table.find(&v.log.id))
-            .set(logs::reversal_transaction_id.eq(&tx.id))
-            .execute(conn)?;
+        Prepared(
+            diesel::update(logs::table.find(&v.log.id))
+                .set(logs::reversal_transaction_id.eq(&tx.id))
+                .returning(logs::id),
+        )
+        .load::<String>(conn)?;
     }
     get(conn, &v.log.id)
 }

@@ -543,9 +543,12 @@ pub fn cancel(
             now,
         },
     )?;
-    diesel::update(redemptions::table.find(id))
-        .set(redemptions::refund_transaction_id.eq(&refund.id))
-        .execute(conn)?;
+    Prepared(
+        diesel::update(redemptions::table.find(id))
+            .set(redemptions::refund_transaction_id.eq(&refund.id))
+            .returning(redemptions::id),
+    )
+    .load::<String>(conn)?;
     view.status = RedemptionStatus::Cancelled;
     view.cancelled_at = Some(now);
     Ok(view)

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::keyset::after_by_name;
+use super::prepared::Prepared;
 use super::schema::{partners, rewards};
 use super::verify::Problem;
 use super::DbConnection;
@@ -230,27 +231,32 @@ pub fn take_stock(
     id: &RewardId,
     quantity: i64,
 ) -> Result<Option<Taken>, AppError> {
-    Ok(diesel::update(
-        rewards::table
-            .filter(rewards::id.eq(id))
-            .filter(rewards::active.eq(true))
-            .filter(rewards::stock.ge(quantity)),
+    Ok(Prepared(
+        diesel::update(
+            rewards::table
+                .filter(rewards::id.eq(id))
+                .filter(rewards::active.eq(true))
+                .filter(rewards::stock.ge(quantity)),
+        )
+        .set(rewards::stock.eq(rewards::stock - quantity))
+        .returning((
+            rewards::name,
+            rewards::cost_points,
+            rewards::per_volunteer_limit,
+        )),
     )
-    .set(rewards::stock.eq(rewards::stock - quantity))
-    .returning((
-        rewards::name,
-        rewards::cost_points,
-        rewards::per_volunteer_limit,
-    ))
     .get_result(conn)
     .optional()?)
 }
 
 /// Puts back `quantity` units of a cancelled redemption of a reward with a limited stock.
 pub fn return_stock(conn: &mut DbConnection, id: &RewardId, quantity: i64) -> Result<(), AppError> {
-    diesel::update(rewards::table.filter(rewards::id.eq(id)))
-        .set(rewards::stock.eq(rewards::stock + quantity))
-        .execute(conn)?;
+    Prepared(
+        diesel::update(rewards::table.filter(rewards::id.eq(id)))
+            .set(rewards::stock.eq(rewards::stock + quantity))
+            .returning(rewards::id),
+    )
+    .load::<String>(conn)?;
     Ok(())
 }
 
