@@ -93,7 +93,14 @@ pub fn list(
 }
 
 /// A page of the redemptions of a partner's rewards, newest first, optionally of one status; up
-/// to `limit + 1` rows: chosen by [`partner_page`], then read with their names in one query.
+/// to `limit + 1` rows.
+///
+/// The page is chosen in one statement: a `UNION ALL` of one keyset walk per reward down
+/// `redemptions (reward_id, created_at, id)`, each stopping after `limit + 1` positions, then
+/// read with its names in one query. So a partner's page costs a short index walk per reward in
+/// one round trip, not a sort of everything ever redeemed there. (A reward's partner is not
+/// copied onto its redemptions: a reward can move to another partner while it is being
+/// redeemed.)
 pub fn of_partner(
     conn: &mut DbConnection,
     partner: &PartnerId,
@@ -101,23 +108,6 @@ pub fn of_partner(
     limit: i64,
     after: Option<&Cursor>,
 ) -> Result<Vec<RedemptionView>, AppError> {
-    let ids = partner_page(conn, partner, status, limit, after)?;
-    views(conn, Narrow::Ids(ids), limit)
-}
-
-/// The ids of the newest `limit + 1` redemptions of a partner's rewards (of `status` if given,
-/// after the cursor if given), in one statement: a `UNION ALL` of one keyset walk per reward
-/// down `redemptions (reward_id, created_at, id)`, each stopping after `limit + 1` positions. So
-/// a partner's page costs a short index walk per reward in one round trip, not a sort of
-/// everything ever redeemed there. (A reward's partner is not copied onto its redemptions: a
-/// reward can move to another partner while it is being redeemed.)
-fn partner_page(
-    conn: &mut DbConnection,
-    partner: &PartnerId,
-    status: Option<RedemptionStatus>,
-    limit: i64,
-    after: Option<&Cursor>,
-) -> Result<Vec<String>, AppError> {
     let rewards: Vec<String> = rewards::table
         .filter(rewards::partner_id.eq(partner.as_str().to_owned()))
         .select(rewards::id)
@@ -166,7 +156,8 @@ fn partner_page(
         walks.join(" UNION ALL ")
     );
     let page: Vec<PageId> = q.sql(sql).load(conn)?;
-    Ok(page.into_iter().map(|p| p.id).collect())
+    let ids = page.into_iter().map(|p| p.id).collect();
+    views(conn, Narrow::Ids(ids), limit)
 }
 
 /// One id of a partner's page.
