@@ -10,7 +10,6 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::keyset::{after_by_name, before_in_time};
-use super::redemptions::status_is;
 use super::schema::{partner_clerks, partners, redemptions, rewards, users};
 use super::{is_unique_violation, savepoint, DbConnection};
 use crate::domain::ids::{Id, PartnerId, RewardId, VolunteerId};
@@ -319,7 +318,7 @@ pub fn settlement(
     Ok(redemptions::table
         .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
         .filter(rewards::partner_id.eq(partner_id))
-        .filter(status_is(RedemptionStatus::Fulfilled))
+        .filter(redemptions::status.eq(RedemptionStatus::Fulfilled))
         .filter(redemptions::fulfilled_at.ge(from))
         .filter(redemptions::fulfilled_at.lt(to))
         .group_by((rewards::id, rewards::name))

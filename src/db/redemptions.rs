@@ -215,11 +215,11 @@ fn views(
 }
 
 /// `redemptions.status = '<status>'` with the status written into the statement, not bound.
-/// A partial index `WHERE status = '…'` (`redemptions_pickup_reserved`, `redemptions_fulfilled`)
-/// serves only a condition the planner can match without looking at bound values: SQLite is
-/// built not to look (`SQLITE_ENABLE_QPSG`, `.cargo/config.toml`), and a PostgreSQL generic plan
-/// cannot.
-pub fn status_is(status: RedemptionStatus) -> dsl::Eq<redemptions::status, SqlLiteral<Text>> {
+/// The desk's pickup-code lookup needs the partial index `redemptions_pickup_reserved`
+/// (`WHERE status = 'reserved'`), which serves only a condition the planner can match without
+/// looking at bound values: SQLite is built not to look (`SQLITE_ENABLE_QPSG`,
+/// `.cargo/config.toml`), and a PostgreSQL generic plan cannot.
+fn status_is(status: RedemptionStatus) -> dsl::Eq<redemptions::status, SqlLiteral<Text>> {
     redemptions::status.eq(dsl::sql::<Text>(&format!("'{}'", status.as_str())))
 }
 
