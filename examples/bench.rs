@@ -11,7 +11,7 @@
 //! client): `GET /healthz` (32 in flight, no database: the baseline), `GET /me/balance` (32 in
 //! flight), `POST /redemptions` (16 in flight, a fresh Idempotency-Key each).
 //!
-//! On PostgreSQL it then runs `pgbench -n -c 16 -T SECONDS` in the same scratch database (the
+//! On PostgreSQL it then runs `pgbench -n -M prepared -c 16 -T SECONDS` in the same scratch database (the
 //! service's own schema) three ways: a lean but complete redemption written by hand
 //! (idempotency row with its answer, conditional debit, transaction, 2 entries, redemption row),
 //! the statements the service itself sent for one redemption, and those it sent for one balance
@@ -520,7 +520,7 @@ fn newest(dir: &str, tail: &str) -> Option<PathBuf> {
     found.pop()
 }
 
-/// `pgbench -n -c CLIENTS -j 2 -T SECONDS -f ...` (scripts chosen at random per transaction);
+/// `pgbench -n -M prepared -c CLIENTS -j 2 -T SECONDS -f ...` (scripts chosen at random per transaction);
 /// its transactions a second. Any failed transaction is an error: the scripts must replay.
 fn run_pgbench(
     pgbench: &Path,
@@ -532,6 +532,8 @@ fn run_pgbench(
     let mut command = Command::new(pgbench);
     command.args([
         "-n",
+        "-M",
+        "prepared",
         "-c",
         &clients.to_string(),
         "-j",
@@ -620,10 +622,73 @@ fn per_volunteer(
         .enumerate()
         .map(|(n, id)| {
             let path = dir.join(format!("{name}-{n}.sql"));
-            fs::write(&path, template.replace("@V@", id))?;
+            fs::write(&path, bindable(&template.replace("@V@", id)))?;
             Ok(path)
         })
         .collect()
+}
+
+/// The script as pgbench's prepared mode can run it. That mode takes every `:name` for a
+/// variable, even inside a quoted literal, so a literal holding the transaction's random number
+/// (`:r`) becomes a concatenation (`'bench-:r'` → `('bench-' || :r::text)`), and any other
+/// colon before a name (a time, `09:40:12`) is written as the escape `\003A` of a `U&'...'`
+/// literal, which PostgreSQL reads when it parses the statement, once.
+fn bindable(script: &str) -> String {
+    let mut out = String::with_capacity(script.len() + 64);
+    let mut chars = script.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            out.push(c);
+            continue;
+        }
+        // A literal: up to the quote that is not doubled.
+        let mut literal = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() != Some(&'\'') {
+                    break;
+                }
+                chars.next();
+                literal.push_str("''");
+            } else {
+                literal.push(c);
+            }
+        }
+        let parts: Vec<&str> = literal.split(":r").collect();
+        if parts.len() == 1 || parts[1..].iter().any(|p| p.starts_with(names)) {
+            out.push_str(&quoted(&literal));
+            continue;
+        }
+        let mut terms = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                terms.push(":r::text".to_owned());
+            }
+            if !part.is_empty() {
+                terms.push(quoted(part));
+            }
+        }
+        let _ = write!(out, "({})", terms.join(" || "));
+    }
+    out
+}
+
+/// Whether `c` continues a pgbench variable's name.
+fn names(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// `text` as a literal in which no colon starts a pgbench variable.
+fn quoted(text: &str) -> String {
+    let variable = text
+        .split(':')
+        .skip(1)
+        .any(|after| after.starts_with(names));
+    if variable {
+        format!("U&'{}'", text.replace('\\', "\\\\").replace(':', "\\003A"))
+    } else {
+        format!("'{text}'")
+    }
 }
 
 /// pgbench scripts (with `@V@` for the volunteer) replaying what the service sent.
@@ -1059,7 +1124,7 @@ fn render(
         r,
         "Command: `cargo run --release --example bench -- {seconds}`{}; {seconds} s a phase; \
          {VOLUNTEERS} volunteers; redemptions {WRITERS} in flight (one unlimited reward); reads \
-         {READERS} in flight; pgbench `-n -c {WRITERS} -j 2 -T {seconds}` (`-c {READERS}` for \
+         {READERS} in flight; pgbench `-n -M prepared -c {WRITERS} -j 2 -T {seconds}` (`-c {READERS}` for \
          the balance), in the same run.\n",
         if service_env.is_empty() {
             String::new()
