@@ -11,8 +11,8 @@
 //! client): `GET /healthz` (32 in flight, no database: the baseline), `GET /me/balance` (32 in
 //! flight), `POST /redemptions` (16 in flight, a fresh Idempotency-Key each).
 //!
-//! On PostgreSQL it then runs `pgbench -n -M prepared -c 16 -T SECONDS` in the same scratch database (the
-//! service's own schema) three ways: a lean but complete redemption written by hand
+//! On PostgreSQL it then runs `pgbench -n -M prepared -c 16 -T SECONDS` in the same scratch
+//! database (the service's own schema) three ways: a lean but complete redemption written by hand
 //! (idempotency row with its answer, conditional debit, transaction, 2 entries, redemption row),
 //! the statements the service itself sent for one redemption, and those it sent for one balance
 //! read. The service's statements are captured from the PostgreSQL server log: a second start of
@@ -25,6 +25,8 @@
 //! skips PostgreSQL), `PGBENCH` (default `/usr/lib/postgresql/*/bin/pgbench`), `BENCH_PG_LOG`
 //! (default `/var/log/postgresql/postgresql-*-main.log`), `BENCH_SERVICE_ENV` (extra `NAME=value`
 //! settings for the service, space-separated), `BENCH_DOC` (`0` keeps docs/BENCHMARKS.md as it is).
+//! libpq's own variables (`PGSSLMODE=disable`) reach the service and pgbench alike; the Unix
+//! socket is `BENCH_PG_URL=postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres`.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -520,8 +522,8 @@ fn newest(dir: &str, tail: &str) -> Option<PathBuf> {
     found.pop()
 }
 
-/// `pgbench -n -M prepared -c CLIENTS -j 2 -T SECONDS -f ...` (scripts chosen at random per transaction);
-/// its transactions a second. Any failed transaction is an error: the scripts must replay.
+/// `pgbench -n -M prepared -c CLIENTS -j 2 -T SECONDS -f ...` (scripts chosen at random per
+/// transaction); its transactions a second. Any failed transaction is an error: the scripts must replay.
 fn run_pgbench(
     pgbench: &Path,
     url: &str,
