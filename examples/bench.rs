@@ -619,12 +619,13 @@ fn per_volunteer(
     dir: &Path,
     name: &str,
 ) -> anyhow::Result<Vec<PathBuf>> {
+    let template = bindable(template);
     seed.ids
         .iter()
         .enumerate()
         .map(|(n, id)| {
             let path = dir.join(format!("{name}-{n}.sql"));
-            fs::write(&path, bindable(&template.replace("@V@", id)))?;
+            fs::write(&path, template.replace("@V@", id))?;
             Ok(path)
         })
         .collect()
