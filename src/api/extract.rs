@@ -161,6 +161,12 @@ pub(crate) fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
     h.update(req.method().as_str().as_bytes());
     h.update(b"\n");
     h.update(req.path().as_bytes());
+    // The query string is part of the request (`?dry_run=true` changes what an import does); a
+    // request without one hashes as it always has, so keys kept before still match.
+    if !req.query_string().is_empty() {
+        h.update(b"?");
+        h.update(req.query_string().as_bytes());
+    }
     h.update(b"\n");
     h.update(body);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::extract::{idempotency_key, json, media_type, read_body, request_hash, run_command};
+use super::extract::{idempotency_key, media_type, read_body, request_hash, run_checked};
 use crate::auth::Admin;
 use crate::db::idempotency::KeyedRequest;
 use crate::db::import::{self, ImportReport};
@@ -49,21 +49,22 @@ pub async fn import_volunteers(
         return Err(AppError::UnsupportedMediaType);
     }
     let lang = Lang::of(req.headers());
-    let parsed = parse(&bytes, lang).map_err(|rule| AppError::invalid("file", rule))?;
+    let parsed = parse(&bytes, lang).map_err(|rule| AppError::invalid("file", rule));
     let by = admin.0.id.clone();
-    if query.dry_run.unwrap_or(false) {
-        let (db, now) = (state.db.clone(), state.clock.now_naive());
-        let report =
-            crate::db::blocking(move || import::run(&db, parsed, true, Some(&by), now)).await?;
-        return Ok(json(StatusCode::OK, &report));
-    }
+    let dry_run = query.dry_run.unwrap_or(false);
     let keyed = key.map(|key| KeyedRequest {
         key,
         request_hash: request_hash(&req, &bytes),
         lang,
     });
-    run_command(&state, &admin.0, keyed, StatusCode::OK, move |conn, now| {
-        import::apply(conn, parsed, false, Some(&by), now)
-    })
+    // A dry run's answer is kept under its key like any other; its work is rolled back.
+    run_checked(
+        &state,
+        &admin.0,
+        keyed,
+        StatusCode::OK,
+        parsed,
+        move |conn, now, parsed| import::apply(conn, parsed, dry_run, Some(&by), now),
+    )
     .await
 }

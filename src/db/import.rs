@@ -38,8 +38,8 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-/// Imports a read file: in one transaction that commits, or that rolls back for a dry run.
-/// `by` is the admin importing it (`None`: the command line).
+/// Imports a read file in one transaction (a dry run changes nothing). `by` is the admin
+/// importing it (`None`: the command line).
 pub fn run(
     db: &Db,
     parsed: Parsed,
@@ -47,18 +47,28 @@ pub fn run(
     by: Option<&VolunteerId>,
     now: NaiveDateTime,
 ) -> Result<ImportReport, AppError> {
-    let work = |conn: &mut DbConnection| apply(conn, parsed, dry_run, by, now);
+    db.write_blocking(|conn| apply(conn, parsed, dry_run, by, now))
+}
+
+/// Applies the good rows of a file on `conn` (inside the caller's transaction), or for a dry
+/// run reports what it would do and rolls it back. A row whose opening balance differs from
+/// the one already recorded is refused whole (`opening-already-set`).
+pub fn apply(
+    conn: &mut DbConnection,
+    parsed: Parsed,
+    dry_run: bool,
+    by: Option<&VolunteerId>,
+    now: NaiveDateTime,
+) -> Result<ImportReport, AppError> {
     if dry_run {
-        db.rehearse_blocking(work)
+        super::rehearsal(conn, |conn| import(conn, parsed, true, by, now))
     } else {
-        db.write_blocking(work)
+        import(conn, parsed, false, by, now)
     }
 }
 
-/// Applies the good rows of a file on `conn` (inside the caller's transaction). A row whose
-/// opening balance differs from the one already recorded is refused whole
-/// (`opening-already-set`).
-pub fn apply(
+/// [`apply`]'s work.
+fn import(
     conn: &mut DbConnection,
     parsed: Parsed,
     dry_run: bool,

@@ -358,21 +358,6 @@ impl Db {
             .run(f)
     }
 
-    /// Runs `f` in a write transaction that always rolls back: a rehearsal (a dry run) that
-    /// answers what `f` would do and changes nothing.
-    pub fn rehearse_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        self.writer(|conn| {
-            begin_write(conn)?;
-            let answer = f(conn);
-            ledger::posted::discard_from(0);
-            DbConnection::rollback_transaction(conn)?;
-            answer
-        })
-    }
-
     /// Runs read work on the blocking pool, so no request thread waits on the database.
     pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -535,6 +520,20 @@ pub fn savepoint<T>(
             Err(e)
         }
     }
+}
+
+/// Runs `f` inside a savepoint of the current transaction that is always rolled back: a
+/// rehearsal (a dry run) that answers what `f` would do and changes nothing.
+pub fn rehearsal<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    DbConnection::begin_transaction(conn)?;
+    let posted_before = ledger::posted::len();
+    let answer = f(conn);
+    ledger::posted::discard_from(posted_before);
+    DbConnection::rollback_transaction(conn)?;
+    answer
 }
 
 /// Whether a diesel error is a unique-index violation (the same on both databases).

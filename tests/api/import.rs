@@ -173,6 +173,49 @@ async fn a_dry_run_answers_the_same_figures_and_changes_nothing() {
     assert_eq!(dry["errors"], real["errors"]);
 }
 
+/// An import of `file` by `admin` under an `Idempotency-Key`, at `path`.
+async fn import_keyed(app: &TestApp, admin: &TestUser, path: &str, key: &str) -> Response {
+    let auth = format!("Bearer {}", admin.token);
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "text/csv"),
+        ("Idempotency-Key", key),
+    ];
+    app.send_raw(Method::POST, path, &headers, Some(FILE)).await
+}
+
+#[actix_web::test]
+async fn a_dry_runs_answer_is_kept_under_its_key_which_cannot_then_import_for_real() {
+    let app = spawn_app().await;
+    let admin = app.user_named(Role::Admin, "主任").await;
+    let dry = "/volunteers/import?dry_run=true";
+    let first = import_keyed(&app, &admin, dry, "import-1").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.headers().get("Idempotent-Replayed").is_none());
+    let first = first.text().await.expect("a body");
+    let again = import_keyed(&app, &admin, dry, "import-1").await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(
+        again
+            .headers()
+            .get("Idempotent-Replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    assert_eq!(again.text().await.expect("a body"), first);
+    // The real import is another request: under the dry run's key it is refused, not replayed.
+    import_keyed(&app, &admin, "/volunteers/import", "import-1")
+        .expect_problem(422, "idempotency-key-reused")
+        .await;
+    assert!(who(&app, &admin, "13911110001").await.is_none());
+    assert!(teams(&app, &admin).await.is_empty());
+    let real = import_keyed(&app, &admin, "/volunteers/import", "import-2")
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(real["dry_run"], false);
+    assert!(who(&app, &admin, "13911110001").await.is_some());
+}
+
 #[actix_web::test]
 async fn a_gb18030_file_with_chinese_names_is_detected_and_read() {
     let app = spawn_app().await;
