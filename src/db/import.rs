@@ -61,22 +61,13 @@ pub fn apply(
     now: NaiveDateTime,
 ) -> Result<ImportReport, AppError> {
     if dry_run {
-        super::rehearsal(conn, |conn| import(conn, parsed, true, by, now))
-    } else {
-        import(conn, parsed, false, by, now)
+        let report = super::rehearsal(conn, |conn| apply(conn, parsed, false, by, now))?;
+        return Ok(ImportReport {
+            dry_run: true,
+            ..report
+        });
     }
-}
-
-/// [`apply`]'s work.
-fn import(
-    conn: &mut DbConnection,
-    parsed: Parsed,
-    dry_run: bool,
-    by: Option<&VolunteerId>,
-    now: NaiveDateTime,
-) -> Result<ImportReport, AppError> {
     let mut report = ImportReport {
-        dry_run,
         rows: parsed.rows,
         errors: parsed.errors,
         ..ImportReport::default()
