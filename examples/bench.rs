@@ -21,12 +21,17 @@
 //! made fresh per transaction, and the sequence number and balance an entry takes from the
 //! account update's `RETURNING` (`\gset`).
 //!
-//! Environment: `BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`; `none`
-//! skips PostgreSQL), `PGBENCH` (default `/usr/lib/postgresql/*/bin/pgbench`), `BENCH_PG_LOG`
-//! (default `/var/log/postgresql/postgresql-*-main.log`), `BENCH_SERVICE_ENV` (extra `NAME=value`
-//! settings for the service, space-separated), `BENCH_DOC` (`0` keeps docs/BENCHMARKS.md as it is).
-//! libpq's own variables (`PGSSLMODE=disable`) reach the service and pgbench alike; the Unix
-//! socket is `BENCH_PG_URL=postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres`.
+//! Then it runs the async ceiling (`common/ceiling.rs`) on the same database: a bare actix-web
+//! server with an asynchronous driver (tokio-postgres) answering the balance SELECT and running
+//! the lean redemption, loaded as the service was: what an async data layer could give.
+//!
+//! Environment: `BENCH_PG_URL` (default the Unix socket,
+//! `postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres`, as docs/OPERATIONS.md advises, or
+//! `postgres://postgres@127.0.0.1:5432/postgres` without one; `none` skips PostgreSQL), `PGBENCH`
+//! (default `/usr/lib/postgresql/*/bin/pgbench`), `BENCH_PG_LOG` (default
+//! `/var/log/postgresql/postgresql-*-main.log`), `BENCH_SERVICE_ENV` (extra `NAME=value` settings
+//! for the service, space-separated), `BENCH_DOC` (`0` keeps docs/BENCHMARKS.md as it is).
+//! `PGSSLMODE=disable` turns TLS off over TCP for the service, pgbench and the ceiling alike.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -39,6 +44,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
+
+#[path = "common/ceiling.rs"]
+mod ceiling;
 
 /// Volunteers the load is spread over.
 const VOLUNTEERS: usize = 64;
@@ -67,8 +75,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!("SQLite: {} s a phase", phase.as_secs());
     let sqlite = run_sqlite(&binary, &service_env, phase).await?;
-    let pg_url = std::env::var("BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let pg_url = std::env::var("BENCH_PG_URL").unwrap_or_else(|_| default_pg_url().to_owned());
     let postgres = if pg_url == "none" {
         None
     } else {
@@ -76,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
         Some(run_postgres(&binary, &service_env, &pg_url, phase).await?)
     };
 
-    let report = render(&sqlite, postgres.as_ref(), seconds, &service_env);
+    let report = render(&sqlite, postgres.as_ref(), seconds, &service_env, &pg_url);
     println!("\n{report}");
     if std::env::var("BENCH_DOC").as_deref() != Ok("0") {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/BENCHMARKS.md");
@@ -84,6 +91,16 @@ async fn main() -> anyhow::Result<()> {
         println!("written to {}", path.display());
     }
     Ok(())
+}
+
+/// PostgreSQL on this machine as docs/OPERATIONS.md advises reaching it: through its Unix
+/// socket when there is one, else TCP to 127.0.0.1 (libpq's `sslmode=prefer`: TLS if offered).
+fn default_pg_url() -> &'static str {
+    if Path::new("/var/run/postgresql").exists() {
+        "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres"
+    } else {
+        "postgres://postgres@127.0.0.1:5432/postgres"
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,6 +385,8 @@ struct PgBench {
     lean_redemption: f64,
     product_redemption: Option<f64>,
     product_balance: Option<f64>,
+    /// The async ceiling (`common/ceiling.rs`): its redemptions and balance reads a second.
+    ceiling: Option<(Load, Load)>,
     /// The statements the service sent for one redemption and one balance read.
     redemption_statements: Vec<String>,
     balance_statements: Vec<String>,
@@ -489,8 +508,46 @@ async fn postgres_in(
             bench.note = Some(format!("the service's SQL was not captured: {e:#}"));
         }
     }
+    match async_ceiling(url, &seed, phase).await {
+        Ok(ceiling) => bench.ceiling = Some(ceiling),
+        Err(e) => println!("  the async ceiling did not run: {e:#}"),
+    }
     figures.pgbench = Some(bench);
     Ok(figures)
+}
+
+/// The async ceiling's two phases on the seeded database: the lean redemption (16 in flight)
+/// and the balance read (32), loaded as the service was.
+async fn async_ceiling(url: &str, seed: &Seed, phase: Duration) -> anyhow::Result<(Load, Load)> {
+    let server = ceiling::Ceiling::start(
+        "127.0.0.1:18089",
+        ceiling::Config {
+            url: url.to_owned(),
+            reward: seed.reward_id.clone(),
+            redemptions_account: REDEMPTIONS_ACCOUNT.to_owned(),
+        },
+    )?;
+    let client = reqwest::Client::new();
+    let mut figures = Vec::new();
+    for (what, in_flight, post) in [("redeem", WRITERS, true), ("balance", READERS, false)] {
+        let (c, base, ids) = (client.clone(), server.base.clone(), seed.ids.clone());
+        let phase = load(in_flight, phase, move |i| {
+            let url = format!("{base}/{what}/{}", ids[i as usize % ids.len()]);
+            if post {
+                c.post(url)
+            } else {
+                c.get(url)
+            }
+        })
+        .await;
+        println!(
+            "  async ceiling: {what:<8} {:>9.0}/s ({} failed)",
+            phase.per_second, phase.errors
+        );
+        figures.push(phase);
+    }
+    server.stop().await;
+    Ok((figures[0], figures[1]))
 }
 
 fn admin_sql(url: &str, sql: &str) -> anyhow::Result<()> {
@@ -1111,6 +1168,7 @@ fn render(
     pg: Option<&Figures>,
     seconds: u64,
     service_env: &[(String, String)],
+    pg_url: &str,
 ) -> String {
     let mut r = String::new();
     let none = Figures::default();
@@ -1128,7 +1186,7 @@ fn render(
         "Command: `cargo run --release --example bench -- {seconds}`{}; {seconds} s a phase; \
          {VOLUNTEERS} volunteers; redemptions {WRITERS} in flight (one unlimited reward); reads \
          {READERS} in flight; pgbench `-n -M prepared -c {WRITERS} -j 2 -T {seconds}` (`-c {READERS}` for \
-         the balance), in the same run.\n",
+         the balance), in the same run; PostgreSQL at `{pg_url}`.\n",
         if service_env.is_empty() {
             String::new()
         } else {
@@ -1175,6 +1233,20 @@ fn render(
                 p.redemptions.per_second,
                 bench.map_or(0.0, |b| b.lean_redemption)
             )
+        ),
+    );
+    let ceiling = bench.and_then(|b| b.ceiling);
+    pg_row(
+        &mut r,
+        "async ceiling (`examples/common/ceiling.rs`): lean redemptions /s",
+        ceiling.map_or("—".into(), |(w, _)| rate(w.per_second)),
+    );
+    pg_row(
+        &mut r,
+        "async ceiling ÷ lean redemption",
+        ratio(
+            ceiling.map_or(0.0, |(w, _)| w.per_second),
+            bench.map_or(0.0, |b| b.lean_redemption),
         ),
     );
     pg_row(
@@ -1228,6 +1300,19 @@ fn render(
             )
         ),
     );
+    pg_row(
+        &mut r,
+        "async ceiling: balance reads /s",
+        ceiling.map_or("—".into(), |(_, b)| rate(b.per_second)),
+    );
+    pg_row(
+        &mut r,
+        "async ceiling ÷ its SQL",
+        ratio(
+            ceiling.map_or(0.0, |(_, b)| b.per_second),
+            bench.and_then(|b| b.product_balance).unwrap_or(0.0),
+        ),
+    );
     row(
         &mut r,
         "**peak RSS of the service** (VmHWM)",
@@ -1245,7 +1330,11 @@ fn render(
     .iter()
     .map(|l| l.errors)
     .sum::<u64>();
-    let _ = writeln!(r, "\nFailed requests: {errors}.");
+    let ceiling_errors = ceiling.map_or(0, |(w, b)| w.errors + b.errors);
+    let _ = writeln!(
+        r,
+        "\nFailed requests: {errors} (the async ceiling's: {ceiling_errors})."
+    );
     if let Some(b) = bench {
         if let Some(note) = &b.note {
             let _ = writeln!(r, "\nNote: {note}.");
