@@ -142,7 +142,9 @@ pub fn members(
     Ok(query.load(conn)?)
 }
 
-/// Makes `volunteer` a member or leader of `team` (adding them if needed).
+/// Makes `volunteer` a member or leader of `team` (adding them if needed), in one upsert: two
+/// requests setting the same membership at once both succeed (the later role stays) instead of
+/// one meeting the other's new row.
 pub fn set_member(
     conn: &mut DbConnection,
     team_id: &TeamId,
@@ -150,23 +152,22 @@ pub fn set_member(
     role: TeamRole,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let updated = diesel::update(
-        team_members::table
-            .filter(team_members::team_id.eq(team_id))
-            .filter(team_members::volunteer_id.eq(volunteer_id)),
-    )
-    .set(team_members::role.eq(role))
-    .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(team_members::table)
-            .values((
-                team_members::team_id.eq(team_id),
-                team_members::volunteer_id.eq(volunteer_id),
-                team_members::role.eq(role),
-                team_members::created_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
+    // `ON CONFLICT` compiles per backend, not through the multi-backend connection, so the
+    // values are bound as plain text.
+    let upsert = diesel::insert_into(team_members::table)
+        .values((
+            team_members::team_id.eq(team_id.as_str()),
+            team_members::volunteer_id.eq(volunteer_id.as_str()),
+            team_members::role.eq(role.as_str()),
+            team_members::created_at.eq(now),
+        ))
+        .on_conflict((team_members::team_id, team_members::volunteer_id))
+        .do_update()
+        .set(team_members::role.eq(role.as_str()));
+    match conn {
+        DbConnection::Pg(c) => upsert.execute(c)?,
+        DbConnection::Sqlite(c) => upsert.execute(c)?,
+    };
     Ok(())
 }
 

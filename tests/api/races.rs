@@ -241,3 +241,34 @@ async fn check_ins_and_recorded_attendance_racing_a_move_to_another_team_land_in
     let queue = body(app.approval_queue(&leader, "").await).await;
     assert_eq!(queue["items"].as_array().expect("items").len(), 2);
 }
+
+#[actix_web::test]
+async fn a_membership_set_while_another_request_adds_the_same_one_is_set() {
+    let app = spawn().await;
+    let staff = app.staff().await;
+    let volunteer = app.volunteer().await;
+    let team = app.team_named(&staff, "Riverside").await;
+    // The other request's membership, not yet committed when this one looks for it.
+    let added = held(
+        &app,
+        format!(
+            "INSERT INTO team_members (team_id, volunteer_id, role, created_at) \
+             VALUES ('{team}', '{}', 'member', CURRENT_TIMESTAMP)",
+            volunteer.id
+        ),
+    );
+    let answers = racing(
+        &app,
+        added,
+        vec![app.set_member(&staff, &team, &volunteer.id, "leader")],
+    )
+    .await;
+    for res in answers {
+        assert_eq!(
+            body(res).await,
+            json!({"team_id": team, "volunteer_id": volunteer.id, "role": "leader"})
+        );
+    }
+    let members = body(app.team_members(&staff, &team).await).await;
+    assert_eq!(each(&members["items"], "role"), ["leader"]);
+}
