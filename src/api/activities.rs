@@ -172,8 +172,16 @@ fn activity_for(
 /// An id sent in a body or a query as stored: a UUID in its canonical (lower-case) form,
 /// anything else as sent (which matches nothing).
 pub(super) fn canonical_id(raw: Option<String>) -> Option<String> {
-    raw.map(|r| Uuid::parse_str(&r).map(|u| u.to_string()).unwrap_or(r))
+    raw.map(|r| {
+        Uuid::parse_str(&r)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| NO_ID.to_owned())
+    })
 }
+
+/// What an id that is not a UUID becomes: a text no row's id is, so it matches nothing (and
+/// whatever it held, a NUL that PostgreSQL's text refuses included, never reaches a statement).
+const NO_ID: &str = "-";
 
 /// The request body, or why it could not be read, but only once the caller's role allows the
 /// action at all: a volunteer who leads no team gets 403 whatever the body (API.md: the role
@@ -424,7 +432,7 @@ pub async fn list(
     if to.is_some_and(|to| to <= from) {
         return Err(AppError::invalid("to", Rule::AfterFrom));
     }
-    let team = q.team_id;
+    let team = canonical_id(q.team_id);
     let caller_id = caller.id.clone();
     let (rows, enrolled) = state
         .db

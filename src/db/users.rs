@@ -8,6 +8,7 @@ use super::{is_unique_violation, DbConnection};
 use crate::domain::ids::{Id, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::people::{Phone, Role};
+use crate::domain::text::has_forbidden_control;
 use crate::error::{AppError, Conflict};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -107,6 +108,10 @@ pub fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some(q) = q {
+        // No name or phone holds such a character (PostgreSQL could not even be asked for a NUL).
+        if has_forbidden_control(q) {
+            return Ok(Vec::new());
+        }
         // LIKE ignores ASCII case on SQLite but not on PostgreSQL: compare lower-cased on both.
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
         query = query.filter(

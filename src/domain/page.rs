@@ -56,11 +56,16 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(format!("{}\n{}", self.key, self.id))
     }
 
-    /// Reads an opaque cursor; `None` when it was not made by [`Cursor::encode`].
+    /// Reads an opaque cursor; `None` when it was not made by [`Cursor::encode`]: every id a
+    /// cursor holds is a UUID, and no sort key (a number or a stored name, which may hold a line
+    /// break, so the id is after the last one) holds another control character.
     pub fn decode(raw: &str) -> Option<Cursor> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
         let text = String::from_utf8(bytes).ok()?;
-        let (key, id) = text.split_once('\n')?;
+        let (key, id) = text.rsplit_once('\n')?;
+        if uuid::Uuid::parse_str(id).is_err() || super::text::has_forbidden_control(key) {
+            return None;
+        }
         Some(Cursor {
             key: key.to_owned(),
             id: id.to_owned(),
@@ -105,16 +110,24 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor {
-            key: "1700000000000000".into(),
-            id: "abc".into(),
+        let id = "0b9c3f6e-2d4a-4f1e-9a7b-5c8d2e1f3a4b";
+        let at = |key: &str| Cursor {
+            key: key.into(),
+            id: id.into(),
         };
-        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for c in [at("1700000000000000"), at("Tea\nfor two"), at("")] {
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        let ours = |text: &str| Cursor::decode(&URL_SAFE_NO_PAD.encode(text));
         assert_eq!(Cursor::decode("!!!"), None);
+        assert_eq!(ours("no-separator"), None);
         assert_eq!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode("no-separator")),
-            None
+            ours("1700000000000000\nabc"),
+            None,
+            "an id that is not a UUID"
         );
+        assert_eq!(ours(&format!("17\u{0}00\n{id}")), None, "a NUL in the key");
+        assert_eq!(ours(&format!("1700\n{id}\u{0}")), None, "a NUL in the id");
     }
 
     #[test]

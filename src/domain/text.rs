@@ -7,10 +7,7 @@ use super::rule::Rule;
 /// a name or a note).
 pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Rule> {
     let trimmed = raw.trim();
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if has_forbidden_control(trimmed) {
         return Err(Rule::ControlCharacter);
     }
     let len = trimmed.chars().count();
@@ -25,6 +22,13 @@ pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Rule> {
     } else {
         Ok(trimmed.to_owned())
     }
+}
+
+/// Whether `text` holds a control character other than a line break or a tab: no stored text
+/// does (and PostgreSQL's text cannot even hold a NUL).
+pub fn has_forbidden_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 /// A name or title: 1–100 characters.

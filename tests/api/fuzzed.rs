@@ -234,3 +234,69 @@ async fn a_bulk_approval_lists_an_id_that_is_not_a_uuid_as_sent_in_a_documented_
         "any string sent is echoed"
     );
 }
+
+#[actix_web::test]
+async fn a_nul_in_a_query_or_a_cursor_not_made_here_is_never_a_500() {
+    use base64::Engine as _;
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // PostgreSQL's text cannot hold a NUL: a filter or a search holding one matches nothing.
+    for path in [
+        "/volunteers?q=a%00b",
+        "/activities?team_id=%00",
+        "/activity-logs?activity_id=%00",
+        "/activity-logs?volunteer_id=a%00",
+    ] {
+        let page = app
+            .get(path, &admin.token)
+            .expect_json(StatusCode::OK)
+            .await;
+        assert_eq!(page["items"], json!([]), "{path}");
+    }
+    let id = uuid::Uuid::new_v4();
+    let cursor = |text: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let foreign = [
+        cursor(format!("17\u{0}00\n{id}")),
+        cursor(format!("Tea\u{0}\n{id}")),
+        cursor("1700000000000000\nnot-a-uuid".to_owned()),
+    ];
+    for path in [
+        "/volunteers",
+        "/activity-logs",
+        "/redemptions",
+        "/wishes",
+        "/activities",
+        "/rewards",
+        "/teams",
+        "/partners",
+    ] {
+        for c in &foreign {
+            app.get(&format!("{path}?cursor={c}"), &admin.token)
+                .expect_problem(400, "bad-request")
+                .await;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn names_with_line_breaks_page_in_order() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    for name in ["Tea\nfor two", "Tea\nfor three", "Tea"] {
+        app.create_team(&staff, &json!({ "name": name }))
+            .expect_status(StatusCode::CREATED)
+            .await;
+    }
+    let mut names = Vec::new();
+    let mut query = "limit=1".to_owned();
+    // A cursor that lost its place would repeat a page for ever: three pages, then stop.
+    for _ in 0..4 {
+        let page = body(app.teams(&staff, &query).await).await;
+        names.extend(each(&page["items"], "name"));
+        match page["next_cursor"].as_str() {
+            Some(next) => query = format!("limit=1&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["Tea", "Tea\nfor three", "Tea\nfor two"]);
+}
