@@ -170,7 +170,7 @@ fn activity_for(
 }
 
 /// An id sent in a body or a query as stored: a UUID in its canonical (lower-case) form,
-/// anything else as sent (which matches nothing).
+/// anything else [`NO_ID`].
 pub(super) fn canonical_id(raw: Option<String>) -> Option<String> {
     raw.map(|r| {
         Uuid::parse_str(&r)
