@@ -6,12 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, run_command, Command, PageParams};
+use super::extract::{json, present, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, ActivityRow, Editable, Manager, Sent};
 use crate::db::DbConnection;
@@ -76,18 +76,12 @@ pub struct ActivityInput {
     pub geofence: Option<Geofence>,
 }
 
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// `PATCH /activities/{id}`: any field of `ActivityInput` but the points rule (ignored). Only the
 /// fields sent are written.
 #[derive(Deserialize, ToSchema, Clone)]
 pub struct ActivityPatch {
-    #[schema(min_length = 1, max_length = 100)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 2000)]
@@ -98,9 +92,11 @@ pub struct ActivityPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub team_id: Option<Option<String>>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, format = DateTime)]
     pub starts_at: Option<time::SentTime>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, format = DateTime)]
     pub ends_at: Option<time::SentTime>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]

@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
@@ -225,6 +225,17 @@ where
         work(conn, now, checked?)
     })
     .await
+}
+
+/// Reads a field that is present as `Some(..)`; `#[serde(default)]` makes an absent one `None`.
+/// On an `Option<Option<T>>` field a PATCH tells "clear it" (`null`) from "leave it" (absent);
+/// on an `Option<T>` field `null` is the wrong JSON type (400), as for a field no PATCH clears.
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// The header that marks a kept answer sent again (API.md).

@@ -11,9 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, name_and_description, read_page, run_checked, Command, PageParams};
+use super::extract::{
+    json, name_and_description, present, read_page, run_checked, Command, PageParams,
+};
+use super::rewards::clearable;
 use super::rewards::redemptions::{page_of, Redemption, StatusFilter};
-use super::rewards::{clearable, present};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::partners::{self, ClerkRow, PartnerChanges, PartnerRow, SettlementLine};
 use crate::db::{redemptions, DbConnection};
@@ -60,11 +62,15 @@ pub struct NewPartner {
     pub description: Option<String>,
 }
 
-/// `PATCH /partners/{id}`: absent fields stay; null clears `description`.
+/// `PATCH /partners/{id}`: absent fields stay; null clears `description` (and is 400 for the
+/// others).
 #[derive(Deserialize, ToSchema)]
 pub struct PartnerPatch {
-    #[schema(min_length = 1, max_length = 100)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = PartnerKind)]
     pub kind: Option<PartnerKind>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 2000)]

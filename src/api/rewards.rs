@@ -7,12 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::{get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, read_page, run_checked, Command, PageParams};
+use super::extract::{json, present, read_page, run_checked, Command, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardRow};
 use crate::domain::ids::RewardId;
@@ -102,21 +102,12 @@ pub struct RewardInput {
     pub active: Option<bool>,
 }
 
-/// Reads a field that is present (possibly null) as `Some(..)`; `#[serde(default)]` makes an
-/// absent one `None`, so a PATCH can tell "clear it" from "leave it".
-pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
-
 /// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor`,
-/// `partner_id` and `per_volunteer_limit`. `stock` is not editable (restock instead) and is ignored.
+/// `partner_id` and `per_volunteer_limit` (and is 400 for the others). `stock` is not editable (restock instead) and is ignored.
 #[derive(Deserialize, ToSchema)]
 pub struct RewardPatch {
-    #[schema(min_length = 1, max_length = 100)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 2000)]
@@ -128,11 +119,14 @@ pub struct RewardPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub partner_id: Option<Option<String>>,
-    #[schema(minimum = 1, maximum = 1000000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = i64, minimum = 1, maximum = 1000000)]
     pub cost_points: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub per_volunteer_limit: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool)]
     pub active: Option<bool>,
 }
 

@@ -300,3 +300,49 @@ async fn names_with_line_breaks_page_in_order() {
     }
     assert_eq!(names, ["Tea", "Tea\nfor three", "Tea\nfor two"]);
 }
+
+#[actix_web::test]
+async fn a_patch_with_null_for_a_field_no_patch_clears_is_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let activity = app.an_activity(&admin).await;
+    let reward = id(&app
+        .reward(&admin, json!({"name": "Tea", "cost_points": 5}))
+        .await);
+    let partner = app.a_partner(&admin, "Canteen").await;
+    let fields = [
+        (
+            format!("/activities/{activity}"),
+            ["title", "starts_at", "ends_at"].as_slice(),
+        ),
+        (
+            format!("/rewards/{reward}"),
+            ["name", "cost_points", "active"].as_slice(),
+        ),
+        (format!("/partners/{partner}"), ["name", "kind"].as_slice()),
+    ];
+    for (path, names) in fields {
+        let before = body(app.get(&path, &admin.token).await).await;
+        for name in names {
+            app.patch(&path, &admin.token, &json!({ *name: null }))
+                .expect_problem(400, "bad-request")
+                .await;
+        }
+        assert_eq!(
+            body(app.get(&path, &admin.token).await).await,
+            before,
+            "{path}"
+        );
+    }
+    // A field a PATCH clears still takes null.
+    let cleared = app
+        .patch(
+            &format!("/rewards/{reward}"),
+            &admin.token,
+            &json!({"description": null, "name": "Green tea"}),
+        )
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(cleared["name"], "Green tea");
+    assert_eq!(cleared["description"], Value::Null);
+}
