@@ -67,6 +67,17 @@ impl Lang {
     }
 }
 
+/// The request's language, for an answer that carries words of its own (a bulk approval's
+/// failures).
+impl actix_web::FromRequest for Lang {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Lang, Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(Lang::of(req.headers())))
+    }
+}
+
 /// The title of a problem `code`.
 pub fn title(code: &str, lang: Lang) -> &'static str {
     let (en, zh) = match code {
@@ -99,7 +110,7 @@ pub fn detail(error: &AppError, lang: Lang) -> String {
     match error {
         AppError::BadRequest(why) => match lang {
             Lang::En => why.clone(),
-            Lang::Zh => sentence(why).map_or_else(|| format!("请求无法解析：{why}"), str::to_owned),
+            Lang::Zh => sentence(why).unwrap_or_else(|| opening(why)).to_owned(),
         },
         AppError::IdempotencyKeyRequired => fixed(
             "this request needs an Idempotency-Key header",
@@ -122,12 +133,12 @@ pub fn detail(error: &AppError, lang: Lang) -> String {
         ),
         AppError::Conflict(c) => c.detail(lang).to_owned(),
         AppError::PayloadTooLarge => fixed(
-            "the request body is larger than 64 KiB",
-            "请求体超过 64 KiB",
+            "the request body is larger than 64 KiB (5 MiB for an import)",
+            "请求体超过 64 KiB（导入文件为 5 MiB）",
         ),
         AppError::UnsupportedMediaType => fixed(
-            "the request body must be application/json",
-            "请求体必须是 application/json",
+            "the request body must be application/json (text/csv for an import)",
+            "请求体必须是 application/json（导入文件为 text/csv）",
         ),
         AppError::Validation(_) => fixed("some fields break a rule", "部分字段不符合规则"),
         AppError::InvalidCheckInCode => fixed(
@@ -163,6 +174,25 @@ pub fn detail(error: &AppError, lang: Lang) -> String {
     }
 }
 
+/// The Chinese of a 400 reason that is a fixed opening followed by a parser's own English words
+/// (`"the body is not valid JSON: expected value at line 1 column 2"`): the opening alone, so no
+/// English is left in a Chinese answer.
+fn opening(en: &str) -> &'static str {
+    [
+        ("the body is not valid JSON", "请求体不是有效的 JSON"),
+        (
+            "the body does not have the expected fields and types",
+            "请求体缺少必填字段，或有字段的类型不对",
+        ),
+        ("bad query parameters", "查询参数无法解析"),
+        ("reading the body failed", "读取请求体失败"),
+        ("unknown status", "未知的状态"),
+    ]
+    .iter()
+    .find(|(prefix, _)| en.starts_with(prefix))
+    .map_or("请求无法解析", |(_, zh)| zh)
+}
+
 /// The Chinese of the fixed English reasons some errors carry (401, 403 and 400 reasons named
 /// at their call sites); `None` for a reason without a row (a generic sentence is used).
 fn sentence(en: &str) -> Option<&'static str> {
@@ -191,6 +221,7 @@ fn sentence(en: &str) -> Option<&'static str> {
         "nobody adjusts their own balance" => "不能调整自己的积分",
         "the cursor is not valid" => "分页游标无效",
         "the request could not be read" => "无法读取该请求",
+        "limit must be a whole number" => "limit 须为整数",
         "Idempotency-Key must be 1–255 visible ASCII characters" => {
             "Idempotency-Key 须为 1–255 个可见 ASCII 字符"
         }

@@ -426,6 +426,7 @@ pub struct BulkResult {
 pub async fn bulk_approve(
     state: web::Data<AppState>,
     caller: CurrentUser,
+    lang: Lang,
     cmd: Result<Command<BulkApproveInput>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     run_managed(
@@ -433,19 +434,23 @@ pub async fn bulk_approve(
         &caller,
         cmd,
         StatusCode::OK,
-        |conn, who, now, body| {
+        move |conn, who, now, body| {
             let ids = body.ids;
             text::in_range(ids.len() as i64, 1, 200).map_err(|m| AppError::invalid("ids", m))?;
             let outcomes = activity_logs::bulk_approve(conn, who, &ids, now)?;
-            Ok(BulkResult::from_outcomes(&ids, outcomes))
+            Ok(BulkResult::from_outcomes(&ids, outcomes, lang))
         },
     )
     .await
 }
 
 impl BulkResult {
-    /// The answer from each id's outcome, in the request's order.
-    fn from_outcomes(ids: &[String], outcomes: Vec<Result<LogView, AppError>>) -> BulkResult {
+    /// The answer from each id's outcome, in the request's order, its failures told in `lang`.
+    fn from_outcomes(
+        ids: &[String],
+        outcomes: Vec<Result<LogView, AppError>>,
+        lang: Lang,
+    ) -> BulkResult {
         let mut result = BulkResult {
             approved: Vec::new(),
             failed: Vec::new(),
@@ -457,7 +462,7 @@ impl BulkResult {
                     id: id.clone(),
                     code: e.code().to_owned(),
                     // The problem's detail: never the internals of a fault.
-                    detail: e.problem(Lang::En).detail,
+                    detail: e.problem(lang).detail,
                 }),
             }
         }

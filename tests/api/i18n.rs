@@ -156,3 +156,68 @@ async fn a_kept_refusal_replays_its_first_bytes_whatever_the_language_of_the_rep
     assert_eq!(repeat.headers()["idempotent-replayed"], "true");
     assert_eq!(repeat.bytes().await.expect("a body"), first);
 }
+
+/// `method` of `path` with `body` (sent as it is) in Chinese, by `token` when there is one.
+async fn in_chinese(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Value {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}/api/v1{path}", app.address))
+        .header("Accept-Language", "zh-CN")
+        .header("Content-Type", "application/json")
+        .body(body.to_owned());
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[actix_web::test]
+async fn a_request_that_cannot_be_read_is_told_in_chinese_without_the_parsers_english() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let token = Some(staff.token.as_str());
+    for (method, path, body, detail) in [
+        (
+            Method::POST,
+            "/auth/login",
+            "{not json",
+            "请求体不是有效的 JSON",
+        ),
+        (
+            Method::POST,
+            "/auth/login",
+            r#"{"phone": "13800000001"}"#,
+            "请求体缺少必填字段，或有字段的类型不对",
+        ),
+        (Method::GET, "/wishes?status=x", "", "查询参数无法解析"),
+        (Method::GET, "/activities?limit=abc", "", "limit 须为整数"),
+        (Method::GET, "/activity-logs?status=x", "", "未知的状态"),
+    ] {
+        let problem = in_chinese(&app, method, path, token, body).await;
+        assert_eq!(problem["code"], "bad-request", "{path}");
+        assert_eq!(problem["detail"], detail, "{path}");
+    }
+    // A bulk approval's failures are told in the request's language too.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let answer = in_chinese(
+        &app,
+        Method::POST,
+        "/activity-logs/bulk-approve",
+        token,
+        &json!({ "ids": [unknown] }).to_string(),
+    )
+    .await;
+    assert_eq!(answer["failed"][0]["code"], "not-found");
+    assert_eq!(answer["failed"][0]["detail"], "未找到该服务记录");
+}
