@@ -101,15 +101,33 @@ async fn q_values_choose_the_language_and_english_stays_the_default() {
 
 /// The problem a GET of `path` answers in `language`.
 async fn problem_of(app: &TestApp, path: &str, language: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}{path}", app.address))
+    ask(app, reqwest::Method::GET, path, None, "", language).await
+}
+
+/// The JSON answer to `method` of `path` with `body` (sent as it is) in `language`, by `token`
+/// when there is one.
+async fn ask(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+    language: &str,
+) -> Value {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", app.address))
         .header("Accept-Language", language)
-        .send()
+        .header("Content-Type", "application/json")
+        .body(body.to_owned());
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send()
         .await
         .expect("answers")
         .json()
         .await
-        .expect("a problem")
+        .expect("JSON")
 }
 
 #[actix_web::test]
@@ -157,30 +175,6 @@ async fn a_kept_refusal_replays_its_first_bytes_whatever_the_language_of_the_rep
     assert_eq!(repeat.bytes().await.expect("a body"), first);
 }
 
-/// `method` of `path` with `body` (sent as it is) in Chinese, by `token` when there is one.
-async fn in_chinese(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> Value {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}/api/v1{path}", app.address))
-        .header("Accept-Language", "zh-CN")
-        .header("Content-Type", "application/json")
-        .body(body.to_owned());
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    req.send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON")
-}
-
 #[actix_web::test]
 async fn a_request_that_cannot_be_read_is_told_in_chinese_without_the_parsers_english() {
     use reqwest::Method;
@@ -204,18 +198,20 @@ async fn a_request_that_cannot_be_read_is_told_in_chinese_without_the_parsers_en
         (Method::GET, "/activities?limit=abc", "", "limit 须为整数"),
         (Method::GET, "/activity-logs?status=x", "", "未知的状态"),
     ] {
-        let problem = in_chinese(&app, method, path, token, body).await;
+        let path = format!("/api/v1{path}");
+        let problem = ask(&app, method, &path, token, body, "zh-CN").await;
         assert_eq!(problem["code"], "bad-request", "{path}");
         assert_eq!(problem["detail"], detail, "{path}");
     }
     // A bulk approval's failures are told in the request's language too.
     let unknown = uuid::Uuid::new_v4().to_string();
-    let answer = in_chinese(
+    let answer = ask(
         &app,
         Method::POST,
-        "/activity-logs/bulk-approve",
+        "/api/v1/activity-logs/bulk-approve",
         token,
         &json!({ "ids": [unknown] }).to_string(),
+        "zh-CN",
     )
     .await;
     assert_eq!(answer["failed"][0]["code"], "not-found");
