@@ -103,7 +103,8 @@ pub struct RewardInput {
 }
 
 /// `PATCH /rewards/{id}`: absent fields stay; null clears `description`, `sponsor`,
-/// `partner_id` and `per_volunteer_limit` (and is 400 for the others). `stock` is not editable (restock instead) and is ignored.
+/// `partner_id` and `per_volunteer_limit` (and is 400 for the others). `stock` is not editable
+/// (restock instead) and is ignored.
 #[derive(Deserialize, ToSchema)]
 pub struct RewardPatch {
     #[serde(default, deserialize_with = "present")]
