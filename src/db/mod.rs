@@ -245,6 +245,9 @@ impl Db {
     /// the start (readiness reports it) unless `migrate` needs it.
     pub fn connect(url: &str, pool_size: u32, timeout: Duration) -> Result<Db, AppError> {
         let backend = Backend::of(url);
+        if backend == Backend::Postgres {
+            init_tls();
+        }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
@@ -443,6 +446,16 @@ impl Db {
     pub async fn ping(&self) -> Result<(), AppError> {
         self.read(|conn| conn.ping().map_err(AppError::from)).await
     }
+}
+
+/// Sets up OpenSSL (libpq's TLS) without its exit handler; call it before the process's first
+/// PostgreSQL connection ([`Db::connect`] does). That handler frees OpenSSL's state at process
+/// exit while pool and request threads may still hold TLS connections: a test binary crashed
+/// there (SIGSEGV in OpenSSL after all its tests passed). `openssl_sys::init` passes
+/// `OPENSSL_INIT_NO_ATEXIT`, and OpenSSL's first initialisation decides, so it must come before
+/// libpq's (the fix the r2d2 and rust-openssl maintainers give).
+pub fn init_tls() {
+    openssl_sys::init();
 }
 
 /// Runs `f` on actix's blocking pool inside the caller's tracing span.

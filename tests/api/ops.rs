@@ -201,6 +201,7 @@ async fn readiness_is_503_while_postgres_is_unreachable_and_recovers_by_itself()
     }
     let admin_url = std::env::var("TEST_DATABASE_URL").expect("set on PostgreSQL runs");
     let name = format!("vp_test_{}", uuid::Uuid::new_v4().simple());
+    volunteer_points::db::init_tls();
     let mut conn = PgConnection::establish(&admin_url).expect("PostgreSQL is reachable");
     diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
         .execute(&mut conn)

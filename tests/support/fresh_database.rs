@@ -27,6 +27,7 @@ impl FreshDatabase {
     pub fn new(prefix: &str) -> FreshDatabase {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if admin_url.starts_with("postgres") => {
+                volunteer_points::db::init_tls();
                 let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
                 let mut conn =
                     PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL is reachable");
