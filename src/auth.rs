@@ -6,7 +6,7 @@ use std::future::{ready, Ready};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 use argon2::password_hash::PasswordHash;
 use argon2::password_hash::{self, rand_core::OsRng, Output, ParamsString, Salt, SaltString};
 use argon2::{Algorithm as Argon2Algorithm, Argon2, Block, Params, Version};
@@ -323,7 +323,12 @@ impl CurrentUser {
     }
 }
 
-fn current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
+/// The signed-in caller: the one `api::idempotency` already read for this request, else the
+/// bearer token's.
+pub(crate) fn current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
+    if let Some(caller) = req.extensions().get::<CurrentUser>() {
+        return Ok(caller.clone());
+    }
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;

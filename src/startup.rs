@@ -252,6 +252,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 AppError::BadRequest(format!("bad query parameters: {e}")).into()
             }))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+            .wrap(from_fn(crate::api::idempotency::keep_refusals))
             .wrap(from_fn(crate::messages::localise))
             .wrap(from_fn(crate::monitoring::observe))
             .wrap(TracingLogger::<RequestSpan>::new())

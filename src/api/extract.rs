@@ -93,12 +93,7 @@ where
     S: futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
+    if declared_length(req).is_some_and(|n| n > max) {
         return Err(AppError::PayloadTooLarge);
     }
     let mut bytes = web::BytesMut::new();
@@ -111,6 +106,14 @@ where
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// The body's length as its `Content-Length` declares it, if it does.
+pub(crate) fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {

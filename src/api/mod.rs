@@ -20,6 +20,7 @@ pub mod check_in;
 pub mod exports;
 pub mod extract;
 pub mod fund;
+pub mod idempotency;
 pub mod import;
 pub mod ledger;
 pub mod openapi;

@@ -81,17 +81,7 @@ pub fn execute(
         Err(AppError::Conflict(Conflict::IdempotencyInFlight)) => return replay(db, caller, keyed),
         Err(refusal) if !refusal.is_fault() => {
             let (status, body) = refusal.to_body(keyed.lang);
-            let status = status.as_u16();
-            let (owner, key, kept) = (caller.to_owned(), keyed.clone(), body.clone());
-            let refusal_kept =
-                db.write_batched_blocking(move |conn| keep(conn, &owner, &key, now, status, &kept));
-            match refusal_kept {
-                Ok(()) => (status, body),
-                Err(AppError::Conflict(Conflict::IdempotencyInFlight)) => {
-                    return replay(db, caller, keyed)
-                }
-                Err(e) => return Err(e),
-            }
+            return keep_refusal(db, caller, keyed, now, status.as_u16(), body);
         }
         Err(fault) => return Err(fault),
     };
@@ -100,6 +90,29 @@ pub fn execute(
         body,
         replayed: false,
     })
+}
+
+/// Keeps a refusal (an answer below 500 that changed nothing) under its key, in a write of its
+/// own, and answers it; if the key already holds an answer, that one is replayed instead (422 if
+/// it was another request's). For refusals given before any work ran as well as after.
+pub fn keep_refusal(
+    db: &Db,
+    caller: &str,
+    keyed: &KeyedRequest,
+    now: NaiveDateTime,
+    status: u16,
+    body: String,
+) -> Result<Answer, AppError> {
+    let (owner, key, kept) = (caller.to_owned(), keyed.clone(), body.clone());
+    match db.write_batched_blocking(move |conn| keep(conn, &owner, &key, now, status, &kept)) {
+        Ok(()) => Ok(Answer {
+            status,
+            body,
+            replayed: false,
+        }),
+        Err(AppError::Conflict(Conflict::IdempotencyInFlight)) => replay(db, caller, keyed),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes the key's row with its answer. `IdempotencyInFlight` if another request with this key

@@ -1,6 +1,7 @@
 //! The points ledger over HTTP: LEDGER.md's invariants, idempotency, statements, verify.
 
 use futures_util::future::join_all;
+use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -201,6 +202,54 @@ async fn a_replay_answers_the_same_bytes_and_acts_once() {
     assert_eq!(res.status(), 201);
     assert!(replayed(&res).is_none());
     assert_eq!(app.balance(&v).await, 80);
+}
+
+/// `POST /donations` by `who` under `key`, with this media type and these body bytes as sent.
+async fn donate_raw(app: &TestApp, who: &TestUser, key: &str, media: &str, body: &str) -> Response {
+    let auth = format!("Bearer {}", who.token);
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Idempotency-Key", key),
+        ("Content-Type", media),
+    ];
+    app.send_raw(Method::POST, "/donations", &headers, Some(body))
+        .await
+}
+
+#[actix_web::test]
+async fn a_refusal_given_before_any_work_is_kept_under_its_key_too() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let v = app.volunteer_with(&admin, 30).await;
+
+    // A body that is not JSON: 400, kept; the key then makes no donation.
+    let first = donate_raw(&app, &v, "not-json", "application/json", "{x").await;
+    assert!(replayed(&first).is_none());
+    let first = assert_problem(first, 400, "bad-request").await;
+    let again = donate_raw(&app, &v, "not-json", "application/json", "{x").await;
+    assert_eq!(replayed(&again), Some("true"));
+    assert_eq!(assert_problem(again, 400, "bad-request").await, first);
+    let other = donate_raw(&app, &v, "not-json", "application/json", r#"{"amount":1}"#).await;
+    assert_problem(other, 422, "idempotency-key-reused").await;
+
+    // Another media type: 415, kept.
+    let res = donate_raw(&app, &v, "plain", "text/plain", r#"{"amount":2}"#).await;
+    let first = assert_problem(res, 415, "unsupported-media-type").await;
+    let again = donate_raw(&app, &v, "plain", "text/plain", r#"{"amount":2}"#).await;
+    assert_eq!(replayed(&again), Some("true"));
+    assert_eq!(
+        assert_problem(again, 415, "unsupported-media-type").await,
+        first
+    );
+
+    // A role that may not: 403, kept.
+    let res = app.adjust(&v, "not-mine", &adjustment(&v.id, 5)).await;
+    let first = assert_problem(res, 403, "forbidden").await;
+    let again = app.adjust(&v, "not-mine", &adjustment(&v.id, 5)).await;
+    assert_eq!(replayed(&again), Some("true"));
+    assert_eq!(assert_problem(again, 403, "forbidden").await, first);
+
+    assert_eq!(app.balance(&v).await, 30, "nothing was taken");
 }
 
 #[actix_web::test]
