@@ -265,6 +265,10 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             format!("must be between {min} and {max}"),
             format!("须在 {min} 到 {max} 之间"),
         ),
+        Rule::WholeNumberBetween { min, max } => lang.pick(
+            format!("must be a whole number from {min} to {max}, written without separators"),
+            format!("须为 {min} 到 {max} 之间的整数，不带分隔符"),
+        ),
         Rule::Phone => fixed(
             "must be 11 digits starting with 1",
             "须为以 1 开头的 11 位数字",

@@ -72,14 +72,10 @@ pub fn apply(
         errors: parsed.errors,
         ..ImportReport::default()
     };
-    let mut team_ids: HashMap<String, TeamId> = HashMap::new();
+    let mut teams = TeamsByName::default();
     let known = Known::read(conn, &parsed.good)?;
     for row in parsed.good {
-        let team = match &row.team {
-            None => None,
-            Some(name) => Some(team_named(conn, name, &mut team_ids, &mut report, now)?),
-        };
-        match apply_row(conn, &known, &row, team.as_ref(), by, now)? {
+        match apply_row(conn, &known, &row, &mut teams, by, now)? {
             Outcome::Created(credited) => {
                 report.created += 1;
                 report.opening_points += credited;
@@ -98,6 +94,7 @@ pub fn apply(
             )),
         }
     }
+    report.teams_created = teams.created;
     report.errors.sort_by_key(|e| e.line);
     Ok(report)
 }
@@ -161,42 +158,51 @@ enum Outcome {
     OpeningAlreadySet(i64),
 }
 
-/// The team with this name (the oldest, if several share it), created if there is none.
-fn team_named(
-    conn: &mut DbConnection,
-    name: &str,
-    known: &mut HashMap<String, TeamId>,
-    report: &mut ImportReport,
-    now: NaiveDateTime,
-) -> Result<TeamId, AppError> {
-    if let Some(id) = known.get(name) {
-        return Ok(id.clone());
-    }
-    let found: Option<TeamId> = teams::table
-        .filter(teams::name.eq(name))
-        .order((teams::created_at, teams::id))
-        .select(teams::id)
-        .first(conn)
-        .optional()?;
-    let id = match found {
-        Some(id) => id,
-        None => {
-            report.teams_created += 1;
-            team_rows::create(conn, name, None, now)?.id
+/// The file's teams by name, found or created as rows need them.
+#[derive(Default)]
+struct TeamsByName {
+    ids: HashMap<String, TeamId>,
+    /// How many this import created.
+    created: u64,
+}
+
+impl TeamsByName {
+    /// The team with this name (the oldest, if several share it), created if there is none.
+    fn named(
+        &mut self,
+        conn: &mut DbConnection,
+        name: &str,
+        now: NaiveDateTime,
+    ) -> Result<TeamId, AppError> {
+        if let Some(id) = self.ids.get(name) {
+            return Ok(id.clone());
         }
-    };
-    known.insert(name.to_owned(), id.clone());
-    Ok(id)
+        let found: Option<TeamId> = teams::table
+            .filter(teams::name.eq(name))
+            .order((teams::created_at, teams::id))
+            .select(teams::id)
+            .first(conn)
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                self.created += 1;
+                team_rows::create(conn, name, None, now)?.id
+            }
+        };
+        self.ids.insert(name.to_owned(), id.clone());
+        Ok(id)
+    }
 }
 
 /// One row: the person (created, or renamed if the name differs), their opening balance and
 /// their membership. A contradicted opening balance is checked first, so such a row changes
-/// nothing.
+/// nothing (its team is not even created).
 fn apply_row(
     conn: &mut DbConnection,
     known: &Known,
     row: &Row,
-    team: Option<&TeamId>,
+    teams: &mut TeamsByName,
     by: Option<&VolunteerId>,
     now: NaiveDateTime,
 ) -> Result<Outcome, AppError> {
@@ -214,17 +220,27 @@ fn apply_row(
     let volunteer = match person {
         None => {
             // No password: they get one at the desk (a reset by staff).
-            let user = user_rows::create(
-                conn,
-                user_rows::NewUser {
-                    phone: &row.phone,
-                    name: &row.name,
-                    role: Role::Volunteer,
-                    password_hash: "",
-                    now,
-                },
-            )?;
-            user.id
+            let new = user_rows::NewUser {
+                phone: &row.phone,
+                name: &row.name,
+                role: Role::Volunteer,
+                password_hash: "",
+                now,
+            };
+            match user_rows::create_unless_taken(conn, new)? {
+                Some(user) => user.id,
+                // Someone with this phone was created since the file was read (another import
+                // or a registration, committed meanwhile): the row is about them.
+                None => {
+                    let known = Known::read(conn, std::slice::from_ref(row))?;
+                    if !known.people.contains_key(row.phone.as_str()) {
+                        return Err(AppError::Internal(anyhow::anyhow!(
+                            "a phone taken by nobody the import can read"
+                        )));
+                    }
+                    return apply_row(conn, &known, row, teams, by, now);
+                }
+            }
         }
         Some((id, _)) => id.clone(),
     };
@@ -258,10 +274,11 @@ fn apply_row(
             changed = true;
         }
     }
-    if let Some(team) = team {
-        let key = (team.clone(), volunteer.clone());
+    if let Some(name) = &row.team {
+        let team = teams.named(conn, name, now)?;
+        let key = (team, volunteer.clone());
         if known.memberships.get(&key) != Some(&row.team_role) {
-            team_rows::set_member(conn, team, &volunteer, row.team_role, now)?;
+            team_rows::set_member(conn, &key.0, &volunteer, row.team_role, now)?;
             changed = true;
         }
     }

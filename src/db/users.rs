@@ -4,7 +4,7 @@ use super::keyset::before_in_time;
 /// Reads a cursor key made from a time in microseconds (here too for the lists that import it
 /// from this module).
 use super::schema::users;
-use super::{is_unique_violation, DbConnection};
+use super::DbConnection;
 use crate::domain::ids::{Id, VolunteerId};
 use crate::domain::page::Cursor;
 use crate::domain::people::{Phone, Role};
@@ -52,23 +52,38 @@ pub struct NewUser<'a> {
 /// Creates a person and their points account together; a taken phone is 409 `phone-taken`
 /// (the UNIQUE index decides, so concurrent registrations of one phone give one winner).
 pub fn create(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, AppError> {
+    create_unless_taken(conn, new)?.ok_or(AppError::Conflict(Conflict::PhoneTaken))
+}
+
+/// [`create`], or `None` if the phone is taken, also by a transaction that commits meanwhile
+/// (PostgreSQL waits for it): `ON CONFLICT DO NOTHING` leaves the caller's transaction usable.
+/// `ON CONFLICT` compiles per backend, not through the multi-backend connection, so the values
+/// are bound as plain text.
+pub fn create_unless_taken(
+    conn: &mut DbConnection,
+    new: NewUser<'_>,
+) -> Result<Option<UserRow>, AppError> {
     let id = VolunteerId::random();
-    let inserted = diesel::insert_into(users::table)
+    let insert = diesel::insert_into(users::table)
         .values((
-            users::id.eq(&id),
+            users::id.eq(id.as_str()),
             users::phone.eq(new.phone.as_str()),
             users::name.eq(new.name),
-            users::role.eq(new.role),
+            users::role.eq(new.role.as_str()),
             users::password_hash.eq(new.password_hash),
             users::created_at.eq(new.now),
         ))
-        .execute(conn);
-    match inserted {
-        Err(e) if is_unique_violation(&e) => return Err(AppError::Conflict(Conflict::PhoneTaken)),
-        other => other?,
+        .on_conflict(users::phone)
+        .do_nothing();
+    let inserted = match conn {
+        DbConnection::Pg(c) => insert.execute(c)?,
+        DbConnection::Sqlite(c) => insert.execute(c)?,
     };
+    if inserted == 0 {
+        return Ok(None);
+    }
     super::ledger::open_account(conn, &id, new.now)?;
-    find(conn, &id)?.ok_or(AppError::NotFound("user"))
+    find(conn, &id)
 }
 
 /// How many people there are (anyone: volunteers, staff, admins).

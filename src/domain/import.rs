@@ -137,24 +137,23 @@ pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, Rule> {
                 .filter(|n| (0..=1_000_000).contains(n))
                 .or_else(|| {
                     let (min, max) = (0, 1_000_000);
-                    invalid("opening_points", Rule::Between { min, max });
+                    invalid("opening_points", Rule::WholeNumberBetween { min, max });
                     None
                 }),
         };
+        // A phone seen before is a repeat even when the earlier row was refused for another
+        // field: only the first row of a phone can ever be applied.
+        if phone
+            .as_ref()
+            .is_some_and(|p| !phones.insert(p.as_str().to_owned()))
+        {
+            let repeat = RowError::new(line, "phone", "duplicate-phone", &Rule::EarlierRow, lang);
+            errors.insert(0, repeat);
+        }
         match (phone, name, team_role, opening_points) {
             (Some(phone), Some(name), Some(team_role), Some(opening_points))
                 if errors.is_empty() =>
             {
-                if !phones.insert(phone.as_str().to_owned()) {
-                    parsed.errors.push(RowError::new(
-                        line,
-                        "phone",
-                        "duplicate-phone",
-                        &Rule::EarlierRow,
-                        lang,
-                    ));
-                    continue;
-                }
                 parsed.good.push(Row {
                     line,
                     phone,
@@ -207,6 +206,23 @@ mod tests {
                 "{end:?}"
             );
         }
+        // The first row of a phone is refused (not a number): the second is still a repeat.
+        let parsed = parse(
+            b"phone,name,opening_points\n13800000000,a,abc\n13800000000,a,20\n",
+            Lang::En,
+        )
+        .expect("readable");
+        assert!(parsed.good.is_empty());
+        let codes: Vec<_> = parsed
+            .errors
+            .iter()
+            .map(|e| (e.line, e.code.as_str()))
+            .collect();
+        assert_eq!(codes, [(2, "validation-failed"), (3, "duplicate-phone")]);
+        assert_eq!(
+            parsed.errors[0].message,
+            "must be a whole number from 0 to 1000000, written without separators"
+        );
         assert_eq!(
             parse(b"name,team\nx,y\n", Lang::En).err(),
             Some(Rule::PhoneAndNameColumns)

@@ -14,6 +14,8 @@ pub enum Rule {
     ControlCharacter,
     /// A number outside `min..=max`.
     Between { min: i64, max: i64 },
+    /// A text that is not a whole number in `min..=max` (a spreadsheet cell: `12.0`, `1,000`).
+    WholeNumberBetween { min: i64, max: i64 },
     /// A phone number that is not 11 digits starting with 1.
     Phone,
     /// A code that is not 6 digits.

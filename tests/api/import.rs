@@ -275,9 +275,11 @@ async fn an_opening_balance_is_credited_once_ever_and_a_second_file_cannot_credi
     assert_eq!(figures(&again), [2, 0, 0, 2, 0, 0], "{again}");
     assert_eq!(again["errors"], json!([]));
 
-    // Another file tries another amount for 李阿姨 (with a new name: the row is refused whole)
-    // and gives 王师傅 his first. The dry run reports the same and changes nothing.
-    let second = format!("phone,name,opening_points\n{li},李秀英,200\n{wang},王师傅,50\n");
+    // Another file tries another amount for 李阿姨 (with a new name and a new team: the row is
+    // refused whole, and the team is not created) and gives 王师傅 his first. The dry run
+    // reports the same and changes nothing.
+    let second =
+        format!("phone,name,team,opening_points\n{li},李秀英,新队,200\n{wang},王师傅,,50\n");
     let dry = import(&app, &admin, second.clone(), true).await;
     assert_eq!(points(&app, &admin, wang).await, (0, vec![]));
     let real = import(&app, &admin, second, false).await;
@@ -295,6 +297,7 @@ async fn an_opening_balance_is_credited_once_ever_and_a_second_file_cannot_credi
     let message = real["errors"][0]["message"].as_str().expect("a message");
     assert!(message.contains("120"), "{message}");
     assert_eq!(name_of(&app, &admin, li).await.as_deref(), Some("李阿姨"));
+    assert_eq!(teams(&app, &admin).await, [], "no team for a refused row");
     assert_eq!(
         points(&app, &admin, li).await,
         (120, vec!["opening".to_owned()])
@@ -360,7 +363,12 @@ async fn row_errors_and_a_refused_file_are_said_in_the_callers_language() {
         .iter()
         .map(|e| e["message"].as_str().expect("a message"))
         .collect();
-    assert_eq!(messages, ["须为 member 或 leader"], "{report}");
+    // The second row repeats the phone of a refused first row: a repeat all the same.
+    assert_eq!(
+        messages,
+        ["须为 member 或 leader", "该手机号已出现在文件中更早的一行"],
+        "{report}"
+    );
     let problem = send("name,team\n李阿姨,x\n")
         .expect_problem(422, "validation-failed")
         .await;

@@ -272,3 +272,50 @@ async fn a_membership_set_while_another_request_adds_the_same_one_is_set() {
     let members = body(app.team_members(&staff, &team).await).await;
     assert_eq!(each(&members["items"], "role"), ["leader"]);
 }
+
+#[actix_web::test]
+async fn an_import_meeting_someone_created_meanwhile_takes_the_row_as_about_them() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let (id, phone) = (uuid::Uuid::new_v4(), "13966660001");
+    // Another import's (or a registration's) new person, not yet committed when this import
+    // reads the file's phones.
+    let person = format!(
+        "INSERT INTO users (id, phone, name, role, password_hash, created_at) \
+         VALUES ('{id}', '{phone}', '王师傅', 'volunteer', '', CURRENT_TIMESTAMP)"
+    );
+    let created = if on_postgres() {
+        // One statement, both rows: the held transaction runs a single statement.
+        let account = "INSERT INTO accounts (id, kind, volunteer_id, created_at) \
+                       SELECT id, 'volunteer', id, CURRENT_TIMESTAMP FROM u";
+        Some(app.paused_statement(format!("WITH u AS ({person} RETURNING id) {account}")))
+    } else {
+        app.plant(&person);
+        app.plant(&format!(
+            "INSERT INTO accounts (id, kind, volunteer_id, created_at) \
+             VALUES ('{id}', 'volunteer', '{id}', CURRENT_TIMESTAMP)"
+        ));
+        None
+    };
+    let file = format!("phone,name,opening_points\n{phone},王师傅,30\n");
+    let answers = racing(
+        &app,
+        created,
+        vec![app.import_volunteers(&admin, file, false)],
+    )
+    .await;
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::OK);
+        let report = body(res).await;
+        assert_eq!(report["created"], 0, "{report}");
+        assert_eq!(report["updated"], 1, "{report}");
+        assert_eq!(report["opening_points"], 30, "{report}");
+        assert_eq!(report["errors"], json!([]), "{report}");
+    }
+    let balance = body(
+        app.get(&format!("/volunteers/{id}/balance"), &admin.token)
+            .await,
+    )
+    .await;
+    assert_eq!(balance["balance"], 30, "{balance}");
+}
