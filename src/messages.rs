@@ -341,6 +341,14 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             "must be a CSV file with a header row",
             "须为带标题行的 CSV 文件",
         ),
+        Rule::NotUtf8OrGb18030 => fixed(
+            "must be text in UTF-8 or GB18030 (save it as CSV UTF-8)",
+            "须为 UTF-8 或 GB18030 编码的文本（请另存为 CSV UTF-8）",
+        ),
+        Rule::UnclosedQuote(line) => lang.pick(
+            format!("the quoted cell that begins on line {line} is never closed"),
+            format!("第 {line} 行开始的带引号单元格没有结束引号"),
+        ),
         Rule::OpeningAlreadySet(recorded) => lang.pick(
             format!("this volunteer's opening balance of {recorded} is already recorded"),
             format!("该志愿者已记录期初积分 {recorded}，不能再次设置"),

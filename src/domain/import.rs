@@ -58,19 +58,50 @@ pub struct Parsed {
     pub lang: Lang,
 }
 
-/// The file's text: UTF-8 without its byte-order mark, or else GB18030.
-pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
+/// The file's text: UTF-8 without its byte-order mark, or else GB18030; `None` if it is
+/// neither (no character is silently replaced).
+pub fn decode(bytes: &[u8]) -> Option<Cow<'_, str>> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => encoding_rs::GB18030.decode_without_bom_handling(bytes).0,
+        Ok(text) => Some(Cow::Borrowed(text)),
+        Err(_) => match encoding_rs::GB18030.decode_without_bom_handling(bytes) {
+            (_, true) => None,
+            (text, false) => Some(text),
+        },
     }
 }
 
-/// Reads the file; row errors are said in `lang`. `Err` when it cannot be read at all: no
-/// `phone` or `name` column, or not CSV.
+/// The line on which a quoted cell opens that is never closed, if one does. As the CSV reader
+/// reads it: a cell is quoted when it begins with `"`, `""` inside it is a quote, and the next
+/// lone `"` closes it; a quote elsewhere is a character like any other.
+fn unclosed_quote(text: &str) -> Option<u64> {
+    let (mut line, mut opened) = (1u64, None);
+    let mut at_cell_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (opened, c) {
+            (Some(_), '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+            }
+            (Some(_), '"') => opened = None,
+            (None, '"') if at_cell_start => opened = Some(line),
+            _ => {}
+        }
+        if c == '\n' {
+            line += 1;
+        }
+        at_cell_start = opened.is_none() && matches!(c, ',' | '\n' | '\r');
+    }
+    opened
+}
+
+/// Reads the file; row errors are said in `lang`. `Err` when it cannot be read at all: neither
+/// UTF-8 nor GB18030, a quoted cell never closed, no `phone` or `name` column, or not CSV.
 pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, Rule> {
-    let text = decode(bytes);
+    let text = decode(bytes).ok_or(Rule::NotUtf8OrGb18030)?;
+    if let Some(line) = unclosed_quote(&text) {
+        return Err(Rule::UnclosedQuote(line));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -176,8 +207,25 @@ mod tests {
     #[test]
     fn gb18030_is_detected_and_a_bom_is_dropped() {
         let (gbk, _, _) = encoding_rs::GB18030.encode("phone,name\n13800000000,李阿姨\n");
-        assert_eq!(decode(&gbk), "phone,name\n13800000000,李阿姨\n");
-        assert_eq!(decode("\u{feff}phone".as_bytes()), "phone");
+        assert_eq!(
+            decode(&gbk).as_deref(),
+            Some("phone,name\n13800000000,李阿姨\n")
+        );
+        assert_eq!(decode("\u{feff}phone".as_bytes()).as_deref(), Some("phone"));
+        assert_eq!(decode(b"phone,name\n13900000241,\xff\xfe\x80\n"), None);
+    }
+
+    #[test]
+    fn a_quoted_cell_never_closed_is_found_with_its_line() {
+        let closed =
+            "phone,name\r\n1,\"王,大伯\"\r\n2,\"李\"\"小\"\"红\"\n3,\"两\n行\"\n4,李\"阿姨\n";
+        assert_eq!(unclosed_quote(closed), None);
+        assert_eq!(unclosed_quote("phone,name\n1,\"未闭合\n2,乙\n"), Some(2));
+        assert_eq!(unclosed_quote("phone,name\n1,\"a\"\"\n"), Some(2));
+        assert_eq!(
+            parse(b"phone,name\n13900000270,\"x\n13900000271,y\n", Lang::En).err(),
+            Some(Rule::UnclosedQuote(2))
+        );
     }
 
     #[test]

@@ -56,6 +56,11 @@ pub enum Rule {
     PhoneAndNameColumns,
     /// An import file that is not CSV.
     NotCsv,
+    /// An import file that is neither UTF-8 nor GB18030.
+    NotUtf8OrGb18030,
+    /// An import file with a quoted cell, opened on this line, that is never closed (it would
+    /// swallow every row after it).
+    UnclosedQuote(u64),
     /// An opening balance other than the one already recorded for this volunteer (at most one
     /// per volunteer ever).
     OpeningAlreadySet(i64),

@@ -377,6 +377,14 @@ async fn row_errors_and_a_refused_file_are_said_in_the_callers_language() {
         problem["errors"][0]["message"],
         "标题行须包含 phone 列和 name 列"
     );
+    // A quote never closed would swallow the rows after it: the file is refused whole.
+    let problem = send("phone,name\n13900000270,\"王\n13900000271,李\n")
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "第 2 行开始的带引号单元格没有结束引号"
+    );
 }
 
 /// `import-volunteers FILE [--dry-run]` run as the real binary on `db`: (success, report).
