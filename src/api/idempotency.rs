@@ -8,7 +8,7 @@
 //!
 //! Left out, as nothing can name them: a request without a valid key or without a signed-in
 //! caller (keys belong to the caller), and a body over the limit (413), which is never read
-//! whole.
+//! whole; and the key's own answers (see [`kept`]).
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -22,7 +22,7 @@ use super::extract::{declared_length, idempotency_key, request_hash, respond};
 use super::import::MAX_IMPORT;
 use crate::auth::{current_user, CurrentUser};
 use crate::db::idempotency::{self, KeyedRequest};
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 use crate::messages::Lang;
 use crate::startup::AppState;
 
@@ -52,7 +52,7 @@ pub async fn keep_refusals(
         .error()
         .and_then(|e| e.as_error::<AppError>())
     {
-        Some(e) if kept(e.status_code()) => e,
+        Some(e) if kept(e) => e,
         _ => return Ok(res.map_into_left_body()),
     };
     let Some(state) = res.request().app_data::<Data<AppState>>() else {
@@ -86,12 +86,18 @@ fn keyed_caller(req: &ServiceRequest) -> Option<(String, CurrentUser)> {
     Some((key, caller))
 }
 
-/// Whether a refusal with this status is kept: below 500, except 401 (no caller to keep it for)
-/// and 413 (a body never read whole).
-fn kept(status: StatusCode) -> bool {
+/// Whether this refusal is kept: below 500, except 401 (no caller to keep it for), 413 (a body
+/// never read whole) and the key's own answers (`idempotency-in-flight` asks for a retry, and
+/// `idempotency-key-reused` means the key already holds another answer).
+fn kept(refusal: &AppError) -> bool {
+    let status = refusal.status_code();
     status.is_client_error()
         && status != StatusCode::UNAUTHORIZED
         && status != StatusCode::PAYLOAD_TOO_LARGE
+        && !matches!(
+            refusal,
+            AppError::IdempotencyKeyReused | AppError::Conflict(Conflict::IdempotencyInFlight)
+        )
 }
 
 /// Reads the whole body and puts it back for the handler; `None` (with what was read put back in
