@@ -254,10 +254,13 @@ fn new_activity(body: ActivityInput) -> Result<(Editable, rules::PointsRule), Ap
         text::description,
     );
     let location = errs.check_opt("location", body.location.as_deref(), text::description);
-    let rule = errs.check(
-        "points_per_hour",
-        rules::PointsRule::parse(body.points_per_hour, body.fixed_points),
-    );
+    let rule = rules::PointsRule::parse(body.points_per_hour, body.fixed_points);
+    // The field the broken rule is about (either, when both or neither were given).
+    let field = match rule {
+        Err(Rule::FixedPoints) => "fixed_points",
+        _ => "points_per_hour",
+    };
+    let rule = errs.check(field, rule);
     let fields = Editable {
         title: title.unwrap_or_default(),
         description: description.flatten(),

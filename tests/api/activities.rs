@@ -29,6 +29,15 @@ async fn an_activity_needs_exactly_one_points_rule_and_sane_times() {
         let res = app.create_activity(&staff, &bad).await;
         assert_problem(res, 422, "validation-failed").await;
     }
+    // Each points field out of its range is named as the field at fault.
+    for (field, value) in [("points_per_hour", 1_001), ("fixed_points", 10_001)] {
+        let mut bad = json!({"title": "x", "starts_at": rfc(start),
+                             "ends_at": rfc(start + TimeDelta::hours(1))});
+        bad[field] = json!(value);
+        let res = app.create_activity(&staff, &bad).await;
+        let problem = assert_problem(res, 422, "validation-failed").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
     let volunteer = app.volunteer().await;
     let res = app
         .create_activity(
