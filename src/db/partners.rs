@@ -306,7 +306,8 @@ pub fn counter(
     Ok((desk, id))
 }
 
-/// What was handed out at `partner` with `fulfilled_at` in `[from, to)`, per reward by name.
+/// What was handed out at `partner` (the reward's partner when it was fulfilled) with
+/// `fulfilled_at` in `[from, to)`, per reward by name.
 /// Only fulfilled redemptions count: reserved ones are not handed out yet and cancelled ones
 /// never will be.
 pub fn settlement(
@@ -317,7 +318,7 @@ pub fn settlement(
 ) -> Result<Vec<SettlementLine>, AppError> {
     Ok(redemptions::table
         .inner_join(rewards::table.on(rewards::id.eq(redemptions::reward_id)))
-        .filter(rewards::partner_id.eq(partner_id))
+        .filter(redemptions::fulfilled_partner_id.eq(partner_id))
         .filter(redemptions::status.eq(RedemptionStatus::Fulfilled))
         .filter(redemptions::fulfilled_at.ge(from))
         .filter(redemptions::fulfilled_at.lt(to))

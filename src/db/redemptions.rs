@@ -7,9 +7,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::dsl;
+use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::keyset::{before_in_time, micros_to_naive};
 use super::ledger::{self, Cause, Event, Kind};
@@ -434,10 +435,16 @@ pub fn fulfil(
     let reserved = redemptions::table
         .filter(redemptions::pickup_code.eq(code.as_str()))
         .filter(status_is(RedemptionStatus::Reserved));
+    // The partner it is handed out at is its reward's now (a settlement counts it there, even if
+    // the reward moves to another partner later).
+    let partner_now = sql::<Nullable<Text>>(
+        "(SELECT partner_id FROM rewards WHERE rewards.id = redemptions.reward_id)",
+    );
     let fulfilled = (
         redemptions::status.eq(RedemptionStatus::Fulfilled),
         redemptions::fulfilled_at.eq(now),
         redemptions::fulfilled_by.eq(by),
+        redemptions::fulfilled_partner_id.eq(partner_now),
     );
     let id: Option<RedemptionId> = match partners {
         None => Prepared(

@@ -197,6 +197,7 @@ diesel::table! {
         cancelled_by -> Nullable<Text>,
         redeem_transaction_id -> Text,
         refund_transaction_id -> Nullable<Text>,
+        fulfilled_partner_id -> Nullable<Text>,
     }
 }
 

@@ -313,6 +313,37 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
 }
 
 #[actix_web::test]
+async fn a_hand_out_stays_with_the_partner_that_handed_it_out_when_its_reward_moves() {
+    let app = spawn_app().await;
+    let c = counters(&app).await;
+    let lunch = reward(&app, &c.staff, "午餐券", Some(&c.canteen)).await;
+    let handed_out = redeem(&app, &c.v, &lunch, 2).await;
+    app.fulfil(&c.clerk, &handed_out["pickup_code"])
+        .expect_status(StatusCode::OK)
+        .await;
+    let waiting = redeem(&app, &c.v, &lunch, 1).await;
+    // The voucher moves to the market; what the canteen handed out stays the canteen's.
+    app.edit_reward(&c.staff, &lunch, &json!({"partner_id": c.market}))
+        .expect_status(StatusCode::OK)
+        .await;
+    app.fulfil(&c.staff, &waiting["pickup_code"])
+        .expect_status(StatusCode::OK)
+        .await;
+    let units = |partner: String| {
+        let (app, staff) = (&app, &c.staff);
+        async move {
+            let s = app
+                .settlement(staff, &partner, "")
+                .expect_json(StatusCode::OK)
+                .await;
+            (s["units"].clone(), s["points"].clone())
+        }
+    };
+    assert_eq!(units(c.canteen.clone()).await, (json!(2), json!(20)));
+    assert_eq!(units(c.market.clone()).await, (json!(1), json!(10)));
+}
+
+#[actix_web::test]
 async fn the_default_settlement_month_follows_community_tz() {
     let app = spawn_app_with(&[("COMMUNITY_TZ", "UTC")]).await;
     let staff = app.staff().await;

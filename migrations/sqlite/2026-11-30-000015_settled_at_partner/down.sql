@@ -1,0 +1,2 @@
+DROP INDEX redemptions_partner_fulfilled;
+ALTER TABLE redemptions DROP COLUMN fulfilled_partner_id;
