@@ -376,16 +376,22 @@ fn seed_sql(d: &Dialect, size: Size) -> Vec<String> {
     sql.push(format!(
         "{} INSERT INTO redemptions (id, reward_id, volunteer_id, quantity, points, status, \
            pickup_code, created_by, created_at, fulfilled_at, fulfilled_by, \
-           redeem_transaction_id) \
+           redeem_transaction_id, fulfilled_partner_id) \
          SELECT {id}, {reward}, {volunteer}, 1, 10, \
            CASE WHEN {reserved} THEN 'reserved' ELSE 'fulfilled' END, {code}, {volunteer}, \
            {at}, CASE WHEN {reserved} THEN NULL ELSE {fulfilled} END, \
-           CASE WHEN {reserved} THEN NULL ELSE '{staff}' END, {tx} \
+           CASE WHEN {reserved} THEN NULL ELSE '{staff}' END, {tx}, \
+           CASE WHEN {reserved} THEN NULL ELSE {partner} END \
          FROM (SELECT n, n / 10 AS v, n % 10 AS j FROM s) x \
          WHERE NOT (j = 3 AND v % 10 = 0)",
         d.series(vols * 10),
         id = d.id(REDEMPTION, "n"),
         reward = d.id(REWARD, &format!("(n * 7) % {}", size.rewards())),
+        // The reward's partner, where it was handed out.
+        partner = d.id(
+            PARTNER,
+            &format!("((n * 7) % {}) % {}", size.rewards(), size.partners())
+        ),
         volunteer = d.id(USER, "v"),
         code = d.digits("n % 1000000", 6),
         at = slot_time("v", "5 * (j + 1)"),
