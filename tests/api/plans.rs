@@ -75,10 +75,9 @@ async fn the_desk_finds_a_pickup_code_by_its_partial_index_and_a_settlement_read
     let settlement = sent(&app, "SELECT", "fulfilled_at");
     let plan = app.query_plan(&settlement).await;
     assert!(
-        plan.iter().any(
-            |s| s.starts_with("SEARCH redemptions USING INDEX redemptions_fulfilled")
-                && s.contains("fulfilled_at>? AND fulfilled_at<?")
-        ),
+        plan.iter().any(|s| s
+            .starts_with("SEARCH redemptions USING INDEX redemptions_partner_fulfilled")
+            && s.contains("fulfilled_partner_id=? AND fulfilled_at>? AND fulfilled_at<?")),
         "{settlement}\n{plan:#?}"
     );
 }

@@ -7,3 +7,5 @@ UPDATE redemptions
  WHERE status = 'fulfilled';
 CREATE INDEX redemptions_partner_fulfilled ON redemptions (fulfilled_partner_id, fulfilled_at)
     WHERE fulfilled_partner_id IS NOT NULL;
+-- It replaces the settlement's index by reward (migration 000005), which nothing reads now.
+DROP INDEX redemptions_fulfilled;
