@@ -30,6 +30,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The header that carries an idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
+/// The body of an action without fields: empty, or a JSON object (400 if it is not JSON).
+#[derive(Deserialize)]
+pub struct NoFields {}
+
 /// A JSON request body with the request's idempotency key, if it came with one. An empty body
 /// reads as `{}` (for actions without fields); a non-empty one must be `application/json`.
 pub struct Command<T> {

@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{
-    json, name_and_description, present, read_page, run_checked, Command, PageParams,
+    json, name_and_description, present, read_page, run_checked, Command, NoFields, PageParams,
 };
 use super::rewards::clearable;
 use super::rewards::redemptions::{page_of, Redemption, StatusFilter};
@@ -285,6 +285,7 @@ pub async fn add_clerk(
     state: web::Data<AppState>,
     _staff: Staff,
     path: web::Path<(Uuid, Uuid)>,
+    _no_body: Command<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let (partner_id, volunteer_id) = clerk_path(path);
     let now = state.clock.now_naive();

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, read_page, run_checked, Command, PageParams};
+use super::extract::{json, read_page, run_checked, Command, NoFields, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::wishes::{self, Caller, NewWish, WishView};
 use crate::db::DbConnection;
@@ -146,10 +146,6 @@ pub struct StatusFilter {
     /// `open`, `adopted`, `fulfilled`, `confirmed` or `cancelled`.
     pub status: Option<WishStatus>,
 }
-
-/// An action without fields.
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 fn caller_of(c: &CurrentUser) -> (VolunteerId, bool) {
     (c.id.clone(), c.is_staff())

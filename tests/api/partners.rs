@@ -2,7 +2,7 @@
 //! the partner's redemption list and its settlement; `Me.partners`; rewards naming a partner.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -310,6 +310,28 @@ async fn the_settlement_counts_only_fulfilled_units_by_fulfilment_time_in_the_co
     )
     .expect_problem(422, "validation-failed")
     .await;
+}
+
+#[actix_web::test]
+async fn adding_a_clerk_takes_no_fields_and_a_body_that_is_not_json_is_400_and_adds_no_one() {
+    let app = spawn_app().await;
+    let c = counters(&app).await;
+    let v = app.volunteer().await;
+    let auth = format!("Bearer {}", c.staff.token);
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let path = format!("/partners/{}/clerks/{}", c.market, v.id);
+    let res = app
+        .send_raw(Method::PUT, &path, &headers, Some("junk"))
+        .await;
+    assert_problem(res, 400, "bad-request").await;
+    let clerks = body(app.partner_clerks(&c.staff, &c.market).await).await;
+    assert_eq!(clerks["items"], json!([]));
+    app.add_clerk(&c.staff, &c.market, &v.id)
+        .expect_json(StatusCode::OK)
+        .await;
 }
 
 #[actix_web::test]

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{json, read_page, run_checked, run_command, Command, PageParams};
+use crate::api::extract::{
+    json, read_page, run_checked, run_command, Command, NoFields, PageParams,
+};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
 use crate::domain::ids::{Id, RedemptionId, RewardId, VolunteerId};
@@ -89,10 +91,6 @@ pub struct FulfilRequest {
     #[schema(pattern = r"^[0-9]{6}$")]
     pub pickup_code: String,
 }
-
-/// An action without fields.
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 /// `?status=` of the redemption lists.
 #[derive(Deserialize, IntoParams)]
