@@ -8,7 +8,8 @@
 //!
 //! Left out, as nothing can name them: a request without a valid key or without a signed-in
 //! caller (keys belong to the caller), and a body over the limit (413), which is never read
-//! whole; and the key's own answers (see [`kept`]).
+//! whole; and answers that ask for the same request again later (429, the key's own; see
+//! [`kept`]).
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -87,13 +88,18 @@ fn keyed_caller(req: &ServiceRequest) -> Option<(String, CurrentUser)> {
 }
 
 /// Whether this refusal is kept: below 500, except 401 (no caller to keep it for), 413 (a body
-/// never read whole) and the key's own answers (`idempotency-in-flight` asks for a retry, and
-/// `idempotency-key-reused` means the key already holds another answer).
+/// never read whole), 429 (it asks for the same request again after `Retry-After`, a header a
+/// kept body could not replay) and the key's own answers (`idempotency-in-flight` asks for a
+/// retry, and `idempotency-key-reused` means the key already holds another answer).
 fn kept(refusal: &AppError) -> bool {
     let status = refusal.status_code();
     status.is_client_error()
-        && status != StatusCode::UNAUTHORIZED
-        && status != StatusCode::PAYLOAD_TOO_LARGE
+        && !matches!(
+            status,
+            StatusCode::UNAUTHORIZED
+                | StatusCode::PAYLOAD_TOO_LARGE
+                | StatusCode::TOO_MANY_REQUESTS
+        )
         && !matches!(
             refusal,
             AppError::IdempotencyKeyReused | AppError::Conflict(Conflict::IdempotencyInFlight)

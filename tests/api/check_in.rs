@@ -81,6 +81,22 @@ async fn wrong_codes_are_refused_and_after_five_in_ten_minutes_the_volunteer_is_
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key("retry-after"));
     assert_problem(res, 429, "rate-limited").await;
+    // A 429 asks for the same request again later: under a key it is not kept (a replay could
+    // not carry its Retry-After), so each try is answered afresh.
+    let path = format!("/activities/{activity}/check-in");
+    for _ in 0..2 {
+        let res = app
+            .post_keyed(
+                &path,
+                &v.token,
+                "later",
+                &serde_json::json!({"code": right}),
+            )
+            .await;
+        assert!(res.headers().contains_key("retry-after"));
+        assert!(replayed(&res).is_none());
+        assert_problem(res, 429, "rate-limited").await;
+    }
     // Someone else is not held back.
     let other = app.volunteer().await;
     let res = app.check_in(&other, &activity, &right).await;
