@@ -7,8 +7,8 @@
 //! used with another request is 422 `idempotency-key-reused`.
 //!
 //! Left out, as nothing can name them: a request without a valid key or without a signed-in
-//! caller (keys belong to the caller), and a body over the limit (413), which is never read
-//! whole; and answers that ask for the same request again later (429, the key's own; see
+//! caller (keys belong to the caller), and a body over 64 KiB (a 413, or an import file, whose
+//! import keeps its own answers), which is not buffered here; and answers that ask for the same request again later (429, the key's own; see
 //! [`kept`]).
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -19,8 +19,7 @@ use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::{stream, StreamExt};
 
-use super::extract::{declared_length, idempotency_key, request_hash, respond};
-use super::import::MAX_IMPORT;
+use super::extract::{declared_length, idempotency_key, request_hash, respond, MAX_BODY};
 use crate::auth::{current_user, CurrentUser};
 use crate::db::idempotency::{self, KeyedRequest};
 use crate::error::{AppError, Conflict};
@@ -107,16 +106,18 @@ fn kept(refusal: &AppError) -> bool {
 }
 
 /// Reads the whole body and puts it back for the handler; `None` (with what was read put back in
-/// front of the rest) when it is larger than any endpoint takes or cannot be read.
+/// front of the rest) when it is larger than a JSON body may be or cannot be read. So anyone
+/// signed in makes the service hold at most 64 KiB here, as `Command` does; an import file over
+/// that is read by its handler alone, and only its import's own refusals are kept.
 async fn buffer(req: &mut ServiceRequest) -> Option<Bytes> {
-    if declared_length(req.request()).is_some_and(|n| n > MAX_IMPORT) {
+    if declared_length(req.request()).is_some_and(|n| n > MAX_BODY) {
         return None;
     }
     let mut payload = req.take_payload();
     let mut bytes = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         match chunk {
-            Ok(chunk) if bytes.len() + chunk.len() <= MAX_IMPORT => bytes.extend_from_slice(&chunk),
+            Ok(chunk) if bytes.len() + chunk.len() <= MAX_BODY => bytes.extend_from_slice(&chunk),
             unread => {
                 let read = stream::iter([Ok(bytes.freeze()), unread]);
                 req.set_payload(Payload::Stream {
