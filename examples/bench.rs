@@ -18,8 +18,8 @@
 //! read. The service's statements are captured from the PostgreSQL server log: a second start of
 //! the service asks for `log_statement=all` on its own sessions (through the connection URL), and
 //! the log's lines for the scratch database are replayed with their parameters as literals, ids
-//! made fresh per transaction, and the sequence number and balance an entry takes from the
-//! account update's `RETURNING` (`\gset`).
+//! made fresh per transaction (and time-ordered, as the service's), and the sequence number and
+//! balance an entry takes from the account update's `RETURNING` (`\gset`).
 //!
 //! Then it runs the async ceiling (`common/ceiling.rs`) on the same database: a bare actix-web
 //! server with an asynchronous driver (tokio-postgres) answering the balance SELECT and running
@@ -600,6 +600,7 @@ fn run_pgbench(
         "-T",
         &phase.as_secs().to_string(),
     ]);
+    command.arg("-D").arg(format!("n={FIRST_COUNT}"));
     for script in scripts {
         command.arg("-f").arg(script);
     }
@@ -628,13 +629,24 @@ fn run_pgbench(
     }
 }
 
-/// A fresh id per pgbench transaction: the `k`-th id of the transaction, `:r` its random number.
+/// A fresh id per pgbench transaction: the `k`-th id of the transaction. It begins with the
+/// client's transaction count (`:n`, 8 digits), so new ids ascend as the service's own do
+/// (UUID v7, `Id::fresh`) and the baseline's rows go to each index's right edge as the
+/// service's do; `:r`, its random number, keeps it unique across clients.
 fn fresh_id(k: usize) -> String {
-    format!("{k:08}-0000-4000-8000-:r")
+    format!(":n-{k:04}-7000-8000-:r")
 }
 
-/// The random number each transaction draws (12 digits, so [`fresh_id`] is a UUID's shape).
-const DRAW: &str = "\\set r random(100000000000, 999999999999)\n";
+/// What each transaction draws: `:n`, the client's count of transactions (from
+/// [`FIRST_COUNT`], set with `-D`), and `:r`, a random number (12 digits, so [`fresh_id`] is a
+/// UUID's shape).
+const DRAW: &str = "\\set n :n + 1\n\\set r random(100000000000, 999999999999)\n";
+
+/// Where each client's count of transactions starts (8 digits until 99,999,999).
+const FIRST_COUNT: u64 = 10_000_000;
+
+/// The variables a script's literals may hold.
+const VARIABLES: [&str; 2] = ["n", "r"];
 
 /// A pickup code (6 characters, unique among reserved redemptions in practice) made from the
 /// transaction's random number: a constant within the transaction, so a lookup by it uses the
@@ -689,8 +701,8 @@ fn per_volunteer(
 }
 
 /// The script as pgbench's prepared mode can run it. That mode takes every `:name` for a
-/// variable, even inside a quoted literal, so a literal holding the transaction's random number
-/// (`:r`) becomes a concatenation (`'bench-:r'` → `('bench-' || :r::text)`), and any other
+/// variable, even inside a quoted literal, so a literal holding one of the transaction's
+/// [`VARIABLES`] becomes a concatenation (`'bench-:r'` → `('bench-' || :r::text)`), and any other
 /// colon before a name (a time, `09:40:12`) is written as the escape `\003A` of a `U&'...'`
 /// literal, which PostgreSQL reads when it parses the statement, once.
 fn bindable(script: &str) -> String {
@@ -714,23 +726,43 @@ fn bindable(script: &str) -> String {
                 literal.push(c);
             }
         }
-        let parts: Vec<&str> = literal.split(":r").collect();
-        if parts.len() == 1 || parts[1..].iter().any(|p| p.starts_with(names)) {
-            out.push_str(&quoted(&literal));
-            continue;
-        }
-        let mut terms = Vec::new();
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                terms.push(":r::text".to_owned());
-            }
-            if !part.is_empty() {
-                terms.push(quoted(part));
+        let terms = literal_terms(&literal);
+        match terms.as_slice() {
+            [only] if !only.starts_with(':') => out.push_str(only),
+            _ => {
+                let _ = write!(out, "({})", terms.join(" || "));
             }
         }
-        let _ = write!(out, "({})", terms.join(" || "));
     }
     out
+}
+
+/// A literal's text as the terms of a concatenation: quoted text, and `:name::text` for each of
+/// the [`VARIABLES`] in it.
+fn literal_terms(literal: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    let mut text = String::new();
+    let mut rest = literal;
+    while let Some(at) = rest.find(':') {
+        let after = &rest[at + 1..];
+        let name = &after[..after.find(|c| !names(c)).unwrap_or(after.len())];
+        if VARIABLES.contains(&name) {
+            text.push_str(&rest[..at]);
+            if !text.is_empty() {
+                terms.push(quoted(&std::mem::take(&mut text)));
+            }
+            terms.push(format!(":{name}::text"));
+            rest = &after[name.len()..];
+        } else {
+            text.push_str(&rest[..=at]);
+            rest = after;
+        }
+    }
+    text.push_str(rest);
+    if !text.is_empty() || terms.is_empty() {
+        terms.push(quoted(&text));
+    }
+    terms
 }
 
 /// Whether `c` continues a pgbench variable's name.

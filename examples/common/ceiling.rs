@@ -213,7 +213,8 @@ async fn redeem(config: web::Data<Config>, volunteer: web::Path<String>) -> Http
     let answer = async {
         let pool = pool(&config.url).await?;
         let mut conn = pool.write[turn(pool.write.len())].lock().await;
-        let fresh = || uuid::Uuid::new_v4().to_string();
+        // Time-ordered, as the service's ids (`Id::fresh`).
+        let fresh = || uuid::Uuid::now_v7().to_string();
         let (key, tx, redemption, e1, e2) = (fresh(), fresh(), fresh(), fresh(), fresh());
         let code = pickup_code();
         let body = format!(

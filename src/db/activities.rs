@@ -196,7 +196,7 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<ActivityRow, AppError> {
     fields.team_id = require_team(conn, fields.team_id.as_deref())?;
-    let id = ActivityId::random();
+    let id = ActivityId::fresh();
     let mut secret = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut secret);
     let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();

@@ -181,7 +181,7 @@ pub fn check_in(
         now,
     })?;
     let team_id = super::activities::hold_scheduled(conn, &activity.id)?;
-    let id = LogId::random();
+    let id = LogId::fresh();
     let inserted = diesel::insert_into(logs::table)
         .values((
             logs::id.eq(&id),
@@ -297,7 +297,7 @@ pub fn record(
         return Err(AppError::Conflict(Conflict::ActivityCancelled));
     }
     let team_id = super::activities::hold_scheduled(conn, &activity.id)?;
-    let id = LogId::random();
+    let id = LogId::fresh();
     let points = activity.rule().proposed(r.minutes);
     let inserted = diesel::insert_into(logs::table)
         .values((

@@ -317,7 +317,7 @@ fn post(
     // Rows are touched in one fixed order, so concurrent transactions never deadlock.
     legs.sort_by(|a, b| a.0.id().cmp(b.0.id()));
 
-    let id = TransactionId::random();
+    let id = TransactionId::fresh();
     diesel::insert_into(txs::table)
         .values((
             txs::id.eq(&id),
@@ -369,7 +369,8 @@ fn post(
             (None, None)
         };
         rows.push(NewEntry {
-            id: Uuid::new_v4().to_string(),
+            // Time-ordered, as every new id (`Id::fresh`).
+            id: Uuid::now_v7().to_string(),
             transaction_id: id.to_string(),
             account_id: account.id().to_owned(),
             amount: *amount,

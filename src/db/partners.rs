@@ -84,7 +84,7 @@ pub fn create(
     description: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<PartnerRow, AppError> {
-    let id = PartnerId::random();
+    let id = PartnerId::fresh();
     diesel::insert_into(partners::table)
         .values((
             partners::id.eq(&id),

@@ -297,7 +297,7 @@ pub fn redeem(conn: &mut DbConnection, r: Redeem<'_>) -> Result<RedemptionView, 
     };
     let points = total_cost(taken.cost_points, r.quantity)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reward cost overflow")))?;
-    let id = RedemptionId::random();
+    let id = RedemptionId::fresh();
     let memo = format!("Redeemed {} × {}", r.quantity, taken.name);
     let debited = ledger::debit(
         conn,

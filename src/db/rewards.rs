@@ -98,7 +98,7 @@ pub fn create(conn: &mut DbConnection, new: NewReward) -> Result<RewardRow, AppE
     if let Some(partner) = &new.partner_id {
         super::partners::require(conn, partner)?;
     }
-    let id = RewardId::random();
+    let id = RewardId::fresh();
     diesel::insert_into(rewards::table)
         .values((
             rewards::id.eq(&id),

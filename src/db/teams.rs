@@ -65,7 +65,7 @@ pub fn create(
     description: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<TeamRow, AppError> {
-    let id = TeamId::random();
+    let id = TeamId::fresh();
     diesel::insert_into(teams::table)
         .values((
             teams::id.eq(&id),

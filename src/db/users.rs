@@ -63,7 +63,7 @@ pub fn create_unless_taken(
     conn: &mut DbConnection,
     new: NewUser<'_>,
 ) -> Result<Option<UserRow>, AppError> {
-    let id = VolunteerId::random();
+    let id = VolunteerId::fresh();
     let insert = diesel::insert_into(users::table)
         .values((
             users::id.eq(id.as_str()),

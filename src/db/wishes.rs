@@ -195,7 +195,7 @@ pub fn create(
             return Err(AppError::NotFound("team"));
         }
     }
-    let id = WishId::random();
+    let id = WishId::fresh();
     diesel::insert_into(wishes::table)
         .values((
             wishes::id.eq(&id),

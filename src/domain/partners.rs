@@ -117,7 +117,7 @@ mod tests {
     fn staff_work_every_counter_and_a_clerk_only_their_partners() {
         assert_eq!(Desk::of(false, vec![]), None);
         let staff = Desk::of(true, vec![]).expect("staff have a desk");
-        let (a, b) = (PartnerId::random(), PartnerId::random());
+        let (a, b) = (PartnerId::fresh(), PartnerId::fresh());
         assert!(staff.works(&a) && staff.sees_pickup_codes() && staff.partners().is_none());
         let clerk = Desk::of(false, vec![a.clone()]).expect("a clerk has a desk");
         assert!(clerk.works(&a) && !clerk.works(&b) && !clerk.sees_pickup_codes());
