@@ -15,7 +15,6 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
 use rand::RngCore;
 use tracing_actix_web::TracingLogger;
-use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -241,7 +240,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     // never queue behind waiting writes.
     let config = &state.config;
     let blocking_threads = config.pool_size as usize + config.write_batching.max;
+    let openapi = crate::api::openapi::document().context("serialising the OpenAPI document")?;
     let server = HttpServer::new(move || {
+        let openapi = openapi.clone();
         App::new()
             .app_data(state.clone())
             .app_data(
@@ -257,13 +258,24 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(from_fn(crate::monitoring::observe))
             .wrap(TracingLogger::<RequestSpan>::new())
             .into_utoipa_app()
-            .openapi(crate::api::openapi::ApiDoc::openapi())
             .configure(crate::api::routes)
-            .openapi_service(|doc| {
-                SwaggerUi::new("/docs/{_:.*}")
-                    .url("/api-docs/openapi.json", crate::api::openapi::complete(doc))
-            })
             .into_app()
+            .route(
+                crate::api::openapi::DOCUMENT_PATH,
+                web::get().to(move || {
+                    let openapi = openapi.clone();
+                    async move {
+                        actix_web::HttpResponse::Ok()
+                            .content_type(header::ContentType::json())
+                            .body(openapi)
+                    }
+                }),
+            )
+            .service(
+                SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([
+                    crate::api::openapi::DOCUMENT_PATH,
+                ])),
+            )
             // Swagger UI's assets are relative to `/docs/`; `/docs` itself only redirects there.
             .route(
                 "/docs",

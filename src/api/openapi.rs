@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::web;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
@@ -15,6 +16,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
 
 use crate::error::PROBLEM_JSON;
 
@@ -42,6 +44,21 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Where the document is served.
+pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
+
+/// The served document as JSON: collected from the route table's handlers and completed, once
+/// for every worker. (Handed to Swagger UI instead, each worker kept its own `OpenApi` and
+/// serialised it on every request: about 8 MiB a worker at start; docs/BENCHMARKS.md.)
+pub fn document() -> serde_json::Result<web::Bytes> {
+    let (_, doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(super::routes)
+        .split_for_parts();
+    serde_json::to_vec(&complete(doc)).map(web::Bytes::from)
 }
 
 /// The header that makes a POST safe to retry (API.md, Idempotency).
