@@ -142,10 +142,11 @@ pub(crate) fn media_type(req: &HttpRequest) -> String {
         .to_ascii_lowercase()
 }
 
+/// API.md: a body "that is not `application/json`" is 415, so JSON under another name
+/// (`application/vnd.api+json`, `text/json`) is refused too; parameters (`; charset=utf-8`) are
+/// not part of the name.
 fn is_json(req: &HttpRequest) -> bool {
-    let essence = media_type(req);
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    media_type(req) == "application/json"
 }
 
 /// The `Idempotency-Key` header: 1–255 visible ASCII characters (else 400 `bad-request`).

@@ -145,6 +145,35 @@ async fn a_body_that_is_not_application_json_is_415() {
         .send_raw(Method::POST, "/auth/login", &[], Some(body))
         .await;
     assert_problem(res, 415, "unsupported-media-type").await;
+    // JSON under another name is not `application/json`; a parameter does not change the name.
+    let body = format!(
+        r#"{{"phone":"{}","name":"N","password":"correct horse"}}"#,
+        unique_phone()
+    );
+    for other in [
+        "application/vnd.api+json",
+        "application/problem+json",
+        "text/json",
+    ] {
+        let res = app
+            .send_raw(
+                Method::POST,
+                "/auth/register",
+                &[("Content-Type", other)],
+                Some(&body),
+            )
+            .await;
+        assert_problem(res, 415, "unsupported-media-type").await;
+    }
+    let res = app
+        .send_raw(
+            Method::POST,
+            "/auth/register",
+            &[("Content-Type", "Application/JSON; charset=utf-8")],
+            Some(&body),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
 }
 
 #[actix_web::test]
