@@ -76,7 +76,7 @@ pub struct ActivityLog {
     pub check_in_location: Option<Location>,
     pub check_out_location: Option<Location>,
     pub minutes: Option<i64>,
-    /// `fixed_points`, or `floor(minutes * points_per_hour / 60)` capped at 10,000.
+    /// `fixed_points`, or `floor(minutes * points_per_hour / 60)`.
     pub points_proposed: Option<i64>,
     pub points_awarded: Option<i64>,
     pub check_in_distance_m: Option<f64>,

@@ -22,8 +22,8 @@ pub enum PointsRule {
     Fixed(i64),
 }
 
-/// The most points one approval awards (the approve body's `points` range, and a CHECK on
-/// `activity_logs.points_awarded`).
+/// The most points an approval's `points` may name (API.md: 0–10,000). A proposal is not capped
+/// by it: an approval without `points` awards `points_proposed`, whatever it is.
 pub const MAX_AWARD: i64 = 10_000;
 
 impl PointsRule {
@@ -39,14 +39,12 @@ impl PointsRule {
     }
 
     /// `points_proposed` for `minutes` served: `fixed_points`, or
-    /// `floor(minutes * points_per_hour / 60)` capped at [`MAX_AWARD`], so that the default of
-    /// an approval is always a points value an approval may award.
+    /// `floor(minutes * points_per_hour / 60)` (API.md), at most 168,000 (7 days at 1,000 an
+    /// hour).
     pub fn proposed(self, minutes: i64) -> i64 {
         match self {
             PointsRule::Fixed(points) => points,
-            PointsRule::PerHour(per_hour) => {
-                (minutes.max(0).saturating_mul(per_hour) / 60).min(MAX_AWARD)
-            }
+            PointsRule::PerHour(per_hour) => minutes.max(0).saturating_mul(per_hour) / 60,
         }
     }
 
@@ -286,8 +284,9 @@ mod tests {
         assert_eq!(PointsRule::PerHour(10).proposed(5), 0);
         assert_eq!(PointsRule::PerHour(7).proposed(59), 6);
         assert_eq!(PointsRule::Fixed(25).proposed(0), 25);
-        // 11 hours at 1,000 an hour would be 11,000: capped at what one approval may award.
-        assert_eq!(PointsRule::PerHour(1_000).proposed(660), MAX_AWARD);
+        // No cap at the approve body's 10,000: the formula, up to a whole week at 1,000 an hour.
+        assert_eq!(PointsRule::PerHour(1_000).proposed(660), 11_000);
+        assert_eq!(PointsRule::PerHour(1_000).proposed(7 * 24 * 60), 168_000);
     }
 
     #[test]

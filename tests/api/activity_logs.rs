@@ -444,7 +444,7 @@ async fn bulk_approval_and_a_concurrent_single_review_of_the_same_volunteer_do_n
 }
 
 #[actix_web::test]
-async fn eleven_hours_at_a_thousand_an_hour_propose_the_cap_of_ten_thousand_and_approve_in_bulk() {
+async fn eleven_hours_at_a_thousand_an_hour_propose_eleven_thousand_and_approve_in_bulk() {
     let app = spawn_app().await;
     let (recorder, approver) = (app.staff().await, app.staff().await);
     let (long, short) = (app.volunteer().await, app.volunteer().await);
@@ -459,7 +459,8 @@ async fn eleven_hours_at_a_thousand_an_hour_propose_the_cap_of_ten_thousand_and_
             .await;
         logs.push(log);
     }
-    assert_eq!(logs[0]["points_proposed"], 10_000);
+    // API.md's formula, uncapped: the approve body's 0–10,000 bounds only a `points` it names.
+    assert_eq!(logs[0]["points_proposed"], 11_000);
     assert_eq!(logs[1]["points_proposed"], 1_000);
     let answer = app
         .bulk_approve(&approver, &json!([id(&logs[0]), id(&logs[1])]))
@@ -467,7 +468,7 @@ async fn eleven_hours_at_a_thousand_an_hour_propose_the_cap_of_ten_thousand_and_
         .await;
     assert_eq!(answer["approved"].as_array().map(Vec::len), Some(2));
     assert_eq!(answer["failed"], json!([]));
-    assert_eq!(app.balance(&long).await, 10_000);
+    assert_eq!(app.balance(&long).await, 11_000);
     assert_eq!(app.balance(&short).await, 1_000);
 }
 
