@@ -83,6 +83,8 @@ async fn a_clerk_fulfils_their_partner_s_code_and_gets_404_for_another_partner_s
     assert_eq!(done["status"], "fulfilled");
     assert_eq!(done["volunteer_name"], "志愿者");
     assert!(done["fulfilled_at"].is_string());
+    // The code is shown only to its owner and staff (API.md), not to the clerk who typed it.
+    assert_eq!(done["pickup_code"], Value::Null);
 
     // Another partner's code, and a code of a reward without a partner, answer exactly as a
     // code nobody holds.
@@ -101,11 +103,13 @@ async fn a_clerk_fulfils_their_partner_s_code_and_gets_404_for_another_partner_s
             .await;
         assert_eq!(refused, unknown);
     }
-    // Refused codes stay reserved: the staff desk still hands them out.
+    // Refused codes stay reserved: the staff desk still hands them out, and sees the code.
     for other in [&g, &o] {
-        app.fulfil(&c.staff, &other["pickup_code"])
-            .expect_status(StatusCode::OK)
+        let done = app
+            .fulfil(&c.staff, &other["pickup_code"])
+            .expect_json(StatusCode::OK)
             .await;
+        assert_eq!(done["pickup_code"], other["pickup_code"]);
     }
     assert_eq!(app.balance(&c.v).await, 970);
 }

@@ -100,7 +100,7 @@ pub struct StatusFilter {
 }
 
 impl Redemption {
-    /// The redemption without its pickup code, as a clerk's list shows it.
+    /// The redemption without its pickup code, as a clerk sees it.
     pub fn without_pickup_code(self) -> Redemption {
         Redemption {
             pickup_code: None,
@@ -260,8 +260,15 @@ pub async fn fulfil(
             // Staff or a clerk (403 for anyone else) before the code is even read.
             let desk = crate::db::partners::desk(conn, &by, is_staff)?;
             let code = checked?;
-            let r = redemptions::fulfil(conn, &code, desk.partners(), &by, now)?;
-            Ok(Redemption::from(r))
+            let shown =
+                Redemption::from(redemptions::fulfil(conn, &code, desk.partners(), &by, now)?);
+            // API.md: the code is shown only to its owner and staff; a clerk typed it in but is
+            // neither.
+            Ok(if is_staff || shown.volunteer_id == by.as_str() {
+                shown
+            } else {
+                shown.without_pickup_code()
+            })
         },
     )
     .await
