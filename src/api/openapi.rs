@@ -51,7 +51,8 @@ pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
 
 /// The served document as JSON: collected from the route table's handlers and completed, once
 /// for every worker. (Handed to Swagger UI instead, each worker kept its own `OpenApi` and
-/// serialised it on every request: about 8 MiB a worker at start; docs/BENCHMARKS.md.)
+/// serialised it on every request: 7.5 MiB of the idle service's RSS with two workers;
+/// docs/BENCHMARKS.md.)
 pub fn document() -> serde_json::Result<web::Bytes> {
     let (_, doc) = actix_web::App::new()
         .into_utoipa_app()
