@@ -27,8 +27,8 @@ pub trait Id: Sized {
     /// A new id: a UUID v7, which begins with the time it was made (in milliseconds, then a
     /// counter and random bits), so the ids of new rows ascend and their index entries go to the
     /// right edge of each index's b-tree instead of a random page of it. A write then touches
-    /// the same few pages as the writes beside it, and a commit (SQLite's WAL, PostgreSQL's
-    /// full-page writes) carries fewer pages: issue 12, `cargo run --release --example bench`.
+    /// the same few pages as the writes beside it, and a commit carries fewer pages to SQLite's
+    /// WAL (35% more redemptions a second; PostgreSQL's showed no change; docs/BENCHMARKS.md).
     /// It reveals when the row was made, which each row shows anyway (`created_at`); it stays
     /// unguessable (74 random bits), and nothing relies on an id being secret.
     fn fresh() -> Self {
