@@ -7,9 +7,9 @@
 //! used with another request is 422 `idempotency-key-reused`.
 //!
 //! Left out, as nothing can name them: a request without a valid key or without a signed-in
-//! caller (keys belong to the caller), and a body over 64 KiB (a 413, or an import file, whose
-//! import keeps its own answers), which is not buffered here; and answers that ask for the same request again later (429, the key's own; see
-//! [`kept`]).
+//! caller (keys belong to the caller); a body over 64 KiB (a 413, or an import file, whose
+//! import keeps its own answers), which is not buffered here; and answers that ask for the same
+//! request again later (429, the key's own; see [`kept`]).
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};

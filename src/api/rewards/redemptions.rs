@@ -260,14 +260,12 @@ pub async fn fulfil(
             // Staff or a clerk (403 for anyone else) before the code is even read.
             let desk = crate::db::partners::desk(conn, &by, is_staff)?;
             let code = checked?;
-            let shown =
-                Redemption::from(redemptions::fulfil(conn, &code, desk.partners(), &by, now)?);
-            // API.md: the code is shown only to its owner and staff; a clerk typed it in but is
-            // neither.
-            Ok(if is_staff || shown.volunteer_id == by.as_str() {
-                shown
+            let r = Redemption::from(redemptions::fulfil(conn, &code, desk.partners(), &by, now)?);
+            // The counter's rule, as in its list: a clerk typed the code in but does not see it.
+            Ok(if desk.sees_pickup_codes() {
+                r
             } else {
-                shown.without_pickup_code()
+                r.without_pickup_code()
             })
         },
     )
