@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, present, run_command, Command, PageParams};
+use super::extract::{int, json, present, present_int, run_command, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::{self, ActivityRow, Editable, Manager, Sent};
 use crate::db::DbConnection;
@@ -47,6 +47,7 @@ pub struct Geofence {
     pub lng: f64,
     /// 10–10,000 metres.
     #[schema(minimum = 10, maximum = 10000)]
+    #[serde(deserialize_with = "int")]
     pub radius_m: i64,
 }
 
@@ -66,12 +67,15 @@ pub struct ActivityInput {
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: time::SentTime,
     #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "int")]
     pub capacity: Option<i64>,
     /// Points per hour served, 1–1,000. A log's `points_proposed` is
     /// `floor(minutes * points_per_hour / 60)`, capped at 10,000 (the most one approval awards).
     #[schema(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "int")]
     pub points_per_hour: Option<i64>,
     #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "int")]
     pub fixed_points: Option<i64>,
     pub geofence: Option<Geofence>,
 }
@@ -98,7 +102,7 @@ pub struct ActivityPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Option<time::SentTime>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_int")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
     pub capacity: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::activities::{canonical_id, run_managed};
-use super::extract::{json, read_page, Command, PageParams};
+use super::extract::{int, json, read_page, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::Manager;
 use crate::db::activity_logs::{self, Filter, LogView, Record};
@@ -138,6 +138,7 @@ pub struct RecordInput {
     pub volunteer_id: String,
     /// 1 up to the activity's length.
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "int")]
     pub minutes: i64,
     #[schema(min_length = 1, max_length = 500)]
     pub note: Option<String>,
@@ -282,6 +283,7 @@ pub async fn mine(
 pub struct ApproveInput {
     /// 0–10,000 (default `points_proposed`); other points need a `note`.
     #[schema(minimum = 0, maximum = 10000)]
+    #[serde(default, deserialize_with = "int")]
     pub points: Option<i64>,
     #[schema(min_length = 1, max_length = 500)]
     pub note: Option<String>,
@@ -315,8 +317,10 @@ pub async fn approve(
         cmd,
         StatusCode::OK,
         move |conn, who, now, body| {
-            let (points, note) = check_approval(&body)?;
-            let v = activity_logs::approve(conn, who, &id?, points, note.as_deref(), now)?;
+            let id = id?;
+            let (points, note) = check_approval(&body)
+                .map_err(|e| activity_logs::refuse_for_review(conn, who, &id, e))?;
+            let v = activity_logs::approve(conn, who, &id, points, note.as_deref(), now)?;
             Ok(ActivityLog::from(v))
         },
     )
@@ -387,8 +391,11 @@ async fn with_reason(
         cmd,
         StatusCode::OK,
         move |conn, who, now, body| {
-            let reason = text::reason(&body.reason).map_err(|m| AppError::invalid("reason", m))?;
-            Ok(ActivityLog::from(step(conn, who, &id?, &reason, now)?))
+            let id = id?;
+            let reason = text::reason(&body.reason).map_err(|m| {
+                activity_logs::refuse_for_review(conn, who, &id, AppError::invalid("reason", m))
+            })?;
+            Ok(ActivityLog::from(step(conn, who, &id, &reason, now)?))
         },
     )
     .await

@@ -246,6 +246,77 @@ where
     T::deserialize(d).map(Some)
 }
 
+/// Reads a field of JSON integers (`i64`, or an `Option` of it) whatever their size: a JSON
+/// integer is the right type for a points, amount or count field, so one beyond `i64` saturates
+/// and the field's range rule refuses it (422), as it refuses `1000001`. A whole number written
+/// as `5.0` or `5e2` is that integer (as JSON Schema's `integer` has it); a fraction, a string
+/// or a boolean is the wrong JSON type (400).
+pub(crate) fn int<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: IntField,
+{
+    T::Wire::deserialize(d).map(T::from_wire)
+}
+
+/// [`int`] for a field read with [`present`] (a PATCH's).
+pub(crate) fn present_int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: IntField,
+{
+    int(d).map(Some)
+}
+
+/// A field type [`int`] reads.
+pub(crate) trait IntField: Sized {
+    type Wire: DeserializeOwned;
+    fn from_wire(wire: Self::Wire) -> Self;
+}
+
+impl IntField for i64 {
+    type Wire = Saturating;
+    fn from_wire(wire: Saturating) -> i64 {
+        wire.0
+    }
+}
+
+impl<T: IntField> IntField for Option<T> {
+    type Wire = Option<T::Wire>;
+    fn from_wire(wire: Self::Wire) -> Self {
+        wire.map(T::from_wire)
+    }
+}
+
+/// A JSON integer held as the nearest `i64`.
+pub(crate) struct Saturating(i64);
+
+impl<'de> Deserialize<'de> for Saturating {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Saturating, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Saturating;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Saturating, E> {
+                Ok(Saturating(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Saturating, E> {
+                Ok(Saturating(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Saturating, E> {
+                if v.fract() != 0.0 || v.is_nan() {
+                    return Err(E::invalid_type(serde::de::Unexpected::Float(v), &self));
+                }
+                // `as` saturates (and takes ±inf to the ends), which is the point here.
+                Ok(Saturating(v as i64))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// The header that marks a kept answer sent again (API.md).
 pub const REPLAYED: &str = "Idempotent-Replayed";
 

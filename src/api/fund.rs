@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::extract::{json, run_checked, Command};
+use super::extract::{int, json, run_checked, Command};
 use super::ledger::Transaction;
 use crate::auth::CurrentUser;
 use crate::db::fund;
@@ -26,6 +26,7 @@ const MAX_DONATION: i64 = 1_000_000;
 #[derive(Deserialize, ToSchema)]
 pub struct DonationRequest {
     /// 1–1,000,000 points.
+    #[serde(deserialize_with = "int")]
     pub amount: i64,
     /// 1–500 characters; shown on the statement.
     pub note: Option<String>,

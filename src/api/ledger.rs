@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{json, read_page, run_checked, Command, PageParams};
+use super::extract::{int, json, read_page, run_checked, Command, PageParams};
 use super::people::visible_person;
 use crate::auth::{Admin, CurrentUser, Staff};
 use crate::db::adjustments::{self, Adjustment};
@@ -124,6 +124,7 @@ pub struct AdjustmentRequest {
     pub volunteer_id: String,
     /// ±1 to ±1,000,000, not 0.
     #[schema(minimum = -1000000, maximum = 1000000)]
+    #[serde(deserialize_with = "int")]
     pub amount: i64,
     /// 1–500 characters.
     #[schema(min_length = 1, max_length = 500)]

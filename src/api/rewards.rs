@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, present, read_page, run_checked, Command, PageParams};
+use super::extract::{
+    int, json, present, present_int, read_page, run_checked, Command, PageParams,
+};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::rewards::{self, NewReward, RestockRefusal, RewardChanges, RewardRow};
 use crate::domain::ids::RewardId;
@@ -91,12 +93,15 @@ pub struct RewardInput {
     pub partner_id: Option<String>,
     /// 1–1,000,000.
     #[schema(minimum = 1, maximum = 1000000)]
+    #[serde(deserialize_with = "int")]
     pub cost_points: i64,
     /// 0–1,000,000; absent or null = unlimited.
     #[schema(minimum = 0, maximum = 1000000)]
+    #[serde(default, deserialize_with = "int")]
     pub stock: Option<i64>,
     /// 1–1,000; absent or null = no limit.
     #[schema(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "int")]
     pub per_volunteer_limit: Option<i64>,
     /// Default true.
     pub active: Option<bool>,
@@ -120,10 +125,10 @@ pub struct RewardPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub partner_id: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_int")]
     #[schema(value_type = i64, minimum = 1, maximum = 1000000)]
     pub cost_points: Option<i64>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_int")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub per_volunteer_limit: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
@@ -136,6 +141,7 @@ pub struct RewardPatch {
 pub struct Restock {
     /// 1–100,000.
     #[schema(minimum = 1, maximum = 100000)]
+    #[serde(deserialize_with = "int")]
     pub quantity: i64,
 }
 

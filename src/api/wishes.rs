@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{json, read_page, run_checked, Command, NoFields, PageParams};
+use super::extract::{int, json, read_page, run_checked, Command, NoFields, PageParams};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::wishes::{self, Caller, NewWish, WishView};
 use crate::db::DbConnection;
@@ -112,6 +112,7 @@ pub struct WishInput {
     pub beneficiary: String,
     pub team_id: Option<String>,
     /// 0–10,000.
+    #[serde(deserialize_with = "int")]
     pub points: i64,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub due_at: Option<time::SentTime>,
@@ -135,6 +136,7 @@ pub struct WishReason {
 #[derive(Deserialize, ToSchema)]
 pub struct WishConfirmation {
     /// 0–10,000; default the wish's `points`; a different value needs a `note`.
+    #[serde(default, deserialize_with = "int")]
     pub points: Option<i64>,
     /// 1–500 characters.
     pub note: Option<String>,

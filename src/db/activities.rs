@@ -155,9 +155,13 @@ impl Manager {
         }
     }
 
-    /// Whether they may manage what belongs to `team_id` (staff: anything; leaders: their team).
+    /// Whether they may manage what belongs to `team_id` (staff: anything; leaders: their team,
+    /// its id in any spelling of a UUID: upper case or without hyphens names the same team).
     pub fn may(&self, team_id: Option<&str>) -> bool {
-        self.staff || team_id.is_some_and(|t| self.led.iter().any(|l| l == t))
+        self.staff
+            || team_id
+                .and_then(TeamId::parse)
+                .is_some_and(|t| self.led.iter().any(|l| l == t.as_str()))
     }
 
     /// 403 unless they may manage what belongs to `team_id`.

@@ -335,6 +335,18 @@ fn for_review(conn: &mut DbConnection, who: &Manager, id: &LogId) -> Result<LogV
     Ok(v)
 }
 
+/// `refusal` (a body that breaks a rule), answered only once `who` may review the log at all: a
+/// leader outside its team is a volunteer there, whose 403 comes before any 422 (API.md), as an
+/// unknown log's 404 and one's own log's `self-approval` do.
+pub fn refuse_for_review(
+    conn: &mut DbConnection,
+    who: &Manager,
+    id: &LogId,
+    refusal: AppError,
+) -> AppError {
+    for_review(conn, who, id).err().unwrap_or(refusal)
+}
+
 fn not_submitted() -> AppError {
     AppError::Conflict(Conflict::LogNotSubmitted)
 }

@@ -137,11 +137,14 @@ pub fn summary(
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
     .get_result(conn)?;
-    let by_team = by_team(conn, from, to, team)?;
+    let team_points = team_points(conn, from, to, team)?;
+    // With a team, its own earn credits less reversals in the range, also when none of its logs
+    // is still approved there (a team that only had a reversal is not in `by_team`).
     let points_earned = match team {
         None => points.points_earned,
-        Some(_) => by_team.iter().map(|t| t.points_earned).sum(),
+        Some(t) => team_points.get(t).copied().unwrap_or(0),
     };
+    let by_team = by_team(conn, from, to, team, &team_points)?;
     Ok(Summary {
         volunteers_active: service.volunteers_active,
         minutes_served: service.minutes_served,
@@ -155,13 +158,14 @@ pub fn summary(
     })
 }
 
-/// The teams with approved service in the range, by name.
-fn by_team(
+/// Each team's earn credits less their reversals made in the range (of `team` only, if given),
+/// by team id.
+fn team_points(
     conn: &mut DbConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
     team: Option<&str>,
-) -> Result<Vec<TeamFigures>, AppError> {
+) -> Result<HashMap<String, i64>, AppError> {
     let points: Vec<TeamPoints> = diesel::sql_query(format!(
         "SELECT a.team_id AS team_id, CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS points_earned \
          FROM {VOLUNTEER_ENTRIES} \
@@ -173,10 +177,20 @@ fn by_team(
     .bind::<Timestamp, _>(to)
     .bind::<Nullable<Text>, _>(team)
     .load(conn)?;
-    let points: HashMap<String, i64> = points
+    Ok(points
         .into_iter()
         .map(|p| (p.team_id, p.points_earned))
-        .collect();
+        .collect())
+}
+
+/// The teams with approved service in the range, by name, with their `points`.
+fn by_team(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    team: Option<&str>,
+    points: &HashMap<String, i64>,
+) -> Result<Vec<TeamFigures>, AppError> {
     let mut teams: Vec<TeamFigures> = diesel::sql_query(format!(
         "SELECT tm.id AS team_id, tm.name AS name, \
                 CAST(COUNT(DISTINCT l.volunteer_id) AS BIGINT) AS volunteers_active, \

@@ -94,6 +94,16 @@ async fn a_leader_manages_their_own_teams_activities_and_the_leader_of_another_t
     app.approve(&stranger, &logs[0])
         .expect_problem(403, "forbidden")
         .await;
+    // Outside their team a leader is a volunteer: 403 before any rule their body breaks.
+    app.approve_with(&stranger, &logs[0], &json!({"points": 99_999}))
+        .expect_problem(403, "forbidden")
+        .await;
+    app.reject(&stranger, &logs[0], "")
+        .expect_problem(403, "forbidden")
+        .await;
+    app.reverse(&stranger, &logs[0], " ")
+        .expect_problem(403, "forbidden")
+        .await;
     let queue = body(app.approval_queue(&stranger, "status=submitted").await).await;
     assert_eq!(queue["items"].as_array().expect("items").len(), 0);
     let bulk = app

@@ -69,6 +69,71 @@ async fn a_time_that_does_not_parse_or_a_huge_limit_is_422_naming_the_parameter_
         .await;
 }
 
+#[actix_web::test]
+async fn a_body_integer_of_any_size_is_a_number_whose_range_is_checked_and_a_fraction_is_not_one() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let volunteer = app.volunteer().await;
+    let bearer = format!("Bearer {}", admin.token);
+    // Each request with a key of its own (a kept answer would be replayed).
+    let send = |path: &'static str, key: String, body: String| {
+        let bearer = bearer.clone();
+        let app = &app;
+        async move {
+            let headers = [
+                ("content-type", "application/json"),
+                ("authorization", bearer.as_str()),
+                ("idempotency-key", key.as_str()),
+            ];
+            app.send_raw(Method::POST, path, &headers, Some(&body))
+                .await
+        }
+    };
+    // Beyond i64 either way: the range rule answers, naming the field, as for 1000001.
+    for (n, huge) in [
+        "9223372036854775808",
+        "100000000000000000000",
+        "-9223372036854775809",
+        "1e30",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reward = format!(r#"{{"name": "Tea {n}", "cost_points": {huge}}}"#);
+        let res = send("/rewards", format!("r{n}"), reward).await;
+        let problem = assert_problem(res, 422, "validation-failed").await;
+        assert_eq!(fields_named(&problem), ["cost_points"], "{huge}");
+        let adjustment = format!(
+            r#"{{"volunteer_id": "{}", "amount": {huge}, "reason": "typo"}}"#,
+            volunteer.id
+        );
+        let res = send("/ledger/adjustments", format!("a{n}"), adjustment).await;
+        let problem = assert_problem(res, 422, "validation-failed").await;
+        assert_eq!(fields_named(&problem), ["amount"], "{huge}");
+    }
+    // A fraction is not an integer: the wrong JSON type.
+    let fraction = r#"{"name": "Tea", "cost_points": 1.5}"#.to_owned();
+    assert_problem(
+        send("/rewards", "f".into(), fraction).await,
+        400,
+        "bad-request",
+    )
+    .await;
+    // Nothing was made or moved.
+    let rewards = app.rewards(&admin, "").expect_json(StatusCode::OK).await;
+    assert_eq!(rewards["items"], json!([]));
+    let balance = app.points_of(&admin, &volunteer.id, "balance");
+    assert_eq!(balance.expect_json(StatusCode::OK).await["balance"], 0);
+    // A whole number written with a fraction or an exponent is that integer.
+    let written = r#"{"name": "Tea", "cost_points": 2.0e1, "stock": 5.0}"#.to_owned();
+    let res = send("/rewards", "w".into(), written);
+    let reward = res.expect_json(StatusCode::CREATED).await;
+    assert_eq!(
+        (reward["cost_points"].clone(), reward["stock"].clone()),
+        (json!(20), json!(5))
+    );
+}
+
 /// The operations whose JSON body the document marks as not required, and those it marks as
 /// required: `(method path, required)`.
 fn documented_bodies(doc: &Value) -> Vec<(String, bool)> {

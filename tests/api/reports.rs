@@ -109,6 +109,26 @@ async fn the_summary_of_a_month_agrees_with_the_ledger() {
     assert_eq!(s["points_donated"], 0);
     assert_eq!(s["wishes_confirmed"], 0);
     assert_eq!(s["by_team"], json!([]));
+
+    // A team's points are its ledger's, also in a month where none of its logs is still
+    // approved: approved in December, reversed in January.
+    app.set_time(time("2026-12-05T02:00:00Z"));
+    let b = app.activity_now(&staff, Some(&t), "冬季送温暖").await;
+    let log = app.served(&staff, &admin, &b, v2, 60).await;
+    app.set_time(time("2027-01-05T02:00:00Z"));
+    app.reverse(&staff, &log, "wrong volunteer")
+        .expect_status(StatusCode::OK)
+        .await;
+    for (month, earned) in [
+        ("from=2026-11-30T16:00:00Z&to=2026-12-31T16:00:00Z", 60),
+        ("from=2026-12-31T16:00:00Z&to=2027-01-31T16:00:00Z", -60),
+    ] {
+        let everyone = read(&app, &staff, "summary", month).await;
+        let team = read(&app, &staff, "summary", &format!("{month}&team_id={t}")).await;
+        assert_eq!(everyone["points_earned"], earned, "{month}");
+        assert_eq!(team["points_earned"], earned, "{month}: {team}");
+        assert_eq!(team["by_team"], json!([]), "{month}");
+    }
 }
 
 #[actix_web::test]
@@ -126,6 +146,8 @@ async fn the_summary_is_for_staff_and_for_a_leader_with_their_team() {
         (&leader, String::new(), 403),
         (&leader, format!("team_id={theirs}"), 403),
         (&leader, format!("team_id={mine}"), 200),
+        (&leader, format!("team_id={}", mine.to_uppercase()), 200),
+        (&leader, format!("team_id={}", mine.replace('-', "")), 200),
         (&staff, format!("team_id={}", uuid::Uuid::new_v4()), 404),
         (
             &staff,

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::extract::{
-    json, read_page, run_checked, run_command, Command, NoFields, PageParams,
+    int, json, read_page, run_checked, run_command, Command, NoFields, PageParams,
 };
 use crate::auth::{CurrentUser, Staff};
 use crate::db::redemptions::{self, Canceller, Redeem, RedemptionView};
@@ -78,6 +78,7 @@ pub struct RedeemRequest {
     pub reward_id: String,
     /// 1–10, default 1.
     #[schema(minimum = 1, maximum = 10)]
+    #[serde(default, deserialize_with = "int")]
     pub quantity: Option<i64>,
     /// Staff only (on behalf of someone); a volunteer may name only themself.
     #[schema(format = Uuid)]
