@@ -337,6 +337,10 @@ pub fn rule(rule: &Rule, lang: Lang) -> String {
             "the header row must name a phone and a name column",
             "标题行须包含 phone 列和 name 列",
         ),
+        Rule::RepeatedColumn(column) => lang.pick(
+            format!("the header row names the {column} column twice"),
+            format!("标题行中 {column} 列出现了两次"),
+        ),
         Rule::NotCsv => fixed(
             "must be a CSV file with a header row",
             "须为带标题行的 CSV 文件",

@@ -5,10 +5,15 @@
 //! Concurrent requests with one key are settled by the key's primary key: the row is inserted
 //! last, with the answer, so on PostgreSQL a second insert waits for the first transaction and
 //! then fails (its own effect rolls back and it replays), or succeeds if the first rolled back
-//! (its 5xx freed the key); on SQLite write transactions run one at a time.
+//! (its 5xx freed the key); on SQLite write transactions run one at a time. Within one process a
+//! repeat does not even start beside the first: it waits for it ([`Running`]).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
+use parking_lot::{Condvar, Mutex};
 
 use super::schema::idempotency_keys as keys;
 use super::{is_unique_violation, Db, DbConnection};
@@ -68,6 +73,14 @@ pub fn execute(
             replayed: false,
         });
     };
+    let (_running, waited) = db.running.enter(caller, &keyed.key, db.timeout)?;
+    if waited {
+        // A request with this key just finished here: its answer, if it kept one, is replayed
+        // without running this one's work.
+        if let Some(answer) = db.read_blocking(|conn| stored(conn, caller, keyed))? {
+            return Ok(answer);
+        }
+    }
     // No look-up first: the key's row, inserted last, finds an earlier answer (a replay then
     // rolls its own work back unseen), which saves every first attempt a round trip.
     let (owner, key) = (caller.to_owned(), keyed.clone());
@@ -90,6 +103,55 @@ pub fn execute(
         body,
         replayed: false,
     })
+}
+
+/// The `(caller, key)` pairs of the requests running in this process now. A repeat of a key
+/// that runs waits for it, so it never runs its work beside the first (whose locks it would wait
+/// for) and replays the first's answer once that commits; if the first still runs after
+/// `DATABASE_TIMEOUT` (a large import), the repeat is 409 `idempotency-in-flight` (API.md),
+/// not a 503 for a database that is neither down nor overloaded. Requests on other instances
+/// sharing a PostgreSQL database settle on the key's row as before.
+#[derive(Default)]
+pub struct Running {
+    keys: Mutex<HashSet<(String, String)>>,
+    finished: Condvar,
+}
+
+/// A key marked running until this is dropped.
+pub struct RunningKey<'a> {
+    running: &'a Running,
+    id: (String, String),
+}
+
+impl Running {
+    /// Marks `(caller, key)` running, once no other request of this process runs it, waiting at
+    /// most `timeout` for that (409 `idempotency-in-flight` if it still runs then); and whether
+    /// it waited.
+    pub fn enter(
+        &self,
+        caller: &str,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<(RunningKey<'_>, bool), AppError> {
+        let deadline = Instant::now() + timeout;
+        let id = (caller.to_owned(), key.to_owned());
+        let mut keys = self.keys.lock();
+        let waited = keys.contains(&id);
+        while keys.contains(&id) {
+            if self.finished.wait_until(&mut keys, deadline).timed_out() && keys.contains(&id) {
+                return Err(AppError::Conflict(Conflict::IdempotencyInFlight));
+            }
+        }
+        keys.insert(id.clone());
+        Ok((RunningKey { running: self, id }, waited))
+    }
+}
+
+impl Drop for RunningKey<'_> {
+    fn drop(&mut self) {
+        self.running.keys.lock().remove(&self.id);
+        self.running.finished.notify_all();
+    }
 }
 
 /// Keeps a refusal (an answer below 500 that changed nothing) under its key, in a write of its
@@ -213,4 +275,40 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime, batch: i64) -> Result<
         .execute(conn)?;
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeat_of_a_running_key_waits_for_it_and_is_409_if_it_still_runs() {
+        let running = Running::default();
+        let (first, waited) = running.enter("a", "k", Duration::ZERO).expect("a free key");
+        assert!(!waited);
+        // Another caller's key of the same name, and the caller's other keys, run beside it.
+        let _theirs = running
+            .enter("b", "k", Duration::ZERO)
+            .expect("another caller's key");
+        let _other = running
+            .enter("a", "j", Duration::ZERO)
+            .expect("another key");
+        let repeat = running.enter("a", "k", Duration::from_millis(20));
+        assert!(matches!(
+            repeat.err(),
+            Some(AppError::Conflict(Conflict::IdempotencyInFlight))
+        ));
+        // A repeat waiting when the first finishes goes on.
+        std::thread::scope(|s| {
+            let waiting = s.spawn(|| {
+                running
+                    .enter("a", "k", Duration::from_secs(60))
+                    .map(|e| e.1)
+            });
+            std::thread::sleep(Duration::from_millis(20));
+            drop(first);
+            let waited = waiting.join().expect("the waiting thread");
+            assert!(matches!(waited, Ok(true)), "it waited, then ran");
+        });
+    }
 }

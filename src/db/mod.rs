@@ -238,6 +238,8 @@ pub struct Db {
     timeout: Duration,
     /// The group-commit writer requests' writes queue to, when batching is on (SQLite).
     batcher: Option<Arc<batch::Batcher>>,
+    /// The idempotency keys of this process's requests running now.
+    running: Arc<idempotency::Running>,
 }
 
 impl Db {
@@ -266,6 +268,7 @@ impl Db {
             write_lock,
             timeout,
             batcher: None,
+            running: Arc::default(),
         })
     }
 

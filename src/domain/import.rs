@@ -95,8 +95,12 @@ fn unclosed_quote(text: &str) -> Option<u64> {
     opened
 }
 
+/// The columns an import reads (any others are ignored).
+const COLUMNS: [&str; 5] = ["phone", "name", "team", "team_role", "opening_points"];
+
 /// Reads the file; row errors are said in `lang`. `Err` when it cannot be read at all: neither
-/// UTF-8 nor GB18030, a quoted cell never closed, no `phone` or `name` column, or not CSV.
+/// UTF-8 nor GB18030, a quoted cell never closed, no `phone` or `name` column, a column named
+/// twice, or not CSV.
 pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, Rule> {
     let text = decode(bytes).ok_or(Rule::NotUtf8OrGb18030)?;
     if let Some(line) = unclosed_quote(&text) {
@@ -107,6 +111,15 @@ pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, Rule> {
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|_| Rule::NotCsv)?.clone();
+    let named = |name: &str| {
+        headers
+            .iter()
+            .filter(|h| h.eq_ignore_ascii_case(name))
+            .count()
+    };
+    if let Some(twice) = COLUMNS.into_iter().find(|c| named(c) > 1) {
+        return Err(Rule::RepeatedColumn(twice));
+    }
     let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(phone_at), Some(name_at)) = (column("phone"), column("name")) else {
         return Err(Rule::PhoneAndNameColumns);
@@ -275,5 +288,11 @@ mod tests {
             parse(b"name,team\nx,y\n", Lang::En).err(),
             Some(Rule::PhoneAndNameColumns)
         );
+        assert_eq!(
+            parse(b"phone,name,Phone\n13800000001,x,1\n", Lang::En).err(),
+            Some(Rule::RepeatedColumn("phone"))
+        );
+        // A column the import does not read may come twice.
+        assert!(parse(b"phone,name,note,note\n13800000001,x,a,b\n", Lang::En).is_ok());
     }
 }

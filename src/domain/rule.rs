@@ -54,6 +54,9 @@ pub enum Rule {
     EarlierRow,
     /// An import file whose header row names no `phone` or no `name` column.
     PhoneAndNameColumns,
+    /// An import file whose header row names one of its columns twice (which one holds the
+    /// value?).
+    RepeatedColumn(&'static str),
     /// An import file that is not CSV.
     NotCsv,
     /// An import file that is neither UTF-8 nor GB18030.

@@ -5,6 +5,7 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use volunteer_points::error::{AppError, Conflict};
 
 /// The whole statement of `who`, read three entries a page.
 async fn statement(app: &TestApp, who: &TestUser) -> Vec<Value> {
@@ -319,6 +320,38 @@ async fn concurrent_requests_with_one_key_act_once() {
     );
     assert_eq!(replays, ids.len() - 1, "all but the first are replays");
     assert_eq!(app.balance(&v).await, 9, "acted once");
+}
+
+#[actix_web::test]
+async fn a_repeat_of_a_key_still_running_waits_for_it_and_never_runs_its_own_work() {
+    let app = spawn_app_with(&[("DATABASE_TIMEOUT", "1")]).await;
+    let admin = app.admin().await;
+    // Running longer than DATABASE_TIMEOUT (a large import): the repeat is 409, unrun.
+    let first = app.running_command(&admin.id, "slow");
+    let (answer, ran) = app.repeat_command(&admin.id, "slow");
+    assert!(
+        matches!(
+            answer,
+            Err(AppError::Conflict(Conflict::IdempotencyInFlight))
+        ),
+        "{answer:?}"
+    );
+    assert!(!ran, "the repeat's work never ran");
+    // A repeat that is waiting when the first finishes replays the first's answer.
+    let repeat = std::thread::scope(|s| {
+        let waiting = s.spawn(|| app.repeat_command(&admin.id, "slow"));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        first.resume();
+        waiting.join().expect("the repeat")
+    });
+    first.finish().expect("the first committed");
+    let (answer, ran) = repeat;
+    assert_eq!(
+        answer.expect("an answer"),
+        (201, true),
+        "a replay of the first"
+    );
+    assert!(!ran);
 }
 
 #[actix_web::test]

@@ -298,6 +298,39 @@ impl TestApp {
         }
     }
 
+    /// A command of `caller` under idempotency key `key`, on its own thread, whose work waits
+    /// for `resume` and then answers 201 `{"first":true}`: a request that is still running.
+    pub fn running_command(&self, caller: &str, key: &str) -> PausedTransaction {
+        let (running_tx, running) = mpsc::channel::<()>();
+        let (go, go_rx) = mpsc::channel::<()>();
+        let (db, caller, keyed) = (self.db.clone(), caller.to_owned(), keyed(key));
+        let now = chrono::Utc::now().naive_utc();
+        let thread = std::thread::spawn(move || {
+            idempotency::execute(&db, &caller, Some(&keyed), now, move |_| {
+                let _ = running_tx.send(());
+                let _ = go_rx.recv();
+                Ok((201, r#"{"first":true}"#.to_owned()))
+            })
+            .map(|_| ())
+        });
+        running.recv().expect("the command runs");
+        PausedTransaction { go, thread }
+    }
+
+    /// The same command again (same caller, key and request): its answer, and whether its own
+    /// work ran.
+    pub fn repeat_command(&self, caller: &str, key: &str) -> (Result<(u16, bool), AppError>, bool) {
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let now = chrono::Utc::now().naive_utc();
+        let answer = idempotency::execute(&self.db, caller, Some(&keyed(key)), now, move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Ok((201, r#"{"second":true}"#.to_owned()))
+        });
+        let answer = answer.map(|a| (a.status, a.replayed));
+        (answer, ran.load(Ordering::SeqCst))
+    }
+
     /// A write transaction on its own thread that runs `first`, waits for `resume`, then runs
     /// `second` and commits.
     fn paused(
@@ -408,5 +441,14 @@ impl TestApp {
             .and_then(|all| all.get_mut(&self.database_url))
             .map(std::mem::take)
             .unwrap_or_default()
+    }
+}
+
+/// The key of a test command, with the one request hash its repeats share.
+fn keyed(key: &str) -> idempotency::KeyedRequest {
+    idempotency::KeyedRequest {
+        key: key.to_owned(),
+        request_hash: "the same request".to_owned(),
+        lang: volunteer_points::messages::Lang::En,
     }
 }
