@@ -306,10 +306,11 @@ impl<'de> Deserialize<'de> for Saturating {
                 Ok(Saturating(i64::try_from(v).unwrap_or(i64::MAX)))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Saturating, E> {
-                if v.fract() != 0.0 || v.is_nan() {
+                // A fraction (NaN and infinities have none that is 0) is not an integer.
+                if v.fract() != 0.0 {
                     return Err(E::invalid_type(serde::de::Unexpected::Float(v), &self));
                 }
-                // `as` saturates (and takes ±inf to the ends), which is the point here.
+                // `as` saturates, which is the point here.
                 Ok(Saturating(v as i64))
             }
         }
