@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::activities::{canonical_id, run_managed};
-use super::extract::{int, json, read_page, Command, PageParams};
+use super::extract::{int, json, read_page, status_param, Command, PageParams};
 use crate::auth::CurrentUser;
 use crate::db::activities::Manager;
 use crate::db::activity_logs::{self, Filter, LogView, Record};
@@ -190,12 +190,7 @@ pub struct LogQuery {
 }
 
 pub(crate) fn status_filter(raw: Option<&str>) -> Result<Option<LogStatus>, AppError> {
-    match raw {
-        None => Ok(None),
-        Some(s) => LogStatus::parse(s)
-            .map(Some)
-            .ok_or_else(|| AppError::BadRequest(format!("unknown status {s:?}"))),
-    }
+    status_param(raw, LogStatus::parse)
 }
 
 #[utoipa::path(operation_id = "list_activity_logs", tag = "activity logs",

@@ -246,6 +246,17 @@ where
     T::deserialize(d).map(Some)
 }
 
+/// A `?status=` read as one of the statuses `parse` knows (`None` if absent; 400 `bad-request`
+/// for another value). Read in the handler, not by the query extractor, where the caller's
+/// access depends on the database: its 403 comes first.
+pub(crate) fn status_param<T>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, AppError> {
+    raw.map(|s| parse(s).ok_or_else(|| AppError::BadRequest(format!("unknown status {s:?}"))))
+        .transpose()
+}
+
 /// Reads a field of JSON integers (`i64`, or an `Option` of it) whatever their size: a JSON
 /// integer is the right type for a points, amount or count field, so one beyond `i64` saturates
 /// and the field's range rule refuses it (422), as it refuses `1000001`. A whole number written

@@ -12,15 +12,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{
-    json, name_and_description, present, read_page, run_checked, Command, NoFields, PageParams,
+    json, name_and_description, present, read_page, run_checked, status_param, Command, NoFields,
+    PageParams,
 };
 use super::rewards::clearable;
-use super::rewards::redemptions::{page_of, Redemption, StatusFilter};
+use super::rewards::redemptions::{page_of, Redemption};
 use crate::auth::{CurrentUser, Staff};
 use crate::db::partners::{self, ClerkRow, PartnerChanges, PartnerRow, SettlementLine};
 use crate::db::{redemptions, DbConnection};
 use crate::domain::ids::{Id, PartnerId, VolunteerId};
 use crate::domain::partners::{self as rules, PartnerKind};
+use crate::domain::rewards::RedemptionStatus;
 use crate::domain::rule::Rule;
 use crate::domain::text::{self, optional_description};
 use crate::domain::time;
@@ -126,6 +128,14 @@ pub struct SettlementReward {
     pub name: String,
     pub units: i64,
     pub points: i64,
+}
+
+/// `?status=` of a partner's redemptions, read once the caller may see them (403 first).
+#[derive(Deserialize, IntoParams)]
+pub struct PartnerRedemptionsQuery {
+    /// `reserved`, `fulfilled` or `cancelled`.
+    #[param(value_type = Option<RedemptionStatus>)]
+    pub status: Option<String>,
 }
 
 /// `?from=&to=` of a settlement.
@@ -319,7 +329,7 @@ pub async fn remove_clerk(
 }
 
 #[utoipa::path(operation_id = "list_partner_redemptions", tag = "partners",
-    params(("id" = String, Path), StatusFilter, PageParams),
+    params(("id" = String, Path), PartnerRedemptionsQuery, PageParams),
     responses(
         (status = 200, description = "Redemptions of its rewards, newest first; `pickup_code` is null for clerks",
             body = crate::api::schema::RedemptionPage),
@@ -330,16 +340,17 @@ pub async fn partner_redemptions(
     state: web::Data<AppState>,
     caller: CurrentUser,
     path: web::Path<String>,
-    filter: web::Query<StatusFilter>,
+    query: web::Query<PartnerRedemptionsQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let id = PartnerId::parse(&path.into_inner());
-    let status = filter.status;
+    let status = status_param(query.status.as_deref(), RedemptionStatus::parse);
     let (desk, rows, limit) = state
         .db
         .read(move |conn| {
             let (desk, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
             let (limit, cursor) = page.parse()?;
+            let status = status?;
             let rows = redemptions::of_partner(conn, &id, status, limit, cursor.as_ref())?;
             Ok((desk, rows, limit))
         })
@@ -366,30 +377,40 @@ pub async fn settlement(
     query: web::Query<SettlementQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = PartnerId::parse(&path.into_inner());
-    let (month_start, month_end) =
-        rules::month_containing(state.clock.now(), state.config.community_tz);
-    let mut errs = FieldErrors::default();
-    let at = |raw: &str| time::parse(raw).map(|t| t.and_utc());
-    let from = errs.check_opt("from", query.from.as_deref(), at);
-    let to = errs.check_opt("to", query.to.as_deref(), at);
-    errs.finish()?;
-    let from = from.flatten().unwrap_or(month_start);
-    let to = to.flatten().unwrap_or(month_end);
-    let (partner_id, lines) = state
+    let month = rules::month_containing(state.clock.now(), state.config.community_tz);
+    let range = settlement_range(&query, month);
+    let (partner_id, lines, (from, to)) = state
         .db
         .read(move |conn| {
+            // Who may see this counter comes first: 403 before a bad range.
             let (_, id) = partners::counter(conn, &caller.id, caller.is_staff(), id)?;
-            if to <= from {
-                return Err(AppError::invalid("to", Rule::AfterFrom));
-            }
+            let (from, to) = range?;
             let lines = partners::settlement(conn, &id, from.naive_utc(), to.naive_utc())?;
-            Ok((id, lines))
+            Ok((id, lines, (from, to)))
         })
         .await?;
     Ok(json(
         StatusCode::OK,
         &Settlement::of(partner_id, from, to, lines),
     ))
+}
+
+/// The settlement's `[from, to)`: the query's, or the month `default` is.
+fn settlement_range(
+    query: &SettlementQuery,
+    default: (DateTime<Utc>, DateTime<Utc>),
+) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let mut errs = FieldErrors::default();
+    let at = |raw: &str| time::parse(raw).map(|t| t.and_utc());
+    let from = errs.check_opt("from", query.from.as_deref(), at);
+    let to = errs.check_opt("to", query.to.as_deref(), at);
+    errs.finish()?;
+    let from = from.flatten().unwrap_or(default.0);
+    let to = to.flatten().unwrap_or(default.1);
+    if to <= from {
+        return Err(AppError::invalid("to", Rule::AfterFrom));
+    }
+    Ok((from, to))
 }
 
 impl Settlement {

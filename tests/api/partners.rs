@@ -128,12 +128,15 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
     }
     let unknown = uuid::Uuid::new_v4().to_string();
     for who in [nobody, &c.clerk] {
-        app.partner_redemptions(who, &c.market, "")
-            .expect_problem(403, "forbidden")
-            .await;
-        app.settlement(who, &c.market, "")
-            .expect_problem(403, "forbidden")
-            .await;
+        // Also before any problem with the query.
+        for (status, range) in [("", ""), ("status=lost", "from=yesterday")] {
+            app.partner_redemptions(who, &c.market, status)
+                .expect_problem(403, "forbidden")
+                .await;
+            app.settlement(who, &c.market, range)
+                .expect_problem(403, "forbidden")
+                .await;
+        }
         app.partner_redemptions(who, &unknown, "")
             .expect_problem(403, "forbidden")
             .await;
@@ -141,12 +144,20 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
             .expect_problem(403, "forbidden")
             .await;
     }
-    // A clerk's own counter; a bad code is then a validation failure.
-    app.partner_redemptions(&c.clerk, &c.canteen, "")
-        .expect_status(StatusCode::OK)
-        .await;
+    // A clerk's own counter; a bad code, status or range is then theirs to hear about.
+    for status in ["", "status=reserved"] {
+        app.partner_redemptions(&c.clerk, &c.canteen, status)
+            .expect_status(StatusCode::OK)
+            .await;
+    }
     app.settlement(&c.clerk, &c.canteen, "")
         .expect_status(StatusCode::OK)
+        .await;
+    app.partner_redemptions(&c.clerk, &c.canteen, "status=lost")
+        .expect_problem(400, "bad-request")
+        .await;
+    app.settlement(&c.clerk, &c.canteen, "from=yesterday")
+        .expect_problem(422, "validation-failed")
         .await;
     app.fulfil(&c.clerk, &json!("12ab"))
         .expect_problem(422, "validation-failed")
