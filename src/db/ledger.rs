@@ -5,7 +5,9 @@
 //! together with its own rows, or nothing.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
 use uuid::Uuid;
 
 use super::prepared::Prepared;
@@ -317,6 +319,21 @@ fn post(
     // Rows are touched in one fixed order, so concurrent transactions never deadlock.
     legs.sort_by(|a, b| a.0.id().cmp(b.0.id()));
 
+    // The volunteer accounts move first (L2/L3), each giving the posting's time in its order.
+    let mut moved = Vec::with_capacity(legs.len());
+    let mut at = e.now;
+    for (account, amount) in &legs {
+        let Account::Volunteer(volunteer) = account else {
+            // No cached balance on system accounts: no hot row every transaction waits on.
+            moved.push((None, None));
+            continue;
+        };
+        let (seq, balance_after, posted_at) =
+            move_account(conn, volunteer, totals_kind, *amount, e.now)?;
+        at = at.max(posted_at);
+        moved.push((Some(seq), Some(balance_after)));
+    }
+
     let id = TransactionId::fresh();
     diesel::insert_into(txs::table)
         .values((
@@ -324,7 +341,7 @@ fn post(
             txs::kind.eq(kind),
             txs::memo.eq(e.memo),
             txs::created_by.eq(e.created_by),
-            txs::created_at.eq(e.now),
+            txs::created_at.eq(at),
             txs::activity_log_id.eq(e.cause.activity_log_id.as_ref()),
             txs::redemption_id.eq(e.cause.redemption_id.as_ref()),
             txs::reverses_id.eq(reverses),
@@ -335,39 +352,7 @@ fn post(
 
     let mut written = Vec::with_capacity(legs.len());
     let mut rows = Vec::with_capacity(legs.len());
-    for (account, amount) in &legs {
-        let (seq, balance_after) = if let Account::Volunteer(volunteer) = account {
-            let (earned, spent, donated) = totals_kind.totals_delta(*amount);
-            // L2/L3: one conditional UPDATE; no read-then-write window. 0 rows = refuse.
-            let moved: Option<(i64, i64)> = Prepared(
-                diesel::update(
-                    accounts::table
-                        .filter(accounts::id.eq(volunteer))
-                        .filter(accounts::kind.eq(AccountKind::Volunteer))
-                        .filter(accounts::balance.ge(-*amount)),
-                )
-                .set((
-                    accounts::balance.eq(accounts::balance + *amount),
-                    accounts::earned_total.eq(accounts::earned_total + earned),
-                    accounts::spent_total.eq(accounts::spent_total + spent),
-                    accounts::donated_total.eq(accounts::donated_total + donated),
-                    accounts::entry_count.eq(accounts::entry_count + 1),
-                ))
-                .returning((accounts::balance, accounts::entry_count)),
-            )
-            .get_result(conn)
-            .optional()?;
-            match moved {
-                Some((balance, count)) => (Some(count), Some(balance)),
-                None if *amount < 0 => {
-                    return Err(AppError::Conflict(Conflict::InsufficientPoints))
-                }
-                None => return Err(AppError::NotFound("account")),
-            }
-        } else {
-            // No cached balance on system accounts: no hot row every transaction waits on.
-            (None, None)
-        };
+    for ((account, amount), (seq, balance_after)) in legs.iter().zip(moved) {
         rows.push(NewEntry {
             // Time-ordered, as every new id (`Id::fresh`).
             id: Uuid::now_v7().to_string(),
@@ -376,7 +361,7 @@ fn post(
             amount: *amount,
             seq,
             balance_after,
-            created_at: e.now,
+            created_at: at,
         });
         let (account_kind, volunteer_id) = match account {
             Account::Volunteer(v) => (AccountKind::Volunteer, Some(v.clone())),
@@ -396,9 +381,54 @@ fn post(
         kind,
         memo: e.memo.to_owned(),
         created_by: e.created_by.map(VolunteerId::to_string),
-        created_at: e.now,
+        created_at: at,
         entries: written,
     })
+}
+
+/// Moves a volunteer's account by `amount` (L2/L3: one conditional UPDATE, no read-then-write
+/// window; refused with `insufficient-points` if the balance would go below zero) and counts
+/// it in the totals `totals_kind` keeps. Answers the entry's `seq`, `balance_after`, and its
+/// time: `now`, or the account's latest posting's if that is later (a request that began first
+/// but waited for this row), so a statement's times never run backwards along its `seq`.
+fn move_account(
+    conn: &mut DbConnection,
+    volunteer: &VolunteerId,
+    totals_kind: Kind,
+    amount: i64,
+    now: NaiveDateTime,
+) -> Result<(i64, i64, NaiveDateTime), AppError> {
+    let (earned, spent, donated) = totals_kind.totals_delta(amount);
+    let latest = case_when(accounts::last_posted_at.gt(now), accounts::last_posted_at)
+        .otherwise(Some(now).into_sql::<Nullable<Timestamp>>());
+    let moved: Option<(i64, i64, Option<NaiveDateTime>)> = Prepared(
+        diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(volunteer))
+                .filter(accounts::kind.eq(AccountKind::Volunteer))
+                .filter(accounts::balance.ge(-amount)),
+        )
+        .set((
+            accounts::balance.eq(accounts::balance + amount),
+            accounts::earned_total.eq(accounts::earned_total + earned),
+            accounts::spent_total.eq(accounts::spent_total + spent),
+            accounts::donated_total.eq(accounts::donated_total + donated),
+            accounts::entry_count.eq(accounts::entry_count + 1),
+            accounts::last_posted_at.eq(latest),
+        ))
+        .returning((
+            accounts::balance,
+            accounts::entry_count,
+            accounts::last_posted_at,
+        )),
+    )
+    .get_result(conn)
+    .optional()?;
+    match moved {
+        Some((balance, seq, posted_at)) => Ok((seq, balance, posted_at.unwrap_or(now))),
+        None if amount < 0 => Err(AppError::Conflict(Conflict::InsufficientPoints)),
+        None => Err(AppError::NotFound("account")),
+    }
 }
 
 /// One ledger entry to write.

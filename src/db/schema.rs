@@ -39,6 +39,7 @@ diesel::table! {
         donated_total -> BigInt,
         minutes_served -> BigInt,
         pending_points -> BigInt,
+        last_posted_at -> Nullable<Timestamp>,
     }
 }
 

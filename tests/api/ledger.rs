@@ -355,6 +355,48 @@ async fn a_repeat_of_a_key_still_running_waits_for_it_and_never_runs_its_own_wor
 }
 
 #[actix_web::test]
+async fn a_statements_times_never_run_backwards_along_its_ledger_order() {
+    // A request that began first but committed second (it waited for the account's row) has
+    // the earlier clock reading: here, the clock set back between two postings.
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let v = app.volunteer().await;
+    app.set_time(time("2026-11-30T10:00:02Z"));
+    app.grant(&admin, &v.id, 10).await;
+    app.set_time(time("2026-11-30T10:00:01Z"));
+    let donation = app.donated(&v, 3).await;
+    // Its time is the account's latest posting's: the statement reads newest first both ways.
+    assert_eq!(donation["created_at"], "2026-11-30T10:00:02Z");
+    let tx = id(&donation);
+    let read = app
+        .transaction(&admin, &tx)
+        .expect_json(StatusCode::OK)
+        .await;
+    assert_eq!(read["created_at"], "2026-11-30T10:00:02Z");
+    let times: Vec<Value> = statement(&app, &v)
+        .await
+        .into_iter()
+        .map(|e| e["created_at"].clone())
+        .collect();
+    assert_eq!(
+        times,
+        [json!("2026-11-30T10:00:02Z"), json!("2026-11-30T10:00:02Z")]
+    );
+    // The clock on again: the next posting takes its own time.
+    app.set_time(time("2026-11-30T10:00:03Z"));
+    assert_eq!(
+        app.donated(&v, 1).await["created_at"],
+        "2026-11-30T10:00:03Z"
+    );
+    // Another account's postings keep the clock's time.
+    let w = app.volunteer().await;
+    app.set_time(time("2026-11-30T09:00:00Z"));
+    app.grant(&admin, &w.id, 5).await;
+    let theirs = statement(&app, &w).await;
+    assert_eq!(theirs[0]["created_at"], "2026-11-30T09:00:00Z");
+}
+
+#[actix_web::test]
 async fn many_mixed_operations_at_once_keep_every_invariant() {
     let app = spawn_app().await;
     let admin = app.admin().await;
