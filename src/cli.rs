@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::{tokens, users, Db};
+use crate::db::{users, Db};
 use crate::domain::people::{Password, PersonName, Phone, Role};
 use crate::startup::{open_database, Application};
 
@@ -116,10 +116,7 @@ fn create_admin(config: &Config, phone: &str, name: &str) -> anyhow::Result<Exit
     let db = migrated(config)?;
     let now = Clock::System.now_naive();
     if let Some(existing) = db.read_blocking(|conn| users::find_by_phone(conn, phone.as_str()))? {
-        db.write_blocking(|conn| {
-            users::set_role(conn, &existing.id, Role::Admin)?;
-            tokens::revoke_user(conn, &existing.id, None, now)
-        })?;
+        db.write_blocking(|conn| users::set_role(conn, &existing.id, Role::Admin, now))?;
         println!("{} ({}) is now an admin", existing.name, existing.phone);
         return Ok(ExitCode::SUCCESS);
     }

@@ -325,10 +325,7 @@ pub async fn set_role(
     let user = state
         .db
         .write(move |conn| {
-            let user = users::set_role(conn, &id, role)?.ok_or(AppError::NotFound("volunteer"))?;
-            // The role travels in access tokens: no refresh may mint one with the old role.
-            tokens::revoke_user(conn, &id, None, now)?;
-            Ok(user)
+            users::set_role(conn, &id, role, now)?.ok_or(AppError::NotFound("volunteer"))
         })
         .await?;
     Ok(json(StatusCode::OK, &User::from(user)))

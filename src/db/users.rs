@@ -142,17 +142,20 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
-/// Changes a role; `None` if there is no such person.
+/// Gives a person `role`; `None` if there is no such person. A change revokes their refresh
+/// tokens in the same transaction: the role travels in access tokens, and no refresh may mint
+/// one with the old role. Setting the role they have changes nothing and signs no one out.
 pub fn set_role(
     conn: &mut DbConnection,
     id: &VolunteerId,
     role: Role,
+    now: NaiveDateTime,
 ) -> Result<Option<UserRow>, AppError> {
-    let n = diesel::update(users::table.find(id))
+    let changed = diesel::update(users::table.find(id).filter(users::role.ne(role)))
         .set(users::role.eq(role))
         .execute(conn)?;
-    if n == 0 {
-        return Ok(None);
+    if changed > 0 {
+        super::tokens::revoke_user(conn, id, None, now)?;
     }
     find(conn, id)
 }

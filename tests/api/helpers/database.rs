@@ -42,7 +42,9 @@ impl TestApp {
     pub(super) fn promote(&self, id: &str, role: Role) {
         let id = VolunteerId::parse(id).expect("a volunteer id");
         self.db
-            .write_blocking(move |conn| users::set_role(conn, &id, role).map(|_| ()))
+            .write_blocking(move |conn| {
+                users::set_role(conn, &id, role, chrono::Utc::now().naive_utc()).map(|_| ())
+            })
             .expect("promote");
     }
 
