@@ -323,7 +323,7 @@ pub async fn remove_clerk(
     let (partner_id, volunteer_id) = clerk_path(path);
     state
         .db
-        .write(move |conn| partners::remove_clerk(conn, &partner_id, &volunteer_id).map(|_| ()))
+        .write(move |conn| partners::remove_clerk(conn, &partner_id, &volunteer_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

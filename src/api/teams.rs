@@ -255,7 +255,7 @@ pub async fn remove_member(
         .db
         .write(move |conn| {
             teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
-            teams::remove_member(conn, &team_id, &volunteer_id).map(|_| ())
+            teams::remove_member(conn, &team_id, &volunteer_id)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -242,12 +242,12 @@ pub fn add_clerk(
     }
 }
 
-/// Removes a clerk (404 if there is no such partner); whether there was one.
+/// Removes a clerk, if they are one (404 if there is no such partner or person).
 pub fn remove_clerk(
     conn: &mut DbConnection,
     partner_id: &PartnerId,
     volunteer_id: &VolunteerId,
-) -> Result<bool, AppError> {
+) -> Result<(), AppError> {
     require(conn, partner_id)?;
     let n = diesel::delete(
         partner_clerks::table
@@ -255,7 +255,10 @@ pub fn remove_clerk(
             .filter(partner_clerks::volunteer_id.eq(volunteer_id)),
     )
     .execute(conn)?;
-    Ok(n > 0)
+    if n == 0 {
+        super::users::require(conn, volunteer_id)?;
+    }
+    Ok(())
 }
 
 /// The partners `user` clerks for: `(partner_id, name)`, by partner name.

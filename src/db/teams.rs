@@ -171,19 +171,22 @@ pub fn set_member(
     Ok(())
 }
 
-/// Removes a membership; whether there was one.
+/// Removes a membership, if there is one (404 if there is no such person).
 pub fn remove_member(
     conn: &mut DbConnection,
     team_id: &TeamId,
     volunteer_id: &VolunteerId,
-) -> Result<bool, AppError> {
+) -> Result<(), AppError> {
     let n = diesel::delete(
         team_members::table
             .filter(team_members::team_id.eq(team_id))
             .filter(team_members::volunteer_id.eq(volunteer_id)),
     )
     .execute(conn)?;
-    Ok(n > 0)
+    if n == 0 {
+        super::users::require(conn, volunteer_id)?;
+    }
+    Ok(())
 }
 
 /// The teams `user` belongs to: `(team_id, name, role)`, by team name.

@@ -100,6 +100,13 @@ pub fn find(conn: &mut DbConnection, id: &VolunteerId) -> Result<Option<UserRow>
         .optional()?)
 }
 
+/// 404 `not-found` unless there is a person with this id.
+pub fn require(conn: &mut DbConnection, id: &VolunteerId) -> Result<(), AppError> {
+    find(conn, id)?
+        .map(|_| ())
+        .ok_or(AppError::NotFound("volunteer"))
+}
+
 /// The person with this phone.
 pub fn find_by_phone(conn: &mut DbConnection, phone: &str) -> Result<Option<UserRow>, AppError> {
     Ok(users::table

@@ -186,6 +186,13 @@ async fn only_staff_and_a_partner_s_clerks_work_its_counter() {
     app.partner_redemptions(&c.clerk, &c.canteen, "")
         .expect_problem(403, "forbidden")
         .await;
+    // Removing them again changes nothing (204); someone who does not exist is 404.
+    app.remove_clerk(&c.staff, &c.canteen, &c.clerk.id)
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
+    app.remove_clerk(&c.staff, &c.canteen, &uuid::Uuid::new_v4().to_string())
+        .expect_problem(404, "not-found")
+        .await;
 }
 
 #[actix_web::test]

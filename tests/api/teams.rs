@@ -82,6 +82,13 @@ async fn staff_make_teams_and_leaders_while_volunteers_only_read_them() {
         .await;
     let me = body(app.me(&leader).await).await;
     assert_eq!(me["teams"], Value::Array(vec![]));
+    // Removing them again changes nothing (204); someone who does not exist is 404.
+    app.remove_member(&staff, &t, &leader.id)
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
+    app.remove_member(&staff, &t, &uuid::Uuid::new_v4().to_string())
+        .expect_problem(404, "not-found")
+        .await;
 }
 
 #[actix_web::test]
