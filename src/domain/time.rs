@@ -22,9 +22,14 @@ fn end() -> NaiveDateTime {
 }
 
 /// A client-sent instant, as the UTC the database stores (to the microsecond), if it lies in
-/// years 2000–2099.
+/// years 2000–2099. A leap second (`:60`, which chrono reads at the end of any minute) is not one
+/// the databases keep: PostgreSQL turns `10:00:60` into `10:01:00` and SQLite keeps the text, so
+/// a rule checked on it would not hold for what is stored. It is refused as not a time.
 pub fn accepted(t: DateTime<Utc>) -> Result<NaiveDateTime, Rule> {
     let t = t.naive_utc();
+    if t.nanosecond() >= 1_000_000_000 {
+        return Err(Rule::NotATime);
+    }
     let t = t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t);
     if (earliest()..end()).contains(&t) {
         Ok(t)
@@ -78,6 +83,13 @@ mod tests {
         );
         let ancient = DateTime::<Utc>::MIN_UTC;
         assert_eq!(accepted(ancient), Err(Rule::TimeOutOfRange));
+    }
+
+    #[test]
+    fn a_leap_second_is_not_a_time_the_service_takes() {
+        assert_eq!(parse("2026-11-30T10:00:60Z"), Err(Rule::NotATime));
+        assert_eq!(parse("2026-12-31T23:59:60Z"), Err(Rule::NotATime));
+        assert!(parse("2026-11-30T10:00:59.999999Z").is_ok());
     }
 
     #[test]

@@ -134,6 +134,25 @@ async fn a_body_integer_of_any_size_is_a_number_whose_range_is_checked_and_a_fra
     );
 }
 
+#[actix_web::test]
+async fn a_leap_second_is_422_naming_the_field_on_both_databases() {
+    // PostgreSQL would store 10:00:60 as 10:01:00, the activity's end: never a 500.
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let activity = json!({"title": "Leap", "fixed_points": 5,
+        "starts_at": "2026-11-30T10:00:60Z", "ends_at": "2026-11-30T10:01:00Z"});
+    let problem = app
+        .create_activity(&staff, &activity)
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(fields_named(&problem), ["starts_at"]);
+    let problem = app
+        .get("/activities?from=2026-11-30T10:00:60Z", &staff.token)
+        .expect_problem(422, "validation-failed")
+        .await;
+    assert_eq!(fields_named(&problem), ["from"]);
+}
+
 /// The operations whose JSON body the document marks as not required, and those it marks as
 /// required: `(method path, required)`.
 fn documented_bodies(doc: &Value) -> Vec<(String, bool)> {
