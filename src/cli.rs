@@ -96,9 +96,14 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("BIND_ADDR={:?} is not an address", config.bind_addr))?;
     bound.set_port(app.port());
     let addr = format!("http://{bound}");
-    println!("volunteer-points listening on {addr} (API under {addr}/api/v1)");
-    println!("API docs: {addr}/docs (OpenAPI: {addr}/api-docs/openapi.json)");
-    println!("database: {where_}");
+    // Written, not `println!`ed: a service whose stdout has no reader (`serve | head -1`, a
+    // closed terminal) must run on, not panic on the second line.
+    let banner = format!(
+        "volunteer-points listening on {addr} (API under {addr}/api/v1)\n\
+         API docs: {addr}/docs (OpenAPI: {addr}/api-docs/openapi.json)\n\
+         database: {where_}\n"
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     tracing::info!(port = app.port(), database = backend.name(), "started");
     app.run_until_signal().await?;
     Ok(ExitCode::SUCCESS)
@@ -241,6 +246,10 @@ fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
         crate::error::AppError::Internal(cause) => cause,
         other => anyhow::anyhow!("backup failed: {other:?}"),
     })?;
+    // It holds everyone's phone and password hash: readable by its owner only, as the JWT
+    // secret's file is.
+    std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("cannot make {} private", file.display()))?;
     println!("backup written to {}", file.display());
     Ok(ExitCode::SUCCESS)
 }

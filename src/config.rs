@@ -133,6 +133,31 @@ impl Config {
         let database_url = get("DATABASE_URL")
             .unwrap_or(DEFAULT_SQLITE_PATH)
             .to_owned();
+        // Anything else with a scheme would be taken for a SQLite file of that name: a mistyped
+        // URL must not start the service on a new, empty database.
+        if database_url.contains("://")
+            && !["postgres://", "postgresql://", "sqlite://"]
+                .iter()
+                .any(|scheme| database_url.starts_with(scheme))
+        {
+            bail!(
+                "DATABASE_URL={database_url:?} must be a SQLite file path (or sqlite://path) or a \
+                 postgres:// URL"
+            );
+        }
+        if let Some(filter) = get("RUST_LOG") {
+            if let Err(e) = tracing_subscriber::EnvFilter::try_new(filter) {
+                bail!("RUST_LOG={filter:?} is not a log filter (like info or volunteer_points=debug): {e}");
+            }
+        }
+        // An empty token would leave /metrics open while the line in the environment file
+        // looks as if it were closed.
+        if vars
+            .get("METRICS_TOKEN")
+            .is_some_and(|v| v.trim().is_empty())
+        {
+            bail!("METRICS_TOKEN is empty: give it a token, or remove it to leave /metrics open");
+        }
         let bind_addr = get("BIND_ADDR").unwrap_or("127.0.0.1:8080").to_owned();
         if bind_addr.parse::<std::net::SocketAddr>().is_err() {
             bail!("BIND_ADDR={bind_addr:?} is not an address like 127.0.0.1:8080");
@@ -189,7 +214,7 @@ impl Config {
                 wait: match get("WRITE_BATCH_WAIT") {
                     None => Duration::ZERO,
                     Some(v) => parse_short_duration(v).with_context(|| {
-                        format!("WRITE_BATCH_WAIT={v:?} must be 0 or a short wait like 500us or 2ms (at most 1000ms)")
+                        format!("WRITE_BATCH_WAIT={v:?} must be 0 or a short wait like 500us or 2ms (at most 1s)")
                     })?,
                 },
             },
@@ -247,13 +272,14 @@ pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// Parses a short wait: `0`, microseconds (`500us`) or milliseconds (`2ms`, or a bare number),
-/// at most one second.
+/// Parses a short wait: `0`, microseconds (`500us`), milliseconds (`2ms`, or a bare number) or
+/// seconds (`1s`), at most one second.
 pub fn parse_short_duration(raw: &str) -> anyhow::Result<Duration> {
     let (n, unit) = number_and_unit(raw)?;
     let wait = match unit {
         "" | "ms" => Duration::from_millis(n),
         "us" | "µs" => Duration::from_micros(n),
+        "s" => Duration::from_secs(n),
         other => bail!("unknown unit {other:?}"),
     };
     if wait > Duration::from_secs(1) {
@@ -299,6 +325,20 @@ mod tests {
     }
 
     #[test]
+    fn a_short_wait_takes_microseconds_milliseconds_or_one_second() {
+        for (raw, wait) in [
+            ("0", Duration::ZERO),
+            ("500us", Duration::from_micros(500)),
+            ("2ms", Duration::from_millis(2)),
+            ("3", Duration::from_millis(3)),
+            ("1s", Duration::from_secs(1)),
+        ] {
+            assert_eq!(parse_short_duration(raw).ok(), Some(wait), "{raw}");
+        }
+        assert!(parse_short_duration("1001ms").is_err());
+    }
+
+    #[test]
     fn a_bad_value_names_its_variable() {
         for (name, value) in [
             ("ACCESS_TOKEN_TTL", "soon"),
@@ -311,6 +351,11 @@ mod tests {
             ("COMMUNITY_TZ", "Mars/Olympus"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("TRUSTED_PROXIES", "nginx"),
+            ("DATABASE_URL", "mysql://localhost/points"),
+            ("DATABASE_URL", "sqlite:/points.db://x"),
+            ("RUST_LOG", "[[["),
+            ("METRICS_TOKEN", " "),
+            ("WRITE_BATCH_WAIT", "2s"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#}");

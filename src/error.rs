@@ -198,6 +198,14 @@ pub fn parse_id<I: Id>(raw: &str) -> Result<I, AppError> {
     I::parse(raw).ok_or(AppError::NotFound(I::WHAT))
 }
 
+/// Which credentials were wrong: a sign-in's (one answer for a wrong phone and a wrong
+/// password), or the current password a signed-in person gave to change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    PhoneOrPassword,
+    CurrentPassword,
+}
+
 /// Every failure a request can end in. Its words (Display, and the problem's `detail`) come
 /// from `messages.rs`; the 500s display their cause, for the log only.
 #[derive(Debug)]
@@ -205,7 +213,7 @@ pub enum AppError {
     BadRequest(String),
     IdempotencyKeyRequired,
     Unauthenticated(&'static str),
-    InvalidCredentials,
+    InvalidCredentials(Credentials),
     Forbidden(&'static str),
     SelfApproval(&'static str),
     NotFound(&'static str),
@@ -271,7 +279,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad-request",
             AppError::IdempotencyKeyRequired => "idempotency-key-required",
             AppError::Unauthenticated(_) => "unauthenticated",
-            AppError::InvalidCredentials => "invalid-credentials",
+            AppError::InvalidCredentials(_) => "invalid-credentials",
             AppError::Forbidden(_) => "forbidden",
             AppError::SelfApproval(_) => "self-approval",
             AppError::NotFound(_) => "not-found",
@@ -400,7 +408,9 @@ impl ResponseError for AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
-            AppError::Unauthenticated(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated(_) | AppError::InvalidCredentials(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::Forbidden(_) | AppError::SelfApproval(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -13,7 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::Error;
 
 use crate::domain::rule::Rule;
-use crate::error::AppError;
+use crate::error::{AppError, Credentials};
 
 /// A language of the answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -117,7 +117,12 @@ pub fn detail(error: &AppError, lang: Lang) -> String {
             "该请求需要 Idempotency-Key 请求头",
         ),
         AppError::Unauthenticated(why) => fixed(why, sentence(why).unwrap_or("请先登录")),
-        AppError::InvalidCredentials => fixed("wrong phone or password", "手机号或密码错误"),
+        AppError::InvalidCredentials(Credentials::PhoneOrPassword) => {
+            fixed("wrong phone or password", "手机号或密码错误")
+        }
+        AppError::InvalidCredentials(Credentials::CurrentPassword) => {
+            fixed("the current password is wrong", "当前密码错误")
+        }
         AppError::Forbidden(why) => fixed(why, sentence(why).unwrap_or("你的角色无权进行此操作")),
         AppError::SelfApproval(why) => fixed(
             why,

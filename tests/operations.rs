@@ -202,6 +202,12 @@ async fn a_backup_taken_under_write_load_restores_to_a_ledger_that_verifies() {
         pause().await;
     }
     served::succeeded(service(&db.url).arg("backup").arg(&copy));
+    // Everyone's phone and password hash: its owner's to read only.
+    let mode = std::fs::metadata(&copy).expect("the copy").permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
     // The writes go on after the copy too: it was taken under load, not in a pause.
     let after_backup = count();
     while count() < after_backup + 5 {

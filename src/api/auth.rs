@@ -15,7 +15,7 @@ use crate::db::tokens::{self, Rotation};
 use crate::db::users::{self, UserRow};
 use crate::db::DbConnection;
 use crate::domain::people::{Password, Phone};
-use crate::error::AppError;
+use crate::error::{AppError, Credentials};
 use crate::startup::AppState;
 
 /// `POST /auth/register`.
@@ -144,7 +144,8 @@ pub async fn login(
     state.limiters.logins.hit(&client).await?;
     // No account has a phone that does not parse: refused without a hash, and never a key of
     // the per-phone limiter (which keeps one key per phone, however long the string sent).
-    let phone = Phone::parse(&cmd.body.phone).map_err(|_| AppError::InvalidCredentials)?;
+    let phone = Phone::parse(&cmd.body.phone)
+        .map_err(|_| AppError::InvalidCredentials(Credentials::PhoneOrPassword))?;
     // The attempt is counted before the password is checked, so concurrent guesses cannot all
     // slip past the limit; a success clears the count.
     state.limiters.login_failures.hit(phone.as_str()).await?;
@@ -157,7 +158,7 @@ pub async fn login(
     let ok = state.hasher.verify(cmd.body.password, stored).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
-        _ => return Err(AppError::InvalidCredentials),
+        _ => return Err(AppError::InvalidCredentials(Credentials::PhoneOrPassword)),
     };
     state.limiters.login_failures.reset(phone.as_str()).await;
     sign_in(&state, StatusCode::OK, move |_, _| Ok(user)).await

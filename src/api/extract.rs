@@ -122,10 +122,11 @@ pub(crate) fn declared_length(req: &HttpRequest) -> Option<usize> {
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        let what = match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => "the body is not valid JSON",
-            Category::Data => "the body does not have the expected fields and types",
+        // serde_json files some shape errors under syntax (`null` where an enum goes), so the
+        // body itself says which it is.
+        let what = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(_) => "the body is not valid JSON",
+            Ok(_) => "the body does not have the expected fields and types",
         };
         AppError::BadRequest(format!("{what}: {e}"))
     })

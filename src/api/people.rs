@@ -15,7 +15,7 @@ use crate::db::users::{self, NewUser, UserRow};
 use crate::db::{tokens, DbConnection};
 use crate::domain::ids::VolunteerId;
 use crate::domain::people::{Password, PersonName, Phone, Role, TeamRole};
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, Credentials, FieldErrors};
 use crate::startup::AppState;
 
 /// A person as others see them.
@@ -173,7 +173,7 @@ pub async fn change_password(
         .verify(current, Some(user.password_hash))
         .await?
     {
-        return Err(AppError::InvalidCredentials);
+        return Err(AppError::InvalidCredentials(Credentials::CurrentPassword));
     }
     state.limiters.password_failures.reset(id.as_str()).await;
     let new = Password::parse(&cmd.body.new_password)

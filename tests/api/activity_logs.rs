@@ -376,14 +376,9 @@ async fn a_volunteer_is_refused_with_403_before_any_problem_with_their_body_or_q
             .await;
         assert_problem(res, 400, "bad-request").await;
     }
-    let bearer = format!("Bearer {}", volunteer.token);
-    let headers = [
-        ("Authorization", bearer.as_str()),
-        ("Content-Type", "application/json"),
-    ];
     let path = format!("/activities/{activity}/cancel");
     let res = app
-        .send_raw(Method::POST, &path, &headers, Some("{not json"))
+        .send_json_text(Method::POST, &path, &volunteer.token, "{not json")
         .await;
     assert_problem(res, 403, "forbidden").await;
 

@@ -135,6 +135,30 @@ async fn a_body_integer_of_any_size_is_a_number_whose_range_is_checked_and_a_fra
 }
 
 #[actix_web::test]
+async fn a_400_says_whether_the_body_is_not_json_or_has_the_wrong_shape() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let partner = app.a_partner(&staff, "Canteen").await;
+    // `null` where an enum goes is JSON of the wrong shape (serde_json calls it syntax).
+    let problem = app
+        .edit_partner(&staff, &partner, &json!({"kind": null}))
+        .expect_problem(400, "bad-request")
+        .await;
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("the body does not have the expected fields and types"),
+        "{detail}"
+    );
+    let path = format!("/partners/{partner}");
+    let res = app
+        .send_json_text(Method::PATCH, &path, &staff.token, "{\"kind\": nul")
+        .await;
+    let problem = assert_problem(res, 400, "bad-request").await;
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with("the body is not valid JSON"), "{detail}");
+}
+
+#[actix_web::test]
 async fn a_leap_second_is_422_naming_the_field_on_both_databases() {
     // PostgreSQL would store 10:00:60 as 10:01:00, the activity's end: never a 500.
     let app = spawn_app().await;

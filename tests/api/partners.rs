@@ -339,14 +339,9 @@ async fn adding_a_clerk_takes_no_fields_and_a_body_that_is_not_json_is_400_and_a
     let app = spawn_app().await;
     let c = counters(&app).await;
     let v = app.volunteer().await;
-    let auth = format!("Bearer {}", c.staff.token);
-    let headers = [
-        ("Authorization", auth.as_str()),
-        ("Content-Type", "application/json"),
-    ];
     let path = format!("/partners/{}/clerks/{}", c.market, v.id);
     let res = app
-        .send_raw(Method::PUT, &path, &headers, Some("junk"))
+        .send_json_text(Method::PUT, &path, &c.staff.token, "junk")
         .await;
     assert_problem(res, 400, "bad-request").await;
     let clerks = body(app.partner_clerks(&c.staff, &c.market).await).await;

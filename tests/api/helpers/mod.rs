@@ -229,6 +229,23 @@ impl TestApp {
         req.send().await.expect("the request is sent")
     }
 
+    /// Sends `body` as it is written, as `application/json`, signed in as `token`'s holder
+    /// (for bodies `serde_json::Value` cannot hold: not JSON, huge numbers, exact spellings).
+    pub async fn send_json_text(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> Response {
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        self.send_raw(method, path, &headers, Some(body)).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Response {
         self.request(Method::GET, path, Some(token), None).await
     }
