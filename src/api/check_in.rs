@@ -62,7 +62,11 @@ async fn current_code(
 }
 
 #[utoipa::path(tag = "activities",
-    responses((status = 200, body = CheckInCode), (status = 403, description = "forbidden")))]
+    responses(
+        (status = 200, body = CheckInCode),
+        (status = 403, description = "forbidden"),
+        (status = 409, description = "activity-cancelled"),
+    ))]
 #[get("/activities/{id}/check-in-code")]
 pub async fn check_in_code(
     state: web::Data<AppState>,
@@ -79,6 +83,7 @@ pub async fn check_in_code(
     responses(
         (status = 200, content_type = "image/svg+xml", body = String),
         (status = 403, description = "forbidden"),
+        (status = 409, description = "activity-cancelled"),
     ))]
 #[get("/activities/{id}/check-in-code.svg")]
 pub async fn check_in_code_svg(

@@ -111,7 +111,7 @@ async fn activities_are_listed_by_overlap_soonest_first_with_the_callers_enrolme
 }
 
 #[actix_web::test]
-async fn a_cancelled_activity_refuses_check_in_recorded_attendance_and_a_second_cancel() {
+async fn a_cancelled_activity_refuses_check_in_its_code_recorded_attendance_and_a_second_cancel() {
     let app = spawn_app().await;
     let staff = app.staff().await;
     let v = app.volunteer().await;
@@ -131,6 +131,11 @@ async fn a_cancelled_activity_refuses_check_in_recorded_attendance_and_a_second_
     let res = app.cancel_activity(&staff, &activity).await;
     assert_problem(res, 409, "activity-cancelled").await;
     let res = app.enrol(&v, &activity).await;
+    assert_problem(res, 409, "activity-cancelled").await;
+    // No code is shown for it, as text or as a QR code.
+    let res = app.check_in_code(&staff, &activity).await;
+    assert_problem(res, 409, "activity-cancelled").await;
+    let res = app.check_in_qr_code(&staff, &activity).await;
     assert_problem(res, 409, "activity-cancelled").await;
 }
 
