@@ -6,7 +6,7 @@ use super::rule::Rule;
 /// breaks and tabs (a NUL would cut the text short in SQLite's `length()`, and none belongs in
 /// a name or a note).
 pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Rule> {
-    let trimmed = raw.trim();
+    let trimmed = raw.trim_matches(blank);
     if has_forbidden_control(trimmed) {
         return Err(Rule::ControlCharacter);
     }
@@ -22,6 +22,18 @@ pub fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Rule> {
     } else {
         Ok(trimmed.to_owned())
     }
+}
+
+/// Whether `c` shows nothing at either end of a text: white space, and the zero-width
+/// characters a copy and paste brings along (zero-width space and joiners, word joiner, byte
+/// order mark, soft hyphen, Mongolian vowel separator). A name of only these would look blank,
+/// so they are trimmed like spaces; inside a text (an emoji's joiner) they stay.
+fn blank(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
+        )
 }
 
 /// Whether `text` holds a control character other than a line break or a tab: no stored text
@@ -63,6 +75,17 @@ pub fn in_range(value: i64, min: i64, max: i64) -> Result<i64, Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_width_characters_are_trimmed_like_spaces_but_kept_inside() {
+        assert_eq!(bounded("\u{200B}\u{FEFF}\u{2060}", 1, 50), Err(Rule::Empty));
+        assert_eq!(
+            bounded("\u{200B} 李阿姨\u{00AD}", 1, 50).as_deref(),
+            Ok("李阿姨")
+        );
+        let family = "👩\u{200D}👧";
+        assert_eq!(bounded(family, 1, 50).as_deref(), Ok(family));
+    }
 
     #[test]
     fn text_is_trimmed_and_counted_in_characters() {
