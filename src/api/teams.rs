@@ -229,7 +229,7 @@ pub async fn set_member(
         .db
         .write(move |conn| {
             teams::find(conn, &team_id)?.ok_or(AppError::NotFound("team"))?;
-            users::find(conn, &volunteer_id)?.ok_or(AppError::NotFound("volunteer"))?;
+            users::require(conn, &volunteer_id)?;
             teams::set_member(conn, &team_id, &volunteer_id, role, now)?;
             Ok(Membership {
                 team_id: team_id.to_string(),
